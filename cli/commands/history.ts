@@ -1,0 +1,13 @@
+// `berth history`: placeholder until its issue lands.
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("history")
+    .description("(not built yet)")
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError("berth history is not built yet");
+    });
+}

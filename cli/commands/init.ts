@@ -1,0 +1,13 @@
+// `berth init`: placeholder until its issue lands.
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("init")
+    .description("(not built yet)")
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError("berth init is not built yet");
+    });
+}

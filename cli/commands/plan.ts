@@ -1,0 +1,13 @@
+// `berth plan`: placeholder until its issue lands.
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("plan")
+    .description("(not built yet)")
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError("berth plan is not built yet");
+    });
+}

@@ -1,0 +1,13 @@
+// `berth up`: placeholder until its issue lands.
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("up")
+    .description("(not built yet)")
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError("berth up is not built yet");
+    });
+}

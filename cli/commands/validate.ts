@@ -1,0 +1,13 @@
+// `berth validate`: placeholder until its issue lands.
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("validate")
+    .description("(not built yet)")
+    .allowUnknownOption()
+    .action(() => {
+      throw new UserError("berth validate is not built yet");
+    });
+}

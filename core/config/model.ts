@@ -55,4 +55,6 @@ export type { Diagnostic };
 export interface LoadResult {
   config: Config;
   diagnostics: Diagnostic[];
+  /** Turns findings of later stages (placement) into diagnostics with FILE:LINE:COL. */
+  locate(findings: Finding[]): Diagnostic[];
 }

@@ -1,0 +1,43 @@
+// The contract between the agent's loop and the runtimes that run workloads (process, podman,
+// docker). Drivers only start, stop and list what berth manages; deciding what to do is the
+// agent core's job. Every instance is labelled/recorded so unmanaged things are never touched.
+import type { Workload } from "../../schema/index.js";
+
+/**
+ * Each workload owns two consecutive host ports: `hostPort` (slot "a") and `hostPort + 1`
+ * (slot "b"). A start-first replace starts the new instance in the free slot, so old and new
+ * can run side by side; proxies list both slots and health-aware balancing skips the idle one.
+ */
+export type Slot = "a" | "b";
+export const slotPort = (w: Pick<Workload, "hostPort">, slot: Slot): number =>
+  slot === "a" ? w.hostPort : w.hostPort + 1;
+
+/** One running (or exited) instance of a workload, as the runtime reports it. */
+export interface Instance {
+  /** Container id, or `pid:<n>` for a process. */
+  ref: string;
+  /** Instance name, e.g. berth-web-0-a. */
+  name: string;
+  workloadId: string;
+  app: string;
+  specHash: string;
+  slot: Slot;
+  port: number;
+  state: "running" | "starting" | "exited";
+  /** Restarts done by the runtime/supervisor since the instance started. */
+  restarts: number;
+  /** Exit code or error when not running. */
+  lastError?: string;
+}
+
+export interface RuntimeDriver {
+  readonly kind: "process" | "podman" | "docker";
+  /** Every instance berth manages on this node (labelled containers / supervised processes). */
+  list(): Promise<Instance[]>;
+  /** Starts `w` in `slot` listening on slotPort(w, slot); resolves once the runtime says it started. */
+  start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance>;
+  /** Stops and removes an instance: SIGTERM, then SIGKILL after graceMs. Missing is not an error. */
+  stop(instance: Instance, graceMs: number): Promise<void>;
+  /** Releases resources held by the driver (supervised processes keep running unless `stopAll`). */
+  close(opts?: { stopAll?: boolean }): Promise<void>;
+}

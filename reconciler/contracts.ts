@@ -1,0 +1,69 @@
+// Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
+// and the HTTP API that serves it (http/). Types only.
+import type { DesiredState, NodeStatus, Plan } from "../schema/index.js";
+
+/** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
+export type EventType =
+  | "detected" // a new commit was seen on the tracked branch
+  | "planned" // a plan was computed for it
+  | "published" // desired state was committed (and pushed) and is served
+  | "rejected" // the commit is invalid; nothing published
+  | "unchanged" // the commit changes no node's desired state; nothing published
+  | "node-reported" // an agent reported a changed status
+  | "status-committed" // statuses were committed to the status branch
+  | "webhook" // a webhook delivery was accepted
+  | "pull-request" // a pull-request plan was posted
+  | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+
+export interface BerthEvent {
+  /** Strictly increasing per reconciler process; used as the SSE id. */
+  id: number;
+  type: EventType;
+  time: string;
+  data: Record<string, unknown>;
+}
+
+export interface EventSink {
+  emit(type: EventType, data: Record<string, unknown>): void;
+}
+
+/** What a push webhook asks for: fetch and reconcile `branch` (the tracked one, already filtered). */
+export interface TriggerRequest {
+  source: "webhook" | "watch" | "poll" | "startup";
+  forge?: "github" | "gitlab" | "gitea" | "bitbucket";
+  branch?: string;
+  /** Commit the forge says the branch now points at, when it says so. */
+  after?: string;
+}
+
+/** The published state the API serves. */
+export interface PublishedView {
+  generation: number;
+  /** Commit of the config repo that was published, null before the first publish. */
+  commit: string | null;
+  /** Commit on the desired branch holding it. */
+  desiredCommit: string | null;
+}
+
+/** What the HTTP API needs from the reconciler. */
+export interface ApiBackend {
+  trackedBranch(): string;
+  published(): PublishedView;
+  /** The node's current document, or undefined when the node is not in the published config. */
+  desired(node: string): DesiredState | undefined;
+  /**
+   * Resolves when the node's document hash differs from `etag` (or immediately when it already
+   * does), or with undefined after timeoutMs / on abort.
+   */
+  waitForChange(node: string, etag: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** SHA-256 hex of the node's token from the published config (undefined: node unknown or no token). */
+  tokenSha256(node: string): string | undefined;
+  /** A validated status report; the reconciler batches changed ones into status-branch commits. */
+  reportStatus(node: string, status: NodeStatus): void;
+  /** lastSeen (ms epoch) and last status per node, from memory. */
+  nodes(): { node: string; lastSeen: number | null; status: NodeStatus | null }[];
+  /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
+  trigger(req: TriggerRequest): void;
+  /** A plan between two refs of the config repo (head may be "worktree" in local mode). */
+  plan(base: string | undefined, head: string | undefined): Promise<Plan>;
+}

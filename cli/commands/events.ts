@@ -1,13 +1,96 @@
-// `berth events`: placeholder until its issue lands.
+// `berth events [--follow] [--json] [--url URL]`: the reconciler's event stream (SSE). With --follow it
+// reconnects after a disconnect and resumes from the last event id (Last-Event-ID); the server sends
+// an explicit `gap` event when events were missed, which is printed as a notice.
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { request } from "undici";
+import { painter, readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
+
+interface EventsOptions {
+  follow?: boolean;
+  url: string;
+  apiTokenFile?: string;
+  since?: string;
+}
 
 export function register(program: Command): void {
   program
     .command("events")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new UserError("berth events is not built yet");
+    .description("print the reconciler's events (detected, planned, published, rejected, node-reported, …)")
+    .option("--follow", "keep streaming; reconnect and resume after a disconnect")
+    .option("--url <url>", "reconciler URL", "http://127.0.0.1:7070")
+    .option("--since <id>", "start after this event id (default: every event the reconciler still holds)")
+    .option("--api-token-file <file>", "admin token for the reconciler's read API, if it requires one")
+    .action(async (opts: EventsOptions, cmd: Command) => {
+      const g = readGlobals(cmd);
+      const paint = painter(g.color);
+      const print = (e: EventSourceMessage): void => {
+        if (g.json) {
+          process.stdout.write(`${JSON.stringify({ id: Number(e.id), type: e.event, data: safeJson(e.data) })}\n`);
+          return;
+        }
+        if (e.event === "gap") {
+          process.stdout.write(paint("yellow", `-- events were missed: ${e.data}\n`));
+          return;
+        }
+        const data = safeJson(e.data) as { time?: string } & Record<string, unknown>;
+        const time = typeof data.time === "string" ? data.time : new Date().toISOString();
+        process.stdout.write(`${paint("dim", time)} ${paint("cyan", (e.event ?? "message").padEnd(16))} ${summary(data)}\n`);
+      };
+      await streamEvents(opts, print);
     });
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+function summary(data: Record<string, unknown>): string {
+  const inner = (data.data ?? data) as Record<string, unknown>;
+  return Object.entries(inner)
+    .filter(([k]) => k !== "time")
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+}
+
+export async function streamEvents(opts: EventsOptions, onEvent: (e: EventSourceMessage) => void): Promise<void> {
+  let lastId = opts.since;
+  let delay = 500;
+  const endpoint = new URL("/v1/events", opts.url);
+  if (!opts.follow) endpoint.searchParams.set("follow", "0");
+  for (;;) {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (lastId !== undefined) headers["last-event-id"] = lastId;
+    if (opts.apiTokenFile) headers.authorization = `Bearer ${readFileSync(opts.apiTokenFile, "utf8").trim()}`;
+    try {
+      const res = await request(endpoint, { headers, headersTimeout: 10_000, bodyTimeout: 0 });
+      if (res.statusCode !== 200) {
+        const body = await res.body.text();
+        throw new UserError(`GET ${endpoint} answered ${res.statusCode}: ${body.slice(0, 300)}`);
+      }
+      delay = 500;
+      const parser = createParser({
+        onEvent: (e) => {
+          if (e.id) lastId = e.id;
+          onEvent(e);
+        },
+      });
+      for await (const chunk of res.body) parser.feed(Buffer.from(chunk).toString("utf8"));
+      if (!opts.follow) return;
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      if (!opts.follow) {
+        throw new UserError(`cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`, "is `berth serve` running?");
+      }
+      process.stderr.write(`events: disconnected (${(err as Error).message}); reconnecting in ${delay} ms\n`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 10_000);
+  }
 }

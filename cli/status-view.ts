@@ -1,0 +1,65 @@
+// Text view of a status summary: a node table, then an app table with the current operation.
+import type { StatusSummary } from "../core/status/summary.js";
+import type { Style } from "./context.js";
+
+type Paint = (style: Style, text: string) => string;
+
+export function renderStatus(s: StatusSummary, paint: Paint, now: number): string {
+  const lines: string[] = [];
+  lines.push(
+    ...table(
+      ["NODE", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
+      s.nodes.map((n) => [
+        n.node,
+        phaseText(n.phase, paint),
+        n.inSync ? paint("green", "yes") : paint("yellow", "no"),
+        n.appliedCommit ? n.appliedCommit.slice(0, 7) : "-",
+        n.lastSeen === null ? "-" : ago(now - n.lastSeen),
+      ]),
+    ),
+  );
+  for (const n of s.nodes) for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+  lines.push("");
+  lines.push(
+    ...table(
+      ["APP", "HEALTHY", "OPERATION"],
+      s.apps.map((a) => {
+        const op = a.workloads.find((w) => w.operation && w.operation.status !== "succeeded")?.operation;
+        const opText = op
+          ? `${op.status}: ${op.step} (attempt ${op.attempt}${op.retryable ? ", will retry" : ""})${
+              op.lastError ? ` — ${op.lastError}` : ""
+            }`
+          : "-";
+        const healthy = `${a.healthy}/${a.desired}`;
+        return [a.app, a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy), opText];
+      }),
+    ),
+  );
+  if (s.nodes.length === 0 && s.apps.length === 0) return "No nodes or apps published yet.\n";
+  return `${lines.join("\n")}\n`;
+}
+
+function phaseText(phase: string, paint: Paint): string {
+  if (phase === "converged") return paint("green", phase);
+  if (phase === "failed") return paint("red", phase);
+  return paint("yellow", phase);
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+// Pads columns by their visible width (colour escapes do not count).
+function table(head: string[], rows: string[][]): string[] {
+  const visible = (t: string) => t.replace(/\x1b\[[0-9;]*m/g, "").length;
+  const widths = head.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ""))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c))))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}

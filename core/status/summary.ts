@@ -1,0 +1,95 @@
+// Summarises what runs against what should run: per node (applied commit, in sync, phase, last
+// seen) and per app (healthy replicas x/y, current operation, last error). Pure; `berth status`
+// feeds it from the status and desired branches or from the live API.
+import type { DesiredState, NodeStatus, Operation } from "../../schema/index.js";
+
+export interface NodeSummary {
+  node: string;
+  phase: NodeStatus["phase"] | "unknown";
+  inSync: boolean;
+  appliedCommit: string | null;
+  desiredHash: string | null;
+  appliedHash: string | null;
+  lastSeen: number | null;
+  problems: string[];
+}
+
+export interface WorkloadSummary {
+  id: string;
+  node: string;
+  state: string;
+  health: string;
+  current: boolean;
+  operation: Operation | null;
+}
+
+export interface AppSummary {
+  app: string;
+  healthy: number;
+  desired: number;
+  workloads: WorkloadSummary[];
+  lastError: string | null;
+}
+
+export interface StatusSummary {
+  nodes: NodeSummary[];
+  apps: AppSummary[];
+}
+
+export interface StatusInputs {
+  desired: Map<string, DesiredState>;
+  statuses: Map<string, NodeStatus>;
+  lastSeen?: Map<string, number | null>;
+}
+
+export function summarise(input: StatusInputs, filter: { node?: string; app?: string } = {}): StatusSummary {
+  const names = [...new Set([...input.desired.keys(), ...input.statuses.keys()])].sort();
+  const nodes: NodeSummary[] = [];
+  const apps = new Map<string, AppSummary>();
+  const appOf = (app: string): AppSummary => {
+    let a = apps.get(app);
+    if (!a) apps.set(app, (a = { app, healthy: 0, desired: 0, workloads: [], lastError: null }));
+    return a;
+  };
+
+  for (const node of names) {
+    if (filter.node && node !== filter.node) continue;
+    const doc = input.desired.get(node);
+    const st = input.statuses.get(node);
+    nodes.push({
+      node,
+      phase: st?.phase ?? "unknown",
+      inSync: Boolean(doc && st && st.appliedHash === doc.hash && st.phase === "converged"),
+      appliedCommit: st?.appliedCommit ?? null,
+      desiredHash: doc?.hash ?? null,
+      appliedHash: st?.appliedHash ?? null,
+      lastSeen: input.lastSeen?.get(node) ?? null,
+      problems: [
+        ...(st?.problems ?? []).map((p) => `${p.code}: ${p.message}`),
+        ...(st?.ingress?.lastError ? [`ingress: ${st.ingress.lastError}`] : []),
+      ],
+    });
+    const reported = new Map((st?.workloads ?? []).map((w) => [w.id, w]));
+    for (const w of doc?.workloads ?? []) {
+      const a = appOf(w.app);
+      const r = reported.get(w.id);
+      const current = r?.specHash === w.specHash;
+      a.desired += 1;
+      if (current && r?.state === "running" && r.health === "healthy") a.healthy += 1;
+      a.workloads.push({
+        id: w.id,
+        node,
+        state: r ? r.state : "unknown",
+        health: r ? r.health : "unknown",
+        current,
+        operation: r?.operation ?? null,
+      });
+      if (r?.operation?.lastError) a.lastError = r.operation.lastError;
+    }
+  }
+  const appList = [...apps.values()]
+    .filter((a) => !filter.app || a.app === filter.app)
+    .sort((x, y) => x.app.localeCompare(y.app));
+  for (const a of appList) a.workloads.sort((x, y) => x.id.localeCompare(y.id));
+  return { nodes, apps: appList };
+}

@@ -1,0 +1,45 @@
+// What every route handler of the API server gets: the backend, the event bus, metrics, logger,
+// limits and the small in-memory state the HTTP layer keeps (token index, delivery log, lastSeen,
+// open long-polls and streams to end on close). Types and construction only.
+import type { Logger } from "pino";
+import type { ApiBackend } from "../contracts.js";
+import type { EventBus } from "../events.js";
+import type { Metrics } from "../metrics.js";
+import type { DeliveryLog } from "../webhooks/dedupe.js";
+import type { PullRequestEvent } from "../webhooks/parse.js";
+import type { TokenIndex } from "./node-auth.js";
+
+export interface Limits {
+  /** Largest request body accepted (status reports, webhooks); 413 beyond. */
+  maxBodyBytes: number;
+  /** Upper bound of `?wait=` on the desired document. */
+  maxWaitSeconds: number;
+  /** Interval of SSE heartbeat comments. */
+  sseHeartbeatMs: number;
+}
+
+/** Optional extension of ApiBackend: told of every authenticated agent call, for lastSeen. */
+export interface SeenTracker {
+  seen(node: string, at: number): void;
+}
+
+/** Fields a handler adds to the request's log line (never a token, signature or body). */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface ApiContext {
+  backend: ApiBackend & Partial<SeenTracker>;
+  events: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+  limits: Limits;
+  webhookSecret: string | undefined;
+  /** SHA-256 hex of the admin token protecting the read APIs; undefined = read APIs open. */
+  apiTokenSha256: string | undefined;
+  onPullRequest: ((e: PullRequestEvent) => void) | undefined;
+  deliveries: DeliveryLog;
+  tokens: TokenIndex;
+  /** lastSeen per node (ms epoch) as observed by this server. */
+  seen: Map<string, number>;
+  /** Callbacks that end a long-poll or stream early; run when the server closes. */
+  closers: Set<() => void>;
+}

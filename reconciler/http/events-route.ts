@@ -1,0 +1,81 @@
+// GET /v1/events: the reconciler's event stream as Server-Sent Events. A client that reconnects
+// with Last-Event-ID (header, or ?lastEventId=) gets the events it missed from the ring buffer,
+// or first an explicit `gap` event when some of them are gone. A comment line every heartbeat
+// interval keeps proxies from closing an idle stream.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { BerthEvent } from "../contracts.js";
+import type { ApiContext, LogFields } from "./context.js";
+import { admitReader } from "./read-routes.js";
+import { sendError } from "./respond.js";
+
+const maxBufferedBytes = 4 * 1024 * 1024;
+
+export function formatEvent(e: BerthEvent): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ id: e.id, type: e.type, time: e.time, data: e.data })}\n\n`;
+}
+
+/** The resume point asked for, undefined for none, or an error message. */
+function resumeId(req: IncomingMessage, query: URLSearchParams): number | undefined | string {
+  const raw = (req.headers["last-event-id"] as string | undefined) ?? query.get("lastEventId") ?? undefined;
+  if (raw === undefined || raw === "") return undefined;
+  const id = Number(raw);
+  return Number.isSafeInteger(id) && id >= 0
+    ? id
+    : `Last-Event-ID must be a non-negative integer, got "${raw}"`;
+}
+
+export function handleEvents(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  log: LogFields,
+): void {
+  if (!admitReader(ctx, req, res, log)) return;
+  const from = resumeId(req, query);
+  if (typeof from === "string") {
+    sendError(res, 400, from);
+    return;
+  }
+
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    "X-Accel-Buffering": "no",
+  });
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  res.write("retry: 2000\n\n");
+
+  // Replay and subscribe in the same tick: emit() is synchronous, so nothing falls in between.
+  if (from !== undefined) {
+    const { events, gap } = ctx.events.since(from);
+    if (gap) {
+      const oldest = ctx.events.oldestId();
+      res.write(
+        `event: gap\ndata: ${JSON.stringify({ requested: from, oldestAvailable: oldest, latest: ctx.events.latestId(), message: "some events were dropped from the buffer (or the reconciler restarted); re-read the full state" })}\n\n`,
+      );
+    }
+    for (const e of events) res.write(formatEvent(e));
+  }
+  const unsubscribe = ctx.events.subscribe((e) => {
+    // A client that stopped reading is dropped rather than buffered without bound; it resumes
+    // with Last-Event-ID when it reconnects.
+    if (res.writableLength > maxBufferedBytes) return end();
+    res.write(formatEvent(e));
+  });
+  const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), ctx.limits.sseHeartbeatMs);
+  heartbeat.unref();
+  const end = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    ctx.closers.delete(end);
+    if (!res.writableEnded) res.end();
+  };
+  ctx.closers.add(end);
+  res.once("close", end);
+  log.result = "stream";
+}

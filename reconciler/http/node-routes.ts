@@ -1,0 +1,176 @@
+// The agent-facing routes: GET /v1/nodes/{node}/desired (ETag, If-None-Match → 304, ?wait= long
+// poll) and PUT /v1/nodes/{node}/status (bounded body, schema-checked). Both need the node's own
+// bearer token. Does not decide what a status means: that is the backend's job.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type DesiredState, validateStatus } from "../../schema/index.js";
+import type { ApiContext, LogFields } from "./context.js";
+import { authenticateNode, wwwAuthenticate } from "./node-auth.js";
+import { readBody, sendError, sendJsonBytes, sendNoContent, sendTooLarge } from "./respond.js";
+import { formatSchemaErrors } from "./schema-errors.js";
+
+const nodeName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Serialised documents, so a thousand agents fetching one document cost one JSON.stringify. */
+const bytesOf = new WeakMap<DesiredState, Buffer>();
+function documentBytes(doc: DesiredState): Buffer {
+  let bytes = bytesOf.get(doc);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(doc));
+    bytesOf.set(doc, bytes);
+  }
+  return bytes;
+}
+
+export const etagOf = (hash: string): string => `"${hash}"`;
+
+/** True when an If-None-Match header names the document's hash (quoted or not, weak or not) or is `*`. */
+export function etagMatches(ifNoneMatch: string | undefined, hash: string): boolean {
+  if (!ifNoneMatch) return false;
+  for (const raw of ifNoneMatch.split(",")) {
+    const tag = raw.trim().replace(/^W\//, "");
+    if (tag === "*" || tag === `"${hash}"` || tag === hash) return true;
+  }
+  return false;
+}
+
+/** `?wait=SECONDS` → milliseconds, capped; undefined = no wait; an error string when malformed. */
+export function parseWait(value: string | null, maxSeconds: number): number | undefined | string {
+  if (value === null || value === "") return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    return `wait must be a number of seconds between 0 and ${maxSeconds}, got "${value}"`;
+  }
+  return Math.min(seconds, maxSeconds) * 1000;
+}
+
+/** Authenticates the caller for `node`; answers the request itself and returns false when refused. */
+function admit(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  node: string,
+  log: LogFields,
+): boolean {
+  log.node = node;
+  if (!nodeName.test(node)) {
+    sendError(res, 404, `"${node}" is not a node name (names are DNS labels)`);
+    log.result = "not_found";
+    return false;
+  }
+  const auth = authenticateNode(ctx.backend, ctx.tokens, req.headers.authorization, node);
+  if (!auth.ok) {
+    log.result = auth.result;
+    sendError(res, auth.status, auth.error, {}, auth.status === 401 ? wwwAuthenticate : {});
+    return false;
+  }
+  const now = Date.now();
+  ctx.seen.set(node, now);
+  ctx.backend.seen?.(node, now);
+  return true;
+}
+
+function serveDocument(
+  res: ServerResponse,
+  doc: DesiredState,
+  ifNoneMatch: string | undefined,
+  log: LogFields,
+) {
+  const headers = { ETag: etagOf(doc.hash), "Cache-Control": "no-cache" };
+  if (etagMatches(ifNoneMatch, doc.hash)) {
+    log.result = "not_modified";
+    sendNoContent(res, 304, headers);
+  } else {
+    log.result = "document";
+    sendJsonBytes(res, 200, documentBytes(doc), headers);
+  }
+}
+
+export async function handleDesired(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  node: string,
+  query: URLSearchParams,
+  log: LogFields,
+): Promise<void> {
+  if (!admit(ctx, req, res, node, log)) return;
+  const wait = parseWait(query.get("wait"), ctx.limits.maxWaitSeconds);
+  if (typeof wait === "string") return sendError(res, 400, wait);
+  const doc = ctx.backend.desired(node);
+  if (!doc) {
+    log.result = "no_document";
+    return sendError(res, 404, `node ${node} has no published desired state yet`);
+  }
+  const ifNoneMatch = req.headers["if-none-match"];
+  if (!wait || !etagMatches(ifNoneMatch, doc.hash)) return serveDocument(res, doc, ifNoneMatch, log);
+
+  // Long poll: hold the request until the document changes, the wait ends, the client leaves
+  // or the server closes.
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  res.once("close", stop);
+  ctx.closers.add(stop);
+  ctx.metrics.agentsConnected.inc();
+  try {
+    await ctx.backend.waitForChange(node, doc.hash, wait, abort.signal);
+  } catch (err) {
+    ctx.logger.warn({ node, err: (err as Error).message }, "waiting for a desired-state change failed");
+  } finally {
+    ctx.metrics.agentsConnected.dec();
+    ctx.closers.delete(stop);
+    res.off("close", stop);
+  }
+  if (res.destroyed || res.writableEnded) {
+    log.result = "client_left";
+    return;
+  }
+  const next = ctx.backend.desired(node);
+  if (!next) return sendError(res, 404, `node ${node} is no longer in the published config`);
+  serveDocument(res, next, ifNoneMatch, log);
+}
+
+export async function handleStatus(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  node: string,
+  log: LogFields,
+): Promise<void> {
+  if (!admit(ctx, req, res, node, log)) {
+    ctx.metrics.statusPuts.inc({
+      result:
+        log.result === "forbidden" ? "forbidden" : log.result === "not_found" ? "not_found" : "unauthorized",
+    });
+    return;
+  }
+  const invalid = (message: string, extra: Record<string, unknown> = {}) => {
+    ctx.metrics.statusPuts.inc({ result: "invalid" });
+    log.result = "invalid";
+    sendError(res, 400, message, extra);
+  };
+  const read = await readBody(req, ctx.limits.maxBodyBytes);
+  if (!read.ok) {
+    log.result = read.problem;
+    if (read.problem === "aborted") return;
+    ctx.metrics.statusPuts.inc({ result: "too_large" });
+    return sendTooLarge(res, ctx.limits.maxBodyBytes);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(read.body.toString("utf8"));
+  } catch (err) {
+    return invalid(`the status report is not JSON: ${(err as Error).message}`);
+  }
+  const validate = validateStatus();
+  if (!validate(value)) {
+    const errors = formatSchemaErrors(validate.errors ?? []);
+    return invalid(`the status report does not match status.schema.json: ${errors.join("; ")}`, { errors });
+  }
+  if (value.node !== node) {
+    return invalid(`the status report is for node "${value.node}" but was sent to /v1/nodes/${node}/status`);
+  }
+  ctx.backend.reportStatus(node, value);
+  ctx.metrics.statusPuts.inc({ result: "ok" });
+  log.result = "ok";
+  sendNoContent(res, 204);
+}

@@ -1,0 +1,147 @@
+// Health checks the agent runs itself (podman's healthcheck timers need systemd, which these hosts
+// lack): an HTTP GET of the app's health path on its host port (2xx/3xx is healthy), or a TCP
+// connect when no path is given. One fresh connection per check, so a dead server is never hidden
+// behind a pooled keep-alive connection. It decides nothing about what to do with the answer.
+import { request } from "node:http";
+import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Workload } from "../../schema/index.js";
+
+export interface HealthTarget {
+  host: string;
+  port: number;
+  /** HTTP path to GET; without one the check is a TCP connect. */
+  path?: string;
+  timeoutMs: number;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** One check: HTTP GET of target.path (2xx/3xx ok) or a TCP connect when there is no path. */
+export function checkOnce(target: HealthTarget): Promise<CheckResult> {
+  return target.path === undefined ? tcpCheck(target) : httpCheck(target as HealthTarget & { path: string });
+}
+
+function hostPort(t: HealthTarget): string {
+  return t.host.includes(":") ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+function httpCheck(t: HealthTarget & { path: string }): Promise<CheckResult> {
+  const url = `http://${hostPort(t)}${t.path}`;
+  return new Promise((done) => {
+    let settled = false;
+    const finish = (r: CheckResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(r);
+    };
+    const req = request({ host: t.host, port: t.port, path: t.path, method: "GET", agent: false }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume(); // drain: the body is not needed
+      const ok = status >= 200 && status < 400;
+      finish({ ok, detail: `GET ${url}: HTTP ${status}` });
+      req.destroy();
+    });
+    const timer = setTimeout(() => {
+      finish({ ok: false, detail: `GET ${url}: no answer within ${t.timeoutMs} ms` });
+      req.destroy();
+    }, t.timeoutMs);
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      finish({ ok: false, detail: `GET ${url}: ${e.code ?? e.message}` }),
+    );
+    req.end();
+  });
+}
+
+function tcpCheck(t: HealthTarget): Promise<CheckResult> {
+  const where = `TCP ${hostPort(t)}`;
+  return new Promise((done) => {
+    const socket = connect({ host: t.host, port: t.port });
+    const finish = (r: CheckResult) => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(r);
+    };
+    const timer = setTimeout(
+      () => finish({ ok: false, detail: `${where}: no connection within ${t.timeoutMs} ms` }),
+      t.timeoutMs,
+    );
+    socket.once("connect", () => finish({ ok: true, detail: `${where}: connected` }));
+    socket.once("error", (e: NodeJS.ErrnoException) =>
+      finish({ ok: false, detail: `${where}: ${e.code ?? e.message}` }),
+    );
+  });
+}
+
+export interface WaitResult extends CheckResult {
+  attempts: number;
+}
+
+/** Fastest re-check while a fresh instance is still failing; the pace then doubles up to the interval. */
+const firstRetryMs = 50;
+
+/**
+ * Waits until `healthyThreshold` checks in a row pass. Failures during the start period do not
+ * count; after it, `unhealthyThreshold` failures in a row (`intervalSeconds` apart) give up.
+ * During the start period failing checks are repeated fast (50 ms, doubling up to the interval),
+ * so a quick app is seen healthy within milliseconds; consecutive successes are `intervalSeconds`
+ * apart. Without `target.path` the
+ * health path is used, and without either it is a TCP check. An aborted signal ends the wait with
+ * ok: false (the caller's deadline), never an exception.
+ */
+export async function waitHealthy(
+  target: Omit<HealthTarget, "timeoutMs"> & { timeoutMs?: number },
+  health: Workload["health"],
+  signal?: AbortSignal,
+): Promise<WaitResult> {
+  const intervalMs = health.intervalSeconds * 1000;
+  const startEnds = Date.now() + health.startPeriodSeconds * 1000;
+  const t: HealthTarget = {
+    host: target.host,
+    port: target.port,
+    path: target.path ?? health.path,
+    timeoutMs: target.timeoutMs ?? health.timeoutSeconds * 1000,
+  };
+  let attempts = 0;
+  let passes = 0;
+  let failsAfterStart = 0;
+  let failPause = firstRetryMs;
+  let last: CheckResult = { ok: false, detail: "not checked" };
+  for (;;) {
+    if (signal?.aborted)
+      return {
+        ok: false,
+        detail: `gave up (deadline) after ${attempts} checks; last: ${last.detail}`,
+        attempts,
+      };
+    attempts++;
+    last = await checkOnce(t);
+    let pause = intervalMs;
+    if (last.ok) {
+      passes++;
+      failsAfterStart = 0;
+      if (passes >= health.healthyThreshold) return { ...last, attempts };
+    } else {
+      passes = 0;
+      if (Date.now() >= startEnds) {
+        failsAfterStart++;
+        if (failsAfterStart >= health.unhealthyThreshold) {
+          return { ok: false, detail: `unhealthy after ${attempts} checks; last: ${last.detail}`, attempts };
+        }
+      } else {
+        // Still starting: look again soon, then less and less often.
+        pause = Math.min(intervalMs, failPause, Math.max(1, startEnds - Date.now()));
+        failPause *= 2;
+      }
+    }
+    try {
+      await sleep(pause, undefined, { signal });
+    } catch {
+      // aborted: reported at the top of the loop
+    }
+  }
+}

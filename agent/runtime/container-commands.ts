@@ -1,0 +1,97 @@
+// PURE builders of the podman/docker command lines berth runs. They run nothing (run-command.ts
+// does); tests assert them exactly. podman and docker share this CLI contract, so `engine` only
+// names argv[0] (the driver may swap in a binary path). Every container berth creates carries the
+// berth.* labels below, and every listing filters on them, so unlabelled containers are never seen.
+import type { Workload } from "../../schema/index.js";
+import { type Slot, slotPort } from "./driver.js";
+
+export type Engine = "podman" | "docker";
+
+export interface ContainerCommandOptions {
+  engine: Engine;
+  /** Node name, written to the berth.node label; a driver only lists its own node's containers. */
+  node: string;
+  /**
+   * Host address ports are published on (`-p ADDR:HOST:CTR`). Unset: all interfaces, so proxies on
+   * other nodes reach the workload. Tests use 127.0.0.1.
+   */
+  publishAddress?: string;
+}
+
+export const label = {
+  managed: "berth.managed",
+  app: "berth.app",
+  workload: "berth.workload",
+  specHash: "berth.spec-hash",
+  slot: "berth.slot",
+  node: "berth.node",
+} as const;
+
+/** Name of the container of `workloadId` in `slot`, e.g. berth-web-0-a. */
+export const containerName = (workloadId: string, slot: Slot): string => `berth-${workloadId}-${slot}`;
+
+/** Name of a node-local named volume of an app; kept across deploys and slots. */
+export const volumeName = (app: string, volume: string): string => `berth-${app}-${volume}`;
+
+/** `run -d` of `w` in `slot`. Throws when the workload has no image (a process workload). */
+export function runArgv(w: Workload, slot: Slot, opts: ContainerCommandOptions): string[] {
+  if (!w.image) throw new Error(`workload ${w.id} has no image; the ${opts.engine} runtime runs images only`);
+  const argv = [opts.engine, "run", "-d", "--init", "--pull=never", "--name", containerName(w.id, slot)];
+  const labels: [string, string][] = [
+    [label.managed, "true"],
+    [label.app, w.app],
+    [label.workload, w.id],
+    [label.specHash, w.specHash],
+    [label.slot, slot],
+    [label.node, opts.node],
+  ];
+  for (const [k, v] of labels) argv.push("--label", `${k}=${v}`);
+  if (w.port !== undefined) {
+    const host = slotPort(w, slot);
+    argv.push("-p", opts.publishAddress ? `${opts.publishAddress}:${host}:${w.port}` : `${host}:${w.port}`);
+  }
+  // Sorted so the same workload always gives the same command line.
+  for (const k of Object.keys(w.env).sort()) argv.push("-e", `${k}=${w.env[k]}`);
+  for (const v of w.volumes) argv.push("-v", `${volumeName(w.app, v.name)}:${v.path}`);
+  argv.push(w.image);
+  if (w.command) argv.push(...w.command);
+  return argv;
+}
+
+/** Every berth-managed container of `node`, running or not, as JSON. */
+export function listArgv(opts: Pick<ContainerCommandOptions, "engine" | "node">): string[] {
+  return [
+    opts.engine,
+    "ps",
+    "-a",
+    "--format",
+    "json",
+    "--filter",
+    `label=${label.managed}=true`,
+    "--filter",
+    `label=${label.node}=${opts.node}`,
+  ];
+}
+
+/** Details of one container (labels included), as JSON. Exits non-zero when it does not exist. */
+export const inspectArgv = (engine: Engine, ref: string): string[] => [
+  engine,
+  "inspect",
+  "--type",
+  "container",
+  "--format",
+  "json",
+  ref,
+];
+
+/** SIGTERM, then SIGKILL after the grace period (whole seconds, rounded up). */
+export const stopArgv = (engine: Engine, ref: string, graceMs: number): string[] => [
+  engine,
+  "stop",
+  "-t",
+  String(Math.max(0, Math.ceil(graceMs / 1000))),
+  ref,
+];
+
+/** Removes a container (killing it if it still runs). Exits 0 even when it does not exist. */
+export const rmArgv = (engine: Engine, ref: string): string[] => [engine, "rm", "-f", ref];

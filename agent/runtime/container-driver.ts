@@ -1,0 +1,147 @@
+// RuntimeDriver for the "podman" and "docker" runtimes: runs, lists and removes berth-labelled
+// containers through the engine's CLI. Command lines come from container-commands.ts; this shell
+// only runs them and checks results (not exit codes alone: `rm -f` of a missing name exits 0).
+// It never touches a container that lacks berth.managed=true or belongs to another node.
+import type { Workload } from "../../schema/index.js";
+import {
+  containerName,
+  type Engine,
+  inspectArgv,
+  label,
+  listArgv,
+  rmArgv,
+  runArgv,
+  stopArgv,
+} from "./container-commands.js";
+import { parsePsOutput, toInstance } from "./container-instances.js";
+import type { Instance, RuntimeDriver, Slot } from "./driver.js";
+import { slotPort } from "./driver.js";
+import { CommandError, mustSucceed, runCommand } from "./run-command.js";
+
+export interface ContainerDriverOptions {
+  engine: Engine;
+  /** Path of the engine's binary (default: `podman` / `docker` on PATH). */
+  bin?: string;
+  /** Node name: written to the berth.node label and used to filter listings. */
+  node: string;
+  /** Host address to publish ports on (default: all interfaces). */
+  publishAddress?: string;
+  /** Deadline of one engine command (default 60 s; `stop` adds its grace period). */
+  commandTimeoutMs?: number;
+}
+
+export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriver {
+  const { engine } = opts;
+  const timeoutMs = opts.commandTimeoutMs ?? 60_000;
+  const withBin = (argv: string[]): string[] => (opts.bin ? [opts.bin, ...argv.slice(1)] : argv);
+  const run = (
+    argv: string[],
+    extra: { signal?: AbortSignal; secrets?: string[]; timeoutMs?: number } = {},
+  ) => runCommand(withBin(argv), { timeoutMs, ...extra });
+
+  async function list(): Promise<Instance[]> {
+    const argv = listArgv({ engine, node: opts.node });
+    const r = mustSucceed(withBin(argv), await run(argv), "listing containers");
+    return parsePsOutput(r.stdout)
+      .map(toInstance)
+      .filter((i): i is Instance => i !== null);
+  }
+
+  /** The managed container named `name` on this node, if any. */
+  async function findByName(name: string): Promise<Instance | undefined> {
+    return (await list()).find((i) => i.name === name);
+  }
+
+  async function removeManaged(ref: string, doing: string): Promise<void> {
+    const argv = rmArgv(engine, ref);
+    mustSucceed(withBin(argv), await run(argv), doing);
+  }
+
+  async function start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance> {
+    const name = containerName(w.id, slot);
+    const existing = await findByName(name);
+    if (existing?.state === "running" || existing?.state === "starting") {
+      throw new Error(
+        `cannot start ${name}: a container with that name is already ${existing.state} (${existing.ref.slice(0, 12)}); stop it first`,
+      );
+    }
+    // A stopped container of ours under the same name would make `run --name` fail: it is spent.
+    if (existing) await removeManaged(existing.ref, `removing exited container ${name}`);
+
+    const argv = runArgv(w, slot, { engine, node: opts.node, publishAddress: opts.publishAddress });
+    const secrets = Object.values(w.env);
+    const r = await run(argv, { signal, secrets });
+    if (r.exitCode !== 0) {
+      // A failed `run` may leave a Created container behind (podman: host port in use → exit 126).
+      // Remove it, but only when it is ours: an unmanaged container may own that name.
+      const leftover = await findByName(name).catch(() => undefined);
+      if (leftover) await removeManaged(leftover.ref, `removing ${name} left behind by a failed run`);
+      const portInUse = /address already in use/i.test(r.stderr);
+      const doing = portInUse
+        ? `starting ${name}: host port ${slotPort(w, slot)} is already in use on this node (free it or change the node's portRange)`
+        : `starting ${name}`;
+      mustSucceed(withBin(argv), r, doing);
+    }
+    const id = r.stdout.trim().split("\n").pop() ?? "";
+    return {
+      ref: id,
+      name,
+      workloadId: w.id,
+      app: w.app,
+      specHash: w.specHash,
+      slot,
+      port: w.port !== undefined ? slotPort(w, slot) : 0,
+      state: "running",
+      restarts: 0,
+    };
+  }
+
+  async function stop(instance: Instance, graceMs: number): Promise<void> {
+    const ref = instance.ref || instance.name;
+    const inspect = inspectArgv(engine, ref);
+    const found = await run(inspect);
+    if (found.exitCode !== 0) {
+      if (/no such|not found/i.test(found.stderr)) return; // already gone: not an error
+      mustSucceed(withBin(inspect), found, `inspecting ${instance.name}`);
+    }
+    const labels = readInspectLabels(found.stdout);
+    if (labels[label.managed] !== "true" || labels[label.node] !== opts.node) {
+      throw new Error(
+        `refusing to stop container ${ref}: it is not managed by berth on node ${opts.node} (labels ${label.managed}/${label.node} missing)`,
+      );
+    }
+    const stopCmd = stopArgv(engine, ref, graceMs);
+    const stopped = await run(stopCmd, { timeoutMs: timeoutMs + graceMs });
+    // `stop` of a container that exited meanwhile is fine; `rm -f` below is what must hold.
+    if (stopped.exitCode !== 0 && !/no such|not found|not running/i.test(stopped.stderr)) {
+      mustSucceed(withBin(stopCmd), stopped, `stopping ${instance.name}`);
+    }
+    await removeManaged(ref, `removing ${instance.name}`);
+    const still = await findByName(instance.name);
+    if (still && still.ref === instance.ref) {
+      throw new CommandError(
+        `removing ${instance.name}: the container is still there after \`${engine} rm -f\``,
+        `${engine} rm -f ${ref}`,
+        null,
+        "",
+      );
+    }
+  }
+
+  return {
+    kind: engine,
+    list,
+    start,
+    stop,
+    // Nothing held: containers run under the engine, not under this process.
+    close: async (o) => {
+      if (!o?.stopAll) return;
+      for (const i of await list()) await stop(i, 10_000);
+    },
+  };
+}
+
+function readInspectLabels(stdout: string): Record<string, string> {
+  const parsed = JSON.parse(stdout || "[]") as { Config?: { Labels?: Record<string, string> | null } }[];
+  return parsed[0]?.Config?.Labels ?? {};
+}

@@ -1,0 +1,86 @@
+// The process driver's memory on disk: one JSON file per supervised instance under
+// `<stateDir>/processes/<instance>.json`, so a restarted agent can adopt the processes it started
+// (and only those). Files are written atomically (tmp + rename) with mode 0600 because they hold
+// the workload's environment, needed to restart an adopted process that dies.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Slot } from "./driver.js";
+
+export interface ProcessRecord {
+  version: 1;
+  /** Instance name, e.g. berth-web-0-a (also the file name and the log name). */
+  name: string;
+  workloadId: string;
+  app: string;
+  specHash: string;
+  slot: Slot;
+  port: number;
+  command: string[];
+  cwd: string;
+  /** The workload's env plus PORT (inherited variables such as PATH are not recorded). */
+  env: Record<string, string>;
+  pid: number;
+  pgid: number;
+  /** Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22): guards pid reuse. */
+  startTime: number;
+  startedAt: string;
+  restarts: number;
+}
+
+export const processesDir = (stateDir: string): string => join(stateDir, "processes");
+export const logsDir = (stateDir: string): string => join(stateDir, "logs");
+export const logPath = (stateDir: string, name: string): string => join(logsDir(stateDir), `${name}.log`);
+const recordPath = (stateDir: string, name: string): string => join(processesDir(stateDir), `${name}.json`);
+
+export function ensureDirs(stateDir: string): void {
+  mkdirSync(processesDir(stateDir), { recursive: true, mode: 0o700 });
+  mkdirSync(logsDir(stateDir), { recursive: true, mode: 0o700 });
+}
+
+export function writeRecord(stateDir: string, rec: ProcessRecord): void {
+  const file = recordPath(stateDir, rec.name);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export const removeRecord = (stateDir: string, name: string): void =>
+  rmSync(recordPath(stateDir, name), { force: true });
+
+function isRecord(v: unknown): v is ProcessRecord {
+  const r = v as ProcessRecord;
+  return (
+    !!r &&
+    r.version === 1 &&
+    typeof r.name === "string" &&
+    typeof r.pid === "number" &&
+    typeof r.pgid === "number" &&
+    typeof r.startTime === "number" &&
+    Array.isArray(r.command) &&
+    (r.slot === "a" || r.slot === "b")
+  );
+}
+
+/** Every readable record; unreadable files are returned as problems (path: reason), never deleted. */
+export function readRecords(stateDir: string): { records: ProcessRecord[]; problems: string[] } {
+  const dir = processesDir(stateDir);
+  const records: ProcessRecord[] = [];
+  const problems: string[] = [];
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return { records, problems };
+  }
+  for (const f of files.sort()) {
+    const path = join(dir, f);
+    try {
+      const v = JSON.parse(readFileSync(path, "utf8")) as unknown;
+      if (isRecord(v)) records.push(v);
+      else problems.push(`${path}: not a berth process record (unknown version or missing fields)`);
+    } catch (e) {
+      problems.push(`${path}: ${(e as Error).message}`);
+    }
+  }
+  return { records, problems };
+}

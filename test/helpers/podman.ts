@@ -1,0 +1,80 @@
+// Real podman for tests: builds throwaway busybox images locally (no registry here), runs podman
+// commands, and removes what a test created. Images get a unique repository name per call, so
+// tests running in parallel never remove each other's images.
+//   :1      busybox httpd on 8080 serving "v1" at / and "ok" at /healthz
+//   :2      the same serving "v2"
+//   :broken sleeps forever and never listens (a never-healthy release)
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+
+export interface TestImages {
+  v1: string;
+  v2: string;
+  broken: string;
+  /** Port the httpd images listen on inside the container. */
+  port: number;
+  remove(): Promise<void>;
+}
+
+export async function podman(
+  ...args: string[]
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa("podman", args, { reject: false, stdin: "ignore" });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+async function build(dir: string, tag: string, files: Record<string, string>, cmd: string[]): Promise<void> {
+  const ctx = join(dir, tag.replace(/[^a-z0-9]/gi, "_"));
+  mkdirSync(join(ctx, "www"), { recursive: true });
+  copyFileSync("/bin/busybox", join(ctx, "busybox"));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(ctx, "www", name), body);
+  writeFileSync(
+    join(ctx, "Containerfile"),
+    `FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\nCMD ${JSON.stringify(cmd)}\n`,
+  );
+  const r = await podman("build", "-q", "-t", tag, ctx);
+  if (r.exitCode !== 0) throw new Error(`podman build ${tag} failed: ${r.stderr}`);
+}
+
+export async function buildTestImages(): Promise<TestImages> {
+  const repo = `localhost/berth-test-busybox-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = mkdtempSync(join(tmpdir(), "berth-img-"));
+  const port = 8080;
+  const httpd = ["/bin/busybox", "httpd", "-f", "-p", String(port), "-h", "/www"];
+  const images = { v1: `${repo}:1`, v2: `${repo}:2`, broken: `${repo}:broken` };
+  try {
+    await build(dir, images.v1, { "index.html": "v1", healthz: "ok" }, httpd);
+    await build(dir, images.v2, { "index.html": "v2", healthz: "ok" }, httpd);
+    await build(dir, images.broken, { "index.html": "never" }, ["/bin/busybox", "sleep", "3600"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    ...images,
+    port,
+    async remove() {
+      await podman("rmi", "-f", images.v1, images.v2, images.broken);
+    },
+  };
+}
+
+/** Removes every container labelled with this test's node name (never anything else). */
+export async function removeNodeContainers(node: string): Promise<void> {
+  const r = await podman(
+    "ps",
+    "-a",
+    "-q",
+    "--filter",
+    "label=berth.managed=true",
+    "--filter",
+    `label=berth.node=${node}`,
+  );
+  const ids = r.stdout.split("\n").filter(Boolean);
+  if (ids.length) await podman("rm", "-f", ...ids);
+}
+
+/** A node name unique to this test run, so parallel tests never see each other's containers. */
+export const uniqueNode = (prefix = "t"): string =>
+  `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

@@ -1,0 +1,190 @@
+// The container driver with real podman (and the docker driver through a wrapper script that execs
+// podman): run, list, stop with labels checked; an unlabelled container is never listed or
+// touched; a host port in use is reported and leaves nothing behind.
+import { createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitHealthy } from "../../agent/health/check.js";
+import { createContainerDriver } from "../../agent/runtime/container-driver.js";
+import type { RuntimeDriver } from "../../agent/runtime/driver.js";
+import {
+  buildTestImages,
+  podman,
+  removeNodeContainers,
+  type TestImages,
+  uniqueNode,
+} from "../helpers/podman.js";
+import { requireTool } from "../helpers/tools.js";
+import { dockerWrapper, fastHealth, freePortPair, httpGet, waitFor, workload } from "./support.js";
+
+const ok = requireTool("podman") && requireTool("/bin/busybox", ["true"]);
+
+describe.skipIf(!ok)("container driver (real podman)", () => {
+  let images: TestImages;
+  const node = uniqueNode("ctr");
+  const dockerNode = uniqueNode("dkr");
+  const strangers: string[] = [];
+  let podmanDriver: RuntimeDriver;
+
+  beforeAll(async () => {
+    images = await buildTestImages();
+    podmanDriver = createContainerDriver({ engine: "podman", node, publishAddress: "127.0.0.1" });
+  });
+
+  afterAll(async () => {
+    await removeNodeContainers(node);
+    await removeNodeContainers(dockerNode);
+    if (strangers.length) await podman("rm", "-f", ...strangers);
+    await images?.remove();
+  });
+
+  const web = (hostPort: number, image: string, id = "web-0") =>
+    workload({
+      id,
+      hostPort,
+      runtime: "podman",
+      image,
+      port: images.port,
+      env: { SECRET_TOKEN: "tok3n-value" },
+    });
+
+  it("runs a labelled container on the slot's host port, lists it, and stops it", async () => {
+    const port = await freePortPair();
+    const w = web(port, images.v1);
+    const inst = await podmanDriver.start(w, "b");
+    expect(inst).toMatchObject({
+      name: "berth-web-0-b",
+      workloadId: "web-0",
+      app: "web",
+      slot: "b",
+      port: port + 1,
+      state: "running",
+    });
+    expect((await waitHealthy({ host: "127.0.0.1", port: port + 1 }, fastHealth)).ok).toBe(true);
+    expect((await httpGet(`http://127.0.0.1:${port + 1}/`)).body).toBe("v1");
+
+    const inspected = JSON.parse((await podman("inspect", "--format", "json", inst.ref)).stdout)[0];
+    expect(inspected.Config.Labels).toMatchObject({
+      "berth.managed": "true",
+      "berth.app": "web",
+      "berth.workload": "web-0",
+      "berth.spec-hash": w.specHash,
+      "berth.slot": "b",
+      "berth.node": node,
+    });
+    expect(inspected.Config.Env).toContain("SECRET_TOKEN=tok3n-value");
+
+    expect(await podmanDriver.list()).toEqual([{ ...inst, restarts: 0 }]);
+    await podmanDriver.stop(inst, 2_000);
+    expect(await podmanDriver.list()).toEqual([]);
+    expect((await podman("container", "exists", inst.ref)).exitCode).toBe(1);
+    // Stopping what is already gone is not an error.
+    await podmanDriver.stop(inst, 2_000);
+  });
+
+  it("reports an exited container as exited, and start replaces it under the same name", async () => {
+    const port = await freePortPair();
+    const w = web(port, images.v1, "crash-0");
+    const inst = await podmanDriver.start(w, "a");
+    await podman("kill", inst.ref);
+    const exited = await waitFor("exited state", async () =>
+      (await podmanDriver.list()).find((i) => i.state === "exited"),
+    );
+    expect(exited).toMatchObject({
+      name: "berth-crash-0-a",
+      state: "exited",
+      lastError: "exited with code 137",
+    });
+    const again = await podmanDriver.start({ ...w, image: images.v2 }, "a");
+    expect(again.ref).not.toBe(inst.ref);
+    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
+    expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe("v2");
+    await podmanDriver.stop(again, 1_000);
+  });
+
+  it("never lists or stops a container without berth.managed=true", async () => {
+    const name = `stranger-${node}`;
+    const r = await podman(
+      "run",
+      "-d",
+      "--init",
+      "--pull=never",
+      "--name",
+      name,
+      "--label",
+      `berth.node=${node}`,
+      "--label",
+      "berth.workload=web-0",
+      "--label",
+      "berth.slot=a",
+      images.v1,
+    );
+    expect(r.exitCode).toBe(0);
+    strangers.push(name);
+    const id = r.stdout.trim();
+    expect((await podmanDriver.list()).map((i) => i.ref)).not.toContain(id);
+    const fake = {
+      ref: id,
+      name,
+      workloadId: "web-0",
+      app: "web",
+      specHash: "",
+      slot: "a" as const,
+      port: 0,
+      state: "running" as const,
+      restarts: 0,
+    };
+    await expect(podmanDriver.stop(fake, 1_000)).rejects.toThrow(
+      `refusing to stop container ${id}: it is not managed by berth on node ${node}`,
+    );
+    expect(JSON.parse((await podman("inspect", "--format", "json", id)).stdout)[0].State.Status).toBe(
+      "running",
+    );
+    await podmanDriver.close({ stopAll: true });
+    expect(JSON.parse((await podman("inspect", "--format", "json", id)).stdout)[0].State.Status).toBe(
+      "running",
+    );
+  });
+
+  it("a host port in use: reports it, removes the Created leftover, keeps env values out of the error", async () => {
+    const port = await freePortPair();
+    const blocker: Server = createServer();
+    await new Promise<void>((res) => blocker.listen(port, "127.0.0.1", res));
+    try {
+      let err: Error | undefined;
+      await podmanDriver.start(web(port, images.v1, "busy-0"), "a").catch((e: Error) => {
+        err = e;
+      });
+      expect(err?.message).toMatch(
+        new RegExp(
+          `^starting berth-busy-0-a: host port ${port} is already in use on this node .*\`podman run .* -e SECRET_TOKEN=… .*\` exited 126: .*address already in use`,
+        ),
+      );
+      expect(err?.message).not.toContain("tok3n-value");
+      expect(await podmanDriver.list()).toEqual([]);
+      expect((await podman("container", "exists", "berth-busy-0-a")).exitCode).toBe(1);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("the docker driver speaks the same CLI (through a wrapper that execs podman)", async () => {
+    const docker = createContainerDriver({
+      engine: "docker",
+      bin: dockerWrapper,
+      node: dockerNode,
+      publishAddress: "127.0.0.1",
+    });
+    expect(docker.kind).toBe("docker");
+    const port = await freePortPair();
+    const inst = await docker.start(web(port, images.v2, "dweb-0"), "a");
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+    expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe("v2");
+    expect((await docker.list()).map((i) => [i.name, i.state, i.port])).toEqual([
+      ["berth-dweb-0-a", "running", port],
+    ]);
+    // Each driver only sees its own node's containers.
+    expect((await podmanDriver.list()).map((i) => i.ref)).not.toContain(inst.ref);
+    await docker.stop(inst, 1_000);
+    expect(await docker.list()).toEqual([]);
+  });
+});

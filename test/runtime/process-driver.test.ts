@@ -1,0 +1,251 @@
+// The process driver against real child processes: start → healthy over HTTP, restart after a
+// hand kill -9, whole-group stop, SIGKILL after the grace period, log rotation, adoption by a new
+// driver (same pid, no restart), and the files it keeps under the state dir.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { waitHealthy } from "../../agent/health/check.js";
+import type { Instance, RuntimeDriver } from "../../agent/runtime/driver.js";
+import { createProcessDriver, type ProcessEvent } from "../../agent/runtime/process-driver.js";
+import { appScript, fastHealth, freePortPair, httpGet, pidAlive, waitFor, workload } from "./support.js";
+
+const dirs: string[] = [];
+const drivers: RuntimeDriver[] = [];
+const strayPids: number[] = [];
+
+function stateDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "berth-proc-"));
+  dirs.push(d);
+  return d;
+}
+
+function driver(dir: string, extra: Partial<Parameters<typeof createProcessDriver>[0]> = {}): RuntimeDriver {
+  const d = createProcessDriver({
+    stateDir: dir,
+    restartBackoffMs: { initial: 100, max: 1_000 },
+    pollMs: 100,
+    ...extra,
+  });
+  drivers.push(d);
+  return d;
+}
+
+const pidOf = (i: Instance): number => Number(i.ref.replace("pid:", ""));
+
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close({ stopAll: true });
+  for (const pid of strayPids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("process driver", () => {
+  it("starts a command with PORT and env in its workdir, healthy over HTTP, and lists it", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const d = driver(dir, { baseDir: "/" });
+    const w = workload({
+      id: "web-0",
+      hostPort: port,
+      command: [process.execPath, appScript],
+      env: { REPLY: "hi" },
+      workdir: "tmp",
+    });
+    const inst = await d.start(w, "b");
+    expect(inst).toMatchObject({
+      name: "berth-web-0-b",
+      workloadId: "web-0",
+      app: "web",
+      slot: "b",
+      port: port + 1,
+      state: "running",
+      restarts: 0,
+    });
+    const health = await waitHealthy({ host: "127.0.0.1", port: port + 1 }, fastHealth);
+    expect(health.ok).toBe(true);
+    expect(health.detail).toBe(`GET http://127.0.0.1:${port + 1}/healthz: HTTP 200`);
+    const res = await httpGet(`http://127.0.0.1:${port + 1}/`);
+    expect(res.body).toBe("hi");
+    expect(res.headers["x-pid"]).toBe(String(pidOf(inst)));
+    expect(readlinkSync(`/proc/${pidOf(inst)}/cwd`)).toBe("/tmp");
+    const listed = await d.list();
+    expect(listed).toEqual([inst]);
+
+    const rec = JSON.parse(readFileSync(join(dir, "processes", "berth-web-0-b.json"), "utf8"));
+    expect(rec).toMatchObject({
+      name: "berth-web-0-b",
+      pid: pidOf(inst),
+      pgid: pidOf(inst),
+      slot: "b",
+      port: port + 1,
+      cwd: "/tmp",
+      env: { REPLY: "hi", PORT: String(port + 1) },
+    });
+    expect(rec.startTime).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, "logs", "berth-web-0-b.log"), "utf8")).toContain(
+      `app listening on 127.0.0.1:${port + 1}`,
+    );
+  });
+
+  it("restarts a process killed by hand (kill -9), counting the restart", async () => {
+    const port = await freePortPair();
+    const events: ProcessEvent[] = [];
+    const d = driver(stateDir(), { onEvent: (e) => events.push(e) });
+    const inst = await d.start(
+      workload({ id: "api-0", hostPort: port, command: [process.execPath, appScript] }),
+      "a",
+    );
+    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
+    process.kill(pidOf(inst), "SIGKILL");
+    const back = await waitFor("a restarted instance", async () => {
+      const [i] = await d.list();
+      return i && i.state === "running" && i.ref !== inst.ref ? i : undefined;
+    });
+    expect(back.restarts).toBe(1);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+    expect(events.map((e) => e.kind)).toEqual(["started", "exited", "restart-scheduled", "started"]);
+    expect(events[1]?.detail).toBe("killed by SIGKILL");
+  });
+
+  it("stop kills the whole process group, grandchildren included, and forgets the instance", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const pidFile = join(dir, "grandchild.pid");
+    const d = driver(dir);
+    const inst = await d.start(
+      workload({
+        id: "tree-0",
+        hostPort: port,
+        command: [process.execPath, appScript],
+        env: { GRANDCHILD_PID_FILE: pidFile },
+      }),
+      "a",
+    );
+    const grandchild = Number(
+      await waitFor("grandchild pid file", () => existsSync(pidFile) && readFileSync(pidFile, "utf8")),
+    );
+    strayPids.push(grandchild);
+    expect(pidAlive(grandchild)).toBe(true);
+    await d.stop(inst, 5_000);
+    expect(pidAlive(pidOf(inst))).toBe(false);
+    expect(pidAlive(grandchild)).toBe(false);
+    expect(await d.list()).toEqual([]);
+    expect(readdirSync(join(dir, "processes"))).toEqual([]);
+    expect(readFileSync(join(dir, "logs", "berth-tree-0-a.log"), "utf8")).toContain(
+      "berth-tree-0-a stopped (terminated)",
+    );
+  });
+
+  it("SIGKILLs a process that ignores SIGTERM once the grace period is over", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const d = driver(dir);
+    const inst = await d.start(
+      workload({
+        id: "stubborn-0",
+        hostPort: port,
+        command: [process.execPath, appScript],
+        env: { IGNORE_SIGTERM: "1" },
+      }),
+      "a",
+    );
+    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
+    await d.stop(inst, 300);
+    expect(pidAlive(pidOf(inst))).toBe(false);
+    const log = readFileSync(join(dir, "logs", "berth-stubborn-0-a.log"), "utf8");
+    expect(log).toContain("SIGTERM ignored");
+    expect(log).toContain("berth-stubborn-0-a stopped (killed)");
+  });
+
+  it("rotates the log by copy-truncate while the child keeps writing", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const d = driver(dir, { logMaxBytes: 2_000, logFiles: 2 });
+    const line = "L".repeat(99);
+    await d.start(
+      workload({
+        id: "chatty-0",
+        hostPort: port,
+        command: [process.execPath, appScript],
+        env: { LOG_EVERY_MS: "5", LOG_LINE: line },
+      }),
+      "a",
+    );
+    const log = join(dir, "logs", "berth-chatty-0-a.log");
+    await waitFor("two rotated files", () => existsSync(`${log}.2`));
+    // The child still writes into the live file after it was truncated.
+    await waitFor("new lines in the live log", () => readFileSync(log, "utf8").includes(line));
+    expect(existsSync(`${log}.3`)).toBe(false);
+    expect(readFileSync(`${log}.1`, "utf8")).toContain(line);
+  });
+
+  it("a new driver adopts live processes (same pid, no restart) and restarts them when they die", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const first = createProcessDriver({ stateDir: dir, pollMs: 100, restartBackoffMs: { initial: 100 } });
+    const inst = await first.start(
+      workload({ id: "keep-0", hostPort: port, command: [process.execPath, appScript] }),
+      "a",
+    );
+    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
+    await first.close(); // the agent goes away; its children stay
+    expect(pidAlive(pidOf(inst))).toBe(true);
+
+    const events: ProcessEvent[] = [];
+    const second = driver(dir, { onEvent: (e) => events.push(e) });
+    expect(await second.list()).toEqual([inst]);
+    expect(events).toEqual([{ kind: "adopted", name: "berth-keep-0-a", pid: pidOf(inst) }]);
+
+    process.kill(pidOf(inst), "SIGKILL");
+    const back = await waitFor("restart of the adopted process", async () => {
+      const [i] = await second.list();
+      return i && i.state === "running" && i.ref !== inst.ref ? i : undefined;
+    });
+    expect(back.restarts).toBe(1);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+  });
+
+  it("never adopts a recorded pid that now belongs to another process (start time differs)", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const first = createProcessDriver({ stateDir: dir, pollMs: 100, restartBackoffMs: { initial: 60_000 } });
+    const inst = await first.start(
+      workload({ id: "gone-0", hostPort: port, command: [process.execPath, appScript] }),
+      "a",
+    );
+    await first.close();
+    process.kill(pidOf(inst), "SIGKILL");
+    await waitFor("the process to die", () => !pidAlive(pidOf(inst)));
+    const second = driver(dir, { restartBackoffMs: { initial: 60_000 } });
+    const [i] = await second.list();
+    expect(i).toMatchObject({
+      name: "berth-gone-0-a",
+      state: "exited",
+      lastError: "was not running when the driver started",
+    });
+  });
+
+  it("refuses to start a workload without a command, or in a missing workdir, saying which", async () => {
+    const d = driver(stateDir());
+    const port = await freePortPair();
+    await expect(d.start(workload({ id: "img-0", hostPort: port, image: "x:1" }), "a")).rejects.toThrow(
+      "cannot start berth-img-0-a: workload img-0 has no command (the process runtime runs commands, not images)",
+    );
+    await expect(
+      d.start(workload({ id: "wd-0", hostPort: port, command: ["true"], workdir: "/nonexistent/dir" }), "a"),
+    ).rejects.toThrow("cannot start berth-wd-0-a: workdir /nonexistent/dir is not a directory");
+    await expect(
+      d.start(workload({ id: "nf-0", hostPort: port, command: ["/no/such/binary"] }), "a"),
+    ).rejects.toThrow('starting berth-nf-0-a: cannot run "/no/such/binary"');
+    expect(await d.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,204 @@
+// startAgent: wires the node agent together — state dir, runtime drivers, Caddy ingress, the
+// reconciler client, the status reporter, the state machine and the long-poll loop — and returns a
+// handle to observe and stop it. Used by `berth agent` and `berth up`. On start it resumes the
+// document kept in the state dir before the reconciler is even asked, so a restart with the
+// reconciler down still repairs drift, and nothing already right is restarted.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { version } from "../cli/version.js";
+import type { NodeStatus, Runtime } from "../schema/index.js";
+import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
+import { checkDocument } from "./core/document.js";
+import type { AgentEvent } from "./core/events.js";
+import { initialState, type LoopContext } from "./loop/context.js";
+import { createDriverSet } from "./loop/drivers.js";
+import { createExecutor } from "./loop/executor.js";
+import { createCaddyIngress } from "./loop/ingress.js";
+import { createMachine } from "./loop/machine.js";
+import { runPoller } from "./loop/poller.js";
+import { createReconcilerClient } from "./loop/reconciler-client.js";
+import { ensureStateDir, loadState } from "./loop/state-dir.js";
+import { createStatusReporter } from "./loop/status-reporter.js";
+import { createContainerDriver } from "./runtime/container-driver.js";
+import type { RuntimeDriver } from "./runtime/driver.js";
+import { createProcessDriver } from "./runtime/process-driver.js";
+
+export type { AgentEvent } from "./core/events.js";
+
+export interface AgentOptions {
+  node: string;
+  /** Reconciler base URL, e.g. http://10.0.0.1:7070. */
+  url: string;
+  token: string;
+  stateDir: string;
+  /** Injected by berth up and tests; otherwise made from the runtimes the documents name. */
+  runtime?: RuntimeDriver;
+  /** Resolves relative workdirs of process workloads (default: the current directory). */
+  baseDir?: string;
+  /** Caddy admin URL; enables ingress (proxy nodes). */
+  caddyAdmin?: string;
+  /** Caddy's plain-HTTP listener (default ":80"). */
+  httpListen?: string;
+  /** Caddy's TLS listener (default ":443"). */
+  httpsListen?: string;
+  /** Long-poll wait in seconds (default 30). */
+  pollWaitSeconds?: number;
+  logger?: pino.Logger;
+  onEvent?: (e: AgentEvent) => void;
+  /** How often the observed state is checked for drift (default 5000 ms). */
+  driftIntervalMs?: number;
+  /** Binary of the docker runtime (default `docker` on PATH). */
+  dockerBin?: string;
+  /** Step deadlines (start budget, stop grace…); defaults suit production. */
+  deadlines?: Partial<DeadlineSettings>;
+}
+
+export interface RunningAgent {
+  /** Stops the agent; workloads keep running unless stopWorkloads. */
+  stop(opts?: { stopWorkloads?: boolean }): Promise<void>;
+  status(): NodeStatus;
+  /** Resolves when the agent is IDLE and converged or failed for the current document. */
+  idle(): Promise<void>;
+}
+
+function hasProcessRecords(stateDir: string): boolean {
+  try {
+    return readdirSync(join(stateDir, "processes")).some((f) => f.endsWith(".json"));
+  } catch {
+    return false;
+  }
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const emit = (e: AgentEvent) => {
+    try {
+      opts.onEvent?.(e);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, "onEvent handler threw");
+    }
+  };
+  await ensureStateDir(opts.stateDir);
+  const stored = await loadState(opts.stateDir);
+  for (const w of stored.warnings) logger.warn(w);
+
+  const drivers = createDriverSet({
+    ...(opts.runtime ? { injected: opts.runtime } : {}),
+    make: (runtime: Runtime): RuntimeDriver => {
+      if (runtime === "process") {
+        return createProcessDriver({
+          stateDir: opts.stateDir,
+          ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
+          onEvent: (e) =>
+            logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
+        });
+      }
+      return createContainerDriver({
+        engine: runtime,
+        node: opts.node,
+        ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
+      });
+    },
+  });
+  const ingress = opts.caddyAdmin
+    ? createCaddyIngress({
+        adminUrl: opts.caddyAdmin,
+        httpListen: opts.httpListen ?? ":80",
+        httpsListen: opts.httpsListen ?? ":443",
+      })
+    : null;
+  const waitSeconds = opts.pollWaitSeconds ?? 30;
+  const client = createReconcilerClient({
+    url: opts.url,
+    node: opts.node,
+    token: opts.token,
+    maxWaitSeconds: waitSeconds,
+  });
+  const reporter = createStatusReporter({
+    put: (s, signal) => client.putStatus(s, signal),
+    logger,
+    onSent: (s) => emit({ type: "status-reported", phase: s.phase }),
+  });
+  const abort = new AbortController();
+  const deadlines = { ...defaultDeadlines, ...opts.deadlines };
+  const healthHost = "127.0.0.1";
+  const ctx: LoopContext = {
+    deps: {
+      node: opts.node,
+      agentVersion: version,
+      stateDir: opts.stateDir,
+      drivers,
+      ingress,
+      execute: createExecutor({ drivers, ingress, deadlines, healthHost, signal: abort.signal }),
+      reporter,
+      logger,
+      emit,
+      healthHost,
+      now: Date.now,
+      random: Math.random,
+    },
+    state: initialState(),
+  };
+
+  if (stored.desired !== null) {
+    const check = checkDocument(stored.desired, opts.node);
+    if (check.ok) {
+      ctx.state.doc = check.doc;
+      ctx.state.desiredHash = check.doc.hash;
+      ctx.state.knownSpecs = new Map(check.doc.workloads.map((w) => [w.specHash, w]));
+      drivers.ensure(new Set(check.doc.workloads.map((w) => w.runtime)));
+      logger.info(
+        { hash: check.doc.hash, commit: check.doc.source.commit },
+        "resuming the document from the state dir",
+      );
+    } else {
+      logger.warn(`ignoring the stored desired document: ${check.message}`);
+    }
+  }
+  ctx.state.applied = stored.applied;
+  // Processes recorded by an earlier run are adopted even when no document names the process runtime now.
+  if (!opts.runtime && hasProcessRecords(opts.stateDir)) drivers.ensure(["process"]);
+
+  const machine = createMachine(ctx, { driftIntervalMs: opts.driftIntervalMs ?? 5_000 });
+  machine.start();
+  const poller = runPoller({
+    client,
+    machine,
+    waitSeconds,
+    initialEtag: ctx.state.doc?.hash ?? null,
+    signal: abort.signal,
+    logger,
+    emit,
+  });
+  logger.info({ url: opts.url, stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+
+  let stopped: Promise<void> | null = null;
+  return {
+    status: () => machine.status(),
+    idle: () => machine.idle(),
+    stop(stopOpts) {
+      stopped ??= (async () => {
+        abort.abort();
+        await machine.stop();
+        await poller.catch(() => undefined);
+        await reporter.flush(2_000);
+        reporter.close();
+        if (stopOpts?.stopWorkloads) {
+          const all = await drivers.list().catch(() => []);
+          for (const i of all) {
+            await drivers
+              .forRuntime(i.runtime)
+              .stop(i, deadlines.stopGraceMs)
+              .catch((e: Error) => logger.warn({ err: e.message }, `cannot stop ${i.name}`));
+          }
+        }
+        await drivers.close({ stopAll: stopOpts?.stopWorkloads === true });
+        await ingress?.close();
+        await client.close();
+        logger.info({ workloadsLeftRunning: !stopOpts?.stopWorkloads }, "agent stopped");
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// What the loop's parts share: injected dependencies and the agent's mutable in-memory state, plus
+// the small helpers that read both (observe, current status). No decisions are made here.
+import type pino from "pino";
+import type { DesiredState, NodeStatus, Workload } from "../../schema/index.js";
+import type { Action, ObservedInstance } from "../core/actions.js";
+import type { BackoffBook } from "../core/backoff.js";
+import type { AgentEvent } from "../core/events.js";
+import type { HealthRecord } from "../core/health-track.js";
+import { observedFingerprint } from "../core/observed.js";
+import type { Health } from "../core/planner.js";
+import { buildStatus, type Problem, type StatusInput } from "../core/status.js";
+import type { DriverSet } from "./drivers.js";
+import type { Outcome } from "./executor.js";
+import { probeHealth } from "./health-monitor.js";
+import type { Ingress } from "./ingress.js";
+import type { AppliedRecord } from "./state-dir.js";
+import type { StatusReporter } from "./status-reporter.js";
+
+export interface LoopDeps {
+  node: string;
+  agentVersion: string;
+  stateDir: string;
+  drivers: DriverSet;
+  ingress: Ingress | null;
+  execute: (a: Action) => Promise<Outcome>;
+  reporter: StatusReporter;
+  logger: pino.Logger;
+  emit: (e: AgentEvent) => void;
+  healthHost: string;
+  now: () => number;
+  random: () => number;
+}
+
+export interface LoopState {
+  /** The document the agent works towards. */
+  doc: DesiredState | null;
+  /** Hash of the newest document received, accepted or not. */
+  desiredHash: string | null;
+  applied: AppliedRecord | null;
+  /** Specs of the current and previous documents by specHash, to say what a replace changes. */
+  knownSpecs: Map<string, Workload>;
+  backoff: BackoffBook;
+  health: Map<string, HealthRecord>;
+  /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state"). */
+  problems: Map<string, Problem>;
+  running: StatusInput["running"];
+  /** Work is left that is not waiting on backoff. */
+  pending: boolean;
+  instances: ObservedInstance[];
+  ingressRunning: string | null;
+  ingressError: string | null;
+  /** Observed-state fingerprint after the last pass (drift = it changed). */
+  fingerprint: string | null;
+  /** Hash of the document the last finished pass worked on. */
+  lastPassHash: string | null;
+}
+
+export interface LoopContext {
+  deps: LoopDeps;
+  state: LoopState;
+}
+
+export function initialState(): LoopState {
+  return {
+    doc: null,
+    desiredHash: null,
+    applied: null,
+    knownSpecs: new Map(),
+    backoff: new Map(),
+    health: new Map(),
+    problems: new Map(),
+    running: null,
+    pending: false,
+    instances: [],
+    ingressRunning: null,
+    ingressError: null,
+    fingerprint: null,
+    lastPassHash: null,
+  };
+}
+
+/** Reads instances and the running Caddy config hash into the state. Throws when the runtime cannot list. */
+export async function observe(ctx: LoopContext): Promise<void> {
+  const { deps, state } = ctx;
+  state.instances = await deps.drivers.list();
+  state.problems.delete("runtime");
+  if (deps.ingress) {
+    try {
+      state.ingressRunning = await deps.ingress.runningHash();
+      state.problems.delete("ingress");
+    } catch (e) {
+      state.ingressRunning = null;
+      state.problems.set("ingress", { code: "ingress-unreachable", message: (e as Error).message });
+    }
+  }
+}
+
+export const fingerprint = (state: LoopState): string =>
+  observedFingerprint({ instances: state.instances, ingressHash: state.ingressRunning });
+
+/** Health checks of the observed instances (all, or only those whose health is unknown). */
+export async function refreshHealth(ctx: LoopContext, onlyUnknown: boolean): Promise<void> {
+  const { state, deps } = ctx;
+  const specs = new Map((state.doc?.workloads ?? []).map((w) => [w.id, w]));
+  state.health = await probeHealth({
+    instances: state.instances,
+    specs,
+    previous: state.health,
+    host: deps.healthHost,
+    onlyUnknown,
+  });
+}
+
+export const healthMap = (state: LoopState): Map<string, Health> =>
+  new Map([...state.health].map(([ref, r]) => [ref, r.health]));
+
+/** Desired ingress config hash of the current document (cached per document). */
+const ingressCache = new WeakMap<DesiredState, { config: object; hash: string }>();
+export function desiredIngress(ctx: LoopContext): { config: object; hash: string } | null {
+  const { doc } = ctx.state;
+  if (!ctx.deps.ingress || !doc) return null;
+  let built = ingressCache.get(doc);
+  if (!built) {
+    built = ctx.deps.ingress.build(doc.routes);
+    ingressCache.set(doc, built);
+  }
+  return built;
+}
+
+export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {}): NodeStatus {
+  const { state, deps } = ctx;
+  const ing = desiredIngress(ctx);
+  const problems = [...state.problems.values()];
+  if (!deps.ingress && (state.doc?.routes.length ?? 0) > 0) {
+    problems.push({
+      code: "ingress-disabled",
+      message: `the desired document has ${state.doc?.routes.length} routes but this agent manages no Caddy (start it with --caddy-admin)`,
+    });
+  }
+  return buildStatus({
+    node: deps.node,
+    agentVersion: deps.agentVersion,
+    desiredHash: state.desiredHash,
+    applied: state.applied,
+    doc: state.doc,
+    instances: state.instances,
+    health: healthMap(state),
+    backoff: state.backoff,
+    running: state.running,
+    pending: state.pending,
+    ingress: ing
+      ? { hash: ing.hash, applied: state.ingressRunning === ing.hash, lastError: state.ingressError }
+      : null,
+    problems,
+    now: deps.now(),
+    ...over,
+  });
+}

@@ -1,0 +1,245 @@
+// The agent's state machine. IDLE: wait for a trigger — a new accepted document, drift seen by the
+// periodic observation (killed process, removed container, edited Caddy config), a backoff retry
+// falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE. Passes and
+// drift ticks run one at a time on a single queue, so they never race on the state. Documents
+// are checked here before they can replace the one being applied.
+import type { NodeStatus } from "../../schema/index.js";
+import { nextDue } from "../core/backoff.js";
+import { checkDocument } from "../core/document.js";
+import type { PassTrigger } from "../core/events.js";
+import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth } from "./context.js";
+import { runPass } from "./pass.js";
+import { saveDesired } from "./state-dir.js";
+
+export interface Machine {
+  /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
+  start(): void;
+  /** A document fetched from the reconciler (raw JSON): checked, then applied or rejected. */
+  offer(raw: unknown): Promise<void>;
+  /** A document that could not even be read (not JSON, too large): rejected, what runs is kept. */
+  reject(code: string, message: string, hash: string | null): void;
+  /** Records (message) or clears (null) a problem about reaching the reconciler. */
+  setReconcilerProblem(code: string, message: string | null): void;
+  /** The poller got its first answer (so idle() can resolve without a document). */
+  markPolled(): void;
+  idle(): Promise<void>;
+  status(): NodeStatus;
+  stop(): Promise<void>;
+}
+
+/** Consecutive passes started right after one that left work; beyond it wait for the next tick. */
+const maxRepeats = 3;
+
+export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number }): Machine {
+  const { state, deps } = ctx;
+  let pendingTrigger: PassTrigger | null = null;
+  let tickDue = false;
+  let wake: (() => void) | null = null;
+  let stopping = false;
+  let processing = false;
+  let polled = false;
+  let repeats = 0;
+  let loopDone: Promise<void> = Promise.resolve();
+  let ticker: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let waiters: (() => void)[] = [];
+
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const trigger = (t: PassTrigger) => {
+    pendingTrigger ??= t;
+    poke();
+  };
+
+  const isIdle = () =>
+    !processing &&
+    pendingTrigger === null &&
+    !state.pending &&
+    (state.doc ? state.lastPassHash === state.doc.hash : polled);
+  const notifyIdle = () => {
+    if (!isIdle()) return;
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  };
+
+  function scheduleRetry(extraMs?: number): void {
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    const now = deps.now();
+    const due = nextDue(state.backoff, now);
+    const at = Math.min(
+      due ?? Number.POSITIVE_INFINITY,
+      extraMs !== undefined ? now + extraMs : Number.POSITIVE_INFINITY,
+    );
+    if (!Number.isFinite(at)) return;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = null;
+        trigger("backoff");
+      },
+      Math.max(0, at - now) + 5,
+    );
+    retryTimer.unref();
+  }
+
+  /** IDLE work: observe, re-check health, and wake a pass on drift. Never changes anything itself. */
+  async function tick(): Promise<void> {
+    if (!state.doc) return;
+    try {
+      await observe(ctx);
+    } catch (e) {
+      deps.logger.warn({ err: (e as Error).message }, "drift check: cannot observe the runtime");
+      state.problems.set("runtime", { code: "runtime-unavailable", message: (e as Error).message });
+      deps.reporter.report(currentStatus(ctx));
+      return;
+    }
+    await refreshHealth(ctx, false);
+    const fp = fingerprint(state);
+    if (fp !== state.fingerprint) {
+      deps.logger.info("observed state changed since the last pass (drift); processing");
+      deps.emit({ type: "drift", detail: "observed state changed" });
+      trigger("drift");
+    } else if (state.pending) {
+      trigger("repeat");
+    } else {
+      deps.reporter.report(currentStatus(ctx));
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      if (pendingTrigger === null && !tickDue) {
+        notifyIdle();
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        continue;
+      }
+      if (pendingTrigger !== null) {
+        const t = pendingTrigger;
+        pendingTrigger = null;
+        processing = true;
+        let retryInMs: number | undefined;
+        try {
+          const r = await runPass(ctx, t, () => stopping);
+          retryInMs = r.retryInMs;
+          repeats = r.again ? repeats + 1 : 0;
+          if (r.again && repeats <= maxRepeats) pendingTrigger ??= "repeat";
+        } catch (e) {
+          deps.logger.error({ err: (e as Error).stack }, "processing pass failed (this is a bug)");
+          retryInMs = 5_000;
+        } finally {
+          processing = false;
+        }
+        if (!stopping) scheduleRetry(retryInMs);
+      } else {
+        tickDue = false;
+        try {
+          await tick();
+        } catch (e) {
+          deps.logger.error({ err: (e as Error).stack }, "drift check failed (this is a bug)");
+        }
+      }
+    }
+    notifyIdle();
+  }
+
+  function reject(code: string, message: string, hash: string | null): void {
+    if (hash) state.desiredHash = hash;
+    const previous = state.problems.get("document");
+    state.problems.set("document", { code, message });
+    if (previous?.message !== message) {
+      deps.logger.warn({ code }, `rejected desired document: ${message}; keeping what runs`);
+      deps.emit({ type: "document-rejected", code, message });
+    }
+    deps.reporter.report(currentStatus(ctx));
+    notifyIdle();
+  }
+
+  async function offer(raw: unknown): Promise<void> {
+    const check = checkDocument(raw, deps.node);
+    if (!check.ok) return reject(check.code, check.message, check.hash);
+    const doc = check.doc;
+    state.desiredHash = doc.hash;
+    const hadProblem = state.problems.delete("document");
+    if (state.doc?.hash === doc.hash) {
+      if (hadProblem) deps.reporter.report(currentStatus(ctx));
+      notifyIdle();
+      return;
+    }
+    // Keep the specs of the previous document too, to describe what a replace changes.
+    state.knownSpecs = new Map(
+      [...(state.doc?.workloads ?? []), ...doc.workloads].map((w) => [w.specHash, w]),
+    );
+    state.doc = doc;
+    deps.drivers.ensure(new Set(doc.workloads.map((w) => w.runtime)));
+    deps.logger.info(
+      {
+        hash: doc.hash,
+        commit: doc.source.commit,
+        workloads: doc.workloads.length,
+        routes: doc.routes.length,
+      },
+      "accepted desired document",
+    );
+    deps.emit({ type: "document-accepted", hash: doc.hash, commit: doc.source.commit });
+    try {
+      await saveDesired(deps.stateDir, doc);
+      state.problems.delete("state");
+    } catch (e) {
+      state.problems.set("state", { code: "state-dir-unwritable", message: (e as Error).message });
+      deps.logger.error({ err: (e as Error).message }, "cannot save the desired document in the state dir");
+    }
+    trigger("document");
+  }
+
+  return {
+    start() {
+      loopDone = loop();
+      ticker = setInterval(() => {
+        if (pendingTrigger === null && !processing) {
+          tickDue = true;
+          poke();
+        }
+      }, opts.driftIntervalMs);
+      ticker.unref();
+      if (state.doc) trigger("startup");
+    },
+    offer,
+    reject,
+    setReconcilerProblem(code, message) {
+      const before = state.problems.get("reconciler");
+      if (message === null) {
+        if (!before) return;
+        state.problems.delete("reconciler");
+      } else {
+        if (before?.code === code) return;
+        state.problems.set("reconciler", { code, message });
+      }
+      deps.reporter.report(currentStatus(ctx));
+    },
+    markPolled() {
+      polled = true;
+      notifyIdle();
+    },
+    idle() {
+      if (isIdle() && !stopping) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    status: () => currentStatus(ctx),
+    async stop() {
+      stopping = true;
+      if (ticker) clearInterval(ticker);
+      if (retryTimer) clearTimeout(retryTimer);
+      poke();
+      await loopDone;
+      const ws = waiters;
+      waiters = [];
+      for (const w of ws) w();
+    },
+  };
+}

@@ -1,0 +1,217 @@
+// One PROCESSING pass: observe, plan from that snapshot, execute the actions one at a time in
+// SPEC §6 order (stopping early when a newer document arrives or the agent stops), record failures
+// for backoff, observe again, mark the document applied when everything matches, and report
+// status. The state machine around it lives in machine.ts.
+import { type ActionKind, removeKey, routesKey, workloadKey } from "../core/actions.js";
+import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../core/backoff.js";
+import type { PassTrigger } from "../core/events.js";
+import { healthyNow } from "../core/health-track.js";
+import { type PlanResult, planActions } from "../core/planner.js";
+import {
+  currentStatus,
+  desiredIngress,
+  fingerprint,
+  healthMap,
+  type LoopContext,
+  observe,
+  refreshHealth,
+} from "./context.js";
+import { saveApplied } from "./state-dir.js";
+
+export interface PassResult {
+  /** Work remains that is not backing off: run another pass soon. */
+  again: boolean;
+  /** The runtime could not be observed: try again after this delay. */
+  retryInMs?: number;
+}
+
+/** Drops backoff entries that no longer matter, and those of workloads that turned healthy. */
+function settleBackoff(ctx: LoopContext): void {
+  const { state } = ctx;
+  const doc = state.doc;
+  if (!doc) return;
+  const live = new Set<string>();
+  for (const w of doc.workloads) {
+    const key = workloadKey(w.id, w.specHash);
+    live.add(key);
+    const recovered = state.instances.some(
+      (i) =>
+        i.workloadId === w.id &&
+        i.specHash === w.specHash &&
+        i.state !== "exited" &&
+        state.health.get(i.ref)?.health === "healthy",
+    );
+    if (recovered && state.backoff.has(key)) {
+      ctx.deps.logger.info({ workload: w.id }, `${w.id} is healthy now; clearing its failure`);
+      state.backoff = clearEntry(state.backoff, key);
+    }
+  }
+  for (const i of state.instances) live.add(removeKey(i));
+  const ing = desiredIngress(ctx);
+  if (ing) live.add(routesKey(ing.hash));
+  state.backoff = pruneBook(state.backoff, live);
+}
+
+function plan(ctx: LoopContext): PlanResult {
+  const { state, deps } = ctx;
+  const ing = desiredIngress(ctx);
+  return planActions({
+    desired: state.doc as NonNullable<typeof state.doc>,
+    instances: state.instances,
+    health: healthMap(state),
+    knownSpecs: state.knownSpecs,
+    backoff: state.backoff,
+    now: deps.now(),
+    ingress:
+      ing && state.doc
+        ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
+        : null,
+  });
+}
+
+/** Observes and checks health; false (with a problem recorded) when the runtime cannot be listed. */
+async function snapshot(ctx: LoopContext): Promise<boolean> {
+  try {
+    await observe(ctx);
+  } catch (e) {
+    const message = (e as Error).message;
+    ctx.state.problems.set("runtime", { code: "runtime-unavailable", message });
+    ctx.deps.logger.error(
+      { err: message },
+      "cannot observe the runtime; nothing is changed until it answers",
+    );
+    return false;
+  }
+  await refreshHealth(ctx, true);
+  settleBackoff(ctx);
+  return true;
+}
+
+export async function runPass(
+  ctx: LoopContext,
+  trigger: PassTrigger,
+  stopping: () => boolean,
+): Promise<PassResult> {
+  const { state, deps } = ctx;
+  const doc = state.doc;
+  if (!doc) return { again: false };
+  deps.emit({ type: "pass-started", trigger, hash: doc.hash });
+  if (!(await snapshot(ctx))) {
+    deps.reporter.report(currentStatus(ctx));
+    return { again: false, retryInMs: 5_000 };
+  }
+
+  const planned = plan(ctx);
+  state.pending = planned.actions.length > 0;
+  if (state.pending) deps.reporter.report(currentStatus(ctx));
+  for (const d of planned.deferred) {
+    deps.logger.debug(
+      { key: d.action.key, nextAttemptAt: d.entry.nextAttemptAt },
+      `backing off: ${d.action.reason}`,
+    );
+  }
+
+  let superseded = false;
+  for (const action of planned.actions) {
+    if (stopping()) break;
+    if (state.doc !== doc) {
+      superseded = true;
+      break;
+    }
+    state.running = { workloadId: action.workloadId, step: action.reason, attempt: action.attempt };
+    deps.reporter.report(currentStatus(ctx));
+    deps.emit({
+      type: "action-started",
+      kind: action.kind,
+      workloadId: action.workloadId,
+      reason: action.reason,
+      attempt: action.attempt,
+    });
+    deps.logger.info(
+      { action: action.kind, workload: action.workloadId || undefined, attempt: action.attempt },
+      action.reason,
+    );
+    const t0 = deps.now();
+    const outcome = await deps.execute(action);
+    state.running = null;
+    const ms = deps.now() - t0;
+    if (outcome.ok) {
+      state.backoff = clearEntry(state.backoff, action.key);
+      for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
+      if (action.kind === "routes") state.ingressError = null;
+      deps.logger.info(
+        { action: action.kind, workload: action.workloadId || undefined, ms },
+        `done: ${action.reason}`,
+      );
+      deps.emit({
+        type: "action-succeeded",
+        kind: action.kind,
+        workloadId: action.workloadId,
+        reason: action.reason,
+        ms,
+      });
+    } else {
+      state.backoff = recordFailure(
+        state.backoff,
+        {
+          key: action.key,
+          kind: action.kind as ActionKind,
+          step: action.reason,
+          workloadId: action.workloadId,
+          error: outcome.error,
+        },
+        deps.now(),
+        deps.random(),
+        defaultBackoffPolicy,
+      );
+      if (action.kind === "routes") state.ingressError = outcome.error;
+      const retryInMs = (state.backoff.get(action.key)?.nextAttemptAt ?? deps.now()) - deps.now();
+      deps.logger.warn(
+        {
+          action: action.kind,
+          workload: action.workloadId || undefined,
+          attempt: action.attempt,
+          retryInMs,
+          err: outcome.error,
+        },
+        `failed: ${action.reason}`,
+      );
+      deps.emit({
+        type: "action-failed",
+        kind: action.kind,
+        workloadId: action.workloadId,
+        reason: action.reason,
+        error: outcome.error,
+        retryInMs,
+      });
+    }
+  }
+
+  if (!(await snapshot(ctx))) {
+    deps.reporter.report(currentStatus(ctx), true);
+    return { again: false, retryInMs: 5_000 };
+  }
+  state.fingerprint = fingerprint(state);
+  const after = plan(ctx);
+  state.pending = superseded || (after.actions.length > 0 && !stopping());
+  if (!state.pending && state.doc === doc && state.applied?.hash !== doc.hash) {
+    // Applied completely = it would be converged whatever happens outside the workloads.
+    if (currentStatus(ctx, { problems: [] }).phase === "converged") {
+      state.applied = { hash: doc.hash, commit: doc.source.commit };
+      await saveApplied(deps.stateDir, state.applied).catch((e: Error) =>
+        deps.logger.error({ err: e.message }, "cannot record the applied document in the state dir"),
+      );
+    }
+  }
+  state.lastPassHash = doc.hash;
+  const status = currentStatus(ctx);
+  deps.reporter.report(status, true);
+  deps.emit({
+    type: "pass-finished",
+    hash: doc.hash,
+    phase: status.phase,
+    actions: planned.actions.length,
+    deferred: after.deferred.length,
+  });
+  return { again: state.pending };
+}

@@ -1,0 +1,81 @@
+// The agent's own files in its state dir: `desired.json` (the document it works towards, written
+// when accepted so a restart resumes it even with the reconciler down) and `applied.json` (hash and
+// commit of the last document applied completely). Writes are atomic: temp file, fsync, rename.
+// The process driver keeps its own files (processes/, logs/) in the same dir; this module does
+// not touch them.
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { DesiredState } from "../../schema/index.js";
+
+export interface AppliedRecord {
+  hash: string;
+  commit: string;
+}
+
+export interface StoredState {
+  /** The raw stored document: the caller checks it again before trusting it. */
+  desired: unknown | null;
+  applied: AppliedRecord | null;
+  /** What could not be read, for the log (a corrupt file is ignored, never fatal). */
+  warnings: string[];
+}
+
+export const desiredPath = (stateDir: string): string => join(stateDir, "desired.json");
+export const appliedPath = (stateDir: string): string => join(stateDir, "applied.json");
+
+async function readJson(path: string, warnings: string[]): Promise<unknown | null> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+      warnings.push(`cannot read ${path}: ${(e as Error).message}`);
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    warnings.push(`${path} is not valid JSON (${(e as Error).message}); ignoring it`);
+    return null;
+  }
+}
+
+export async function loadState(stateDir: string): Promise<StoredState> {
+  const warnings: string[] = [];
+  const desired = await readJson(desiredPath(stateDir), warnings);
+  const raw = (await readJson(appliedPath(stateDir), warnings)) as Partial<AppliedRecord> | null;
+  const applied =
+    raw && typeof raw.hash === "string" && typeof raw.commit === "string"
+      ? { hash: raw.hash, commit: raw.commit }
+      : null;
+  return { desired, applied, warnings };
+}
+
+/** Writes `data` to `path` so that a reader (or a crash) sees either the old or the new content. */
+export async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fh = await open(tmp, "w", 0o600);
+  try {
+    await fh.writeFile(data, "utf8");
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export async function ensureStateDir(stateDir: string): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+}
+
+/** The document holds env values: the file is 0600 in a 0700 dir. */
+export const saveDesired = (stateDir: string, doc: DesiredState): Promise<void> =>
+  writeAtomic(desiredPath(stateDir), `${JSON.stringify(doc)}\n`);
+
+export const saveApplied = (stateDir: string, applied: AppliedRecord): Promise<void> =>
+  writeAtomic(appliedPath(stateDir), `${JSON.stringify(applied)}\n`);

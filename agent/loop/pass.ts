@@ -135,6 +135,8 @@ export async function runPass(
     const outcome = await deps.execute(action);
     state.running = null;
     const ms = deps.now() - t0;
+    // An action cut short by the agent stopping did not fail: the next start resumes it.
+    if (!outcome.ok && stopping()) break;
     if (outcome.ok) {
       state.backoff = clearEntry(state.backoff, action.key);
       for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));

@@ -14,7 +14,7 @@ import { buildCaddyConfig, caddyConfigHash, proxyTuning } from "../../agent/ingr
 import type { Route } from "../../schema/index.js";
 import { startTestCaddy, type TestCaddy } from "../helpers/caddy.js";
 import { requireTool } from "../helpers/tools.js";
-import { appScript, fastHealth, freePortPair, httpGet } from "../runtime/support.js";
+import { appScript, fastHealth, freePortPair, httpGet, waitFor } from "../runtime/support.js";
 
 const ok = requireTool("caddy", ["version"]);
 
@@ -115,28 +115,32 @@ describe.skipIf(!ok)("Caddy ingress (real Caddy)", () => {
     const ca = readFileSync(
       join(t.configOptions.storageDir as string, "pki", "authorities", "local", "root.crt"),
     );
-    const body = await new Promise<string>((res, rej) => {
-      const req = httpsRequest(
-        {
-          host: "127.0.0.1",
-          port: t.httpsPort,
-          path: "/",
-          servername: "secure.test",
-          headers: { host: "secure.test" },
-          ca,
-          agent: false,
-        },
-        (r) => {
-          let b = "";
-          r.on("data", (c) => {
-            b += c;
-          });
-          r.on("end", () => res(`${r.statusCode} ${b}`));
-        },
-      );
-      req.on("error", rej);
-      req.end();
-    });
+    const get = () =>
+      new Promise<string>((res, rej) => {
+        const req = httpsRequest(
+          {
+            host: "127.0.0.1",
+            port: t.httpsPort,
+            path: "/",
+            servername: "secure.test",
+            headers: { host: "secure.test" },
+            ca,
+            agent: false,
+          },
+          (r) => {
+            let b = "";
+            r.on("data", (c) => {
+              b += c;
+            });
+            r.on("end", () => res(`${r.statusCode} ${b}`));
+          },
+        );
+        req.on("error", rej);
+        req.end();
+      });
+    // Caddy obtains the certificate from its local CA right after the load, asynchronously: until
+    // then the handshake fails, so poll for the first good answer.
+    const body = await waitFor("an HTTPS answer with the internal certificate", get);
     expect(body).toBe("200 slot-a");
   });
 

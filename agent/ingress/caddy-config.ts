@@ -22,17 +22,27 @@ export interface CaddyConfigOptions {
   storageDir?: string;
 }
 
-/** Load-balancing and health settings of every reverse proxy (see docs/runtimes.md). */
+/** Load-balancing and health settings of every reverse proxy, in ms (see docs/runtimes.md). */
 export const proxyTuning = {
   /** How long a request may wait for a live upstream before it fails (covers a slot switch). */
-  tryDuration: "5s",
+  tryDurationMs: 5_000,
   /** Pause between two tries; short, since a refused dial on a dead slot is immediate. */
-  tryInterval: "50ms",
+  tryIntervalMs: 50,
   /** A failed upstream is skipped this long; shorter than tryDuration so a request outlives it. */
-  failDuration: "2s",
+  failDurationMs: 2_000,
   maxFails: 1,
-  dialTimeout: "2s",
+  dialTimeoutMs: 2_000,
 } as const;
+
+/**
+ * How long a start-first replace should wait between "new instance healthy" and "stop the old
+ * one": by then every proxy has forgotten failures it counted for the (idle) new slot, so requests
+ * move over at once instead of waiting in Caddy's retry loop. Not waiting loses no request either,
+ * it only delays some by up to this long.
+ */
+export const slotSwitchDrainMs = proxyTuning.failDurationMs;
+
+const ms = (n: number): string => `${n}ms`;
 
 export const serverNames = { http: "berth-http", https: "berth-https" } as const;
 
@@ -76,13 +86,13 @@ function proxyRoute(r: Route): object {
         upstreams: dials.map((dial) => ({ dial })),
         load_balancing: {
           selection_policy: { policy: "round_robin" },
-          try_duration: proxyTuning.tryDuration,
-          try_interval: proxyTuning.tryInterval,
+          try_duration: ms(proxyTuning.tryDurationMs),
+          try_interval: ms(proxyTuning.tryIntervalMs),
         },
         health_checks: {
-          passive: { fail_duration: proxyTuning.failDuration, max_fails: proxyTuning.maxFails },
+          passive: { fail_duration: ms(proxyTuning.failDurationMs), max_fails: proxyTuning.maxFails },
         },
-        transport: { protocol: "http", dial_timeout: proxyTuning.dialTimeout },
+        transport: { protocol: "http", dial_timeout: ms(proxyTuning.dialTimeoutMs) },
       },
     ],
     terminal: true,

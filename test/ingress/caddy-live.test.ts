@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitHealthy } from "../../agent/health/check.js";
-import { buildCaddyConfig, caddyConfigHash, proxyTuning } from "../../agent/ingress/caddy-config.js";
+import { buildCaddyConfig, caddyConfigHash, slotSwitchDrainMs } from "../../agent/ingress/caddy-config.js";
 import type { Route } from "../../schema/index.js";
 import { startTestCaddy, type TestCaddy } from "../helpers/caddy.js";
 import { requireTool } from "../helpers/tools.js";
@@ -172,7 +172,7 @@ describe.skipIf(!ok)("Caddy ingress (real Caddy)", () => {
     startApp(port + 1, "slot-b");
     expect((await waitHealthy({ host: "127.0.0.1", port: port + 1 }, fastHealth)).ok).toBe(true);
     // Let Caddy forget the failures it counted for the idle slot before the old one goes away.
-    await sleep(Number.parseFloat(proxyTuning.failDuration) * 1000);
+    await sleep(slotSwitchDrainMs);
     old.kill("SIGTERM");
     await exited(old);
     await sleep(1_000);

@@ -1,15 +1,18 @@
 // The process driver against real child processes: start → healthy over HTTP, restart after a
 // hand kill -9, whole-group stop, SIGKILL after the grace period, log rotation, adoption by a new
 // driver (same pid, no restart), and the files it keeps under the state dir.
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { waitHealthy } from "../../agent/health/check.js";
 import type { Instance, RuntimeDriver } from "../../agent/runtime/driver.js";
 import { createProcessDriver, type ProcessEvent } from "../../agent/runtime/process-driver.js";
 import { appScript, fastHealth, freePortPair, httpGet, pidAlive, waitFor, workload } from "./support.js";
 
+const driverHost = fileURLToPath(new URL("../fixtures/apps/driver-host.ts", import.meta.url));
 const dirs: string[] = [];
 const drivers: RuntimeDriver[] = [];
 const strayPids: number[] = [];
@@ -209,6 +212,43 @@ describe("process driver", () => {
     const back = await waitFor("restart of the adopted process", async () => {
       const [i] = await second.list();
       return i && i.state === "running" && i.ref !== inst.ref ? i : undefined;
+    });
+    expect(back.restarts).toBe(1);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+  });
+
+  it("children outlive a crashed agent process and the next driver adopts them", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const host = spawn(process.execPath, ["--import", "tsx", driverHost], {
+      env: { ...process.env, STATE_DIR: dir, HOST_PORT: String(port) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const line = await new Promise<string>((res, rej) => {
+      host.stdout?.once("data", (b: Buffer) => res(b.toString()));
+      host.once("exit", (code) => rej(new Error(`driver host exited ${code}`)));
+    });
+    const { pid } = JSON.parse(line) as { pid: number };
+    strayPids.push(pid);
+    host.kill("SIGKILL"); // the agent crashes
+    await new Promise((res) => host.once("exit", res));
+    expect(pidAlive(pid)).toBe(true);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+    expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe("from-host");
+
+    const d = driver(dir);
+    const [adopted] = await d.list();
+    expect(adopted).toMatchObject({
+      ref: `pid:${pid}`,
+      name: "berth-host-0-a",
+      state: "running",
+      restarts: 0,
+    });
+    // The orphan is no longer our child: its death is only seen by polling, and it is restarted.
+    process.kill(pid, "SIGKILL");
+    const back = await waitFor("restart of the orphaned child", async () => {
+      const [i] = await d.list();
+      return i && i.state === "running" && i.ref !== `pid:${pid}` ? i : undefined;
     });
     expect(back.restarts).toBe(1);
     expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);

@@ -50,6 +50,8 @@ export interface AgentOptions {
   driftIntervalMs?: number;
   /** Binary of the docker runtime (default `docker` on PATH). */
   dockerBin?: string;
+  /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
+  publishAddress?: string;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
 }
@@ -98,6 +100,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         engine: runtime,
         node: opts.node,
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
+        ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
       });
     },
   });

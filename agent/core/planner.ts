@@ -176,7 +176,7 @@ export function planActions(input: PlanInput): PlanResult {
 
   const ing = input.ingress;
   if (ing && ing.hash !== ing.runningHash) {
-    const why = ing.runningHash === null ? "Caddy has no config of ours" : "running config differs";
+    const why = ing.runningHash === null ? "Caddy runs no config" : "running config differs";
     candidates.push({
       kind: "routes",
       workloadId: "",

@@ -200,7 +200,7 @@ const cases: Case[] = [
       "start#1 web-1: restart web-1: container exited (exit code 2)",
       "create#1 api-0: create api-0: no instance running (slot a, port 20010)",
       "replace#1 web-0: replace web-0: image a:1 → a:2 [start-first → b]",
-      "routes#1 : routes: load Caddy config with 1 route (Caddy has no config of ours)",
+      "routes#1 : routes: load Caddy config with 1 route (Caddy runs no config)",
     ],
   },
 ];

@@ -1,0 +1,222 @@
+// Benchmark of the agent's runtimes and Caddy ingress (agent/runtime, agent/health, agent/ingress),
+// all real and on 127.0.0.1:
+//   1. a start-first slot switch through real Caddy under a steady 200 requests/s: failed requests
+//      and latency, once stopping the old slot as soon as the new one is healthy and once after
+//      waiting slotSwitchDrainMs (goal: 0 failed requests);
+//   2. Caddy admin API: POST /load of a 50-route config, GET /config/ + hash (the drift check);
+//   3. process driver: start → healthy of a node app, list() with 20 instances;
+//   4. podman (when installed): `ps` listing and start → healthy of a busybox httpd container.
+// Run: npx tsx bench/ingress.bench.ts
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
+import { waitHealthy } from "../agent/health/check.js";
+import { buildCaddyConfig, caddyConfigHash, slotSwitchDrainMs } from "../agent/ingress/caddy-config.js";
+import { createContainerDriver } from "../agent/runtime/container-driver.js";
+import { createProcessDriver } from "../agent/runtime/process-driver.js";
+import type { Route, Workload } from "../schema/index.js";
+import { startTestCaddy } from "../test/helpers/caddy.js";
+import { buildTestImages, removeNodeContainers, uniqueNode } from "../test/helpers/podman.js";
+import { hasTool } from "../test/helpers/tools.js";
+import { freePortPair, workload } from "../test/runtime/support.js";
+
+process.env.CONTAINERS_CONF ??= fileURLToPath(new URL("../test/fixtures/containers.conf", import.meta.url));
+const appScript = fileURLToPath(new URL("../test/fixtures/apps/app.mjs", import.meta.url));
+const health: Workload["health"] = {
+  path: "/healthz",
+  intervalSeconds: 0.5,
+  timeoutSeconds: 1,
+  startPeriodSeconds: 20,
+  healthyThreshold: 1,
+  unhealthyThreshold: 3,
+};
+const rows: [string, string, string][] = [];
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
+};
+const f1 = (n: number) => n.toFixed(1);
+
+function startApp(port: number, reply: string): ChildProcess {
+  return spawn(process.execPath, [appScript], {
+    env: { ...process.env, PORT: String(port), REPLY: reply },
+    stdio: "ignore",
+  });
+}
+const exited = (c: ChildProcess) =>
+  new Promise<void>((res) => (c.exitCode !== null ? res() : c.once("exit", () => res())));
+
+/** Sends one request every 5 ms (200/s, open loop) until stopped; returns failures and latencies. */
+function steadyLoad(url: string, host: string) {
+  const dispatcher = new Agent({ connections: 32 });
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  let sent = 0;
+  const inflight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    sent++;
+    const t = performance.now();
+    const p = request(url, { headers: { host }, dispatcher })
+      .then(async (r) => {
+        await r.body.text();
+        if (r.statusCode !== 200) failures.push(`HTTP ${r.statusCode}`);
+      })
+      .catch((e: Error) => {
+        failures.push(e.message);
+      })
+      .finally(() => {
+        latencies.push(performance.now() - t);
+        inflight.delete(p);
+      });
+    inflight.add(p);
+  }, 5);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inflight);
+      await dispatcher.close();
+      return { sent, failures, latencies };
+    },
+  };
+}
+
+async function switchUnderLoad(drain: boolean): Promise<void> {
+  const t = await startTestCaddy();
+  try {
+    const port = await freePortPair();
+    const routes: Route[] = [{ host: "web.test", path: "/", tls: "off", upstreams: [`127.0.0.1:${port}`] }];
+    await t.admin.load(buildCaddyConfig(routes, t.configOptions));
+    const old = startApp(port, "a");
+    await waitHealthy({ host: "127.0.0.1", port }, health);
+    const load = steadyLoad(`http://127.0.0.1:${t.httpPort}/`, "web.test");
+    await sleep(2_000);
+    const next = startApp(port + 1, "b");
+    await waitHealthy({ host: "127.0.0.1", port: port + 1 }, health);
+    if (drain) await sleep(slotSwitchDrainMs);
+    old.kill("SIGTERM");
+    await exited(old);
+    await sleep(2_000);
+    const r = await load.stop();
+    next.kill("SIGTERM");
+    await exited(next);
+    const label = drain ? `switch after ${slotSwitchDrainMs} ms drain` : "switch right when healthy";
+    rows.push([`${label}: failed / sent`, `${r.failures.length} / ${r.sent}`, "0 failed"]);
+    rows.push([
+      `${label}: latency p50 / p99 / max ms`,
+      `${f1(pct(r.latencies, 50))} / ${f1(pct(r.latencies, 99))} / ${f1(pct(r.latencies, 100))}`,
+      "-",
+    ]);
+  } finally {
+    await t.stop();
+  }
+}
+
+async function caddyAdminCosts(): Promise<void> {
+  const t = await startTestCaddy();
+  try {
+    const port = await freePortPair();
+    const routes = (n: number): Route[] =>
+      Array.from({ length: 50 }, (_, i) => ({
+        host: `app${i}.test`,
+        path: "/",
+        tls: "off" as const,
+        upstreams: [`127.0.0.1:${port + n}`],
+      }));
+    const loads: number[] = [];
+    const checks: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const cfg = buildCaddyConfig(routes(i % 2 ? 0 : 2), t.configOptions);
+      let s = performance.now();
+      await t.admin.load(cfg);
+      loads.push(performance.now() - s);
+      s = performance.now();
+      const running = await t.admin.current();
+      caddyConfigHash(running as object);
+      checks.push(performance.now() - s);
+    }
+    rows.push(["Caddy POST /load, 50 routes, p50 ms", f1(pct(loads, 50)), "-"]);
+    rows.push(["Caddy GET /config/ + hash, p50 ms", f1(pct(checks, 50)), "-"]);
+  } finally {
+    await t.stop();
+  }
+}
+
+async function processDriverCosts(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-bench-proc-"));
+  const driver = createProcessDriver({ stateDir: dir });
+  try {
+    const startToHealthy: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const port = await freePortPair();
+      const s = performance.now();
+      const w = workload({ id: `b${i}-0`, hostPort: port, command: [process.execPath, appScript], health });
+      await driver.start(w, "a");
+      await waitHealthy({ host: "127.0.0.1", port }, health);
+      startToHealthy.push(performance.now() - s);
+    }
+    const lists: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = performance.now();
+      await driver.list();
+      lists.push(performance.now() - s);
+    }
+    rows.push(["process start → healthy (node app) p50 ms", f1(pct(startToHealthy, 50)), "-"]);
+    rows.push(["process driver list() of 20, p50 ms", pct(lists, 50).toFixed(3), "-"]);
+  } finally {
+    await driver.close({ stopAll: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function podmanCosts(): Promise<void> {
+  if (!hasTool("podman")) {
+    rows.push(["podman", "not installed", "-"]);
+    return;
+  }
+  const images = await buildTestImages();
+  const node = uniqueNode("bench");
+  const driver = createContainerDriver({ engine: "podman", node, publishAddress: "127.0.0.1" });
+  try {
+    const starts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const port = await freePortPair();
+      const w = workload({
+        id: `c${i}-0`,
+        hostPort: port,
+        runtime: "podman",
+        image: images.v1,
+        port: images.port,
+        health,
+      });
+      const s = performance.now();
+      await driver.start(w, "a");
+      await waitHealthy({ host: "127.0.0.1", port }, health);
+      starts.push(performance.now() - s);
+    }
+    const lists: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = performance.now();
+      await driver.list();
+      lists.push(performance.now() - s);
+    }
+    rows.push(["podman run → healthy (busybox httpd) p50 ms", f1(pct(starts, 50)), "-"]);
+    rows.push(["podman list (ps --format json, 5 ctrs) p50 ms", f1(pct(lists, 50)), "-"]);
+  } finally {
+    await removeNodeContainers(node);
+    await images.remove();
+  }
+}
+
+await switchUnderLoad(false);
+await switchUnderLoad(true);
+await caddyAdminCosts();
+await processDriverCosts();
+await podmanCosts();
+
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`${"figure".padEnd(w)}  ${"measured".padStart(18)}  goal`);
+for (const [name, value, goal] of rows) console.log(`${name.padEnd(w)}  ${value.padStart(18)}  ${goal}`);

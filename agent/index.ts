@@ -11,6 +11,7 @@ import type { NodeStatus, Runtime } from "../schema/index.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
+import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
 import { initialState, type LoopContext } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -52,6 +53,11 @@ export interface AgentOptions {
   dockerBin?: string;
   /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
   publishAddress?: string;
+  /**
+   * After a start-first replace, how long the old instance keeps running before it is stopped, so
+   * proxies move requests over at once (default: slotSwitchDrainMs of the Caddy config, 2 s).
+   */
+  slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
 }
@@ -133,7 +139,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stateDir: opts.stateDir,
       drivers,
       ingress,
-      execute: createExecutor({ drivers, ingress, deadlines, healthHost, signal: abort.signal }),
+      execute: createExecutor({
+        drivers,
+        ingress,
+        deadlines,
+        healthHost,
+        signal: abort.signal,
+        drainMs: opts.slotDrainMs ?? slotSwitchDrainMs,
+        now: Date.now,
+      }),
       reporter,
       logger,
       emit,

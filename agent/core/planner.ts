@@ -35,6 +35,11 @@ export interface PlanInput {
   /** Workload specs seen in earlier documents, by specHash, to say what changed. */
   knownSpecs: ReadonlyMap<string, Workload>;
   backoff: BackoffBook;
+  /**
+   * Instances replaced by a start-first deploy that keep running until a time (ms epoch), so
+   * proxies move requests to the new slot before the old one goes away. By instance name.
+   */
+  retiring: ReadonlyMap<string, number>;
   now: number;
   /** Present on nodes whose agent manages Caddy. */
   ingress: IngressSnapshot | null;
@@ -48,6 +53,8 @@ export interface Deferred {
 export interface PlanResult {
   actions: Action[];
   deferred: Deferred[];
+  /** Replaced instances still draining, and until when. */
+  draining: { name: string; until: number }[];
 }
 
 const alive = (i: ObservedInstance): boolean => i.state !== "exited";
@@ -103,6 +110,7 @@ export function planActions(input: PlanInput): PlanResult {
   }
 
   const keepers = new Map<string, ObservedInstance>();
+  const draining: PlanResult["draining"] = [];
   for (const w of desired.workloads) {
     const list = byWorkload.get(w.id) ?? [];
     if (list.length === 0) continue;
@@ -110,11 +118,19 @@ export function planActions(input: PlanInput): PlanResult {
     keepers.set(w.id, keeper);
     for (const i of list) {
       if (i === keeper) continue;
+      const until = input.retiring.get(i.name);
+      if (until !== undefined && i.state !== "exited" && input.now < until) {
+        draining.push({ name: i.name, until });
+        continue;
+      }
       candidates.push({
         kind: "remove",
         workloadId: w.id,
         app: w.app,
-        reason: `remove ${label(i)}: duplicate of slot ${keeper.slot}`,
+        reason:
+          until !== undefined
+            ? `remove ${label(i)}: replaced by slot ${keeper.slot}, drained`
+            : `remove ${label(i)}: duplicate of slot ${keeper.slot}`,
         key: removeKey(i),
         instance: i,
       });
@@ -193,7 +209,7 @@ export function planActions(input: PlanInput): PlanResult {
   // Stable: within a kind, orphans by id and the rest in the document's order.
   candidates.sort((x, y) => rank(x) - rank(y));
 
-  const result: PlanResult = { actions: [], deferred: [] };
+  const result: PlanResult = { actions: [], deferred: [], draining };
   for (const c of candidates) {
     const entry = backoff.get(c.key);
     const action = { ...c, attempt: (entry?.attempt ?? 0) + 1 } as Action;

@@ -40,6 +40,8 @@ export interface LoopState {
   /** Specs of the current and previous documents by specHash, to say what a replace changes. */
   knownSpecs: Map<string, Workload>;
   backoff: BackoffBook;
+  /** Instances replaced start-first that drain until a time (ms epoch), by instance name. */
+  retiring: Map<string, number>;
   health: Map<string, HealthRecord>;
   /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state"). */
   problems: Map<string, Problem>;
@@ -67,6 +69,7 @@ export function initialState(): LoopState {
     applied: null,
     knownSpecs: new Map(),
     backoff: new Map(),
+    retiring: new Map(),
     health: new Map(),
     problems: new Map(),
     running: null,

@@ -1,7 +1,8 @@
 // Executes one planned action against the runtime drivers and Caddy, each step under a deadline
 // derived from the workload's health timings. A start-first replace starts the new instance in the
-// free slot, waits until it is healthy and only then stops the old one; when the new one never
-// becomes healthy it is stopped and the old one keeps serving. It decides nothing: failures are
+// free slot, waits until it is healthy and only then retires the old one (left to drain for a
+// moment, then removed by a later pass); when the new one never becomes healthy it is stopped and
+// the old one keeps serving. It decides nothing: failures are
 // returned as outcomes for the loop's backoff bookkeeping.
 import type { Workload } from "../../schema/index.js";
 import type { Action, ObservedInstance } from "../core/actions.js";
@@ -20,10 +21,19 @@ export interface ExecutorDeps {
   healthHost: string;
   /** Aborted when the agent stops. */
   signal: AbortSignal;
+  /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
+  drainMs: number;
+  now: () => number;
 }
 
 export type Outcome =
-  | { ok: true; detail: string; healthy: { ref: string; detail: string }[] }
+  | {
+      ok: true;
+      detail: string;
+      healthy: { ref: string; detail: string }[];
+      /** An old instance left running to drain until `until` (ms epoch); the planner removes it then. */
+      retire?: { name: string; until: number };
+    }
   | { ok: false; error: string };
 
 class DeadlineError extends Error {}
@@ -120,8 +130,19 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
             error: `new instance never became healthy: ${r.detail}; stopped it, the old one keeps serving`,
           };
         }
+        const healthy = [{ ref: r.instance.ref, detail: r.detail }];
+        // Proxies may still count the new slot as failed from when it was idle: keep the old one a
+        // moment so no request waits in a proxy's retry loop (see slotSwitchDrainMs).
+        if (deps.drainMs > 0 && old.state !== "exited") {
+          return {
+            ok: true,
+            detail: r.detail,
+            healthy,
+            retire: { name: old.name, until: deps.now() + deps.drainMs },
+          };
+        }
         await stop(old);
-        return { ok: true, detail: r.detail, healthy: [{ ref: r.instance.ref, detail: r.detail }] };
+        return { ok: true, detail: r.detail, healthy };
       }
     }
   }

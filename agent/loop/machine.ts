@@ -66,7 +66,7 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
     for (const w of ws) w();
   };
 
-  function scheduleRetry(extraMs?: number): void {
+  function scheduleRetry(extraMs?: number, wakeAt?: number): void {
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = null;
     const now = deps.now();
@@ -74,6 +74,7 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
     const at = Math.min(
       due ?? Number.POSITIVE_INFINITY,
       extraMs !== undefined ? now + extraMs : Number.POSITIVE_INFINITY,
+      wakeAt ?? Number.POSITIVE_INFINITY,
     );
     if (!Number.isFinite(at)) return;
     retryTimer = setTimeout(
@@ -124,9 +125,11 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
         pendingTrigger = null;
         processing = true;
         let retryInMs: number | undefined;
+        let wakeAt: number | undefined;
         try {
           const r = await runPass(ctx, t, () => stopping);
           retryInMs = r.retryInMs;
+          wakeAt = r.wakeAt;
           repeats = r.again ? repeats + 1 : 0;
           if (r.again && repeats <= maxRepeats) pendingTrigger ??= "repeat";
         } catch (e) {
@@ -135,7 +138,7 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
         } finally {
           processing = false;
         }
-        if (!stopping) scheduleRetry(retryInMs);
+        if (!stopping) scheduleRetry(retryInMs, wakeAt);
       } else {
         tickDue = false;
         try {

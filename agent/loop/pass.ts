@@ -23,6 +23,8 @@ export interface PassResult {
   again: boolean;
   /** The runtime could not be observed: try again after this delay. */
   retryInMs?: number;
+  /** A replaced instance finishes draining then (ms epoch): pass again to remove it. */
+  wakeAt?: number;
 }
 
 /** Drops backoff entries that no longer matter, and those of workloads that turned healthy. */
@@ -47,6 +49,8 @@ function settleBackoff(ctx: LoopContext): void {
     }
   }
   for (const i of state.instances) live.add(removeKey(i));
+  const names = new Set(state.instances.map((i) => i.name));
+  for (const name of state.retiring.keys()) if (!names.has(name)) state.retiring.delete(name);
   const ing = desiredIngress(ctx);
   if (ing) live.add(routesKey(ing.hash));
   state.backoff = pruneBook(state.backoff, live);
@@ -61,6 +65,7 @@ function plan(ctx: LoopContext): PlanResult {
     health: healthMap(state),
     knownSpecs: state.knownSpecs,
     backoff: state.backoff,
+    retiring: state.retiring,
     now: deps.now(),
     ingress:
       ing && state.doc
@@ -140,6 +145,7 @@ export async function runPass(
     if (outcome.ok) {
       state.backoff = clearEntry(state.backoff, action.key);
       for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
+      if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
       if (action.kind === "routes") state.ingressError = null;
       deps.logger.info(
         { action: action.kind, workload: action.workloadId || undefined, ms },
@@ -215,5 +221,9 @@ export async function runPass(
     actions: planned.actions.length,
     deferred: after.deferred.length,
   });
-  return { again: state.pending };
+  const wakeAt = after.draining.reduce<number | undefined>(
+    (m, d) => (m === undefined || d.until < m ? d.until : m),
+    undefined,
+  );
+  return { again: state.pending, ...(wakeAt !== undefined ? { wakeAt } : {}) };
 }

@@ -82,11 +82,14 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
     const s = await statusFor(h, v2.hash, converged(v2.hash));
     expect(s.workloads[0]).toMatchObject({ hostPort: p + 1, state: "running", health: "healthy" });
     expect(await body(p + 1)).toBe("v2");
-    expect(await body(p)).toBeNull();
+    await waitFor("old container removed after draining", async () => (await body(p)) === null, 60_000);
+    await waitFor(
+      "one container left",
+      async () => (await containerIds(["--filter", `label=berth.node=${node}`])).length === 1,
+    );
     expect(h.logs.join("\n")).toContain(`replace web-0: image ${images.v1} → ${images.v2}`);
 
     const ids = await containerIds(["--filter", `label=berth.node=${node}`]);
-    expect(ids).toHaveLength(1);
     await podman("rm", "-f", ids[0] as string);
     await waitFor(
       "container recreated",

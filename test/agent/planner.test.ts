@@ -48,8 +48,10 @@ interface Case {
   backoff?: [string, BackoffEntry][];
   known?: Workload[];
   ingress?: IngressSnapshot;
+  retiring?: Record<string, number>;
   actions: string[];
   deferred?: string[];
+  draining?: { name: string; until: number }[];
 }
 
 const cases: Case[] = [
@@ -94,6 +96,23 @@ const cases: Case[] = [
       "remove#1 web-0: remove web-0 (slot b): duplicate of slot a",
       "replace#1 web-0: replace web-0: image a:1 → a:2 [start-first → b]",
     ],
+  },
+  {
+    name: "a replaced instance drains until its time, then is removed",
+    want: [web0v2],
+    have: [instance(web0v2, "b"), instance(web0, "a")],
+    health: { "pid:20001": "healthy", "pid:20000": "healthy" },
+    retiring: { "berth-web-0-a": NOW + 1 },
+    actions: [],
+    draining: [{ name: "berth-web-0-a", until: NOW + 1 }],
+  },
+  {
+    name: "drain over: removed with its reason",
+    want: [web0v2],
+    have: [instance(web0v2, "b"), instance(web0, "a")],
+    health: { "pid:20001": "healthy", "pid:20000": "healthy" },
+    retiring: { "berth-web-0-a": NOW },
+    actions: ["remove#1 web-0: remove web-0 (slot a): replaced by slot b, drained"],
   },
   {
     name: "exited instance of the right spec is restarted",
@@ -220,11 +239,13 @@ describe("planActions", () => {
         health: new Map(Object.entries(c.health ?? {})),
         knownSpecs: new Map((c.known ?? []).map((w) => [w.specHash, w])),
         backoff: new Map(c.backoff ?? []) as BackoffBook,
+        retiring: new Map(Object.entries(c.retiring ?? {})),
         now: NOW,
         ingress: c.ingress ?? null,
       });
       expect(result.actions.map(show)).toEqual(c.actions);
       expect(result.deferred.map((d) => show(d.action))).toEqual(c.deferred ?? []);
+      expect(result.draining).toEqual(c.draining ?? []);
     });
   }
 
@@ -235,6 +256,7 @@ describe("planActions", () => {
       health: new Map(),
       knownSpecs: new Map([[api0.specHash, api0]]),
       backoff: new Map(),
+      retiring: new Map(),
       now: NOW,
       ingress: null,
     });

@@ -35,6 +35,11 @@ export interface ConfigFile {
   content: Uint8Array | string;
   /** git blob id when read from a commit: the cache key for parsed documents. */
   blobId?: string;
+  /**
+   * Size in bytes when the reader did not read `content` because the file is over the limit
+   * (limits.ts MAX_FILE_BYTES); the loader then reports the file as too large.
+   */
+  size?: number;
 }
 
 /**
@@ -47,7 +52,11 @@ export interface Finding {
   rule: string;
   message: string;
   at?: "key" | "value";
+  /** Warnings are printed but do not make a config invalid. Default: error. */
+  severity?: Severity;
 }
+
+export type Severity = "error" | "warning";
 
 export type { Diagnostic };
 
@@ -55,6 +64,8 @@ export type { Diagnostic };
 export interface LoadResult {
   config: Config;
   diagnostics: Diagnostic[];
+  /** Problems that do not make the config invalid (printed by `berth validate`, never block a publish). */
+  warnings?: Diagnostic[];
   /** Turns findings of later stages (placement) into diagnostics with FILE:LINE:COL. */
   locate(findings: Finding[]): Diagnostic[];
 }

@@ -1,0 +1,74 @@
+// Parsed config files by content id, so a new commit only parses the files that changed. The key
+// is the git blob id: read from the tree for a commit, computed from the bytes for a working-tree
+// file, so the two share entries. Entries not used by the last few loads are dropped. Pure
+// (node:crypto is computation, not I/O).
+import { createHash } from "node:crypto";
+import type { ParsedFile } from "./parsed.js";
+
+interface CacheEntry {
+  file: ParsedFile;
+  lastUsed: number;
+}
+
+export interface ParseCacheOptions {
+  /** Entries survive this many loads without being used (default 4: base, head, worktree and one spare). */
+  keepLoads?: number;
+}
+
+export class ParseCache {
+  /** Files parsed because they were not in the cache (the counter tests and benchmarks read). */
+  parses = 0;
+  /** Files served from the cache. */
+  hits = 0;
+  /** Files whose positions were needed (re-parsed with the careful parser). */
+  positionParses = 0;
+  private readonly entries = new Map<string, CacheEntry>();
+  private generation = 0;
+  private readonly keepLoads: number;
+
+  constructor(opts: ParseCacheOptions = {}) {
+    this.keepLoads = Math.max(1, opts.keepLoads ?? 4);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** True when the blob is parsed already: a reader may then skip reading its content. */
+  has(blobId: string): boolean {
+    return this.entries.has(blobId);
+  }
+
+  /** @internal Starts a load: entries used from now on count as fresh. */
+  beginLoad(): void {
+    this.generation++;
+  }
+
+  /** @internal The parsed file for `key`, parsing it with `parse` on a miss. */
+  get(key: string, parse: () => ParsedFile): ParsedFile {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.hits++;
+      hit.lastUsed = this.generation;
+      return hit.file;
+    }
+    this.parses++;
+    const file = parse();
+    this.entries.set(key, { file, lastUsed: this.generation });
+    return file;
+  }
+
+  /** @internal Ends a load: forgets entries no recent load used. */
+  endLoad(): void {
+    const oldest = this.generation - this.keepLoads + 1;
+    for (const [key, entry] of this.entries) {
+      if (entry.lastUsed < oldest) this.entries.delete(key);
+    }
+  }
+}
+
+/** The git blob id of `content` (SHA-1 of "blob <size>\0" + bytes), the cache key of a worktree file. */
+export function blobIdOf(content: Uint8Array | string): string {
+  const bytes = typeof content === "string" ? Buffer.from(content) : content;
+  return createHash("sha1").update(`blob ${bytes.byteLength}\0`).update(bytes).digest("hex");
+}

@@ -1,0 +1,103 @@
+// Loading a config repo from its files: parse (with a cache by blob id), check every document
+// against its schema (stage 1), run the semantic rules over the whole repo (stage 2) and report
+// every problem as FILE:LINE:COL. Pure: callers read the files (reconciler/repo/load.ts).
+
+import { blobIdOf, ParseCache } from "./cache.js";
+import { sortDiagnostics } from "./diagnostics.js";
+import { buildConfig, type SourceDocument } from "./documents.js";
+import { MAX_FILE_BYTES } from "./limits.js";
+import type { ConfigFile, Diagnostic, Finding, LoadResult } from "./model.js";
+import { parseText } from "./parse.js";
+import type { ParsedFile } from "./parsed.js";
+import { positionOf } from "./positions.js";
+import { indexNodes, rules } from "./rules/index.js";
+import { decodeConfigText } from "./text.js";
+
+export { blobIdOf, ParseCache, type ParseCacheOptions } from "./cache.js";
+export { compareDiagnostics, formatDiagnostic, sortDiagnostics } from "./diagnostics.js";
+export { MAX_FILE_BYTES, RESERVED_PORTS } from "./limits.js";
+export type * from "./model.js";
+export { formatBytes, parseMemory } from "./quantity.js";
+export { rules } from "./rules/index.js";
+
+/** True for a repo-relative path berth reads as config: *.yaml / *.yml outside dot-folders and node_modules. */
+export function isConfigPath(path: string): boolean {
+  if (!/\.ya?ml$/.test(path)) return false;
+  return path.split("/").every((part) => !part.startsWith(".") && part !== "node_modules");
+}
+
+/** Parses, validates and checks `files` (in any order). Never throws for bad input. */
+export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResult {
+  const parseCache = cache ?? new ParseCache({ keepLoads: 1 });
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const parsedFiles = new Map<string, ParsedFile>();
+  const diagnostics: Diagnostic[] = [];
+  const sources: SourceDocument[] = [];
+
+  parseCache.beginLoad();
+  for (const f of sorted) {
+    const parsed = readFile(f, parseCache);
+    parsedFiles.set(f.path, parsed);
+    for (const p of parsed.problems) diagnostics.push({ file: f.path, ...p });
+    parsed.docs.forEach((value, index) => {
+      if (value !== undefined) sources.push({ origin: { file: f.path, index }, value, file: parsed });
+    });
+  }
+  parseCache.endLoad();
+
+  const built = buildConfig(sources);
+  const findings: Finding[] = [...built.findings];
+  const input = { ...built, nodes: indexNodes(built.config.nodes) };
+  for (const rule of rules) {
+    rule.check(input, (f) => findings.push({ ...f, rule: rule.name }));
+  }
+
+  const locate = (list: Finding[]): Diagnostic[] =>
+    list.map((f) => {
+      const file = parsedFiles.get(f.origin.file);
+      const pos = file
+        ? positionOf(file, f.origin.index, f.path, f.at, () => parseCache.positionParses++)
+        : { line: 1, col: 1 };
+      return { file: f.origin.file, line: pos.line, col: pos.col, rule: f.rule, message: f.message };
+    });
+
+  const warnings: Diagnostic[] = [];
+  const errors = findings.filter((f) => f.severity !== "warning");
+  diagnostics.push(...locate(errors));
+  warnings.push(...locate(findings.filter((f) => f.severity === "warning")));
+  if (built.documents === 0 && diagnostics.length === 0) diagnostics.push(noConfig(sorted.length));
+
+  return {
+    config: built.config,
+    diagnostics: sortDiagnostics(diagnostics),
+    warnings: sortDiagnostics(warnings),
+    locate,
+  };
+}
+
+function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {
+  if (f.size !== undefined && f.size > MAX_FILE_BYTES) {
+    // The reader did not read an oversized file: report it without caching anything.
+    return parseContent(f.content, f.size);
+  }
+  const key = f.blobId ?? blobIdOf(f.content);
+  return cache.get(key, () => parseContent(f.content, f.size));
+}
+
+function parseContent(content: Uint8Array | string, size?: number): ParsedFile {
+  const decoded = decodeConfigText(content, size);
+  if ("problem" in decoded) return { docs: [], problems: [decoded.problem], text: undefined, parser: "none" };
+  return parseText(decoded.text);
+}
+
+function noConfig(files: number): Diagnostic {
+  const found =
+    files === 0 ? "no *.yaml or *.yml file" : `${files} YAML file${files === 1 ? "" : "s"} but no document`;
+  return {
+    file: ".",
+    line: 1,
+    col: 1,
+    rule: "no-config",
+    message: `no config found (${found}): berth reads *.yaml/*.yml files outside dot-folders whose documents have a kind (App, Domain, Node, Settings); check --repo, or start one with berth init`,
+  };
+}

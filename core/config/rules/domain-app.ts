@@ -1,0 +1,34 @@
+// domain-app-missing / domain-app-port: a domain routes to an app that exists and has a port
+// (the proxy forwards to that port).
+import { didYouMean } from "../suggest.js";
+import type { Rule } from "./types.js";
+
+export const domainAppMissing: Rule = {
+  name: "domain-app-missing",
+  check({ config, appNames }, report) {
+    for (const d of config.domains) {
+      if (appNames.has(d.spec.app)) continue;
+      report({
+        origin: d.origin,
+        path: ["app"],
+        message: `domain ${d.spec.host} routes to app "${d.spec.app}", which does not exist${didYouMean(d.spec.app, appNames) || ": add an App with that name or fix the name"}`,
+      });
+    }
+  },
+};
+
+export const domainAppPort: Rule = {
+  name: "domain-app-port",
+  check({ config }, report) {
+    const apps = new Map(config.apps.map((a) => [a.spec.name, a.spec]));
+    for (const d of config.domains) {
+      const app = apps.get(d.spec.app);
+      if (!app || app.port !== undefined) continue;
+      report({
+        origin: d.origin,
+        path: ["app"],
+        message: `domain ${d.spec.host} routes to app "${d.spec.app}", which has no port: add "port: <the port it listens on>" to the app`,
+      });
+    }
+  },
+};

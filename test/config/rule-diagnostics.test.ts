@@ -1,0 +1,290 @@
+// Stage 2: every semantic rule, one tiny repo per case, with the exact lines `berth validate`
+// prints (errors and warnings).
+import { describe, expect, it } from "vitest";
+import { RESERVED_PORTS, rules } from "../../core/config/index.js";
+import { APP, BASE, DOMAIN, linesOf, NODE } from "./load-helpers.js";
+
+interface Case {
+  name: string;
+  rule: string;
+  files: Record<string, string>;
+  errors?: string[];
+  warnings?: string[];
+}
+
+const worker = (name: string, extra = "") =>
+  `kind: Node\nname: ${name}\naddress: 10.0.0.9\nruntime: podman\n${extra}`;
+
+const cases: Case[] = [
+  {
+    name: "two apps with one name",
+    rule: "duplicate-app",
+    files: { ...BASE, "apps/web-copy.yaml": APP },
+    errors: [
+      'apps/web.yaml:2:7: app "web" is defined twice (first in apps/web-copy.yaml): app names must be unique; rename or remove one [duplicate-app]',
+    ],
+  },
+  {
+    name: "two nodes with one name in one file",
+    rule: "duplicate-node",
+    files: { ...BASE, "nodes/n1.yaml": `${NODE}---\n${NODE}` },
+    errors: [
+      'nodes/n1.yaml:13:7: node "n1" is defined twice (first earlier in this file): node names must be unique; rename or remove one [duplicate-node]',
+    ],
+  },
+  {
+    name: "two domains with one host and path",
+    rule: "duplicate-domain",
+    files: { ...BASE, "domains/again.yaml": "kind: Domain\nhost: www.example.com\napp: web\npath: /\n" },
+    errors: [
+      "domains/www.example.com.yaml:2:7: domain www.example.com is defined twice (first in domains/again.yaml): a host and path route to one app; remove one or give it another path [duplicate-domain]",
+    ],
+  },
+  {
+    name: "same host, another path, is fine",
+    rule: "duplicate-domain",
+    files: { ...BASE, "domains/api.yaml": "kind: Domain\nhost: www.example.com\napp: web\npath: /api\n" },
+    errors: [],
+  },
+  {
+    name: "domain naming an app that does not exist",
+    rule: "domain-app-missing",
+    files: { ...BASE, "domains/www.example.com.yaml": "kind: Domain\nhost: www.example.com\napp: wbe\n" },
+    errors: [
+      'domains/www.example.com.yaml:3:6: domain www.example.com routes to app "wbe", which does not exist; did you mean "web"? [domain-app-missing]',
+    ],
+  },
+  {
+    name: "domain to an app without port",
+    rule: "domain-app-port",
+    files: { ...BASE, "apps/web.yaml": "kind: App\nname: web\nimage: nginx\n" },
+    errors: [
+      'domains/www.example.com.yaml:3:6: domain www.example.com routes to app "web", which has no port: add "port: <the port it listens on>" to the app [domain-app-port]',
+    ],
+  },
+  {
+    name: "placement naming an unknown node",
+    rule: "placement-unknown-node",
+    files: { ...BASE, "apps/web.yaml": `${APP}placement:\n  nodes: [n1, n2]\n` },
+    errors: [
+      'apps/web.yaml:6:15: app "web" is placed on node "n2", which does not exist; did you mean "n1"? [placement-unknown-node]',
+    ],
+  },
+  {
+    name: "placement label that no node has",
+    rule: "placement-unknown-label",
+    files: { ...BASE, "apps/web.yaml": `${APP}placement:\n  labels:\n    zone: b\n` },
+    errors: [
+      'apps/web.yaml:7:11: app "web" needs label zone=b, which no node has (nodes have zone=a): fix the label or add it to a node [placement-unknown-label]',
+    ],
+  },
+  {
+    name: "placement labels that exist, but on no single node",
+    rule: "placement-unknown-label",
+    files: {
+      ...BASE,
+      "nodes/n2.yaml": worker("n2", "labels:\n  disk: ssd\n"),
+      "apps/web.yaml": `${APP}placement:\n  labels:\n    zone: a\n    disk: ssd\n`,
+    },
+    errors: [
+      'apps/web.yaml:6:3: app "web" needs labels zone=a, disk=ssd, and no single node has all of them [placement-unknown-label]',
+    ],
+  },
+  {
+    name: "image app on process nodes only",
+    rule: "runtime-mismatch",
+    files: { ...BASE, "nodes/n1.yaml": NODE.replace("runtime: podman", "runtime: process") },
+    errors: [
+      'apps/web.yaml:3:1: app "web" has an image, but none of the nodes it may run on runs podman or docker (n1: process): place it on a podman or docker node, or run it as a command on a process node [runtime-mismatch]',
+    ],
+  },
+  {
+    name: "command app on container nodes only",
+    rule: "runtime-mismatch",
+    files: { ...BASE, "apps/web.yaml": 'kind: App\nname: web\ncommand: ["node", "server.js"]\nport: 8080\n' },
+    errors: [
+      'apps/web.yaml:3:1: app "web" has a command, but none of the nodes it may run on runs process (n1: podman): place it on a node with runtime process, or give it an image instead [runtime-mismatch]',
+    ],
+  },
+  {
+    name: "an app with 0 replicas needs no node",
+    rule: "runtime-mismatch",
+    files: {
+      ...BASE,
+      "nodes/n1.yaml": NODE.replace("runtime: podman", "runtime: process"),
+      "apps/web.yaml": `${APP}replicas: 0\n`,
+    },
+    errors: [],
+    warnings: [
+      'domains/www.example.com.yaml:3:6: warning: domain www.example.com routes to app "web", which has 0 replicas: requests will get 502 until it is scaled up [domain-no-replicas]',
+    ],
+  },
+  {
+    name: "no schedulable node: every worker cordoned",
+    rule: "replicas-fit",
+    files: { ...BASE, "nodes/n1.yaml": `${NODE}cordon: true\n` },
+    errors: [
+      'apps/web.yaml:1:1: app "web" cannot be placed: no node may run it (every worker node is cordoned): uncordon a node [replicas-fit]',
+    ],
+  },
+  {
+    name: "no worker at all",
+    rule: "replicas-fit",
+    files: { ...BASE, "nodes/n1.yaml": NODE.replace("roles: [worker, proxy]", "roles: [proxy]") },
+    errors: [
+      'apps/web.yaml:1:1: app "web" cannot be placed: no node may run it (no node has the worker role): add "worker" to a node\'s roles [replicas-fit]',
+    ],
+  },
+  {
+    name: "one replica larger than any node",
+    rule: "replicas-fit",
+    files: { ...BASE, "apps/web.yaml": `${APP}replicas: 2\nresources:\n  cpu: 6\n` },
+    errors: [
+      'apps/web.yaml:5:11: app "web": one replica needs 6 cpu, but none of its 1 eligible node has that much capacity (largest: 4 cpu, 8 GiB): lower resources or add a larger node [replicas-fit]',
+    ],
+  },
+  {
+    name: "more replicas than the eligible nodes hold",
+    rule: "replicas-fit",
+    files: {
+      ...BASE,
+      "nodes/n2.yaml": worker("n2", "capacity:\n  cpu: 2\n  memory: 1Gi\n"),
+      "apps/web.yaml": `${APP}replicas: 10\nresources:\n  cpu: 1\n  memory: 512Mi\n`,
+    },
+    errors: [
+      'apps/web.yaml:5:11: app "web" needs 10 replicas of 1 cpu and 512Mi, but its 2 eligible nodes have room for only 6: lower replicas or resources, or add nodes [replicas-fit]',
+    ],
+  },
+  {
+    name: "a node without capacity holds any number of replicas",
+    rule: "replicas-fit",
+    files: {
+      ...BASE,
+      "nodes/n2.yaml": worker("n2"),
+      "apps/web.yaml": `${APP}replicas: 50\nresources:\n  cpu: 1\n`,
+    },
+    errors: [],
+  },
+  {
+    name: "health check without port",
+    rule: "health-without-port",
+    files: {
+      "nodes/n1.yaml": NODE,
+      "apps/jobs.yaml": "kind: App\nname: jobs\nimage: jobs:1\nhealth:\n  path: /healthz\n",
+    },
+    errors: [
+      'apps/jobs.yaml:4:1: app "jobs" has a health check but no port to check: add "port: <the port it listens on>" or remove health [health-without-port]',
+    ],
+  },
+  {
+    name: "Settings health defaults do not go to apps without a port",
+    rule: "health-without-port",
+    files: {
+      "berth.yaml": "kind: Settings\ndefaults:\n  health:\n    path: /healthz\n",
+      "nodes/n1.yaml": NODE,
+      "apps/jobs.yaml": "kind: App\nname: jobs\nimage: jobs:1\n",
+    },
+    errors: [],
+  },
+  {
+    name: "two volumes with one name and one path",
+    rule: "duplicate-volume",
+    files: {
+      ...BASE,
+      "apps/web.yaml": `${APP}volumes:\n  - name: data\n    path: /data\n  - name: data\n    path: /data\n`,
+    },
+    errors: [
+      'apps/web.yaml:8:11: app "web" lists volume "data" twice: give each volume its own name [duplicate-volume]',
+      'apps/web.yaml:9:11: app "web" mounts two volumes at /data: give each volume its own path [duplicate-volume]',
+    ],
+  },
+  {
+    name: "more than one Settings",
+    rule: "duplicate-settings",
+    files: {
+      ...BASE,
+      "berth.yaml": "kind: Settings\n",
+      "more/berth.yaml": "kind: Settings\nbranch: trunk\n",
+    },
+    errors: [
+      "more/berth.yaml:1:7: more than one Settings document (the first is in berth.yaml): a repo has at most one; merge them [duplicate-settings]",
+    ],
+  },
+  {
+    name: "portRange with low above high",
+    rule: "port-range",
+    files: { ...BASE, "nodes/n2.yaml": worker("n2", "portRange: [30000, 20000]\n") },
+    errors: [
+      "nodes/n2.yaml:5:12: portRange [30000, 20000] is empty: write [low, high] with low <= high [port-range]",
+    ],
+  },
+  {
+    name: "portRange of one port",
+    rule: "port-range",
+    files: { ...BASE, "nodes/n2.yaml": worker("n2", "portRange: [20000, 20000]\n") },
+    errors: [
+      "nodes/n2.yaml:5:12: portRange [20000, 20000] has 1 port, but each workload needs 2 consecutive ports (the second for start-first replacement): widen it [port-range]",
+    ],
+  },
+  {
+    name: "portRange over privileged and reserved ports",
+    rule: "port-range",
+    files: { ...BASE, "nodes/n2.yaml": worker("n2", "portRange: [80, 8000]\n") },
+    errors: [
+      "nodes/n2.yaml:5:12: portRange [80, 8000] includes 2019 (Caddy's admin API), 7070 (berth serve's API), which berth uses itself: choose a range without 2019, 7070 [port-range]",
+      "nodes/n2.yaml:5:13: portRange [80, 8000] includes privileged ports below 1024: start it at 1024 or above [port-range]",
+    ],
+  },
+  {
+    name: "portRange in the ephemeral range is a warning",
+    rule: "port-range",
+    files: { ...BASE, "nodes/n2.yaml": worker("n2", "portRange: [40000, 41000]\n") },
+    errors: [],
+    warnings: [
+      "nodes/n2.yaml:5:12: warning: portRange [40000, 41000] overlaps Linux's ephemeral ports 32768-60999 (used by outgoing connections), so a workload's port may already be taken: prefer a range below 32768 [port-range]",
+    ],
+  },
+  {
+    name: "desired branch equal to the tracked branch",
+    rule: "settings-branches",
+    files: { ...BASE, "berth.yaml": "kind: Settings\nbranch: main\ndesiredBranch: main\n" },
+    errors: [
+      'berth.yaml:3:16: desiredBranch "main" is the same as branch: berth writes desiredBranch separately; use another branch name [settings-branches]',
+    ],
+  },
+  {
+    name: "domains but no proxy node",
+    rule: "no-proxy",
+    files: { ...BASE, "nodes/n1.yaml": NODE.replace("roles: [worker, proxy]", "roles: [worker]") },
+    errors: [],
+    warnings: [
+      'domains/www.example.com.yaml:2:7: warning: no node has the proxy role, so no domain is served: add "proxy" to the roles of a node [no-proxy]',
+    ],
+  },
+];
+
+describe("rule diagnostics", () => {
+  it.each(cases)("$rule: $name", ({ files, errors = [], warnings = [] }) => {
+    const out = linesOf(files);
+    expect(out.errors).toEqual(errors);
+    expect(out.warnings).toEqual(warnings);
+  });
+
+  it("covers every rule, and duplicate Settings, with a case where it fires", () => {
+    const fired = new Set<string>();
+    for (const c of cases) {
+      const out = linesOf(c.files);
+      for (const line of [...out.errors, ...out.warnings]) fired.add(/\[([a-z-]+)\]$/.exec(line)?.[1] ?? "");
+    }
+    for (const name of [...rules.map((r) => r.name), "duplicate-settings"])
+      expect(fired, name).toContain(name);
+  });
+
+  it("names berth's reserved ports in one place", () => {
+    expect(RESERVED_PORTS.map((r) => r.port)).toEqual([2019, 7070]);
+  });
+
+  it("the domain of an unchanged base stays valid next to every case (sanity)", () => {
+    expect(linesOf({ ...BASE, "domains/x.yaml": DOMAIN.replace("www.", "x.") }).errors).toEqual([]);
+  });
+});

@@ -1,0 +1,38 @@
+// Reads a commit's tree with isomorphic-git (pure JS): the fallback where no git binary is
+// installed. Skips dot-folders and node_modules while walking, so it never reads their trees. I/O.
+import fs from "node:fs";
+import git from "isomorphic-git";
+import type { TreeEntry, TreeReader } from "./tree-entry.js";
+
+export function isoReader(gitdir: string): TreeReader {
+  // One object cache per reader: pack indexes are parsed once for all reads of a load.
+  const cache = {};
+  return {
+    kind: "isomorphic-git",
+    async list(commit, keep) {
+      const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
+      const entries: TreeEntry[] = [];
+      const walk = async (treeOid: string, prefix: string): Promise<void> => {
+        const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
+        for (const e of tree) {
+          const path = prefix === "" ? e.path : `${prefix}/${e.path}`;
+          if (e.type === "tree") {
+            if (!e.path.startsWith(".") && e.path !== "node_modules") await walk(e.oid, path);
+          } else if (e.type === "blob" && e.mode !== "120000" && keep(path)) {
+            entries.push({ path, oid: e.oid });
+          }
+        }
+      };
+      await walk(c.tree, "");
+      return entries;
+    },
+    async blobs(oids) {
+      const result = new Map<string, Uint8Array>();
+      for (const oid of oids) {
+        const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
+        result.set(oid, blob);
+      }
+      return result;
+    },
+  };
+}

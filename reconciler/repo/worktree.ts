@@ -1,0 +1,42 @@
+// Reads the config files of a working tree: every *.yaml/*.yml outside dot-folders and
+// node_modules. Symlinks are skipped (as in a commit, where they are not files); files over the
+// size limit are not read, only their size is passed on. I/O (synchronous reads: measured
+// fastest for thousands of small files).
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { type ConfigFile, isConfigPath, MAX_FILE_BYTES } from "../../core/config/index.js";
+
+export function readWorktreeFiles(dir: string): ConfigFile[] {
+  const files: ConfigFile[] = [];
+  const pending: string[] = [""];
+  while (pending.length > 0) {
+    const rel = pending.pop() as string;
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith(".") && entry.name !== "node_modules") pending.push(path);
+      } else if (entry.isFile() && isConfigPath(path)) {
+        files.push(readOne(join(dir, path), path));
+      }
+    }
+  }
+  return files;
+}
+
+function readOne(abs: string, path: string): ConfigFile {
+  const fd = openSync(abs, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_FILE_BYTES) return { path, content: new Uint8Array(0), size };
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { path, content: buf.subarray(0, off) };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,81 @@
+// Canonical JSON (RFC 8785 rules) and the SHA-256 digests berth puts on desired documents.
+// Pure: node:crypto is only used for hashing, never for I/O. Does not accept values JSON cannot
+// represent (NaN, Infinity, functions, bigint): those throw, since a hash over them would lie.
+import { createHash } from "node:crypto";
+
+/**
+ * Serialises `value` with object keys sorted by UTF-16 code units, no whitespace, and numbers
+ * and strings as ECMAScript writes them (which is what RFC 8785 prescribes). `undefined`
+ * properties are left out, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} has no JSON form`);
+      // JSON.stringify(-0) is "0" and otherwise uses Number#toString: RFC 8785's number form.
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      if (value === null) return "null";
+      if (Array.isArray(value)) return arrayJson(value);
+      return objectJson(value as Record<string, unknown>);
+    default:
+      throw new TypeError(`canonicalJson: a ${typeof value} has no JSON form`);
+  }
+}
+
+function arrayJson(items: unknown[]): string {
+  let out = "[";
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out += ",";
+    const item = items[i];
+    // JSON.stringify writes null for holes and undefined inside arrays; do the same.
+    out += item === undefined ? "null" : canonicalJson(item);
+  }
+  return `${out}]`;
+}
+
+function objectJson(obj: Record<string, unknown>): string {
+  // Array#sort without a comparator orders by UTF-16 code units, as RFC 8785 §3.2.3 requires.
+  const keys = Object.keys(obj).sort();
+  let out = "{";
+  let first = true;
+  for (const key of keys) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (!first) out += ",";
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
+}
+
+/** Lowercase hex SHA-256 of the UTF-8 bytes of `s`. */
+export function sha256Hex(s: string): string {
+  return createHash("sha256").update(s, "utf8").digest("hex");
+}
+
+/** `sha256:<hex>` of the canonical JSON of `value`: the form of every hash in desired documents. */
+export function hashOf(value: unknown): string {
+  return `sha256:${sha256Hex(canonicalJson(value))}`;
+}
+
+const keys = new WeakMap<object, string>();
+
+/**
+ * A cheap cache key for an object, memoised by identity: its JSON.stringify (native and fast).
+ * Equal keys mean equal values; equal values written in another key order get different keys,
+ * so use it only to skip work (a miss just redoes it), never as a hash. Only for objects nobody
+ * mutates after the key is taken (loaded specs are not mutated).
+ */
+export function keyOf(value: object): string {
+  let key = keys.get(value);
+  if (key === undefined) {
+    key = JSON.stringify(value);
+    keys.set(value, key);
+  }
+  return key;
+}

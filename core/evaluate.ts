@@ -1,0 +1,90 @@
+// The pipeline from a loaded commit to what every node must run: LoadResult → placement →
+// desired documents, with placement problems turned into located diagnostics. Pure: the
+// caller loads (reconciler/repo) and publishes; this only computes.
+//
+// An Evaluator keeps the previous run's placement and documents, so evaluating the next commit
+// of the same repo redoes only what changed (the reconciler's warm path). `evaluate` uses one
+// shared Evaluator; results never depend on what it remembers.
+import type { DesiredState, Diagnostic } from "../schema/index.js";
+import { keyOf } from "./canonical-json.js";
+import type { AppSpec, Finding, LoadResult } from "./config/model.js";
+import { DesiredBuilder, type Source } from "./desired/index.js";
+import { type AppRequest, appRequest, buildNodeTable, type NodeTable, Placer } from "./placement/index.js";
+
+export interface Evaluation {
+  valid: boolean;
+  diagnostics: Diagnostic[];
+  /** By node name, in name order; empty when not valid (nothing may be published). */
+  desired: Map<string, DesiredState>;
+}
+
+export class Evaluator {
+  private placer = new Placer();
+  private builder = new DesiredBuilder();
+  private table: NodeTable | undefined;
+
+  evaluate(load: LoadResult, source: Source): Evaluation {
+    if (load.diagnostics.length > 0) {
+      return { valid: false, diagnostics: load.diagnostics, desired: new Map() };
+    }
+    const { config } = load;
+    const entries = sortedByName(config.apps);
+    const apps: AppSpec[] = entries.map((e) => e.spec);
+    const table = this.tableFor(config.nodes.map((e) => e.spec));
+    const placement = this.placer.place(table, apps.map(requestOf));
+
+    const findings: Finding[] = [];
+    for (const entry of entries) {
+      const shortfall = placement.byApp.get(entry.spec.name)?.shortfall;
+      if (shortfall) {
+        findings.push({ origin: entry.origin, path: ["replicas"], rule: "placement", message: shortfall });
+      }
+    }
+    if (findings.length > 0) {
+      return { valid: false, diagnostics: load.locate(findings), desired: new Map() };
+    }
+    return { valid: true, diagnostics: [], desired: this.builder.build(config, apps, placement, source) };
+  }
+
+  /** The node table, rebuilt only when some node spec changed. */
+  private tableFor(nodes: LoadResult["config"]["nodes"][number]["spec"][]): NodeTable {
+    if (this.table && this.table.nodes.length === nodes.length) {
+      const sorted = sortedByName(nodes.map((spec) => ({ spec }))).map((e) => e.spec);
+      if (sorted.every((n, i) => n === this.table?.specs[i])) return this.table;
+      const key = `[${sorted.map((n) => keyOf(n)).join(",")}]`;
+      if (key === this.table.key) return this.table;
+    }
+    this.table = buildNodeTable(nodes);
+    return this.table;
+  }
+}
+
+const requests = new WeakMap<AppSpec, AppRequest>();
+/** appRequest memoised per spec object (the loader shares unchanged specs between loads). */
+function requestOf(spec: AppSpec): AppRequest {
+  let r = requests.get(spec);
+  if (!r) {
+    r = appRequest(spec);
+    requests.set(spec, r);
+  }
+  return r;
+}
+
+/** Entries sorted by name; the loader usually gives them sorted already (apps/<name>.yaml). */
+function sortedByName<T extends { spec: { name: string } }>(entries: readonly T[]): T[] {
+  for (let k = 1; k < entries.length; k++) {
+    if (entries[k - 1]!.spec.name >= entries[k]!.spec.name) {
+      return [...entries].sort((a, b) =>
+        a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0,
+      );
+    }
+  }
+  return [...entries];
+}
+
+const shared = new Evaluator();
+
+/** Evaluates one loaded commit (or working tree, commit "worktree") with the shared warm cache. */
+export function evaluate(load: LoadResult, source: { branch: string; commit: string }): Evaluation {
+  return shared.evaluate(load, source);
+}

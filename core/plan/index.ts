@@ -1,0 +1,91 @@
+// The plan: the difference between two evaluated states (base and head) as data, SPEC §3.
+// Views (core/views) render it as text, markdown or JSON. Pure.
+import type { DesiredState, Diagnostic, Plan, Side } from "../../schema/index.js";
+import type { AppSpec, Config, DomainSpec, NodeSpec } from "../config/model.js";
+import { nodeChanges } from "./nodes.js";
+import type { ReasonContext } from "./reasons.js";
+import { resourceChanges } from "./resources.js";
+import { summarize } from "./summary.js";
+
+export { isSensitiveField, SENSITIVE } from "./fields.js";
+export { domainName } from "./resources.js";
+export { hasChanges, summaryLine } from "./summary.js";
+
+export interface PlanInput {
+  side: Side;
+  /** null for the empty state. */
+  config: Config | null;
+  /** Desired documents by node (empty for the empty state or an invalid config). */
+  desired: ReadonlyMap<string, DesiredState>;
+  diagnostics: Diagnostic[];
+}
+
+const EMPTY_SIDE: Side = { ref: null, commit: null };
+
+/**
+ * The plan from `base` (null: the empty state) to `head`. An invalid head gives a plan with
+ * valid: false, its diagnostics as errors and no changes: nothing would be published.
+ */
+export function computePlan(base: PlanInput | null, head: PlanInput): Plan {
+  const baseSide = base?.side ?? EMPTY_SIDE;
+  if (head.diagnostics.length > 0) {
+    return {
+      formatVersion: 1,
+      base: baseSide,
+      head: head.side,
+      valid: false,
+      errors: head.diagnostics,
+      resources: [],
+      nodes: [],
+      summary: { add: 0, change: 0, remove: 0 },
+    };
+  }
+  const baseConfig = base?.config ?? null;
+  const nodes = nodeChanges(base?.desired ?? new Map(), head.desired, reasonContext(baseConfig, base, head));
+  return {
+    formatVersion: 1,
+    base: baseSide,
+    head: head.side,
+    valid: true,
+    errors: [],
+    resources: resourceChanges(baseConfig, head.config),
+    nodes,
+    summary: summarize(nodes),
+  };
+}
+
+function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: PlanInput): ReasonContext {
+  // Built on first use: most plans of the reconciler's warm path never need them.
+  const lazy = <T>(make: () => T): (() => T) => {
+    let value: T | undefined;
+    return () => {
+      value ??= make();
+      return value;
+    };
+  };
+  const apps = (c: Config | null) =>
+    lazy(() => new Map<string, AppSpec>((c?.apps ?? []).map((e) => [e.spec.name, e.spec])));
+  const nodes = (c: Config | null) =>
+    lazy(() => new Map<string, NodeSpec>((c?.nodes ?? []).map((e) => [e.spec.name, e.spec])));
+  const domains = (c: Config | null) =>
+    lazy(
+      () =>
+        new Map<string, DomainSpec>((c?.domains ?? []).map((e) => [`${e.spec.host}|${e.spec.path}`, e.spec])),
+    );
+  const location = (desired: ReadonlyMap<string, DesiredState> | undefined) =>
+    lazy(() => {
+      const index = new Map<string, string>();
+      for (const [node, doc] of desired ?? []) for (const w of doc.workloads) index.set(w.id, node);
+      return index;
+    });
+  return {
+    baseApps: apps(baseConfig),
+    headApps: apps(head.config),
+    baseNodes: nodes(baseConfig),
+    headNodes: nodes(head.config),
+    baseDomains: domains(baseConfig),
+    headDomains: domains(head.config),
+    baseLocation: location(base?.desired),
+    headLocation: location(head.desired),
+  };
+}

@@ -1,13 +1,216 @@
-// `berth serve`: placeholder until its issue lands.
+// `berth serve`: runs the reconciler (reconciler/reconciler.ts) and its HTTP API
+// (reconciler/http/server.ts) until SIGINT/SIGTERM, then stops both gracefully. Reads secret
+// files (remote token, webhook secret, forge token, API token) and passes their contents on;
+// logs JSON lines with pino to stderr and never logs a secret. Wires forge commit statuses when
+// berth.yaml names a forge and --forge-token-file is given.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import pino, { type Logger } from "pino";
+import { EventBus } from "../../reconciler/events.js";
+import { createForgeClient } from "../../reconciler/forge/client.js";
+import { redactUrl } from "../../reconciler/git/remote.js";
+import { parseListen } from "../../reconciler/http/listen.js";
+import { startApiServer } from "../../reconciler/http/server.js";
+import { createMetrics } from "../../reconciler/metrics.js";
+import { createCommitStatusReporter } from "../../reconciler/pr/commit-status.js";
+import { createDeployTracker, type DeployTracker } from "../../reconciler/pr/deploy-tracker.js";
+import { createReconciler, type ReconcilerHooks } from "../../reconciler/reconciler.js";
+import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
+
+interface ServeFlags {
+  listen: string;
+  remote?: string;
+  remoteTokenFile?: string;
+  cacheDir?: string;
+  interval?: string;
+  webhookSecretFile?: string;
+  forgeTokenFile?: string;
+  apiTokenFile?: string;
+}
 
 export function register(program: Command): void {
   program
     .command("serve")
-    .description("(not built yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new UserError("berth serve is not built yet");
+    .description("run the reconciler: publish each commit of the tracked branch, serve agents, record status")
+    .option("--listen <host:port>", "address of the HTTP API", "127.0.0.1:7070")
+    .option(
+      "--remote <url>",
+      "config repo at an https URL (fetched on webhook and every --interval) instead of --repo",
+    )
+    .option(
+      "--remote-token-file <file>",
+      "file holding an access token for --remote (sent as HTTP basic auth)",
+    )
+    .option("--cache-dir <dir>", "bare git cache for --remote (default: under $XDG_CACHE_HOME/berth)")
+    .option(
+      "--interval <seconds>",
+      "safety-net fetch interval (remote; default 60) or ref check (local; default 5)",
+    )
+    .option(
+      "--webhook-secret-file <file>",
+      "shared secret of the forge webhooks (without it webhooks are refused)",
+    )
+    .option(
+      "--forge-token-file <file>",
+      "forge API token for commit statuses (berth.yaml `forge:` names the forge)",
+    )
+    .option(
+      "--api-token-file <file>",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+    )
+    .action(async (flags: ServeFlags, cmd: Command) => {
+      const globals = readGlobals(cmd);
+      try {
+        parseListen(flags.listen);
+      } catch (err) {
+        throw new UserError(
+          (err as Error).message,
+          "e.g. --listen 127.0.0.1:7070 (port 0 picks a free port)",
+        );
+      }
+      const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const logger = pino({ name: "berth-serve" }, pino.destination(2));
+      const events = new EventBus({ capacity: 1000 });
+      const metrics = createMetrics();
+      const forgeToken = flags.forgeTokenFile
+        ? await readSecret(flags.forgeTokenFile, "--forge-token-file")
+        : undefined;
+      const hooks: ReconcilerHooks = {};
+
+      const reconciler = await createReconciler({
+        ...(flags.remote
+          ? {
+              remote: {
+                url: flags.remote,
+                ...(flags.remoteTokenFile
+                  ? { token: await readSecret(flags.remoteTokenFile, "--remote-token-file") }
+                  : {}),
+                cacheDir: resolve(flags.cacheDir ?? defaultCacheDir(flags.remote)),
+              },
+            }
+          : { repoDir: globals.repo }),
+        ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
+        events,
+        logger,
+        hooks,
+      }).catch((err: unknown) => {
+        throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
+      });
+      await reconciler.start();
+      const tracker = forgeToken
+        ? wireForge(reconciler.settings().forge, forgeToken, hooks, logger, events)
+        : undefined;
+
+      const webhookSecret = flags.webhookSecretFile
+        ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
+        : undefined;
+      const apiToken = flags.apiTokenFile
+        ? await readSecret(flags.apiTokenFile, "--api-token-file")
+        : undefined;
+      const api = await startApiServer({
+        listen: flags.listen,
+        backend: reconciler,
+        events,
+        metrics,
+        logger,
+        ...(webhookSecret ? { webhookSecret } : {}),
+        ...(apiToken ? { apiToken } : {}),
+      }).catch(async (err: unknown) => {
+        await reconciler.stop();
+        throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
+      });
+
+      await new Promise<void>((done) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          logger.info({ signal }, "stopping");
+          // The API first (long-polls end, agents reconnect later), then the loop and status writes.
+          api
+            .close()
+            .then(() => reconciler.stop())
+            .then(() => tracker?.close())
+            .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
+            .finally(() => {
+              logger.info({}, "stopped");
+              logger.flush();
+              done();
+            });
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+      });
     });
+}
+
+/** Connects commit statuses (berth/plan, berth/deploy) to the reconciler's outcomes. */
+function wireForge(
+  forge: ReturnType<Awaited<ReturnType<typeof createReconciler>>["settings"]>["forge"],
+  token: string,
+  hooks: ReconcilerHooks,
+  logger: Logger,
+  events: EventBus,
+): DeployTracker | undefined {
+  if (!forge) {
+    logger.warn({}, "--forge-token-file given but berth.yaml names no forge: no commit statuses");
+    return undefined;
+  }
+  const client = createForgeClient({
+    kind: forge.kind,
+    ...(forge.apiUrl ? { apiUrl: forge.apiUrl } : {}),
+    repo: forge.repo,
+    token,
+    logger,
+  });
+  const reporter = createCommitStatusReporter(client, logger, { events });
+  const tracker = createDeployTracker(reporter, logger);
+  hooks.planning = (sha) => reporter.planning(sha);
+  hooks.rejected = (sha, diagnostics) => {
+    const first = diagnostics[0];
+    reporter.rejected(
+      sha,
+      diagnostics.length,
+      first ? `${first.file}:${first.line}:${first.col}: ${first.message}` : "",
+    );
+  };
+  hooks.published = (sha, summary, affected) => {
+    reporter.published(sha, summary);
+    tracker.published(sha, affected);
+  };
+  hooks.nodeStatus = (node, status) => tracker.nodeStatus(node, status);
+  logger.info({ forge: forge.kind, repo: forge.repo }, "commit statuses enabled");
+  return tracker;
+}
+
+async function readSecret(file: string, flag: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new UserError(
+      `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const secret = text.trim();
+  if (!secret) throw new UserError(`${flag} ${file} is empty`, "write the secret into the file (one line)");
+  return secret;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1 || n > 86_400) {
+    throw new UserError(`--interval ${value} must be a number of seconds from 1 to 86400`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** /var/cache/berth/<id> as root, else $XDG_CACHE_HOME/berth/<id>; <id> is derived from the URL. */
+function defaultCacheDir(url: string): string {
+  const id = createHash("sha256").update(redactUrl(url)).digest("hex").slice(0, 16);
+  if (process.getuid?.() === 0) return join("/var/cache/berth", id);
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "berth", id);
 }

@@ -1,0 +1,175 @@
+// Small isomorphic-git helpers that write and read git objects directly in a git directory,
+// without a worktree or index: blobs, nested trees from a map of paths, commits, and reading the
+// files of a commit back. They never touch refs, HEAD or a working tree. I/O.
+import fs from "node:fs";
+import git, { type TreeEntry } from "isomorphic-git";
+
+/** A git directory plus the isomorphic-git object cache shared by every call on it. */
+export interface GitDir {
+  gitdir: string;
+  cache: object;
+}
+
+export function openGitDir(gitdir: string): GitDir {
+  return { gitdir, cache: {} };
+}
+
+const encoder = new TextEncoder();
+
+/** The identity berth writes its commits as. */
+export const berthAuthor = { name: "berth", email: "berth@localhost" };
+
+/**
+ * Writes the tree that results from applying `changes` (path → content, or null to delete) to
+ * `baseTree` (null: an empty tree). Only the subtrees on changed paths are read and rewritten;
+ * a directory left empty disappears. Returns the new tree id.
+ */
+export async function writeTreeWith(
+  gd: GitDir,
+  baseTree: string | null,
+  changes: ReadonlyMap<string, string | Uint8Array | null>,
+): Promise<string> {
+  const blobs = new Map<string, string | null>();
+  for (const [path, content] of changes) {
+    if (content === null) blobs.set(path, null);
+    else {
+      const bytes = typeof content === "string" ? encoder.encode(content) : content;
+      blobs.set(path, await git.writeBlob({ fs, gitdir: gd.gitdir, blob: bytes }));
+    }
+  }
+  return (
+    (await updateTree(gd, baseTree, blobs)) ?? (await git.writeTree({ fs, gitdir: gd.gitdir, tree: [] }))
+  );
+}
+
+/** Returns the new tree id, or null when the tree ends up empty. */
+async function updateTree(
+  gd: GitDir,
+  treeOid: string | null,
+  changes: ReadonlyMap<string, string | null>,
+): Promise<string | null> {
+  const entries = new Map<string, TreeEntry>();
+  if (treeOid !== null) {
+    const { tree } = await git.readTree({ fs, gitdir: gd.gitdir, oid: treeOid, cache: gd.cache });
+    for (const e of tree) entries.set(e.path, e);
+  }
+  const subdirs = new Map<string, Map<string, string | null>>();
+  for (const [path, oid] of changes) {
+    const slash = path.indexOf("/");
+    if (slash < 0) {
+      if (oid === null) entries.delete(path);
+      else entries.set(path, { mode: "100644", path, oid, type: "blob" });
+      continue;
+    }
+    const dir = path.slice(0, slash);
+    let sub = subdirs.get(dir);
+    if (!sub) {
+      sub = new Map();
+      subdirs.set(dir, sub);
+    }
+    sub.set(path.slice(slash + 1), oid);
+  }
+  for (const [dir, sub] of subdirs) {
+    const existing = entries.get(dir);
+    const base = existing?.type === "tree" ? existing.oid : null;
+    const oid = await updateTree(gd, base, sub);
+    if (oid === null) entries.delete(dir);
+    else entries.set(dir, { mode: "040000", path: dir, oid, type: "tree" });
+  }
+  if (entries.size === 0) return null;
+  return git.writeTree({ fs, gitdir: gd.gitdir, tree: [...entries.values()] });
+}
+
+/** Writes a commit object (no ref is moved) and returns its id. */
+export async function writeCommitObject(
+  gd: GitDir,
+  opts: { tree: string; parents: string[]; message: string; time?: Date },
+): Promise<string> {
+  const when = opts.time ?? new Date();
+  const sig = { ...berthAuthor, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 };
+  return git.writeCommit({
+    fs,
+    gitdir: gd.gitdir,
+    commit: {
+      message: opts.message.endsWith("\n") ? opts.message : `${opts.message}\n`,
+      tree: opts.tree,
+      parent: opts.parents,
+      author: sig,
+      committer: sig,
+    },
+  });
+}
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  message: string;
+  /** Committer time, ms since the epoch. */
+  time: number;
+}
+
+export async function readCommitInfo(gd: GitDir, oid: string): Promise<CommitInfo> {
+  const { commit } = await git.readCommit({ fs, gitdir: gd.gitdir, oid, cache: gd.cache });
+  return {
+    oid,
+    tree: commit.tree,
+    parents: commit.parent,
+    message: commit.message,
+    time: commit.committer.timestamp * 1000,
+  };
+}
+
+/**
+ * Reads the files of a commit whose path is `prefix` or lies under the folder `prefix/` ("" for
+ * every file), as path → bytes. Missing folders give an empty map.
+ */
+export async function readFilesOf(
+  gd: GitDir,
+  commit: string,
+  prefixes: string[],
+): Promise<Map<string, Uint8Array>> {
+  const { tree } = await readCommitInfo(gd, commit);
+  const out = new Map<string, Uint8Array>();
+  for (const prefix of prefixes) await collect(gd, tree, "", prefix, out);
+  return out;
+}
+
+async function collect(
+  gd: GitDir,
+  treeOid: string,
+  at: string,
+  prefix: string,
+  out: Map<string, Uint8Array>,
+): Promise<void> {
+  const { tree } = await git.readTree({ fs, gitdir: gd.gitdir, oid: treeOid, cache: gd.cache });
+  for (const e of tree) {
+    const path = at === "" ? e.path : `${at}/${e.path}`;
+    const inside = prefix === "" || path === prefix || path.startsWith(`${prefix}/`);
+    const above = prefix.startsWith(`${path}/`);
+    if (!inside && !above) continue;
+    if (e.type === "tree") await collect(gd, e.oid, path, prefix, out);
+    else if (e.type === "blob" && inside) {
+      const { blob } = await git.readBlob({ fs, gitdir: gd.gitdir, oid: e.oid, cache: gd.cache });
+      out.set(path, blob);
+    }
+  }
+}
+
+/** True when `ancestor` is `descendant` or one of its ancestors (both must be present locally). */
+export async function isAncestorOrSelf(gd: GitDir, ancestor: string, descendant: string): Promise<boolean> {
+  if (ancestor === descendant) return true;
+  try {
+    return await git.isDescendent({
+      fs,
+      gitdir: gd.gitdir,
+      oid: descendant,
+      ancestor,
+      depth: -1,
+      cache: gd.cache,
+    });
+  } catch {
+    // A commit we do not have (or a shallow cut) cannot be proven to be an ancestor.
+    return false;
+  }
+}

@@ -1,0 +1,73 @@
+// A config repo on this machine (`berth serve --repo PATH`): objects and refs are read in place
+// from its git directory, the desired and status branches are updated there with compare-and-
+// swap on the ref file, and commits are noticed by watching the refs (chokidar) plus a cheap
+// periodic check. Never touches the working tree, the index or HEAD. I/O.
+import fs from "node:fs";
+import { watch as chokidarWatch, type FSWatcher } from "chokidar";
+import git from "isomorphic-git";
+import { openGitDir } from "../git/objects.js";
+import { compareAndSwapRef, readRef } from "../git/refs.js";
+import { findGitdir } from "../repo/gitdir.js";
+import type { ConfigSource, PublishResult } from "./types.js";
+
+export interface LocalSourceOptions {
+  repoDir: string;
+  /** Interval of the safety-net ref check, ms. */
+  pollIntervalMs: number;
+  /** Branches berth writes itself: changes under them are not worth a look. */
+  ownBranches?: string[];
+}
+
+export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigSource> {
+  const gitdir = await findGitdir(opts.repoDir);
+  const gd = openGitDir(gitdir);
+  const watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const own = (opts.ownBranches ?? []).map((b) => `${gitdir}/refs/heads/${b}`);
+
+  const tip = (branch: string) => readRef(gitdir, `refs/heads/${branch}`);
+  return {
+    mode: "local",
+    git: gd,
+    loadDir: opts.repoDir,
+    describe: opts.repoDir,
+    refresh: tip,
+    tip,
+    async defaultBranch() {
+      return (await git.currentBranch({ fs, gitdir, fullname: false, test: true })) ?? null;
+    },
+    async publish(branch: string, commit: string, expected: string | null): Promise<PublishResult> {
+      return (await compareAndSwapRef(gitdir, `refs/heads/${branch}`, commit, expected)) ? "ok" : "rejected";
+    },
+    async watch(onChange) {
+      // Any event means "re-read the refs": the loop compares the tip and does nothing when it
+      // did not move. Lock files are git's temporary state; our own branches are our own writes.
+      const ignoredRef = (p: string) =>
+        p.endsWith(".lock") || own.some((o) => p === o || p.startsWith(`${o}/`));
+      const fire = () => onChange("watch");
+      const refs = chokidarWatch(`${gitdir}/refs/heads`, {
+        ignoreInitial: true,
+        atomic: false,
+        ignored: ignoredRef,
+      });
+      const top = chokidarWatch(gitdir, {
+        ignoreInitial: true,
+        atomic: false,
+        depth: 0,
+        ignored: (p: string) => p !== gitdir && !/\/(HEAD|packed-refs)$/.test(p),
+      });
+      for (const w of [refs, top]) {
+        w.on("add", fire).on("change", fire).on("unlink", fire);
+        watchers.push(w);
+        await new Promise<void>((resolve) => w.once("ready", () => resolve()));
+      }
+      timer = setInterval(() => onChange("poll"), opts.pollIntervalMs);
+      timer.unref();
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await Promise.all(watchers.map((w) => w.close()));
+      watchers.length = 0;
+    },
+  };
+}

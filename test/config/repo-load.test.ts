@@ -5,7 +5,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ParseCache } from "../../core/config/index.js";
+import { type LoadResult, ParseCache } from "../../core/config/index.js";
 import { loadCommit, loadWorktree, RepoError, resolveRef } from "../../reconciler/repo/load.js";
 import { runGit, useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
@@ -16,7 +16,7 @@ const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`
 const readers = ["git", "isomorphic-git"] as const;
 
 /** What must be equal between two loads: the config and every diagnostic. */
-const essence = (r: Awaited<ReturnType<typeof loadWorktree>>) => ({
+const essence = (r: LoadResult) => ({
   config: r.config,
   diagnostics: r.diagnostics,
   warnings: r.warnings,

@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
+import type { Turns } from "./turns.js";
 
 export interface Limits {
   /** Largest request body accepted (status reports, webhooks); 413 beyond. */
@@ -16,6 +17,8 @@ export interface Limits {
   maxWaitSeconds: number;
   /** Interval of SSE heartbeat comments. */
   sseHeartbeatMs: number;
+  /** Long-polls woken by one publish that are answered per event-loop turn (see turns.ts). */
+  wakeBatch: number;
 }
 
 /** Optional extension of ApiBackend: told of every authenticated agent call, for lastSeen. */
@@ -40,6 +43,8 @@ export interface ApiContext {
   tokens: TokenIndex;
   /** lastSeen per node (ms epoch) as observed by this server. */
   seen: Map<string, number>;
+  /** Paces long-polls woken together by one publish. */
+  wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
 }

@@ -124,6 +124,8 @@ export async function handleDesired(
     log.result = "client_left";
     return;
   }
+  await ctx.wakeTurns.take();
+  if (res.destroyed) return;
   const next = ctx.backend.desired(node);
   if (!next) return sendError(res, 404, `node ${node} is no longer in the published config`);
   serveDocument(res, next, ifNoneMatch, log);

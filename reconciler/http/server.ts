@@ -19,6 +19,7 @@ import { handleDesired, handleStatus } from "./node-routes.js";
 import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
+import { Turns } from "./turns.js";
 import { handleWebhook } from "./webhook-route.js";
 
 export type { PullRequestEvent } from "../webhooks/parse.js";
@@ -47,7 +48,12 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-const defaultLimits: Limits = { maxBodyBytes: MiB, maxWaitSeconds: 60, sseHeartbeatMs: 15_000 };
+const defaultLimits: Limits = {
+  maxBodyBytes: MiB,
+  maxWaitSeconds: 60,
+  sseHeartbeatMs: 15_000,
+  wakeBatch: 50,
+};
 
 async function dispatch(
   ctx: ApiContext,
@@ -125,6 +131,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
     seen: new Map(),
+    wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));

@@ -135,6 +135,21 @@ describe("GET /v1/nodes/{node}/desired", () => {
     expect((await pending).json().hash).toBe(makeDoc("node-a", "v3").hash);
   });
 
+  it("answers every long-poll woken by one publish, more than one turn's worth", async () => {
+    const etag = `"${h.backend.docs.get("node-a")?.hash}"`;
+    const polls = Array.from({ length: 120 }, () =>
+      h.call("GET", "/v1/nodes/node-a/desired?wait=30", {
+        headers: { ...bearer(tokenA), "if-none-match": etag },
+      }),
+    );
+    await until(() => h.backend.waiters.size === 120, "120 long-polls to wait");
+    const next = makeDoc("node-a", "burst");
+    h.backend.publish([next]);
+    const answers = await Promise.all(polls);
+    expect(answers.map((a) => a.status)).toEqual(Array(120).fill(200));
+    expect(new Set(answers.map((a) => a.json().hash))).toEqual(new Set([next.hash]));
+  });
+
   it("answers 304 when the wait ends without a change", async () => {
     const etag = `"${h.backend.docs.get("node-a")?.hash}"`;
     const res = await h.call("GET", "/v1/nodes/node-a/desired?wait=0.2", {

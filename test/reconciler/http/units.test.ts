@@ -13,6 +13,7 @@ import { parseListen } from "../../../reconciler/http/listen.js";
 import { etagMatches, parseWait } from "../../../reconciler/http/node-routes.js";
 import { matchRoute } from "../../../reconciler/http/router.js";
 import { formatSchemaErrors } from "../../../reconciler/http/schema-errors.js";
+import { Turns } from "../../../reconciler/http/turns.js";
 import { DeliveryLog } from "../../../reconciler/webhooks/dedupe.js";
 import { validateStatus } from "../../../schema/index.js";
 
@@ -168,5 +169,21 @@ describe("DeliveryLog", () => {
     expect(log.seenBefore("b")).toBe(false);
     log.forget("b");
     expect(log.seenBefore("b")).toBe(false);
+  });
+});
+
+describe("Turns", () => {
+  it("lets perTurn callers through at once and the rest in later event-loop turns, in order", async () => {
+    const turns = new Turns(2);
+    const order: number[] = [];
+    const all = Array.from({ length: 5 }, (_, i) => turns.take().then(() => order.push(i)));
+    expect(turns.waiting).toBe(3);
+    await Promise.resolve();
+    expect(order).toEqual([0, 1]);
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([0, 1, 2, 3]);
+    await Promise.all(all);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(turns.waiting).toBe(0);
   });
 });

@@ -88,6 +88,8 @@ export function handleNodes(
   sendJson(res, 200, { generation: ctx.backend.published().generation, nodes: nodesOverview(ctx) });
 }
 
+const userCodes = new Set(["NotFoundError", "UNKNOWN_REF", "ref-not-found", "ref-ambiguous"]);
+
 /** Whether a failure of backend.plan() is the caller's (an unknown ref) rather than ours. */
 function isUserError(err: unknown): boolean {
   const e = err as {
@@ -100,7 +102,9 @@ function isUserError(err: unknown): boolean {
   const status =
     typeof e.statusCode === "number" ? e.statusCode : typeof e.status === "number" ? e.status : 0;
   if (status >= 400 && status < 500) return true;
-  if (e.code === "NotFoundError" || e.name === "NotFoundError" || e.code === "UNKNOWN_REF") return true;
+  // isomorphic-git's NotFoundError; reconciler/repo's RepoError codes for refs the caller named.
+  if (typeof e.code === "string" && userCodes.has(e.code)) return true;
+  if (e.name === "NotFoundError") return true;
   return (
     typeof e.message === "string" &&
     /unknown ref|not found|could not (find|resolve)|no such ref|invalid ref/i.test(e.message)
@@ -121,7 +125,8 @@ export async function handlePlan(
     const plan = await ctx.backend.plan(base, head);
     sendJson(res, 200, plan);
   } catch (err) {
-    const message = (err as Error)?.message ?? String(err);
+    const hint = (err as { hint?: unknown }).hint;
+    const message = `${(err as Error)?.message ?? String(err)}${typeof hint === "string" ? ` (${hint})` : ""}`;
     if (isUserError(err)) {
       log.result = "bad_ref";
       return sendError(

@@ -128,6 +128,17 @@ describe("GET /v1/plan", () => {
     const bad = await h.call("GET", "/v1/plan?head=nope");
     expect(bad.status).toBe(400);
     expect(bad.json().error).toContain("Could not find nope.");
+    h.backend.planImpl = async (base) => {
+      if (base === "zzz")
+        throw Object.assign(new Error('ref "zzz" not in the repo'), {
+          code: "ref-not-found",
+          hint: "fetch it first",
+        });
+      throw new Error("disk on fire");
+    };
+    const repoError = await h.call("GET", "/v1/plan?base=zzz");
+    expect(repoError.status).toBe(400);
+    expect(repoError.json().error).toContain('ref "zzz" not in the repo (fetch it first)');
     const broken = await h.call("GET", "/v1/plan?head=main");
     expect(broken.status).toBe(500);
     expect(broken.json().error).toContain("disk on fire");

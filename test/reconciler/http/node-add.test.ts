@@ -1,9 +1,11 @@
 // `berth node add`: the node file it writes (schema line, tokenSha256 of the printed token, no
 // token), refusal to overwrite, --token-file mode 0600, --json output, and bad input. Drives the
 // real command registration through commander, in a temp repo.
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -130,5 +132,48 @@ describe("berth node add", () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(message);
     await expect(stat(join(repo, "nodes/ok.yaml"))).rejects.toThrow();
+  });
+});
+
+describe("berth node add through the berth CLI", () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const berth = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", join(root, "cli/main.ts"), ...args],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it("adds a node to the multi-node example that still validates, and refuses to add it twice", async () => {
+    await cp(join(root, "examples/multi-node"), join(repo, "cfg"), { recursive: true });
+    const cfg = join(repo, "cfg");
+    const added = await berth([
+      "--repo",
+      cfg,
+      "--json",
+      "node",
+      "add",
+      "worker-9",
+      "--address",
+      "10.0.0.19",
+      "--label",
+      "zone=b",
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    const out = JSON.parse(added.stdout);
+    const text = await readFile(join(cfg, "nodes/worker-9.yaml"), "utf8");
+    expect(text.split("\n")[0]).toBe(
+      (await readFile(join(cfg, "nodes/worker-1.yaml"), "utf8")).split("\n")[0],
+    );
+    expect(parse(text).tokenSha256).toBe(sha256Hex(out.token));
+    const validated = await berth(["--repo", cfg, "validate"]);
+    expect(validated.code, validated.stdout + validated.stderr).toBe(0);
+    const again = await berth(["--repo", cfg, "node", "add", "worker-9", "--address", "10.0.0.20"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("nodes/worker-9.yaml already exists");
   });
 });

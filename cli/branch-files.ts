@@ -21,7 +21,11 @@ export async function branchTip(repo: string, branch: string): Promise<string | 
 }
 
 /** Parsed `*.json` files directly under `folder` in `commit` (empty when the folder does not exist). */
-export async function readJsonFolder<T>(repo: string, commit: string, folder: string): Promise<Map<string, T>> {
+export async function readJsonFolder<T>(
+  repo: string,
+  commit: string,
+  folder: string,
+): Promise<Map<string, T>> {
   const out = new Map<string, T>();
   let tree: Awaited<ReturnType<typeof git.readTree>>;
   try {

@@ -14,7 +14,10 @@ const say = (s: string) => process.stdout.write(`\n\x1b[1m▶ ${s}\x1b[0m\n`);
 
 function berth(args: string[], opts: { allowFail?: boolean } = {}): string {
   try {
-    return execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(process.execPath, [cli, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; status?: number };
     if (opts.allowFail) return `${e.stdout ?? ""}${e.stderr ?? ""}`;
@@ -135,7 +138,9 @@ async function main(): Promise<void> {
     const before = readFileSync(appFile, "utf8");
     writeFileSync(appFile, before.replace(/GREETING: .*/, 'GREETING: "Hello again from berth"'));
     git(repo, ["commit", "-qam", "hello: new greeting"]);
-    process.stdout.write(berth(["plan", "--repo", repo, "--base", "HEAD~1", "--head", "HEAD"], { allowFail: true }));
+    process.stdout.write(
+      berth(["plan", "--repo", repo, "--base", "HEAD~1", "--head", "HEAD"], { allowFail: true }),
+    );
     const second = git(repo, ["rev-parse", "HEAD"]);
     const ms2 = await waitConverged(api, second);
     process.stdout.write(`  converged on ${second.slice(0, 7)} in ${ms2} ms\n`);
@@ -145,7 +150,9 @@ async function main(): Promise<void> {
     process.stdout.write(berth(["rollback", first, "--repo", repo]));
     const third = git(repo, ["rev-parse", "HEAD"]);
     const ms3 = await waitConverged(api, third);
-    process.stdout.write(`  converged on ${third.slice(0, 7)} (the config of ${first.slice(0, 7)}) in ${ms3} ms\n`);
+    process.stdout.write(
+      `  converged on ${third.slice(0, 7)} (the config of ${first.slice(0, 7)}) in ${ms3} ms\n`,
+    );
     if (caddy) await show(`http://127.0.0.1:${httpPort}/`, hosts[0] ?? "hello.localhost");
 
     say("berth status / berth history");

@@ -7,7 +7,9 @@ export async function git(repo: string, args: string[]): Promise<string> {
   const r = await execa("git", args, { cwd: repo, reject: false, stripFinalNewline: true });
   if (r.exitCode !== 0) {
     const what = `git ${args.join(" ")}`;
-    throw new UserError(`${what} failed in ${repo}: ${(r.stderr || r.stdout || `exit ${r.exitCode}`).trim()}`);
+    throw new UserError(
+      `${what} failed in ${repo}: ${(r.stderr || r.stdout || `exit ${r.exitCode}`).trim()}`,
+    );
   }
   return r.stdout;
 }

@@ -10,7 +10,10 @@ export function planInput(
 ): PlanInput {
   const commit = load.commit ?? "worktree";
   const ev = evaluate(load, { branch, commit });
-  const side: PlanInput["side"] = { ref: ref ?? (load.commit ? load.commit.slice(0, 7) : "worktree"), commit: load.commit };
+  const side: PlanInput["side"] = {
+    ref: ref ?? (load.commit ? load.commit.slice(0, 7) : "worktree"),
+    commit: load.commit,
+  };
   if (load.subject) side.subject = load.subject;
   return {
     side,

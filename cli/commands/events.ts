@@ -28,7 +28,9 @@ export function register(program: Command): void {
       const paint = painter(g.color);
       const print = (e: EventSourceMessage): void => {
         if (g.json) {
-          process.stdout.write(`${JSON.stringify({ id: Number(e.id), type: e.event, data: safeJson(e.data) })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ id: Number(e.id), type: e.event, data: safeJson(e.data) })}\n`,
+          );
           return;
         }
         if (e.event === "gap") {
@@ -37,7 +39,9 @@ export function register(program: Command): void {
         }
         const data = safeJson(e.data) as { time?: string } & Record<string, unknown>;
         const time = typeof data.time === "string" ? data.time : new Date().toISOString();
-        process.stdout.write(`${paint("dim", time)} ${paint("cyan", (e.event ?? "message").padEnd(16))} ${summary(data)}\n`);
+        process.stdout.write(
+          `${paint("dim", time)} ${paint("cyan", (e.event ?? "message").padEnd(16))} ${summary(data)}\n`,
+        );
       };
       await streamEvents(opts, print);
     });
@@ -59,7 +63,10 @@ function summary(data: Record<string, unknown>): string {
     .join(" ");
 }
 
-export async function streamEvents(opts: EventsOptions, onEvent: (e: EventSourceMessage) => void): Promise<void> {
+export async function streamEvents(
+  opts: EventsOptions,
+  onEvent: (e: EventSourceMessage) => void,
+): Promise<void> {
   let lastId = opts.since;
   let delay = 500;
   const endpoint = new URL("/v1/events", opts.url);
@@ -86,7 +93,10 @@ export async function streamEvents(opts: EventsOptions, onEvent: (e: EventSource
     } catch (err) {
       if (err instanceof UserError) throw err;
       if (!opts.follow) {
-        throw new UserError(`cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`, "is `berth serve` running?");
+        throw new UserError(
+          `cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`,
+          "is `berth serve` running?",
+        );
       }
       process.stderr.write(`events: disconnected (${(err as Error).message}); reconnecting in ${delay} ms\n`);
     }

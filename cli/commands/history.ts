@@ -25,7 +25,8 @@ export function register(program: Command): void {
     .action(async (opts: { limit: string }, cmd: Command) => {
       const g = readGlobals(cmd);
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be a positive integer, not ${opts.limit}`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit must be a positive integer, not ${opts.limit}`);
       const gens = await readHistory(g.repo, limit);
       if (g.json) {
         process.stdout.write(`${JSON.stringify(gens, null, 2)}\n`);

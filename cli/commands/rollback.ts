@@ -40,9 +40,14 @@ export async function rollback(
 ): Promise<string> {
   const head = await loadCommit(repo, "HEAD");
   const branch = head.config.settings.branch;
-  const current = await git(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "(detached HEAD)");
+  const current = await git(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(
+    () => "(detached HEAD)",
+  );
   if (current !== branch) {
-    throw new UserError(`HEAD is on ${current}, not on the tracked branch ${branch}`, `run: git switch ${branch}`);
+    throw new UserError(
+      `HEAD is on ${current}, not on the tracked branch ${branch}`,
+      `run: git switch ${branch}`,
+    );
   }
   const dirty = await git(repo, ["status", "--porcelain", "--untracked-files=no"]);
   if (dirty) {
@@ -84,7 +89,8 @@ export async function rollback(
   await git(repo, ["merge", "--ff-only", "--quiet", created]);
   let pushed = "";
   if (opts.push) {
-    const remote = opts.remote ?? ((await git(repo, ["config", `branch.${branch}.remote`]).catch(() => "")) || "origin");
+    const remote =
+      opts.remote ?? ((await git(repo, ["config", `branch.${branch}.remote`]).catch(() => "")) || "origin");
     await git(repo, ["push", remote, `${branch}:${branch}`]);
     pushed = ` and pushed to ${remote}`;
   }

@@ -24,7 +24,9 @@ interface StatusOptions {
 export function register(program: Command): void {
   program
     .command("status")
-    .description("per node: applied commit, in sync, last seen; per app: healthy replicas and current operation")
+    .description(
+      "per node: applied commit, in sync, last seen; per app: healthy replicas and current operation",
+    )
     .option("--node <name>", "only this node")
     .option("--app <name>", "only this app")
     .option("--watch", "refresh until interrupted")
@@ -88,7 +90,10 @@ async function fetchLive(url: string, tokenFile?: string): Promise<LiveNode[]> {
   try {
     res = await request(endpoint, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   } catch (err) {
-    throw new UserError(`cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`, "is `berth serve` running?");
+    throw new UserError(
+      `cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`,
+      "is `berth serve` running?",
+    );
   }
   const body = await res.body.text();
   if (res.statusCode !== 200) {

@@ -1,0 +1,162 @@
+// Single-host mode: the reconciler, its API, a local agent and (when installed) a Caddy owned by
+// berth, in one process. The agent's token is made up in memory for this run, so there is nothing
+// to copy; the node is the one the repo names. Used by `berth up`, the demo, e2e tests and benches.
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { type AgentEvent, type RunningAgent, startAgent } from "../../agent/index.js";
+import { type RunningCaddy, startCaddy } from "../../agent/ingress/caddy-process.js";
+import { sha256Hex } from "../../reconciler/auth.js";
+import type { ApiBackend, BerthEvent } from "../../reconciler/contracts.js";
+import { EventBus } from "../../reconciler/events.js";
+import { type ApiServer, startApiServer } from "../../reconciler/http/server.js";
+import { createMetrics } from "../../reconciler/metrics.js";
+import { createReconciler, type Reconciler } from "../../reconciler/reconciler.js";
+import { loadWorktree } from "../../reconciler/repo/load.js";
+import { UserError } from "../errors.js";
+
+export interface SingleHostOptions {
+  repo: string;
+  /** Node to run as; default: the only node of the repo. */
+  node?: string;
+  /** API listen address (default 127.0.0.1:7070; port 0 picks one). */
+  listen: string;
+  stateDir: string;
+  httpListen: string;
+  httpsListen: string;
+  /** "auto": start Caddy when the node is a proxy and `caddy` is installed. */
+  caddy: "auto" | "off";
+  logger: Logger;
+  onAgentEvent?: (e: AgentEvent) => void;
+  onEvent?: (e: BerthEvent) => void;
+  /** Printed once when ingress is off, with the reason. */
+  onNotice?: (message: string) => void;
+  pollWaitSeconds?: number;
+}
+
+export interface SingleHost {
+  node: string;
+  url: string;
+  reconciler: Reconciler;
+  agent: RunningAgent;
+  caddy: RunningCaddy | null;
+  events: EventBus;
+  /**
+   * Stops the agent, API, reconciler and the Caddy berth started; workloads too unless keepRunning
+   * (they are adopted again by the next start, without restarts).
+   */
+  stop(opts?: { keepRunning?: boolean }): Promise<void>;
+}
+
+export async function pickNode(repo: string, wanted?: string): Promise<{ name: string; proxy: boolean }> {
+  const load = await loadWorktree(repo);
+  const nodes = load.config.nodes.map((n) => n.spec);
+  if (wanted) {
+    const n = nodes.find((x) => x.name === wanted);
+    if (!n)
+      throw new UserError(
+        `node ${wanted} is not in ${repo}`,
+        `nodes: ${nodes.map((x) => x.name).join(", ") || "none"}`,
+      );
+    return { name: n.name, proxy: n.roles.includes("proxy") };
+  }
+  if (nodes.length === 1) return { name: nodes[0]!.name, proxy: nodes[0]!.roles.includes("proxy") };
+  if (nodes.length === 0) {
+    throw new UserError(
+      `${repo} has no node`,
+      "add one: berth node add local --address 127.0.0.1 --role proxy",
+    );
+  }
+  throw new UserError(
+    `${repo} has ${nodes.length} nodes; berth up runs one of them`,
+    `pick it with --node (${nodes.map((x) => x.name).join(", ")})`,
+  );
+}
+
+export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHost> {
+  const { name: node, proxy } = await pickNode(opts.repo, opts.node);
+  const events = new EventBus();
+  if (opts.onEvent) events.subscribe(opts.onEvent);
+  const reconciler = await createReconciler({ repoDir: opts.repo, events, logger: opts.logger });
+  const token = randomBytes(32).toString("hex");
+  const tokenHash = sha256Hex(token);
+  const backend = withLocalToken(reconciler, node, tokenHash);
+
+  const started: (() => Promise<void>)[] = [];
+  const undo = async () => {
+    for (const fn of started.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const api: ApiServer = await startApiServer({
+      listen: opts.listen,
+      backend,
+      events,
+      metrics: createMetrics(),
+      logger: opts.logger,
+    });
+    started.push(() => api.close());
+    await reconciler.start();
+    started.push(() => reconciler.stop());
+
+    let caddy: RunningCaddy | null = null;
+    if (opts.caddy === "off")
+      opts.onNotice?.("ingress is off (--no-caddy): apps are reachable on their host ports only");
+    else if (!proxy) opts.onNotice?.(`node ${node} has no proxy role: no ingress on this host`);
+    else {
+      try {
+        caddy = await startCaddy({ dir: join(opts.stateDir, "caddy") });
+        const owned = caddy;
+        started.push(() => owned.stop());
+      } catch (err) {
+        const missing = /ENOENT|is Caddy installed/.test((err as Error).message);
+        opts.onNotice?.(
+          missing
+            ? "Caddy is not installed: no ingress (apps are reachable on their host ports; apt-get install caddy to route domains)"
+            : `Caddy did not start, no ingress: ${(err as Error).message.split("\n")[0]}`,
+        );
+      }
+    }
+
+    const agentOpts: Parameters<typeof startAgent>[0] = {
+      node,
+      url: api.url,
+      token,
+      stateDir: join(opts.stateDir, "agent"),
+      baseDir: opts.repo,
+      httpListen: opts.httpListen,
+      httpsListen: opts.httpsListen,
+      logger: opts.logger,
+    };
+    if (caddy) agentOpts.caddyAdmin = caddy.adminUrl;
+    if (opts.onAgentEvent) agentOpts.onEvent = opts.onAgentEvent;
+    if (opts.pollWaitSeconds !== undefined) agentOpts.pollWaitSeconds = opts.pollWaitSeconds;
+    const agent = await startAgent(agentOpts);
+
+    return {
+      node,
+      url: api.url,
+      reconciler,
+      agent,
+      caddy,
+      events,
+      async stop(stopOpts = {}) {
+        await agent.stop({ stopWorkloads: !stopOpts.keepRunning });
+        await undo();
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+/** The reconciler as the API sees it, with this run's in-memory token for the local node. */
+function withLocalToken(reconciler: Reconciler, node: string, hash: string): Reconciler {
+  return new Proxy(reconciler, {
+    get(target, prop, receiver) {
+      if (prop === "tokenSha256") return (n: string) => (n === node ? hash : target.tokenSha256(n));
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Reconciler & ApiBackend;
+}

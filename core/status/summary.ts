@@ -48,7 +48,10 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
   const apps = new Map<string, AppSummary>();
   const appOf = (app: string): AppSummary => {
     let a = apps.get(app);
-    if (!a) apps.set(app, (a = { app, healthy: 0, desired: 0, workloads: [], lastError: null }));
+    if (!a) {
+      a = { app, healthy: 0, desired: 0, workloads: [], lastError: null };
+      apps.set(app, a);
+    }
     return a;
   };
 

@@ -50,17 +50,18 @@ export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigS
         atomic: false,
         ignored: ignoredRef,
       });
-      const top = chokidarWatch(gitdir, {
+      // By name: the git dir's other entries (index, logs, objects) change all the time and say
+      // nothing about the tracked branch; chokidar also notices packed-refs appearing later.
+      const top = chokidarWatch([`${gitdir}/HEAD`, `${gitdir}/packed-refs`], {
         ignoreInitial: true,
         atomic: false,
-        depth: 0,
-        ignored: (p: string) => p !== gitdir && !/\/(HEAD|packed-refs)$/.test(p),
       });
-      for (const w of [refs, top]) {
-        w.on("add", fire).on("change", fire).on("unlink", fire);
+      const ready = [refs, top].map((w) => {
         watchers.push(w);
-        await new Promise<void>((resolve) => w.once("ready", () => resolve()));
-      }
+        w.on("add", fire).on("change", fire).on("unlink", fire);
+        return new Promise<void>((resolve) => w.once("ready", () => resolve()));
+      });
+      await Promise.all(ready);
       timer = setInterval(() => onChange("poll"), opts.pollIntervalMs);
       timer.unref();
     },

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createReconciler, type Reconciler } from "../../reconciler/reconciler.js";
+import { createReconciler } from "../../reconciler/reconciler.js";
 import { startGitHttpServer } from "../helpers/git-http-server.js";
 import { runGit, useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";

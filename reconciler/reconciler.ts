@@ -160,7 +160,9 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       await adopt("startup");
       adoptFirst = false;
     }
+    const lap = stopwatch(t0);
     const tip = await source.refresh(settings.branch);
+    lap("refresh");
     if (tip === null) {
       if (!warnedEmpty)
         log.warn({ branch: settings.branch, repo: source.describe }, "tracked branch has no commits yet");
@@ -180,10 +182,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     hooks.planning?.(tip);
 
     const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
+    lap("load");
     if (!head.evaluation.valid) return reject(tip, head.evaluation.diagnostics);
     warnIfSettingsMoved(head.load.config);
 
     const plan = computePlan(await publishedInput(), head.input);
+    lap("plan");
     const summary = summaryLine(plan);
     events.emit("planned", { branch: settings.branch, commit: tip, summary, ...plan.summary });
     if (served.source !== null && !hasChanges(plan)) {
@@ -214,7 +218,10 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       parent,
       publishMessage(snap.source, snap.generation, summary),
     );
-    if ((await source.publish(settings.desiredBranch, commit, parent)) === "rejected") {
+    lap("write");
+    const result = await source.publish(settings.desiredBranch, commit, parent);
+    lap("publish");
+    if (result === "rejected") {
       // Another reconciler published first: serve its generation, then look at the tip again
       // (re-read after adopting, so an older tip is never published over a newer one).
       races++;
@@ -242,6 +249,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       generation: snap.generation,
       summary,
       nodesChanged: changed.length,
+      timings: lap.all(),
       latencyMs,
     };
     log.info(data, "published");
@@ -473,6 +481,19 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   }
 
   return backend;
+}
+
+/** Milliseconds spent per stage of one run (in the published event: where the latency goes). */
+function stopwatch(t0: number): ((stage: string) => void) & { all(): Record<string, number> } {
+  let last = t0;
+  const stages: Record<string, number> = { wait: Math.round((performance.now() - t0) * 10) / 10 };
+  last = performance.now();
+  const lap = (stage: string) => {
+    const now = performance.now();
+    stages[stage] = Math.round((now - last) * 10) / 10;
+    last = now;
+  };
+  return Object.assign(lap, { all: () => ({ ...stages }) });
 }
 
 function tokensOf(config: Config): Map<string, string> {

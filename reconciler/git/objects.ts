@@ -2,7 +2,8 @@
 // without a worktree or index: blobs, nested trees from a map of paths, commits, and reading the
 // files of a commit back. They never touch refs, HEAD or a working tree. I/O.
 import fs from "node:fs";
-import git, { type TreeEntry } from "isomorphic-git";
+import git from "isomorphic-git";
+import { commitContent, type TreeItem, treeContent, writeLooseObject } from "./loose.js";
 
 /** A git directory plus the isomorphic-git object cache shared by every call on it. */
 export interface GitDir {
@@ -34,11 +35,11 @@ export async function writeTreeWith(
     if (content === null) blobs.set(path, null);
     else {
       const bytes = typeof content === "string" ? encoder.encode(content) : content;
-      blobs.set(path, await git.writeBlob({ fs, gitdir: gd.gitdir, blob: bytes }));
+      blobs.set(path, await writeLooseObject(gd.gitdir, "blob", bytes));
     }
   }
   return (
-    (await updateTree(gd, baseTree, blobs)) ?? (await git.writeTree({ fs, gitdir: gd.gitdir, tree: [] }))
+    (await updateTree(gd, baseTree, blobs)) ?? (await writeLooseObject(gd.gitdir, "tree", treeContent([])))
   );
 }
 
@@ -48,17 +49,21 @@ async function updateTree(
   treeOid: string | null,
   changes: ReadonlyMap<string, string | null>,
 ): Promise<string | null> {
-  const entries = new Map<string, TreeEntry>();
+  const entries = new Map<string, TreeItem>();
   if (treeOid !== null) {
     const { tree } = await git.readTree({ fs, gitdir: gd.gitdir, oid: treeOid, cache: gd.cache });
-    for (const e of tree) entries.set(e.path, e);
+    for (const e of tree) {
+      // Only files and folders are kept as they were; berth's branches hold nothing else.
+      if (e.type === "tree") entries.set(e.path, { mode: "40000", name: e.path, oid: e.oid });
+      else if (e.type === "blob") entries.set(e.path, { mode: "100644", name: e.path, oid: e.oid });
+    }
   }
   const subdirs = new Map<string, Map<string, string | null>>();
   for (const [path, oid] of changes) {
     const slash = path.indexOf("/");
     if (slash < 0) {
       if (oid === null) entries.delete(path);
-      else entries.set(path, { mode: "100644", path, oid, type: "blob" });
+      else entries.set(path, { mode: "100644", name: path, oid });
       continue;
     }
     const dir = path.slice(0, slash);
@@ -71,13 +76,13 @@ async function updateTree(
   }
   for (const [dir, sub] of subdirs) {
     const existing = entries.get(dir);
-    const base = existing?.type === "tree" ? existing.oid : null;
+    const base = existing?.mode === "40000" ? existing.oid : null;
     const oid = await updateTree(gd, base, sub);
     if (oid === null) entries.delete(dir);
-    else entries.set(dir, { mode: "040000", path: dir, oid, type: "tree" });
+    else entries.set(dir, { mode: "40000", name: dir, oid });
   }
   if (entries.size === 0) return null;
-  return git.writeTree({ fs, gitdir: gd.gitdir, tree: [...entries.values()] });
+  return writeLooseObject(gd.gitdir, "tree", treeContent([...entries.values()]));
 }
 
 /** Writes a commit object (no ref is moved) and returns its id. */
@@ -86,18 +91,13 @@ export async function writeCommitObject(
   opts: { tree: string; parents: string[]; message: string; time?: Date },
 ): Promise<string> {
   const when = opts.time ?? new Date();
-  const sig = { ...berthAuthor, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 };
-  return git.writeCommit({
-    fs,
-    gitdir: gd.gitdir,
-    commit: {
-      message: opts.message.endsWith("\n") ? opts.message : `${opts.message}\n`,
-      tree: opts.tree,
-      parent: opts.parents,
-      author: sig,
-      committer: sig,
-    },
-  });
+  const author = { ...berthAuthor, time: Math.floor(when.getTime() / 1000) };
+  const message = opts.message.endsWith("\n") ? opts.message : `${opts.message}\n`;
+  return writeLooseObject(
+    gd.gitdir,
+    "commit",
+    commitContent({ tree: opts.tree, parents: opts.parents, author, message }),
+  );
 }
 
 export interface CommitInfo {

@@ -71,10 +71,13 @@ function runBackend(
     CONTENT_TYPE: req.headers["content-type"] ?? "",
     REMOTE_ADDR: "127.0.0.1",
     REMOTE_USER: "test",
-    // receive-pack is off by default for anonymous users; tests push.
-    GIT_CONFIG_COUNT: "1",
+    // receive-pack is off by default for anonymous users; tests push. No `git gc --auto` after
+    // each push: hosted forges do not collect garbage inside the push request either.
+    GIT_CONFIG_COUNT: "2",
     GIT_CONFIG_KEY_0: "http.receivepack",
     GIT_CONFIG_VALUE_0: "true",
+    GIT_CONFIG_KEY_1: "receive.autogc",
+    GIT_CONFIG_VALUE_1: "false",
   };
   if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
   // http-backend reads these as CGI meta-variables (it un-gzips request bodies itself).

@@ -1,0 +1,229 @@
+// Benchmark of the reconciler's publish latency on the single-host example (examples/single-host):
+//   local   a repo on disk, watched: `git commit` (native git) → desired state published, over 50
+//           commits that each change an app's env (so every commit is a real publish);
+//   remote  a bare repo behind a real git smart-HTTP server (git http-backend): commit, `git push`,
+//           then a signed GitHub push webhook to the real API server → fetch into the bare cache →
+//           evaluate → commit → push of the desired branch → published, over 50 pushes.
+// Figures are p50/p95 in ms beside the goals (local p50 ≤ 50 ms, remote p50 ≤ 250 ms), plus the
+// reconciler's own detection → published time from its `published` events. Everything talks to
+// 127.0.0.1 only. Run: npx tsx bench/reconciler.bench.ts [--commits N]
+import { execFile } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pino from "pino";
+import type { BerthEvent } from "../reconciler/contracts.js";
+import { EventBus } from "../reconciler/events.js";
+import { startApiServer } from "../reconciler/http/server.js";
+import { createMetrics } from "../reconciler/metrics.js";
+import { createReconciler } from "../reconciler/reconciler.js";
+import { startGitHttpServer } from "../test/helpers/git-http-server.js";
+
+const run = promisify(execFile);
+const example = fileURLToPath(new URL("../examples/single-host", import.meta.url));
+const commitsArg = process.argv.indexOf("--commits");
+const N = commitsArg > 0 ? Number(process.argv[commitsArg + 1]) : 50;
+const secret = "bench-webhook-secret";
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "bench",
+  GIT_AUTHOR_EMAIL: "bench@berth.invalid",
+  GIT_COMMITTER_NAME: "bench",
+  GIT_COMMITTER_EMAIL: "bench@berth.invalid",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+};
+const git = async (cwd: string, ...args: string[]) =>
+  (await run("git", ["-c", "gc.auto=0", ...args], { cwd, env: gitEnv })).stdout.trim();
+const logger = pino({ level: "info" }, pino.destination({ dest: "/dev/null", sync: false }));
+const temps: string[] = [];
+const temp = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
+
+async function exampleRepo(): Promise<string> {
+  const dir = temp("berth-bench-repo-");
+  cpSync(example, dir, { recursive: true });
+  await git(dir, "init", "-q", "-b", "main");
+  await git(dir, "add", "-A");
+  await git(dir, "commit", "-q", "-m", "single-host example");
+  return dir;
+}
+
+/** Changes hello's GREETING, which changes its workloads: every commit is a real publish. */
+async function bump(dir: string, i: number): Promise<void> {
+  const { readFile, writeFile } = await import("node:fs/promises");
+  const file = join(dir, "apps/hello.yaml");
+  const text = await readFile(file, "utf8");
+  await writeFile(file, text.replace(/GREETING: .*/, `GREETING: Hello number ${i}`));
+  await git(dir, "commit", "-q", "-am", `greeting ${i}`);
+}
+
+function nextPublish(events: EventBus): Promise<BerthEvent> {
+  return new Promise((resolve) => {
+    const off = events.subscribe((e) => {
+      if (e.type === "published") {
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+
+/** Per-stage times of the reconciler's runs (from published events), for the breakdown line. */
+type Stages = Record<string, number[]>;
+function addStages(into: Stages, e: BerthEvent): void {
+  for (const [k, v] of Object.entries((e.data.timings ?? {}) as Record<string, number>))
+    (into[k] ??= []).push(v);
+}
+function stagesLine(stages: Stages): string {
+  return Object.entries(stages)
+    .map(([k, v]) => `${k} ${pct(v, 50).toFixed(1)}`)
+    .join(", ");
+}
+
+async function benchLocal(): Promise<{ total: number[]; inside: number[]; stages: Stages }> {
+  const dir = await exampleRepo();
+  const events = new EventBus();
+  const r = await createReconciler({ repoDir: dir, events, logger });
+  const first = nextPublish(events);
+  await r.start();
+  await first;
+  const total: number[] = [];
+  const inside: number[] = [];
+  const stages: Stages = {};
+  for (let i = 0; i < N + 3; i++) {
+    const published = nextPublish(events);
+    const t0 = performance.now();
+    await bump(dir, i);
+    const e = await published;
+    const ms = performance.now() - t0;
+    const head = await git(dir, "rev-parse", "HEAD");
+    if (e.data.commit !== head) throw new Error(`published ${String(e.data.commit)}, expected ${head}`);
+    // The first few warm the caches and the JIT.
+    if (i >= 3) {
+      total.push(ms);
+      inside.push(e.data.latencyMs as number);
+      addStages(stages, e);
+    }
+    await r.idle();
+  }
+  await r.stop();
+  return { total, inside, stages };
+}
+
+async function benchRemote(): Promise<{ total: number[]; inside: number[]; ack: number[]; stages: Stages }> {
+  const work = await exampleRepo();
+  const root = temp("berth-bench-remote-");
+  const bare = join(root, "cfg.git");
+  await git(root, "init", "-q", "--bare", "-b", "main", bare);
+  await git(work, "push", "-q", bare, "main");
+  const server = await startGitHttpServer({ root });
+  const events = new EventBus();
+  const r = await createReconciler({
+    remote: { url: `${server.url}/cfg.git`, cacheDir: temp("berth-bench-cache-") },
+    pollIntervalMs: 3_600_000,
+    events,
+    logger,
+  });
+  const first = nextPublish(events);
+  await r.start();
+  await first;
+  const api = await startApiServer({
+    listen: "127.0.0.1:0",
+    backend: r,
+    events,
+    metrics: createMetrics({ processMetrics: false }),
+    logger,
+    webhookSecret: secret,
+  });
+  const total: number[] = [];
+  const inside: number[] = [];
+  const ack: number[] = [];
+  const stages: Stages = {};
+  for (let i = 0; i < N + 3; i++) {
+    await bump(work, i);
+    await git(work, "push", "-q", bare, "main");
+    const head = await git(work, "rev-parse", "HEAD");
+    const body = JSON.stringify({
+      ref: "refs/heads/main",
+      after: head,
+      repository: { full_name: "bench/hosts" },
+    });
+    const published = nextPublish(events);
+    const t0 = performance.now();
+    const res = await fetch(`${api.url}/v1/webhooks/github`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+      },
+      body,
+    });
+    const acked = performance.now() - t0;
+    if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    const e = await published;
+    const ms = performance.now() - t0;
+    if (e.data.commit !== head) throw new Error(`published ${String(e.data.commit)}, expected ${head}`);
+    if (i >= 3) {
+      total.push(ms);
+      inside.push(e.data.latencyMs as number);
+      ack.push(acked);
+      addStages(stages, e);
+    }
+    await r.idle();
+  }
+  await api.close();
+  await r.stop();
+  await server.close();
+  return { total, inside, ack, stages };
+}
+
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  try {
+    const local = await benchLocal();
+    const remote = await benchRemote();
+    const rows: [string, string, string][] = [
+      [
+        `local: git commit → published, p50 (${local.total.length} commits)`,
+        fmt(pct(local.total, 50)),
+        "≤ 50 ms",
+      ],
+      ["local: git commit → published, p95", fmt(pct(local.total, 95)), ""],
+      ["local: watch event → published (reconciler), p50", fmt(pct(local.inside, 50)), ""],
+      [
+        `remote: webhook → published, p50 (${remote.total.length} pushes)`,
+        fmt(pct(remote.total, 50)),
+        "≤ 250 ms",
+      ],
+      ["remote: webhook → published, p95", fmt(pct(remote.total, 95)), ""],
+      ["remote: trigger → fetched, published, pushed (reconciler), p50", fmt(pct(remote.inside, 50)), ""],
+      ["remote: webhook acknowledged (202), p50", fmt(pct(remote.ack, 50)), ""],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    console.log(`${"figure".padEnd(width)}  ${"measured".padStart(10)}  goal`);
+    for (const [name, value, goal] of rows)
+      console.log(`${name.padEnd(width)}  ${value.padStart(10)}  ${goal}`);
+    console.log(`local stages, p50 ms: ${stagesLine(local.stages)}`);
+    console.log(`remote stages, p50 ms: ${stagesLine(remote.stages)}`);
+  } finally {
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,7 +1,7 @@
 // Canonical JSON (RFC 8785 rules) and the SHA-256 digests berth puts on desired documents.
 // Pure: node:crypto is only used for hashing, never for I/O. Does not accept values JSON cannot
 // represent (NaN, Infinity, functions, bigint): those throw, since a hash over them would lie.
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /**
  * Serialises `value` with object keys sorted by UTF-16 code units, no whitespace, and numbers
@@ -53,9 +53,13 @@ function objectJson(obj: Record<string, unknown>): string {
   return `${out}}`;
 }
 
+// crypto.hash (Node >= 20.12) hashes a string without a Hash object: twice as fast for the
+// thousands of small workload hashes of a cold build.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `s`. */
 export function sha256Hex(s: string): string {
-  return createHash("sha256").update(s, "utf8").digest("hex");
+  return oneShot ? oneShot("sha256", s, "hex") : crypto.createHash("sha256").update(s, "utf8").digest("hex");
 }
 
 /** `sha256:<hex>` of the canonical JSON of `value`: the form of every hash in desired documents. */

@@ -30,6 +30,8 @@ interface AppState {
 interface NodeState {
   members: Set<string>;
   workloads: Workload[];
+  /** Canonical JSON of each workload, same order. */
+  json: string[];
   routes: Route[];
   hash: string;
   doc?: DesiredState;
@@ -38,20 +40,17 @@ interface NodeState {
 interface CachedRoute {
   domain: DomainSpec;
   route: Route;
+  json: string;
+}
+
+interface CachedWorkload {
+  spec: AppSpec;
+  workload: Workload;
+  json: string;
 }
 
 /** Shared by every non-proxy node. */
 const NO_ROUTES: Route[] = [];
-
-const json = new WeakMap<object, string>();
-function jsonOf(value: Workload | Route): string {
-  let s = json.get(value);
-  if (s === undefined) {
-    s = canonicalJson(value);
-    json.set(value, s);
-  }
-  return s;
-}
 
 export class DesiredBuilder {
   private tableKey: string | undefined;
@@ -59,6 +58,7 @@ export class DesiredBuilder {
   private nodes: NodeState[] = [];
   private routes = new Map<string, CachedRoute>();
   private routeList: Route[] = NO_ROUTES;
+  private workloads = new Map<string, CachedWorkload>();
   private routesJson = "[]";
   private generation = 0;
 
@@ -119,7 +119,9 @@ export class DesiredBuilder {
 
     // 3. Routes: only those whose domain changed or whose app moved are rebuilt.
     const routesChanged = this.rebuildRoutes(config.domains, placement, changedApps, portsMoved);
-    if (routesChanged) this.routesJson = `[${this.routeList.map(jsonOf).join(",")}]`;
+    if (routesChanged) {
+      this.routesJson = `[${this.routeList.map((r) => (this.routes.get(`${r.host}|${r.path}`) as CachedRoute).json).join(",")}]`;
+    }
 
     // 4. Hash the nodes that changed (every proxy when routes changed) and assemble documents.
     let proxyPrefix: ReturnType<typeof createHash> | undefined;
@@ -137,11 +139,8 @@ export class DesiredBuilder {
         } else {
           h = createHash("sha256").update(`{"routes":[],"workloads":[`);
         }
-        for (let k = 0; k < st.workloads.length; k++) {
-          const w = st.workloads[k] as Workload;
-          h.update(k === 0 ? jsonOf(w) : `,${jsonOf(w)}`);
-        }
-        h.update("]}");
+        // One update per node: each call converts its string, so joining first is much cheaper.
+        h.update(`${st.json.join(",")}]}`);
         const hash = `sha256:${h.digest("hex")}`;
         if (hash !== st.hash) st.doc = undefined;
         st.hash = hash;
@@ -159,7 +158,18 @@ export class DesiredBuilder {
       }
       out.set(node.name, st.doc);
     }
+    this.pruneWorkloads();
     return out;
+  }
+
+  /** Forgets workloads of removed apps and replicas once they outnumber the live ones. */
+  private pruneWorkloads(): void {
+    let live = 0;
+    for (const st of this.nodes) live += st.workloads.length;
+    if (this.workloads.size <= 2 * live + 64) return;
+    const keep = new Set<string>();
+    for (const st of this.nodes) for (const w of st.workloads) keep.add(w.id);
+    for (const id of this.workloads.keys()) if (!keep.has(id)) this.workloads.delete(id);
   }
 
   private reset(tableKey: string, n: number): void {
@@ -167,9 +177,11 @@ export class DesiredBuilder {
     this.apps.clear();
     this.routes.clear();
     this.routeList = NO_ROUTES;
+    this.workloads.clear();
     this.nodes = Array.from({ length: n }, () => ({
       members: new Set(),
       workloads: [],
+      json: [],
       routes: NO_ROUTES,
       hash: "",
     }));
@@ -203,30 +215,33 @@ export class DesiredBuilder {
       portLow,
       slots,
     );
-    const old = new Map(st.workloads.map((w) => [w.id, w]));
-    st.workloads = entries.map(({ app, replica }, k) => {
+    const workloads: Workload[] = [];
+    const texts: string[] = [];
+    for (let k = 0; k < entries.length; k++) {
+      const { app, replica } = entries[k]!;
       const hostPort = ports[k]!;
       if (app.hostPorts[replica] !== hostPort) {
         app.hostPorts[replica] = hostPort;
         portsMoved.add(app.spec.name);
       }
-      const prev = old.get(`${app.spec.name}-${replica}`);
+      const id = `${app.spec.name}-${replica}`;
+      let hit = this.workloads.get(id);
       // Reuse the workload object when nothing it is made of changed (specs are compared by key).
-      const built = prev && workloadSpec.get(prev);
       if (
-        prev &&
-        built &&
-        prev.hostPort === hostPort &&
-        prev.runtime === runtime &&
-        (built === app.spec || keyOf(built) === keyOf(app.spec))
+        !hit ||
+        hit.workload.hostPort !== hostPort ||
+        hit.workload.runtime !== runtime ||
+        (hit.spec !== app.spec && keyOf(hit.spec) !== keyOf(app.spec))
       ) {
-        return prev;
+        const built = workloadWithJson(app.spec, replica, runtime, hostPort);
+        hit = { spec: app.spec, workload: built.workload, json: built.json };
+        this.workloads.set(id, hit);
       }
-      const { workload, json: text } = workloadWithJson(app.spec, replica, runtime, hostPort);
-      json.set(workload, text);
-      workloadSpec.set(workload, app.spec);
-      return workload;
-    });
+      workloads.push(hit.workload);
+      texts.push(hit.json);
+    }
+    st.workloads = workloads;
+    st.json = texts;
   }
 
   /** Rebuilds this.routeList when a route changed; returns whether it did. */
@@ -256,10 +271,10 @@ export class DesiredBuilder {
           ? app.placement.nodes.map((n, r) => upstreamOf(nodes[n]!.address, app.hostPorts[r]!))
           : [];
         const route = routeOf(domain, upstreams);
+        const text = canonicalJson(route);
+        // Same content keeps the same object, so unchanged proxies are recognised by identity.
         hit =
-          hit && jsonOf(hit.route) === canonicalJson(route)
-            ? { domain, route: hit.route }
-            : { domain, route };
+          hit && hit.json === text ? { domain, route: hit.route, json: text } : { domain, route, json: text };
         this.routes.set(id, hit);
       } else if (hit) {
         hit.domain = domain;
@@ -274,9 +289,6 @@ export class DesiredBuilder {
     return changed;
   }
 }
-
-/** The spec a workload object was built from, to know when it can be reused. */
-const workloadSpec = new WeakMap<Workload, AppSpec>();
 
 function samePlacement(a: AppPlacement, b: AppPlacement): boolean {
   if (a === b) return true;

@@ -94,16 +94,36 @@ describe("desired documents", () => {
   });
 
   it("writes the canonical JSON of a workload exactly as canonicalJson does", () => {
-    // The builder derives it from the body's JSON (see workload.ts); a key named strategy in env
-    // must not confuse it.
-    const tricky = new Evaluator().evaluate(
+    // The builder assembles it from per-app fragments (see workload.ts): odd values must not
+    // make it differ from the generic serialiser, or hashes would not be what the contract says.
+    const odd = new Evaluator().evaluate(
       loaded(
-        config({ nodes: workers(1), apps: [app({ name: "t", env: { strategy: "x", ZZ: ',"strategy":' } })] }),
+        config({
+          nodes: [node({ name: "c" }), node({ name: "p", runtime: "process" })],
+          apps: [
+            app({ name: "t", env: { strategy: "x", ZZ: ',"strategy":', é: 'ü\u0001\n"', a: "" }, port: 1 }),
+            app({
+              name: "u",
+              command: ["sh", "-c", 'echo "\\ \u2028"'],
+              workdir: "/srv/ü",
+              volumes: [{ name: "data", path: "/var/lib/ü x" }],
+              health: { path: '/h?x="1"', timeoutSeconds: 0.5 },
+              strategy: "stop-first",
+              replicas: 3,
+            }),
+          ],
+        }),
       ),
       source,
     );
-    const doc = [...tricky.desired.values()][0]!;
-    expect(doc.hash).toBe(`sha256:${sha256Hex(canonicalJson({ routes: [], workloads: doc.workloads }))}`);
+    expect(odd.valid).toBe(true);
+    for (const doc of odd.desired.values()) {
+      expect(doc.hash).toBe(
+        `sha256:${sha256Hex(canonicalJson({ routes: doc.routes, workloads: doc.workloads }))}`,
+      );
+      for (const { specHash, ...body } of doc.workloads) expect(specHash).toBe(hashOf(body));
+    }
+    expect([...odd.desired.values()].flatMap((d) => d.workloads)).toHaveLength(4);
   });
 });
 

@@ -78,8 +78,11 @@ function nextPublish(events: EventBus): Promise<BerthEvent> {
 /** Per-stage times of the reconciler's runs (from published events), for the breakdown line. */
 type Stages = Record<string, number[]>;
 function addStages(into: Stages, e: BerthEvent): void {
-  for (const [k, v] of Object.entries((e.data.timings ?? {}) as Record<string, number>))
-    (into[k] ??= []).push(v);
+  for (const [k, v] of Object.entries((e.data.timings ?? {}) as Record<string, number>)) {
+    const list = into[k] ?? [];
+    list.push(v);
+    into[k] = list;
+  }
 }
 function stagesLine(stages: Stages): string {
   return Object.entries(stages)

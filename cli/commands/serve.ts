@@ -1,8 +1,8 @@
 // `berth serve`: runs the reconciler (reconciler/reconciler.ts) and its HTTP API
 // (reconciler/http/server.ts) until SIGINT/SIGTERM, then stops both gracefully. Reads secret
 // files (remote token, webhook secret, forge token, API token) and passes their contents on;
-// logs JSON lines with pino to stderr and never logs a secret. Wires forge commit statuses when
-// berth.yaml names a forge and --forge-token-file is given.
+// logs JSON lines with pino to stderr and never logs a secret. Wires forge commit statuses and
+// pull-request plans (reconciler/pr) when berth.yaml names a forge and --forge-token-file is given.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -10,14 +10,13 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
 import { EventBus } from "../../reconciler/events.js";
-import { createForgeClient } from "../../reconciler/forge/client.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
 import { startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
-import { createCommitStatusReporter } from "../../reconciler/pr/commit-status.js";
-import { createDeployTracker, type DeployTracker } from "../../reconciler/pr/deploy-tracker.js";
-import { createReconciler, type ReconcilerHooks } from "../../reconciler/reconciler.js";
+import { createForgeIntegration, type ForgeIntegration } from "../../reconciler/pr/forge-integration.js";
+import { createReconciler, type Reconciler, type ReconcilerHooks } from "../../reconciler/reconciler.js";
+import type { PullRequestEvent } from "../../reconciler/webhooks/parse.js";
 import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
 
@@ -56,7 +55,7 @@ export function register(program: Command): void {
     )
     .option(
       "--forge-token-file <file>",
-      "forge API token for commit statuses (berth.yaml `forge:` names the forge)",
+      "forge API token for commit statuses and PR plans (berth.yaml `forge:` names the forge)",
     )
     .option(
       "--api-token-file <file>",
@@ -101,9 +100,7 @@ export function register(program: Command): void {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
-      const tracker = forgeToken
-        ? wireForge(reconciler.settings().forge, forgeToken, hooks, logger, events)
-        : undefined;
+      const forge = forgeToken ? wireForge(reconciler, forgeToken, hooks, logger, events, flags) : undefined;
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -119,6 +116,7 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
+        ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
         await reconciler.stop();
         throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
@@ -133,7 +131,7 @@ export function register(program: Command): void {
           api
             .close()
             .then(() => reconciler.stop())
-            .then(() => tracker?.close())
+            .then(() => forge?.close())
             .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
             .finally(() => {
               logger.info({}, "stopped");
@@ -147,43 +145,32 @@ export function register(program: Command): void {
     });
 }
 
-/** Connects commit statuses (berth/plan, berth/deploy) to the reconciler's outcomes. */
+/** Commit statuses (berth/plan, berth/deploy) as reconciler hooks, and pull-request plans. */
 function wireForge(
-  forge: ReturnType<Awaited<ReturnType<typeof createReconciler>>["settings"]>["forge"],
+  reconciler: Reconciler,
   token: string,
   hooks: ReconcilerHooks,
   logger: Logger,
   events: EventBus,
-): DeployTracker | undefined {
+  flags: ServeFlags,
+): ForgeIntegration | undefined {
+  const { forge, branch } = reconciler.settings();
   if (!forge) {
-    logger.warn({}, "--forge-token-file given but berth.yaml names no forge: no commit statuses");
+    logger.warn({}, "--forge-token-file given but berth.yaml names no forge: no commit statuses or PR plans");
     return undefined;
   }
-  const client = createForgeClient({
-    kind: forge.kind,
-    ...(forge.apiUrl ? { apiUrl: forge.apiUrl } : {}),
-    repo: forge.repo,
+  const integration = createForgeIntegration({
+    forge,
     token,
+    trackedBranch: branch,
+    ...(flags.remote ? { remoteUrl: flags.remote } : {}),
+    prCacheDir: flags.cacheDir ? `${resolve(flags.cacheDir)}.pr` : join(cacheRoot(), "pr"),
     logger,
+    events,
   });
-  const reporter = createCommitStatusReporter(client, logger, { events });
-  const tracker = createDeployTracker(reporter, logger);
-  hooks.planning = (sha) => reporter.planning(sha);
-  hooks.rejected = (sha, diagnostics) => {
-    const first = diagnostics[0];
-    reporter.rejected(
-      sha,
-      diagnostics.length,
-      first ? `${first.file}:${first.line}:${first.col}: ${first.message}` : "",
-    );
-  };
-  hooks.published = (sha, summary, affected) => {
-    reporter.published(sha, summary);
-    tracker.published(sha, affected);
-  };
-  hooks.nodeStatus = (node, status) => tracker.nodeStatus(node, status);
-  logger.info({ forge: forge.kind, repo: forge.repo }, "commit statuses enabled");
-  return tracker;
+  integration.attach(hooks);
+  logger.info({ forge: forge.kind, repo: forge.repo }, "commit statuses and pull-request plans enabled");
+  return integration;
 }
 
 async function readSecret(file: string, flag: string): Promise<string> {
@@ -208,9 +195,13 @@ function seconds(value: string): number {
   return Math.round(n * 1000);
 }
 
-/** /var/cache/berth/<id> as root, else $XDG_CACHE_HOME/berth/<id>; <id> is derived from the URL. */
+/** /var/cache/berth as root, else $XDG_CACHE_HOME/berth. */
+function cacheRoot(): string {
+  if (process.getuid?.() === 0) return "/var/cache/berth";
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "berth");
+}
+
+/** A cache dir per remote, named after the URL (without credentials). */
 function defaultCacheDir(url: string): string {
-  const id = createHash("sha256").update(redactUrl(url)).digest("hex").slice(0, 16);
-  if (process.getuid?.() === 0) return join("/var/cache/berth", id);
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "berth", id);
+  return join(cacheRoot(), createHash("sha256").update(redactUrl(url)).digest("hex").slice(0, 16));
 }

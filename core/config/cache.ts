@@ -4,6 +4,7 @@
 // (node:crypto is computation, not I/O).
 import { createHash } from "node:crypto";
 import type { ParsedFile } from "./parsed.js";
+import { RuleMemo } from "./rules/run.js";
 
 interface CacheEntry {
   file: ParsedFile;
@@ -13,6 +14,8 @@ interface CacheEntry {
 export interface ParseCacheOptions {
   /** Entries survive this many loads without being used (default 4: base, head, worktree and one spare). */
   keepLoads?: number;
+  /** @internal false: a one-shot cache that keys nothing it was not given a blob id for. */
+  keyed?: boolean;
 }
 
 export class ParseCache {
@@ -22,12 +25,18 @@ export class ParseCache {
   hits = 0;
   /** Files whose positions were needed (re-parsed with the careful parser). */
   positionParses = 0;
+  /** @internal Findings of app rules, reused while the nodes stay the same. */
+  readonly rules = new RuleMemo();
   private readonly entries = new Map<string, CacheEntry>();
   private generation = 0;
   private readonly keepLoads: number;
 
+  /** @internal Whether files without a blob id get one computed, to be cached. */
+  readonly keyed: boolean;
+
   constructor(opts: ParseCacheOptions = {}) {
     this.keepLoads = Math.max(1, opts.keepLoads ?? 4);
+    this.keyed = opts.keyed ?? true;
   }
 
   get size(): number {
@@ -56,6 +65,12 @@ export class ParseCache {
     const file = parse();
     this.entries.set(key, { file, lastUsed: this.generation });
     return file;
+  }
+
+  /** @internal Parses without caching, counting it as a parse. */
+  count(parse: () => ParsedFile): ParsedFile {
+    this.parses++;
+    return parse();
   }
 
   /** @internal Ends a load: forgets entries no recent load used. */

@@ -10,7 +10,8 @@ import type { ConfigFile, Diagnostic, Finding, LoadResult } from "./model.js";
 import { parseText } from "./parse.js";
 import type { ParsedFile } from "./parsed.js";
 import { positionOf } from "./positions.js";
-import { indexNodes, rules } from "./rules/index.js";
+import { indexNodes } from "./rules/index.js";
+import { runRules } from "./rules/run.js";
 import { decodeConfigText } from "./text.js";
 
 export { blobIdOf, ParseCache, type ParseCacheOptions } from "./cache.js";
@@ -28,7 +29,8 @@ export function isConfigPath(path: string): boolean {
 
 /** Parses, validates and checks `files` (in any order). Never throws for bad input. */
 export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResult {
-  const parseCache = cache ?? new ParseCache({ keepLoads: 1 });
+  // Without a cache there is nothing to look up, so no blob ids are computed (one-shot CLI runs).
+  const parseCache = cache ?? new ParseCache({ keepLoads: 1, keyed: false });
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const parsedFiles = new Map<string, ParsedFile>();
   const diagnostics: Diagnostic[] = [];
@@ -46,11 +48,8 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
   parseCache.endLoad();
 
   const built = buildConfig(sources);
-  const findings: Finding[] = [...built.findings];
   const input = { ...built, nodes: indexNodes(built.config.nodes) };
-  for (const rule of rules) {
-    rule.check(input, (f) => findings.push({ ...f, rule: rule.name }));
-  }
+  const findings: Finding[] = [...built.findings, ...runRules(input, parseCache.rules)];
 
   const locate = (list: Finding[]): Diagnostic[] =>
     list.map((f) => {
@@ -80,7 +79,8 @@ function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {
     // The reader did not read an oversized file: report it without caching anything.
     return parseContent(f.content, f.size);
   }
-  const key = f.blobId ?? blobIdOf(f.content);
+  const key = f.blobId ?? (cache.keyed ? blobIdOf(f.content) : undefined);
+  if (key === undefined) return cache.count(() => parseContent(f.content, f.size));
   return cache.get(key, () => parseContent(f.content, f.size));
 }
 

@@ -1,10 +1,12 @@
 // bench/gen-repo.ts makes valid, deterministic repos (other benchmarks rely on it), and
 // mutateOneApp changes exactly one app per call.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import jsyaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { generateRepo, mutateOneApp } from "../../bench/gen-repo.js";
 import { ParseCache } from "../../core/config/index.js";
+import { parseSimpleYaml } from "../../core/config/simple-yaml.js";
 import { loadCommit, loadWorktree } from "../../reconciler/repo/load.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
@@ -36,6 +38,22 @@ describe.skipIf(!ok)("bench/gen-repo", () => {
     await generateRepo(b, { ...size, seed: 3, commit: false });
     const app = `apps/${ra.apps[17]}.yaml`;
     expect(readFileSync(join(a, app), "utf8")).toBe(readFileSync(join(b, app), "utf8"));
+  });
+
+  it("every generated file takes the simple-yaml path and reads exactly as js-yaml reads it", async () => {
+    const dir = temp.makeTempDir();
+    await generateRepo(dir, { ...size, seed: 11, commit: false });
+    let files = 0;
+    for (const sub of ["apps", "nodes", "domains"]) {
+      for (const name of readdirSync(join(dir, sub))) {
+        const text = readFileSync(join(dir, sub, name), "utf8");
+        expect(parseSimpleYaml(text), name).toEqual(
+          jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA }),
+        );
+        files++;
+      }
+    }
+    expect(files).toBe(490);
   });
 
   it("mutateOneApp changes one app per call and commits it", async () => {

@@ -1,8 +1,14 @@
-// The two YAML parsers behind the loader must agree: js-yaml (fast path, no positions) and yaml
-// (careful path, positions). Same values, same document indices; aliases and merge keys work.
+// The YAML readers behind the loader must agree: simple-yaml (plain config files), js-yaml (fast
+// path, no positions) and yaml (careful path, positions). Same values, same document indices;
+// aliases and merge keys work; simple-yaml gives up rather than differ.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import jsyaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { parseText } from "../../core/config/parse.js";
 import { positionOf } from "../../core/config/positions.js";
+import { parseSimpleYaml } from "../../core/config/simple-yaml.js";
 import { parseFull } from "../../core/config/yaml-full.js";
 import { BASE, linesOf } from "./load-helpers.js";
 
@@ -29,13 +35,98 @@ const samples = [
 const byIndex = (docs: unknown[]) =>
   Object.fromEntries(docs.flatMap((d, i) => (d === undefined ? [] : [[i, d]])));
 
+const jsYaml = (text: string) => jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
+
 describe("YAML parsers agree", () => {
   it.each(samples)("%j", (text) => {
-    const fast = parseText(text);
+    const fast = jsYaml(text);
     const careful = parseFull(text);
-    expect(fast.parser).toBe("js-yaml");
     expect(careful.problems).toEqual([]);
-    expect(byIndex(fast.docs)).toEqual(byIndex(careful.docs));
+    expect(byIndex(fast.map((v) => (v === null ? undefined : v)))).toEqual(byIndex(careful.docs));
+    const simple = parseSimpleYaml(text);
+    if (simple !== undefined) expect(simple).toEqual(fast);
+  });
+
+  // Inputs simple-yaml must either read exactly as js-yaml does, or give up on.
+  const edges = [
+    "a: 1\nb:\n  - x\n  - y\nc: {}\nd: []\n",
+    "a:\n- 1\n- 2\nb: 3\n",
+    "list:\n  - name: a\n    path: /a\n  -   name: b\n      path: /b\n  -\n    name: c\n",
+    "a: 'it''s' # comment\nb: \"x\\\"y\\u00e9\" # c\nc: a#b\nd: x # y\n",
+    'a: "tab\\there"\nb: "\\x41"\nc: "\\e"\n',
+    "a: [1, \"two\", 'three', four five, -6, 0x7, .inf, ~]\n",
+    "a: [1, [2]]\nb: [a: b]\n",
+    "a: [x,]\n",
+    "a: multi\n  line\n",
+    "a: |\n  block\n",
+    "a: >-\n  folded\n",
+    "a: &x 1\nb: *x\n",
+    "a: !!str 1\n",
+    "? complex\n: key\n",
+    "a: 1\na: 2\n",
+    "True: 1\nnull: 2\n",
+    "__proto__: 1\n",
+    '"quoted key": 1\n',
+    "a: b: c\n",
+    "a: b:\n",
+    "a:b\n",
+    "- - nested\n",
+    "  indented: root\n  second: line\n",
+    "  indented: root\nback: out\n",
+    "a: 1\n  b: 2\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a: @x\n",
+    "a: `x`\n",
+    "a: %x\n",
+    "a: -\n",
+    "a: - x\n",
+    "a: ?x\n",
+    "a: :x\n",
+    "a: x:\n",
+    "a: 1_000\nb: 0o17\nc: 012\nd: +1\ne: 1.\nf: .5\ng: 1e3\nh: -.inf\ni: .NaN\nj: 0b101\n",
+    "a: yes\nb: No\nc: on\nd: TRUE\ne: Null\nf: ~\n",
+    "a: 2024-01-01T10:00:00Z\n",
+    'a: "unterminated\n',
+    "a: 'x' y\n",
+    "---\n--- \n---\n",
+    "--- # comment\na: 1\n",
+    "----\n",
+    "a: 1\n...\n",
+    "%YAML 1.2\n---\na: 1\n",
+    "a: 1\r\nb: 2\r\n",
+    "a:\t1\n",
+    "key with space: 1\n",
+    "a: x # c\n# trailing\n\n\n",
+    "a:\n\n  # comment in between\n\n  b: 1\n",
+    "a: [\"x, y\", 'a]b']\n",
+    "a: \"\"\nb: ''\n",
+    "a: héllo wörld ✓\n",
+  ];
+
+  it.each(edges)("simple-yaml on %j: same as js-yaml, or gives up", (text) => {
+    const simple = parseSimpleYaml(text);
+    let expected: unknown;
+    try {
+      expected = jsYaml(text);
+    } catch {
+      expected = "js-yaml rejects it";
+    }
+    if (simple !== undefined) expect(simple).toEqual(expected);
+  });
+
+  it("simple-yaml reads every example and fixture file exactly like js-yaml, without giving up", () => {
+    const root = fileURLToPath(new URL("../../examples", import.meta.url));
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((f) => {
+        const p = join(d, f);
+        return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(f) ? [p] : [];
+      });
+    const files = walk(root);
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      expect(parseSimpleYaml(text), f).toEqual(jsYaml(text));
+    }
   });
 
   it("files with anchors and merge keys take the careful path and load like the written-out form", () => {
@@ -50,11 +141,13 @@ describe("YAML parsers agree", () => {
     expect(a.result.config.apps).toEqual(b.result.config.apps);
   });
 
-  it("a quoted '&&' only costs the careful path, not correctness", () => {
-    const text = 'kind: App\nname: x\ncommand: ["sh", "-c", "make && run"]\n';
-    const parsed = parseText(text);
+  it("a '&&' in a block string only costs the careful path, not correctness", () => {
+    const text = "kind: App\nname: x\ncommand:\n  - sh\n  - -c\n  - make && run\n";
+    expect(parseText(text).parser).toBe("simple");
+    const folded = "kind: App\nname: x\ncommand: [sh, -c, make && run]\nenv: {A: '1'}\n";
+    const parsed = parseText(folded);
     expect(parsed.parser).toBe("yaml");
-    expect(parsed.docs[0]).toMatchObject({ command: ["sh", "-c", "make && run"] });
+    expect(parsed.docs[0]).toMatchObject({ command: ["sh", "-c", "make && run"], env: { A: "1" } });
   });
 
   it("positions: value, key, list item, missing field, through an alias", () => {

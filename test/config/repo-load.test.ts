@@ -117,6 +117,29 @@ describe.skipIf(!ok)("loading from git", () => {
     expect(cache.parses).toBe(5);
   });
 
+  it("warm loads (shared cache) give exactly what cold loads give, commit after commit", async () => {
+    const repo = await temp.makeRepo({
+      ...BASE,
+      "apps/api.yaml": `${APP.replace("web", "api")}placement:\n  nodes: [n2]\n`,
+    });
+    const steps: Record<string, string | null>[] = [
+      { "nodes/n2.yaml": NODE.replace("n1", "n2") }, // the unknown node now exists
+      { "apps/web.yaml": `${APP}replicas: 9\nresources:\n  cpu: 1\n` }, // no longer fits on n1's 4 cpu
+      { "nodes/n1.yaml": NODE.replace("cpu: 4", "cpu: 16") }, // now it does
+      { "nodes/n2.yaml": null }, // and api's node is gone again
+    ];
+    const cache = new ParseCache();
+    const seen: number[] = [];
+    for (const step of [{}, ...steps]) {
+      if (Object.keys(step).length > 0) await repo.commit(step, "step");
+      const warm = await loadCommit(repo.dir, "HEAD", { cache });
+      const cold = await loadCommit(repo.dir, "HEAD");
+      expect(essence(warm)).toEqual(essence(cold));
+      seen.push(warm.diagnostics.length);
+    }
+    expect(seen).toEqual([1, 0, 1, 0, 1]);
+  });
+
   it("a change of Settings defaults re-checks unchanged apps against the new defaults", async () => {
     const repo = await temp.makeRepo({ ...BASE, "berth.yaml": "kind: Settings\ndefaults:\n  replicas: 2\n" });
     const cache = new ParseCache();

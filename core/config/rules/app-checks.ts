@@ -1,46 +1,41 @@
 // health-without-port / duplicate-volume: checks inside one app. A health check runs against
 // the app's port; two volumes may not share a name or a mount path.
-import type { Rule } from "./types.js";
+import type { AppRule } from "./types.js";
 
-export const healthWithoutPort: Rule = {
+export const healthWithoutPort: AppRule = {
   name: "health-without-port",
-  check({ config }, report) {
-    for (const a of config.apps) {
-      if (a.spec.health === undefined || a.spec.port !== undefined) continue;
-      report({
-        origin: a.origin,
-        path: ["health"],
-        at: "key",
-        message: `app "${a.spec.name}" has a health check but no port to check: add "port: <the port it listens on>" or remove health`,
-      });
-    }
+  scope: "app",
+  checkApp({ spec }, _input, report) {
+    if (spec.health === undefined || spec.port !== undefined) return;
+    report({
+      path: ["health"],
+      at: "key",
+      message: `app "${spec.name}" has a health check but no port to check: add "port: <the port it listens on>" or remove health`,
+    });
   },
 };
 
-export const duplicateVolume: Rule = {
+export const duplicateVolume: AppRule = {
   name: "duplicate-volume",
-  check({ config }, report) {
-    for (const a of config.apps) {
-      const names = new Set<string>();
-      const paths = new Set<string>();
-      (a.spec.volumes ?? []).forEach((v, i) => {
-        if (names.has(v.name)) {
-          report({
-            origin: a.origin,
-            path: ["volumes", i, "name"],
-            message: `app "${a.spec.name}" lists volume "${v.name}" twice: give each volume its own name`,
-          });
-        }
-        if (paths.has(v.path)) {
-          report({
-            origin: a.origin,
-            path: ["volumes", i, "path"],
-            message: `app "${a.spec.name}" mounts two volumes at ${v.path}: give each volume its own path`,
-          });
-        }
-        names.add(v.name);
-        paths.add(v.path);
-      });
-    }
+  scope: "app",
+  checkApp({ spec }, _input, report) {
+    const names = new Set<string>();
+    const paths = new Set<string>();
+    (spec.volumes ?? []).forEach((v, i) => {
+      if (names.has(v.name)) {
+        report({
+          path: ["volumes", i, "name"],
+          message: `app "${spec.name}" lists volume "${v.name}" twice: give each volume its own name`,
+        });
+      }
+      if (paths.has(v.path)) {
+        report({
+          path: ["volumes", i, "path"],
+          message: `app "${spec.name}" mounts two volumes at ${v.path}: give each volume its own path`,
+        });
+      }
+      names.add(v.name);
+      paths.add(v.path);
+    });
   },
 };

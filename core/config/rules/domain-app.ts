@@ -1,10 +1,11 @@
 // domain-app-missing / domain-app-port: a domain routes to an app that exists and has a port
 // (the proxy forwards to that port).
 import { didYouMean } from "../suggest.js";
-import type { Rule } from "./types.js";
+import type { RepoRule } from "./types.js";
 
-export const domainAppMissing: Rule = {
+export const domainAppMissing: RepoRule = {
   name: "domain-app-missing",
+  scope: "repo",
   check({ config, appNames }, report) {
     for (const d of config.domains) {
       if (appNames.has(d.spec.app)) continue;
@@ -17,8 +18,9 @@ export const domainAppMissing: Rule = {
   },
 };
 
-export const domainAppPort: Rule = {
+export const domainAppPort: RepoRule = {
   name: "domain-app-port",
+  scope: "repo",
   check({ config }, report) {
     const apps = new Map(config.apps.map((a) => [a.spec.name, a.spec]));
     for (const d of config.domains) {

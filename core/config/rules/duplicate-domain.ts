@@ -1,8 +1,9 @@
 // duplicate-domain: one host + path prefix can route to only one app.
-import type { Rule } from "./types.js";
+import type { RepoRule } from "./types.js";
 
-export const duplicateDomain: Rule = {
+export const duplicateDomain: RepoRule = {
   name: "duplicate-domain",
+  scope: "repo",
   check({ config }, report) {
     const first = new Map<string, string>();
     for (const d of config.domains) {

@@ -1,7 +1,7 @@
 // duplicate-app / duplicate-node: names must be unique among apps and among nodes (they name
 // workloads, containers and agents). Every later definition is reported, pointing at the first.
 import type { Entry } from "../model.js";
-import type { Report, Rule } from "./types.js";
+import type { RepoRule, Report } from "./types.js";
 
 function reportDuplicates(entries: readonly Entry<{ name: string }>[], what: string, report: Report): void {
   const first = new Map<string, Entry<{ name: string }>>();
@@ -20,12 +20,14 @@ function reportDuplicates(entries: readonly Entry<{ name: string }>[], what: str
   }
 }
 
-export const duplicateApp: Rule = {
+export const duplicateApp: RepoRule = {
   name: "duplicate-app",
+  scope: "repo",
   check: ({ config }, report) => reportDuplicates(config.apps, "app", report),
 };
 
-export const duplicateNode: Rule = {
+export const duplicateNode: RepoRule = {
   name: "duplicate-node",
+  scope: "repo",
   check: ({ config }, report) => reportDuplicates(config.nodes, "node", report),
 };

@@ -2,10 +2,11 @@
 // hostPort and hostPort+1, the slot start-first uses), and must not include privileged ports or
 // the ports berth itself listens on. Overlapping Linux's ephemeral range is a warning.
 import { EPHEMERAL_PORTS, FIRST_UNPRIVILEGED_PORT, RESERVED_PORTS } from "../limits.js";
-import type { Rule } from "./types.js";
+import type { RepoRule } from "./types.js";
 
-export const portRange: Rule = {
+export const portRange: RepoRule = {
   name: "port-range",
+  scope: "repo",
   check({ config }, report) {
     for (const n of config.nodes) {
       const [low, high] = n.spec.portRange;

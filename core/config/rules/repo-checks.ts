@@ -1,10 +1,11 @@
 // Repo-wide consistency: settings-branches (the tracked, desired and status branches differ),
 // and two warnings — domain-no-replicas (a route with no upstream answers 502) and no-proxy
 // (domains but no node with the proxy role, so nothing serves them).
-import type { Rule } from "./types.js";
+import type { RepoRule } from "./types.js";
 
-export const settingsBranches: Rule = {
+export const settingsBranches: RepoRule = {
   name: "settings-branches",
+  scope: "repo",
   check({ config }, report) {
     const origin = config.settingsOrigin;
     if (!origin) return;
@@ -23,8 +24,9 @@ export const settingsBranches: Rule = {
   },
 };
 
-export const domainNoReplicas: Rule = {
+export const domainNoReplicas: RepoRule = {
   name: "domain-no-replicas",
+  scope: "repo",
   check({ config }, report) {
     const replicas = new Map(config.apps.map((a) => [a.spec.name, a.spec.replicas]));
     for (const d of config.domains) {
@@ -39,8 +41,9 @@ export const domainNoReplicas: Rule = {
   },
 };
 
-export const noProxy: Rule = {
+export const noProxy: RepoRule = {
   name: "no-proxy",
+  scope: "repo",
   check({ config }, report) {
     const first = config.domains[0];
     if (!first || config.nodes.some((n) => n.spec.roles.includes("proxy"))) return;

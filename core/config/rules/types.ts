@@ -1,6 +1,7 @@
-// The shape of a semantic rule (stage 2): a named check over the whole loaded config that
-// reports findings instead of throwing. Types only.
-import type { Config, Finding } from "../model.js";
+// The shape of a semantic rule (stage 2): a named check that reports findings instead of
+// throwing. A repo rule looks at the whole config; an app rule looks at one app and the nodes,
+// so its findings can be reused while the app and the nodes stay the same. Types only.
+import type { AppSpec, Config, Entry, Finding } from "../model.js";
 import type { NodeIndex } from "./node-index.js";
 
 export interface RuleInput {
@@ -12,9 +13,21 @@ export interface RuleInput {
 }
 
 export type Report = (finding: Omit<Finding, "rule">) => void;
+/** What an app rule reports: the runner adds the app's origin. */
+export type AppReport = (finding: Omit<Finding, "rule" | "origin">) => void;
 
-export interface Rule {
+export interface RepoRule {
   /** Shown in diagnostics (`rule` field) and in docs/config.md. */
   name: string;
+  scope: "repo";
   check(input: RuleInput, report: Report): void;
 }
+
+export interface AppRule {
+  name: string;
+  scope: "app";
+  /** Must depend only on the app, the nodes and the node names (that is what makes it reusable). */
+  checkApp(app: Entry<AppSpec>, input: RuleInput, report: AppReport): void;
+}
+
+export type Rule = RepoRule | AppRule;

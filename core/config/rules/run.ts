@@ -1,0 +1,51 @@
+// Runs every rule over a loaded config. App rules depend only on the app and the nodes, so their
+// findings are remembered per app spec object (the loader shares unchanged specs between loads):
+// while the nodes stay the same, a new commit re-checks only the apps it changed.
+import type { AppSpec, Finding, NodeSpec } from "../model.js";
+import { rules } from "./index.js";
+import type { AppRule, RuleInput } from "./types.js";
+
+type AppFinding = Omit<Finding, "origin">;
+
+/** What the previous load's app rules found, valid while the nodes are the same objects. */
+export class RuleMemo {
+  private nodes: readonly NodeSpec[] = [];
+  private nodeNames = "";
+  private perApp = new WeakMap<AppSpec, AppFinding[]>();
+
+  /** The per-app memo for this input, emptied first when the nodes changed. */
+  forInput(input: RuleInput): WeakMap<AppSpec, AppFinding[]> {
+    const nodes = input.nodes.all.map((n) => n.spec);
+    const names = [...input.nodeNames].join("\u0000");
+    const same =
+      nodes.length === this.nodes.length &&
+      names === this.nodeNames &&
+      nodes.every((n, i) => n === this.nodes[i]);
+    if (!same) {
+      this.nodes = nodes;
+      this.nodeNames = names;
+      this.perApp = new WeakMap();
+    }
+    return this.perApp;
+  }
+}
+
+export function runRules(input: RuleInput, memo?: RuleMemo): Finding[] {
+  const findings: Finding[] = [];
+  const appRules = rules.filter((r): r is AppRule => r.scope === "app");
+  const perApp = memo?.forInput(input);
+  for (const app of input.config.apps) {
+    let found = perApp?.get(app.spec);
+    if (!found) {
+      const list: AppFinding[] = [];
+      for (const rule of appRules) rule.checkApp(app, input, (f) => list.push({ ...f, rule: rule.name }));
+      found = list;
+      perApp?.set(app.spec, list);
+    }
+    for (const f of found) findings.push({ ...f, origin: app.origin });
+  }
+  for (const rule of rules) {
+    if (rule.scope === "repo") rule.check(input, (f) => findings.push({ ...f, rule: rule.name }));
+  }
+  return findings;
+}

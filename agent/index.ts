@@ -15,15 +15,12 @@ import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
 import { initialState, type LoopContext } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
-import { createCaddyIngress } from "./loop/ingress.js";
 import { createMachine } from "./loop/machine.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
-import { ensureStateDir, loadState } from "./loop/state-dir.js";
+import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
-import { createContainerDriver } from "./runtime/container-driver.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
-import { createProcessDriver } from "./runtime/process-driver.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -87,21 +84,27 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       logger.error({ err: (err as Error).message }, "onEvent handler threw");
     }
   };
+  const driftIntervalMs = opts.driftIntervalMs ?? 5_000;
   await ensureStateDir(opts.stateDir);
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
   const drivers = createDriverSet({
     ...(opts.runtime ? { injected: opts.runtime } : {}),
-    make: (runtime: Runtime): RuntimeDriver => {
+    make: async (runtime: Runtime): Promise<RuntimeDriver> => {
       if (runtime === "process") {
+        const { createProcessDriver } = await import("./runtime/process-driver.js");
         return createProcessDriver({
           stateDir: opts.stateDir,
+          // Exits of children it spawned arrive as events; polling is for adopted ones (and log
+          // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
+          pollMs: driftIntervalMs,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           onEvent: (e) =>
             logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
         });
       }
+      const { createContainerDriver } = await import("./runtime/container-driver.js");
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
@@ -110,8 +113,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       });
     },
   });
+  // Loaded only on proxy nodes: the Caddy admin client pulls in undici.
   const ingress = opts.caddyAdmin
-    ? createCaddyIngress({
+    ? (await import("./loop/ingress.js")).createCaddyIngress({
         adminUrl: opts.caddyAdmin,
         httpListen: opts.httpListen ?? ":80",
         httpsListen: opts.httpsListen ?? ":443",
@@ -132,11 +136,21 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
   const healthHost = "127.0.0.1";
+  const state = initialState();
+  const store = createStateWriter(opts.stateDir, (e) => {
+    if (!e) {
+      state.problems.delete("state");
+      return;
+    }
+    state.problems.set("state", { code: "state-dir-unwritable", message: e.message });
+    logger.error({ err: e.message }, "cannot write the state dir; a restart would resume an older document");
+  });
   const ctx: LoopContext = {
     deps: {
       node: opts.node,
       agentVersion: version,
       stateDir: opts.stateDir,
+      store,
       drivers,
       ingress,
       execute: createExecutor({
@@ -155,7 +169,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       now: Date.now,
       random: Math.random,
     },
-    state: initialState(),
+    state,
   };
 
   if (stored.desired !== null) {
@@ -164,7 +178,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       ctx.state.doc = check.doc;
       ctx.state.desiredHash = check.doc.hash;
       ctx.state.knownSpecs = new Map(check.doc.workloads.map((w) => [w.specHash, w]));
-      drivers.ensure(new Set(check.doc.workloads.map((w) => w.runtime)));
+      await drivers.ensure(new Set(check.doc.workloads.map((w) => w.runtime)));
       logger.info(
         { hash: check.doc.hash, commit: check.doc.source.commit },
         "resuming the document from the state dir",
@@ -175,9 +189,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   ctx.state.applied = stored.applied;
   // Processes recorded by an earlier run are adopted even when no document names the process runtime now.
-  if (!opts.runtime && hasProcessRecords(opts.stateDir)) drivers.ensure(["process"]);
+  if (!opts.runtime && hasProcessRecords(opts.stateDir)) await drivers.ensure(["process"]);
 
-  const machine = createMachine(ctx, { driftIntervalMs: opts.driftIntervalMs ?? 5_000 });
+  const machine = createMachine(ctx, { driftIntervalMs });
   machine.start();
   const poller = runPoller({
     client,
@@ -199,6 +213,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         abort.abort();
         await machine.stop();
         await poller.catch(() => undefined);
+        await store.flush();
         await reporter.flush(2_000);
         reporter.close();
         if (stopOpts?.stopWorkloads) {

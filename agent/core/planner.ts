@@ -62,14 +62,19 @@ const alive = (i: ObservedInstance): boolean => i.state !== "exited";
 export const label = (i: Pick<ObservedInstance, "workloadId" | "slot">): string =>
   `${i.workloadId} (slot ${i.slot})`;
 
-/** Picks the instance to keep among several of one workload: alive, then healthy, then matching spec, then slot a. */
+/**
+ * Picks the instance to keep among several of one workload: alive, then not retiring (a replaced
+ * one draining), then healthy, then running the desired spec, then slot a.
+ */
 function pickKeeper(
   list: readonly ObservedInstance[],
   w: Workload,
   health: ReadonlyMap<string, Health>,
+  retiring: ReadonlyMap<string, number>,
 ): ObservedInstance {
   const score = (i: ObservedInstance) =>
-    (alive(i) ? 8 : 0) +
+    (alive(i) ? 16 : 0) +
+    (retiring.has(i.name) ? 0 : 8) +
     (health.get(i.ref) === "healthy" ? 4 : 0) +
     (i.specHash === w.specHash ? 2 : 0) +
     (i.slot === "a" ? 1 : 0);
@@ -114,12 +119,17 @@ export function planActions(input: PlanInput): PlanResult {
   for (const w of desired.workloads) {
     const list = byWorkload.get(w.id) ?? [];
     if (list.length === 0) continue;
-    const keeper = pickKeeper(list, w, health);
+    const keeper = pickKeeper(list, w, health, input.retiring);
     keepers.set(w.id, keeper);
+    // A start-first replace of the keeper needs its other slot, even if a replaced one drains there.
+    const slotNeeded =
+      keeper.specHash !== w.specHash && alive(keeper) && w.strategy === "start-first"
+        ? otherSlot(keeper.slot)
+        : null;
     for (const i of list) {
       if (i === keeper) continue;
       const until = input.retiring.get(i.name);
-      if (until !== undefined && i.state !== "exited" && input.now < until) {
+      if (until !== undefined && i.state !== "exited" && input.now < until && i.slot !== slotNeeded) {
         draining.push({ name: i.name, until });
         continue;
       }
@@ -128,9 +138,11 @@ export function planActions(input: PlanInput): PlanResult {
         workloadId: w.id,
         app: w.app,
         reason:
-          until !== undefined
-            ? `remove ${label(i)}: replaced by slot ${keeper.slot}, drained`
-            : `remove ${label(i)}: duplicate of slot ${keeper.slot}`,
+          until === undefined
+            ? `remove ${label(i)}: duplicate of slot ${keeper.slot}`
+            : input.now < until
+              ? `remove ${label(i)}: replaced by slot ${keeper.slot}; its slot is needed for the next replace`
+              : `remove ${label(i)}: replaced by slot ${keeper.slot}, drained`,
         key: removeKey(i),
         instance: i,
       });

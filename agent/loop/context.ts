@@ -13,13 +13,15 @@ import type { DriverSet } from "./drivers.js";
 import type { Outcome } from "./executor.js";
 import { probeHealth } from "./health-monitor.js";
 import type { Ingress } from "./ingress.js";
-import type { AppliedRecord } from "./state-dir.js";
+import type { AppliedRecord, StateWriter } from "./state-dir.js";
 import type { StatusReporter } from "./status-reporter.js";
 
 export interface LoopDeps {
   node: string;
   agentVersion: string;
   stateDir: string;
+  /** Writes desired.json / applied.json in the background, in order. */
+  store: StateWriter;
   drivers: DriverSet;
   ingress: Ingress | null;
   execute: (a: Action) => Promise<Outcome>;

@@ -9,7 +9,6 @@ import { checkDocument } from "../core/document.js";
 import type { PassTrigger } from "../core/events.js";
 import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth } from "./context.js";
 import { runPass } from "./pass.js";
-import { saveDesired } from "./state-dir.js";
 
 export interface Machine {
   /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
@@ -179,7 +178,12 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
       [...(state.doc?.workloads ?? []), ...doc.workloads].map((w) => [w.specHash, w]),
     );
     state.doc = doc;
-    deps.drivers.ensure(new Set(doc.workloads.map((w) => w.runtime)));
+    try {
+      await deps.drivers.ensure(new Set(doc.workloads.map((w) => w.runtime)));
+    } catch (e) {
+      // The pass will fail to list and say so; the document is still the one to apply.
+      deps.logger.error({ err: (e as Error).message }, "cannot set up the runtime driver");
+    }
     deps.logger.info(
       {
         hash: doc.hash,
@@ -190,13 +194,7 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
       "accepted desired document",
     );
     deps.emit({ type: "document-accepted", hash: doc.hash, commit: doc.source.commit });
-    try {
-      await saveDesired(deps.stateDir, doc);
-      state.problems.delete("state");
-    } catch (e) {
-      state.problems.set("state", { code: "state-dir-unwritable", message: (e as Error).message });
-      deps.logger.error({ err: (e as Error).message }, "cannot save the desired document in the state dir");
-    }
+    deps.store.saveDesired(doc);
     trigger("document");
   }
 

@@ -16,7 +16,6 @@ import {
   observe,
   refreshHealth,
 } from "./context.js";
-import { saveApplied } from "./state-dir.js";
 
 export interface PassResult {
   /** Work remains that is not backing off: run another pass soon. */
@@ -206,9 +205,7 @@ export async function runPass(
     // Applied completely = it would be converged whatever happens outside the workloads.
     if (currentStatus(ctx, { problems: [] }).phase === "converged") {
       state.applied = { hash: doc.hash, commit: doc.source.commit };
-      await saveApplied(deps.stateDir, state.applied).catch((e: Error) =>
-        deps.logger.error({ err: e.message }, "cannot record the applied document in the state dir"),
-      );
+      deps.store.saveApplied(state.applied);
     }
   }
   state.lastPassHash = doc.hash;

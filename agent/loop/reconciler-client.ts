@@ -1,9 +1,9 @@
-// HTTP client of the reconciler's node API (undici, one keep-alive Agent): long-polls the node's
+// HTTP client of the reconciler's node API (keep-alive, see http-call.ts): long-polls the node's
 // desired document with its ETag and PUTs status reports. It classifies answers into results and
 // never throws for a bad answer; the token is only ever put in the Authorization header, never in
 // a message.
-import { Agent, request } from "undici";
 import type { NodeStatus } from "../../schema/index.js";
+import { createHttpClient, type HttpResult } from "./http-call.js";
 
 export type PollResult =
   | { kind: "unchanged" }
@@ -26,9 +26,8 @@ const maxDocumentBytes = 32 * 1024 * 1024;
 
 const quote = (etag: string): string => (etag.startsWith('"') || etag.startsWith("W/") ? etag : `"${etag}"`);
 
-async function excerpt(body: { text(): Promise<string> }): Promise<string> {
-  const text = await body.text().catch(() => "");
-  const one = text.replace(/\s+/g, " ").trim().slice(0, 200);
+function excerpt(body: string): string {
+  const one = body.replace(/\s+/g, " ").trim().slice(0, 200);
   return one ? `: ${one}` : "";
 }
 
@@ -41,53 +40,36 @@ export function createReconcilerClient(opts: {
 }): ReconcilerClient {
   const base = opts.url.replace(/\/+$/, "");
   const nodePath = `${base}/v1/nodes/${encodeURIComponent(opts.node)}`;
-  const agent = new Agent({
-    keepAliveTimeout: 65_000,
-    // The server holds a long-poll up to the wait before it sends headers: allow that plus slack.
-    headersTimeout: (opts.maxWaitSeconds + 30) * 1000,
-    bodyTimeout: 120_000,
-    connectTimeout: 10_000,
-  });
+  const http = createHttpClient();
   const auth = { authorization: `Bearer ${opts.token}` };
+  // The server holds a long-poll up to the wait before it sends headers: allow that plus slack.
+  const headersTimeoutMs = (opts.maxWaitSeconds + 30) * 1000;
 
   async function poll(etag: string | null, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
     const url = `${nodePath}/desired?wait=${waitSeconds}`;
     const where = `GET ${url}`;
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: HttpResult;
     try {
-      res = await request(url, {
-        dispatcher: agent,
+      res = await http.call({
         method: "GET",
+        url,
         headers: { ...auth, accept: "application/json", ...(etag ? { "if-none-match": quote(etag) } : {}) },
         signal,
+        headersTimeoutMs,
+        bodyTimeoutMs: 120_000,
+        maxBodyBytes: maxDocumentBytes,
       });
     } catch (e) {
-      return { kind: "unavailable", message: `${where}: ${(e as Error).message}` };
+      const err = e as NodeJS.ErrnoException;
+      if (/body larger than/.test(err.message))
+        return { kind: "corrupt", message: `${where}: ${err.message}`, etag: null };
+      return { kind: "unavailable", message: `${where}: ${err.code ?? err.message}` };
     }
-    const { statusCode, body } = res;
     const etagHeader = typeof res.headers.etag === "string" ? res.headers.etag : null;
-    if (statusCode === 304) {
-      await body.dump();
-      return { kind: "unchanged" };
-    }
-    if (statusCode === 200) {
-      const length = Number(res.headers["content-length"] ?? 0);
-      if (length > maxDocumentBytes) {
-        await body.dump();
-        return {
-          kind: "corrupt",
-          message: `${where}: document of ${length} bytes is too large`,
-          etag: etagHeader,
-        };
-      }
-      let text: string;
+    if (res.status === 304) return { kind: "unchanged" };
+    if (res.status === 200) {
       try {
-        text = await body.text();
-      } catch (e) {
-        return { kind: "unavailable", message: `${where}: reading the body failed: ${(e as Error).message}` };
-      }
-      try {
-        return { kind: "document", body: JSON.parse(text), etag: etagHeader };
+        return { kind: "document", body: JSON.parse(res.body), etag: etagHeader };
       } catch (e) {
         return {
           kind: "corrupt",
@@ -96,10 +78,10 @@ export function createReconcilerClient(opts: {
         };
       }
     }
-    const detail = `${where}: HTTP ${statusCode}${await excerpt(body)}`;
-    if (statusCode === 404)
+    const detail = `${where}: HTTP ${res.status}${excerpt(res.body)}`;
+    if (res.status === 404)
       return { kind: "not-found", message: `${detail} (is the node in the published config?)` };
-    if (statusCode === 401 || statusCode === 403) {
+    if (res.status === 401 || res.status === 403) {
       return {
         kind: "unauthorized",
         message: `${detail} (check --token-file against the node's tokenSha256)`,
@@ -110,21 +92,29 @@ export function createReconcilerClient(opts: {
 
   async function putStatus(status: NodeStatus, signal: AbortSignal): Promise<void> {
     const url = `${nodePath}/status`;
-    const res = await request(url, {
-      dispatcher: agent,
-      method: "PUT",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify(status),
-      signal,
-    }).catch((e: Error) => {
-      throw new Error(`PUT ${url}: ${e.message}`);
-    });
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return;
+    let res: HttpResult;
+    try {
+      res = await http.call({
+        method: "PUT",
+        url,
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify(status),
+        signal,
+        headersTimeoutMs: 30_000,
+        bodyTimeoutMs: 30_000,
+        maxBodyBytes: 1024 * 1024,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new Error(`PUT ${url}: ${err.code ?? err.message}`);
     }
-    throw new Error(`PUT ${url}: HTTP ${res.statusCode}${await excerpt(res.body)}`);
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`PUT ${url}: HTTP ${res.status}${excerpt(res.body)}`);
   }
 
-  return { poll, putStatus, close: () => agent.close() };
+  return {
+    poll,
+    putStatus,
+    close: async () => http.close(),
+  };
 }

@@ -73,9 +73,32 @@ export async function ensureStateDir(stateDir: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 }
 
-/** The document holds env values: the file is 0600 in a 0700 dir. */
-export const saveDesired = (stateDir: string, doc: DesiredState): Promise<void> =>
-  writeAtomic(desiredPath(stateDir), `${JSON.stringify(doc)}\n`);
+export interface StateWriter {
+  /** Queues a write of the document being applied (it holds env values: 0600 in a 0700 dir). */
+  saveDesired(doc: DesiredState): void;
+  saveApplied(applied: AppliedRecord): void;
+  /** Resolves when every queued write is done. */
+  flush(): Promise<void>;
+}
 
-export const saveApplied = (stateDir: string, applied: AppliedRecord): Promise<void> =>
-  writeAtomic(appliedPath(stateDir), `${JSON.stringify(applied)}\n`);
+/**
+ * Writes the state files one after another, off the loop's critical path: a new document is acted
+ * on while its file is being synced (a crash in between resumes the previous document, which the
+ * reconciler then replaces again).
+ */
+export function createStateWriter(stateDir: string, onResult: (error: Error | null) => void): StateWriter {
+  let chain: Promise<void> = Promise.resolve();
+  const queue = (path: string, data: string) => {
+    chain = chain.then(() =>
+      writeAtomic(path, data).then(
+        () => onResult(null),
+        (e: Error) => onResult(e),
+      ),
+    );
+  };
+  return {
+    saveDesired: (doc) => queue(desiredPath(stateDir), `${JSON.stringify(doc)}\n`),
+    saveApplied: (applied) => queue(appliedPath(stateDir), `${JSON.stringify(applied)}\n`),
+    flush: () => chain,
+  };
+}

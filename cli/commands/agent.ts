@@ -5,7 +5,6 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { startAgent } from "../../agent/index.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
@@ -94,6 +93,8 @@ export function register(program: Command): void {
         throw new UserError(`--poll-wait ${flags.pollWait} must be a whole number of seconds from 1 to 300`);
       }
       const token = await readToken(flags.tokenFile);
+      // Loaded here, not at the top: other commands need none of the agent.
+      const { startAgent } = await import("../../agent/index.js");
       const agent = await startAgent({
         node: flags.node,
         url,

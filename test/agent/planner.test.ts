@@ -115,6 +115,18 @@ const cases: Case[] = [
     actions: ["remove#1 web-0: remove web-0 (slot a): replaced by slot b, drained"],
   },
   {
+    name: "a newer spec while one drains: keep the serving one, free the draining slot for the replace",
+    want: [workload({ ...web0v2, image: "a:3" })],
+    have: [instance(web0v2, "b"), instance(web0, "a")],
+    health: { "pid:20001": "healthy", "pid:20000": "healthy" },
+    retiring: { "berth-web-0-a": NOW + 1 },
+    known: [web0v2],
+    actions: [
+      "remove#1 web-0: remove web-0 (slot a): replaced by slot b; its slot is needed for the next replace",
+      "replace#1 web-0: replace web-0: image a:2 → a:3 [start-first → a]",
+    ],
+  },
+  {
     name: "exited instance of the right spec is restarted",
     want: [web0],
     have: [instance(web0, "a", { state: "exited", lastError: "exit code 1" })],

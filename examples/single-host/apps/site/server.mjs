@@ -21,8 +21,16 @@ const server = createServer(async (req, res) => {
     res.end("ok\n");
     return;
   }
+  let path;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    res.writeHead(400, { "content-type": "text/plain" });
+    res.end("bad path\n");
+    return;
+  }
   // normalize + join keep the path inside root ("/../x" cannot climb out).
-  let file = join(root, normalize(decodeURIComponent(url.pathname)));
+  let file = join(root, normalize(path));
   if (!file.startsWith(root)) file = root;
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) file = join(file, "index.html");

@@ -7,7 +7,7 @@
 // shared Evaluator; results never depend on what it remembers.
 import type { DesiredState, Diagnostic } from "../schema/index.js";
 import { keyOf } from "./canonical-json.js";
-import type { AppSpec, Finding, LoadResult } from "./config/model.js";
+import type { AppSpec, Entry, Finding, LoadResult } from "./config/model.js";
 import { DesiredBuilder, type Source } from "./desired/index.js";
 import { type AppRequest, appRequest, buildNodeTable, type NodeTable, Placer } from "./placement/index.js";
 
@@ -36,9 +36,7 @@ export class Evaluator {
     const findings: Finding[] = [];
     for (const entry of entries) {
       const shortfall = placement.byApp.get(entry.spec.name)?.shortfall;
-      if (shortfall) {
-        findings.push({ origin: entry.origin, path: ["replicas"], rule: "placement", message: shortfall });
-      }
+      if (shortfall) findings.push(placementFinding(load, entry, shortfall));
     }
     if (findings.length > 0) {
       return { valid: false, diagnostics: load.locate(findings), desired: new Map() };
@@ -57,6 +55,17 @@ export class Evaluator {
     this.table = buildNodeTable(nodes);
     return this.table;
   }
+}
+
+/**
+ * A placement problem located at the app's `replicas` line, or at its name when `replicas` is not
+ * written in the file (a missing field would otherwise point at the start of the document).
+ */
+function placementFinding(load: LoadResult, entry: Entry<AppSpec>, message: string): Finding {
+  const at = (path: string[]): Finding => ({ origin: entry.origin, path, rule: "placement", message });
+  const [replicas, root] = load.locate([at(["replicas"]), at([])]);
+  const written = replicas && root && (replicas.line !== root.line || replicas.col !== root.col);
+  return at(written ? ["replicas"] : ["name"]);
 }
 
 const requests = new WeakMap<AppSpec, AppRequest>();

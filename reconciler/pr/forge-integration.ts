@@ -44,6 +44,8 @@ export interface ForgeIntegrationOptions {
 
 export interface ForgeIntegration {
   client: ForgeClient;
+  /** Settles once the pull-request cache is warm (or warming failed); planning works before too. */
+  ready(): Promise<void>;
   /** Fills planning/published/rejected/nodeStatus of the given hooks object. */
   attach(hooks: OutcomeHooks): void;
   /** For startApiServer({ onPullRequest }). */
@@ -87,8 +89,12 @@ export function createForgeIntegration(opts: ForgeIntegrationOptions): ForgeInte
     return p;
   }
 
+  // With a known remote, warm the cache now: the first pull request then plans as fast as later ones.
+  const warming = opts.remoteUrl ? plannerFor(opts.remoteUrl).prepare() : Promise.resolve();
+
   return {
     client,
+    ready: () => warming,
     attach(hooks) {
       hooks.planning = (sha) => reporter.planning(sha);
       hooks.published = (sha, summary, affected) => {
@@ -116,6 +122,7 @@ export function createForgeIntegration(opts: ForgeIntegrationOptions): ForgeInte
       await Promise.all([reporter.idle(), ...[...planners.values()].map((p) => p.idle())]);
     },
     async close() {
+      await Promise.race([warming, new Promise((r) => setTimeout(r, 5000).unref())]);
       tracker.close();
       for (const p of planners.values()) p.close();
       // Statuses still being sent get a moment; a rate-limited one is not waited for.

@@ -1,7 +1,7 @@
 // Computes one pull request's plan from the bare cache: loads the base branch tip and the head
 // commit, evaluates both and renders the markdown comment with file:line links into the head.
 // Keeps warm caches between pull requests (parsed files by blob id, the base evaluation by
-// commit, placement memo per side), so the next push of a PR re-reads only what changed.
+// commit, the evaluator's placement memo), so the next push of a PR re-reads only what changed.
 import type { ParseCache as ParseCacheType } from "../../core/config/index.js";
 import { ParseCache } from "../../core/config/index.js";
 import { Evaluator } from "../../core/evaluate.js";
@@ -29,6 +29,8 @@ export interface PullPlan {
 
 export interface PullPlanEngine {
   plan(req: PullPlanRequest): Promise<PullPlan>;
+  /** Loads and evaluates a base tip ahead of time, so the first pull request finds it warm. */
+  warmBase(ref: string, sha: string): Promise<void>;
   readonly parseCache: ParseCacheType;
 }
 
@@ -43,15 +45,16 @@ export function createPullPlanEngine(opts: {
 }): PullPlanEngine {
   // Base, head and one spare load keep their parsed files (several PRs share most of them).
   const parseCache = new ParseCache({ keepLoads: 6 });
-  const baseEvaluator = new Evaluator();
-  const headEvaluator = new Evaluator();
+  // One evaluator for base and heads: it redoes only what differs from its previous run, and a
+  // head differs from the base (or from the previous head) by one pull request's changes.
+  const evaluator = new Evaluator();
   const bases = new Map<string, PlanInput>();
 
   async function baseInput(ref: string, sha: string): Promise<PlanInput> {
     const hit = bases.get(sha);
     if (hit) return hit;
     const load = await loadCommit(opts.gitdir, sha, { cache: parseCache });
-    const ev = baseEvaluator.evaluate(load, { branch: ref, commit: sha });
+    const ev = evaluator.evaluate(load, { branch: ref, commit: sha });
     const input: PlanInput = {
       side: { ref, commit: sha, subject: load.subject },
       config: ev.valid ? load.config : null,
@@ -65,11 +68,14 @@ export function createPullPlanEngine(opts: {
 
   return {
     parseCache,
+    async warmBase(ref, sha) {
+      await baseInput(ref, sha);
+    },
     async plan(req) {
       const base = await baseInput(req.baseRef, req.baseSha);
       const load = await loadCommit(opts.gitdir, req.headSha, { cache: parseCache });
       // The head is evaluated as if merged into the base branch: same branch name in its documents.
-      const ev = headEvaluator.evaluate(load, { branch: req.baseRef, commit: req.headSha });
+      const ev = evaluator.evaluate(load, { branch: req.baseRef, commit: req.headSha });
       const plan = computePlan(base, {
         side: { ref: req.headRef ?? `#${req.number}`, commit: req.headSha, subject: load.subject },
         config: load.config,

@@ -43,6 +43,11 @@ export interface PrPlannerOptions {
 
 export interface PrPlanner {
   handle(e: PullRequestEvent): void;
+  /**
+   * Fetches the tracked branch and evaluates its tip in the background, so the first pull request
+   * after start does not pay for a cold cache. Never rejects (failures are logged).
+   */
+  prepare(): Promise<void>;
   /** Settles when no pull request is being planned, waiting, or scheduled for a retry. */
   idle(): Promise<void>;
   close(): void;
@@ -112,7 +117,16 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
   }
 
   async function run(pr: number, e: PullRequestEvent, ctx: JobContext): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
+    const phases = { fetchMs: 0, planMs: 0, postMs: 0 };
+    const lap = (() => {
+      let last = started;
+      return (k: keyof typeof phases) => {
+        const now = performance.now();
+        phases[k] = Math.round(now - last);
+        last = now;
+      };
+    })();
     const log = { pr, sha: e.headSha, forge: e.forge };
     const { cache, engine } = await open();
     await status(e.headSha, "pending", "planning");
@@ -125,6 +139,7 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
       headRef: e.headRef,
       headCloneUrl: e.headCloneUrl,
     });
+    lap("fetchMs");
     if (!ctx.isCurrent()) return dropStale(e);
     if (how === "missing") {
       logger.warn(
@@ -141,6 +156,7 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
       headSha: e.headSha,
       headRef: e.headRef,
     });
+    lap("planMs");
     // The last check before posting: nothing below awaits between it and the upsert's request.
     if (!ctx.isCurrent()) return dropStale(e);
     const comment = await forge.upsertPlanComment(pr, result.markdown);
@@ -148,10 +164,19 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
     const targetUrl =
       comment.url ?? (opts.webUrl ? commentLink(forge.kind, opts.webUrl, pr, comment.id) : undefined);
     await status(e.headSha, s.state, s.description, targetUrl);
+    lap("postMs");
     failures.delete(`${pr}@${e.headSha}`);
-    const ms = Date.now() - started;
+    const ms = Math.round(performance.now() - started);
     logger.info(
-      { ...log, fetched: how, valid: result.plan.valid, comment: comment.id, created: comment.created, ms },
+      {
+        ...log,
+        fetched: how,
+        valid: result.plan.valid,
+        comment: comment.id,
+        created: comment.created,
+        ms,
+        ...phases,
+      },
       s.description,
     );
     events?.emit("pull-request", {
@@ -164,6 +189,7 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
       commentId: comment.id,
       created: comment.created,
       ms,
+      ...phases,
     });
   }
 
@@ -225,6 +251,23 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
       }
       latestSha.set(e.number, e.headSha);
       queue.push(e.number, e);
+    },
+    async prepare() {
+      try {
+        const started = performance.now();
+        const { cache, engine } = await open();
+        const sha = await cache.fetchBranch(opts.trackedBranch);
+        await engine.warmBase(opts.trackedBranch, sha);
+        logger.info(
+          { branch: opts.trackedBranch, sha, ms: Math.round(performance.now() - started) },
+          "pull-request cache warm",
+        );
+      } catch (e) {
+        logger.warn(
+          { err: (e as Error).message },
+          "could not warm the pull-request cache; the first plan will",
+        );
+      }
     },
     idle: () => queue.idle(),
     close: () => queue.close(),

@@ -79,6 +79,8 @@ export interface RecordingForge {
   failNext(n: number, failure: InjectedFailure, match?: (r: RequestInfo) => boolean): void;
   /** The next request matching `match` waits until `release()`. */
   hold(match: (r: RequestInfo) => boolean): Hold;
+  /** Calls `fn` as each request is answered (benchmarks time the moment a comment lands). */
+  onRecord(fn: (r: RecordedRequest) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -205,6 +207,7 @@ export async function startRecordingForge(opts: {
   const failures: { left: number; failure: InjectedFailure; match?: (r: RequestInfo) => boolean }[] = [];
   const holds: { match: (r: RequestInfo) => boolean; arrived: () => void; released: Promise<void> }[] = [];
   let nextId = kind === "gitlab" ? 500 : 1_000_000;
+  const listeners = new Set<(r: RecordedRequest) => void>();
   let baseUrl = "";
 
   const commentJson = (c: StoredComment) =>
@@ -356,8 +359,19 @@ export async function startRecordingForge(opts: {
     const m = below === undefined ? undefined : match(kind, method, below.split("/").filter(Boolean), repo);
     const ok = authOk(kind, req, token);
     const info: RequestInfo = { method, route: m?.route, path: req.url ?? "/", body };
-    const record = (status: number) =>
-      requests.push({ method, path: req.url ?? "/", route: m?.route, headers, body, status, authOk: ok });
+    const record = (status: number) => {
+      const r: RecordedRequest = {
+        method,
+        path: req.url ?? "/",
+        route: m?.route,
+        headers,
+        body,
+        status,
+        authOk: ok,
+      };
+      requests.push(r);
+      for (const fn of listeners) fn(r);
+    };
 
     const held = holds.findIndex((h) => h.match(info));
     if (held >= 0) {
@@ -443,6 +457,10 @@ export async function startRecordingForge(opts: {
       });
       holds.push({ match: matchFn, arrived, released });
       return { arrived: arrivedP, release };
+    },
+    onRecord(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
     },
     async close() {
       for (const h of holds.splice(0)) h.arrived();

@@ -33,3 +33,11 @@ export const healthyNow = (detail: string): HealthRecord => ({
   failStreak: 0,
   detail,
 });
+
+/** A record for an instance an action just saw fail its health check to the end. */
+export const unhealthyNow = (detail: string): HealthRecord => ({
+  health: "unhealthy",
+  okStreak: 0,
+  failStreak: 1,
+  detail,
+});

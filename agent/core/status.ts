@@ -94,8 +94,11 @@ function phaseOf(
   const ingressFailed = Boolean(input.ingress?.lastError);
   const failed = ws.filter((w) => w.state === "failed").length + (ingressFailed ? 1 : 0);
   if (input.pending) return "applying";
+  // Serving: something answers for the workload (a failed one only counts when seen healthy,
+  // e.g. the old version kept after a failed replace).
   const serving = ws.filter(
-    (w) => (w.state === "running" || w.state === "failed") && w.health !== "unhealthy" && w.specHash !== null,
+    (w) =>
+      w.specHash !== null && (w.health === "healthy" || (w.state === "running" && w.health === "unknown")),
   );
   if (failed > 0) return serving.length > 0 ? "degraded" : "failed";
   const right = ws.every(

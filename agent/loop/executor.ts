@@ -34,7 +34,12 @@ export type Outcome =
       /** An old instance left running to drain until `until` (ms epoch); the planner removes it then. */
       retire?: { name: string; until: number };
     }
-  | { ok: false; error: string };
+  | {
+      ok: false;
+      error: string;
+      /** A new instance left running although its health check failed. */
+      unhealthy?: { ref: string; detail: string };
+    };
 
 class DeadlineError extends Error {}
 
@@ -90,6 +95,12 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
     return { instance, ok: r.ok, detail: r.detail };
   }
 
+  const unhealthy = (r: { instance: Instance; detail: string }): Outcome => ({
+    ok: false,
+    error: `never became healthy: ${r.detail}`,
+    unhealthy: { ref: r.instance.ref, detail: r.detail },
+  });
+
   const tagged = (i: Instance, w: Workload) => ({ ...i, runtime: deps.drivers.forRuntime(w.runtime).kind });
 
   async function run(action: Action): Promise<Outcome> {
@@ -111,7 +122,7 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
         const r = await startAndWait(action.workload, slot);
         // Nothing else serves this workload, so an unhealthy new instance is left running (it may
         // still come up, and its logs stay); the planner restarts it after backoff.
-        if (!r.ok) return { ok: false, error: `never became healthy: ${r.detail}` };
+        if (!r.ok) return unhealthy(r);
         return { ok: true, detail: r.detail, healthy: [{ ref: r.instance.ref, detail: r.detail }] };
       }
       case "replace": {
@@ -119,7 +130,7 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
         if (action.strategy === "stop-first") {
           await stop(old);
           const r = await startAndWait(w, action.slot);
-          if (!r.ok) return { ok: false, error: `never became healthy: ${r.detail}` };
+          if (!r.ok) return unhealthy(r);
           return { ok: true, detail: r.detail, healthy: [{ ref: r.instance.ref, detail: r.detail }] };
         }
         const r = await startAndWait(w, action.slot);

@@ -5,7 +5,7 @@
 import { type ActionKind, removeKey, routesKey, workloadKey } from "../core/actions.js";
 import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../core/backoff.js";
 import type { PassTrigger } from "../core/events.js";
-import { healthyNow } from "../core/health-track.js";
+import { healthyNow, unhealthyNow } from "../core/health-track.js";
 import { type PlanResult, planActions } from "../core/planner.js";
 import {
   currentStatus,
@@ -172,6 +172,7 @@ export async function runPass(
         defaultBackoffPolicy,
       );
       if (action.kind === "routes") state.ingressError = outcome.error;
+      if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
       const retryInMs = (state.backoff.get(action.key)?.nextAttemptAt ?? deps.now()) - deps.now();
       deps.logger.warn(
         {

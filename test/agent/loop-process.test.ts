@@ -137,6 +137,41 @@ describe("agent loop with real processes", () => {
     expect(await hit(p)).toEqual(old);
   });
 
+  it("replaces stop-first in the same slot", async () => {
+    const p = await freePortPair();
+    const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1", strategy: "stop-first" })]);
+    h.rec.publish(v1);
+    await h.start();
+    await statusFor(h, v1.hash, converged(v1.hash));
+    const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2", strategy: "stop-first" })]);
+    h.rec.publish(v2);
+    const s = await statusFor(h, v2.hash, converged(v2.hash));
+    expect(s.workloads[0]).toMatchObject({ hostPort: p, state: "running", health: "healthy" });
+    expect((await hit(p))?.body).toBe("v2");
+    expect(await hit(p + 1)).toBeNull();
+  });
+
+  it("a never-healthy create keeps running, is reported failed, and is restarted after backoff", async () => {
+    const p = await freePortPair();
+    const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "sick", unhealthy: true })]);
+    h.rec.publish(doc);
+    await h.start();
+    const s = await statusFor(h, doc.hash, (st) => st.workloads[0]?.state === "failed");
+    expect(s.phase).toBe("failed");
+    expect(s.appliedHash).toBeNull();
+    expect(s.workloads[0]?.operation).toMatchObject({ status: "backoff", attempt: 1 });
+    // Left running: its logs and port stay for a person to look at.
+    const first = await hit(p);
+    expect(first?.body).toBe("sick");
+    await statusFor(h, doc.hash, (st) => (st.workloads[0]?.operation?.attempt ?? 0) >= 2);
+    expect(h.logs.join("\n")).toContain("restart web-0: never became healthy");
+    const second = await waitFor("restarted", async () => {
+      const r = await hit(p);
+      return r && r.pid !== first?.pid ? r : undefined;
+    });
+    expect(second.body).toBe("sick");
+  });
+
   it("restores a process killed by hand", async () => {
     const p = await freePortPair();
     const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);

@@ -73,14 +73,15 @@ export function listArgv(opts: Pick<ContainerCommandOptions, "engine" | "node">)
   ];
 }
 
-/** Details of one container (labels included), as JSON. Exits non-zero when it does not exist. */
+/**
+ * Details of one container (labels included) as a JSON array, both engines' default output (docker
+ * reads `--format` as a template). Exits non-zero when it does not exist.
+ */
 export const inspectArgv = (engine: Engine, ref: string): string[] => [
   engine,
   "inspect",
   "--type",
   "container",
-  "--format",
-  "json",
   ref,
 ];
 

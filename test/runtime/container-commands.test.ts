@@ -134,7 +134,7 @@ describe("other command lines", () => {
       listArgv({ engine: "podman", node: "node-a" }),
       "podman ps -a --format json --filter label=berth.managed=true --filter label=berth.node=node-a",
     ],
-    [inspectArgv("docker", "abc"), "docker inspect --type container --format json abc"],
+    [inspectArgv("docker", "abc"), "docker inspect --type container abc"],
     [stopArgv("podman", "abc", 10_000), "podman stop -t 10 abc"],
     [stopArgv("podman", "abc", 1_500), "podman stop -t 2 abc"],
     [stopArgv("podman", "abc", 0), "podman stop -t 0 abc"],

@@ -24,7 +24,7 @@ import {
 import { openLocalSource } from "./source/local.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
-import { type DesiredSnapshot, publishMessage } from "./store/desired-layout.js";
+import { carryUnchanged, type DesiredSnapshot, publishMessage } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
@@ -207,7 +207,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const snap: DesiredSnapshot = {
       generation: served.generation + 1,
       source: { branch: settings.branch, commit: tip, subject: head.subject },
-      docs: head.evaluation.desired,
+      docs: carryUnchanged(served.docs, head.evaluation.desired),
       tokens: tokensOf(head.load.config),
       plan,
     };
@@ -215,7 +215,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const commit = await writeDesiredCommit(
       source.git,
       snap,
-      parent,
+      parent ? { commit: parent, docs: served.docs } : null,
       publishMessage(snap.source, snap.generation, summary),
     );
     lap("write");

@@ -31,12 +31,18 @@ export async function writeTreeWith(
   changes: ReadonlyMap<string, string | Uint8Array | null>,
 ): Promise<string> {
   const blobs = new Map<string, string | null>();
-  for (const [path, content] of changes) {
-    if (content === null) blobs.set(path, null);
-    else {
-      const bytes = typeof content === "string" ? encoder.encode(content) : content;
-      blobs.set(path, await writeLooseObject(gd.gitdir, "blob", bytes));
-    }
+  const pending = [...changes];
+  // A few writes in flight at once: a first publish of a large fleet writes a blob per node.
+  for (let i = 0; i < pending.length; i += 32) {
+    await Promise.all(
+      pending.slice(i, i + 32).map(async ([path, content]) => {
+        if (content === null) blobs.set(path, null);
+        else {
+          const bytes = typeof content === "string" ? encoder.encode(content) : content;
+          blobs.set(path, await writeLooseObject(gd.gitdir, "blob", bytes));
+        }
+      }),
+    );
   }
   return (
     (await updateTree(gd, baseTree, blobs)) ?? (await writeLooseObject(gd.gitdir, "tree", treeContent([])))

@@ -33,22 +33,50 @@ interface MetaFile {
   nodes: Record<string, { hash: string; tokenSha256?: string }>;
 }
 
-/** The files of one desired-branch commit. */
-export function desiredFiles(snap: DesiredSnapshot, renderPlan: (plan: Plan) => string): Map<string, string> {
-  const files = new Map<string, string>();
+/**
+ * The files of one desired-branch commit, as changes to the previous generation's tree: node
+ * documents that are the very same objects as in `previous` are left out (their blobs do not
+ * change), nodes gone since `previous` map to null. Without `previous`: every file.
+ */
+export function desiredFiles(
+  snap: DesiredSnapshot,
+  renderPlan: (plan: Plan) => string,
+  previous?: ReadonlyMap<string, DesiredState>,
+): Map<string, string | null> {
+  const files = new Map<string, string | null>();
   const nodes: MetaFile["nodes"] = {};
   for (const [name, doc] of [...snap.docs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    files.set(`${NODES_DIR}/${name}.json`, `${JSON.stringify(doc, null, 2)}\n`);
+    if (previous?.get(name) !== doc) files.set(nodePath(name), `${JSON.stringify(doc, null, 2)}\n`);
     const token = snap.tokens.get(name);
     nodes[name] = token ? { hash: doc.hash, tokenSha256: token } : { hash: doc.hash };
   }
+  for (const name of previous?.keys() ?? []) if (!snap.docs.has(name)) files.set(nodePath(name), null);
   // Nodes without a document (none today) still need their token for the API.
   for (const [name, token] of snap.tokens) nodes[name] ??= { hash: "", tokenSha256: token };
   const meta: MetaFile = { formatVersion: 1, generation: snap.generation, source: snap.source, nodes };
   files.set(META_FILE, `${JSON.stringify(meta, null, 2)}\n`);
-  if (snap.plan) files.set(PLAN_FILE, renderPlan(snap.plan));
+  files.set(PLAN_FILE, snap.plan ? renderPlan(snap.plan) : null);
   return files;
 }
+
+/**
+ * The documents to serve for a new generation: a node whose document hash did not change keeps
+ * the document it had (and so its `source`, the commit that last changed it), so a commit that
+ * changes nothing for a node changes nothing it is served — not even the bytes.
+ */
+export function carryUnchanged(
+  previous: ReadonlyMap<string, DesiredState>,
+  next: ReadonlyMap<string, DesiredState>,
+): Map<string, DesiredState> {
+  const out = new Map<string, DesiredState>();
+  for (const [name, doc] of next) {
+    const before = previous.get(name);
+    out.set(name, before && before.hash === doc.hash ? before : doc);
+  }
+  return out;
+}
+
+const nodePath = (name: string) => `${NODES_DIR}/${name}.json`;
 
 export interface ParsedDesired {
   snapshot: DesiredSnapshot | null;

@@ -1,6 +1,7 @@
 // Reads a generation from the desired branch and writes the next one as a commit object (the
 // caller moves the branch with compare-and-swap through its ConfigSource). I/O over git objects.
 import { renderJson } from "../../core/views/json.js";
+import type { DesiredState } from "../../schema/index.js";
 import {
   type GitDir,
   readCommitInfo,
@@ -34,13 +35,17 @@ export async function readDesiredCommit(gd: GitDir, commit: string): Promise<Pub
   return { ...parseDesiredFiles(files), desiredCommit: commit, time: info.time };
 }
 
-/** Writes `snap` as a commit whose parent is `parent` (null for the first generation). */
+/**
+ * Writes `snap` as a commit on top of `parent` (null for the first generation), whose documents
+ * are `parent.docs`: only the node files whose document object changed are written.
+ */
 export async function writeDesiredCommit(
   gd: GitDir,
   snap: DesiredSnapshot,
-  parent: string | null,
+  parent: { commit: string; docs: ReadonlyMap<string, DesiredState> } | null,
   message: string,
 ): Promise<string> {
-  const tree = await writeTreeWith(gd, null, desiredFiles(snap, renderJson));
-  return writeCommitObject(gd, { tree, parents: parent ? [parent] : [], message });
+  const baseTree = parent ? (await readCommitInfo(gd, parent.commit)).tree : null;
+  const tree = await writeTreeWith(gd, baseTree, desiredFiles(snap, renderJson, parent?.docs));
+  return writeCommitObject(gd, { tree, parents: parent ? [parent.commit] : [], message });
 }

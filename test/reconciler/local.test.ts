@@ -12,6 +12,7 @@ import {
   invalidApp,
   isAncestor,
   memoryLogger,
+  nodeYaml,
   recordingSink,
   sha256,
   tokenOf,
@@ -71,6 +72,39 @@ describe.skipIf(!ok)("reconciler, local repo", () => {
     expect(repo.git("rev-parse", "HEAD")).toBe(c2);
     expect(repo.git("symbolic-ref", "HEAD")).toBe("refs/heads/main");
     expect(repo.git("status", "--porcelain")).toBe("");
+  });
+
+  it("keeps the very same document for a node the commit does not change", async () => {
+    const repo = await temp.makeRepo({
+      ...baseConfig(),
+      "nodes/node-b.yaml": nodeYaml("node-b").replace("roles: [worker, proxy]", "roles: [worker]"),
+      "apps/web.yaml": `${appYaml("web", "nginx:1.25")}placement:\n  nodes: [node-a]\n`,
+    });
+    const c1 = repo.git("rev-parse", "HEAD");
+    const { r } = await start(repo.dir);
+    await waitFor("first publish", () => r.published().commit === c1);
+    const docB = r.desired("node-b");
+    expect(docB?.source.commit).toBe(c1);
+
+    const c2 = await repo.commit(
+      { "apps/web.yaml": `${appYaml("web", "nginx:1.27")}placement:\n  nodes: [node-a]\n` },
+      "web 1.27 on node-a",
+    );
+    await waitFor("second publish", () => r.published().commit === c2);
+    expect(r.desired("node-a")?.source.commit).toBe(c2);
+    // node-b: same document object, same bytes on the branch, its source still the commit that made it.
+    expect(r.desired("node-b")).toBe(docB);
+    expect(repo.git("rev-parse", "berth/desired:nodes/node-b.json")).toBe(
+      repo.git("rev-parse", "berth/desired~1:nodes/node-b.json"),
+    );
+    expect(JSON.parse(repo.git("show", "berth/desired:meta.json")).nodes["node-b"].hash).toBe(docB?.hash);
+
+    // A node removed from the config loses its document file and its token.
+    const c3 = await repo.commit({ "nodes/node-b.yaml": null }, "retire node-b");
+    await waitFor("third publish", () => r.published().commit === c3);
+    expect(r.desired("node-b")).toBeUndefined();
+    expect(r.tokenSha256("node-b")).toBeUndefined();
+    expect(repo.git("ls-tree", "--name-only", "berth/desired", "nodes/")).toBe("nodes/node-a.json");
   });
 
   it("publishes nothing for an invalid commit between two valid ones", async () => {

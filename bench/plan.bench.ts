@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { ParseCache } from "../core/config/index.js";
 import type { LoadResult } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
+import { exclusionOf } from "../core/placement/eligibility.js";
+import { appRequest, buildNodeTable, type PlacementNode } from "../core/placement/index.js";
 import { computePlan, type PlanInput, summaryLine } from "../core/plan/index.js";
 import { renderJson } from "../core/views/json.js";
 import { loadCommit } from "../reconciler/repo/load.js";
@@ -152,6 +154,18 @@ async function main(): Promise<void> {
     };
     const a = where(before.desired);
     const b = where(after.desired);
+    // What rendezvous hashing should move: for each app the new node can run, its replicas times
+    // the new node's share of the weight of the app's candidates.
+    const table = buildNodeTable(joined.config.nodes.map((n) => n.spec));
+    const newNode = table.byName.get("node-new") as PlacementNode;
+    let expected = 0;
+    for (const e of load.config.apps) {
+      const req = appRequest(e.spec);
+      if (exclusionOf(req, newNode) !== null) continue;
+      let total = 0;
+      for (const n of table.nodes) if (exclusionOf(req, n) === null) total += 1 / n.invWeight;
+      expected += (e.spec.replicas * (1 / newNode.invWeight)) / total;
+    }
     let moved = 0;
     let toNew = 0;
     for (const [id, n] of a) {
@@ -174,7 +188,7 @@ async function main(): Promise<void> {
       [
         `replicas moved when 1 node joins ${size.nodes}`,
         `${moved} of ${a.size} (${((100 * moved) / a.size).toFixed(2)}%), ${toNew} onto the new node`,
-        `≈ ${((100 * a.size) / (size.nodes + 1) / a.size).toFixed(2)}% + capacity effects`,
+        `expected ≈ ${expected.toFixed(1)} (its weighted share of the apps it can run)`,
       ],
     ];
     console.log(

@@ -22,6 +22,16 @@ export class Evaluator {
   private placer = new Placer();
   private builder = new DesiredBuilder();
   private table: NodeTable | undefined;
+  private requests = new Map<string, { spec: AppSpec; request: AppRequest }>();
+
+  /** appRequest, kept per app while its spec object is the same (the loader shares unchanged specs). */
+  private requestOf(spec: AppSpec): AppRequest {
+    const hit = this.requests.get(spec.name);
+    if (hit && hit.spec === spec) return hit.request;
+    const request = appRequest(spec);
+    this.requests.set(spec.name, { spec, request });
+    return request;
+  }
 
   evaluate(load: LoadResult, source: Source): Evaluation {
     if (load.diagnostics.length > 0) {
@@ -31,7 +41,11 @@ export class Evaluator {
     const entries = sortedByName(config.apps);
     const apps: AppSpec[] = entries.map((e) => e.spec);
     const table = this.tableFor(config.nodes.map((e) => e.spec));
-    const placement = this.placer.place(table, apps.map(requestOf));
+    const placement = this.placer.place(
+      table,
+      apps.map((spec) => this.requestOf(spec)),
+    );
+    if (this.requests.size > 2 * apps.length + 64) this.requests.clear();
 
     const findings: Finding[] = [];
     for (const entry of entries) {
@@ -66,17 +80,6 @@ function placementFinding(load: LoadResult, entry: Entry<AppSpec>, message: stri
   const [replicas, root] = load.locate([at(["replicas"]), at([])]);
   const written = replicas && root && (replicas.line !== root.line || replicas.col !== root.col);
   return at(written ? ["replicas"] : ["name"]);
-}
-
-const requests = new WeakMap<AppSpec, AppRequest>();
-/** appRequest memoised per spec object (the loader shares unchanged specs between loads). */
-function requestOf(spec: AppSpec): AppRequest {
-  let r = requests.get(spec);
-  if (!r) {
-    r = appRequest(spec);
-    requests.set(spec, r);
-  }
-  return r;
 }
 
 /** Entries sorted by name; the loader usually gives them sorted already (apps/<name>.yaml). */

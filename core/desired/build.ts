@@ -12,7 +12,7 @@ import { canonicalJson, keyOf } from "../canonical-json.js";
 import type { AppSpec, Config, DomainSpec } from "../config/model.js";
 import { type AppPlacement, allocatePorts, type PlacementResult } from "../placement/index.js";
 import { compareDomains, routeOf, upstreamOf } from "./routes.js";
-import { workloadWithJson } from "./workload.js";
+import { type AppParts, appParts, workloadWithJson } from "./workload.js";
 
 export interface Source {
   branch: string;
@@ -21,6 +21,8 @@ export interface Source {
 
 interface AppState {
   spec: AppSpec;
+  /** appParts(spec), made when a replica of this spec is first built. */
+  parts?: AppParts;
   placement: AppPlacement;
   /** hostPort of each replica. */
   hostPorts: number[];
@@ -87,6 +89,7 @@ export class DesiredBuilder {
           continue;
         }
         st.spec = app;
+        st.parts = undefined;
         changedApps.add(app.name);
         for (const i of placed.nodes) touched.add(i);
         continue;
@@ -233,7 +236,8 @@ export class DesiredBuilder {
         hit.workload.runtime !== runtime ||
         (hit.spec !== app.spec && keyOf(hit.spec) !== keyOf(app.spec))
       ) {
-        const built = workloadWithJson(app.spec, replica, runtime, hostPort);
+        app.parts ??= appParts(app.spec);
+        const built = workloadWithJson(app.spec, app.parts, replica, runtime, hostPort);
         hit = { spec: app.spec, workload: built.workload, json: built.json };
         this.workloads.set(id, hit);
       }

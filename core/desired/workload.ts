@@ -3,14 +3,15 @@
 // the app by the loader (core/config). Pure.
 //
 // Everything that does not depend on the replica (env, health, volumes and their canonical JSON
-// fragments) is computed once per app spec and shared by its replicas: a cold build makes 20,000
-// workloads and this keeps it to string joins. The JSON equals canonicalJson(workload); a test
+// fragments) is computed once per app spec (appParts; the builder keeps it with the app) and
+// shared by its replicas: a cold build makes 20,000 workloads and this keeps it to string joins. The JSON equals canonicalJson(workload); a test
 // checks it over varied specs.
 import { healthDefaults, type Runtime, type Workload } from "../../schema/index.js";
 import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import type { AppSpec } from "../config/model.js";
 
-interface AppParts {
+/** What the replicas of one app spec share; build it once per spec with appParts(). */
+export interface AppParts {
   env: Workload["env"];
   health: Workload["health"];
   volumes: Workload["volumes"];
@@ -21,11 +22,7 @@ interface AppParts {
   afterSpecHash: string;
 }
 
-const parts = new WeakMap<AppSpec, AppParts>();
-
-function partsOf(app: AppSpec): AppParts {
-  let p = parts.get(app);
-  if (p) return p;
+export function appParts(app: AppSpec): AppParts {
   const env: Workload["env"] = {};
   for (const k of Object.keys(app.env ?? {}).sort())
     env[k] = (app.env as Record<string, string>)[k] as string;
@@ -45,24 +42,30 @@ function partsOf(app: AppSpec): AppParts {
   let afterSpecHash = `,"strategy":${q(app.strategy)},"volumes":${canonicalJson(volumes)}`;
   if (app.workdir !== undefined) afterSpecHash += `,"workdir":${q(app.workdir)}`;
   afterSpecHash += "}";
-  p = { env, health, volumes, beforeHostPort, beforeReplica, afterSpecHash, ...(command ? { command } : {}) };
-  parts.set(app, p);
-  return p;
+  return {
+    env,
+    health,
+    volumes,
+    beforeHostPort,
+    beforeReplica,
+    afterSpecHash,
+    ...(command ? { command } : {}),
+  };
 }
 
 /** Builds workload `<app>-<replica>` for a node with `runtime`, listening on `hostPort` (and +1). */
 export function workloadOf(app: AppSpec, replica: number, runtime: Runtime, hostPort: number): Workload {
-  return workloadWithJson(app, replica, runtime, hostPort).workload;
+  return workloadWithJson(app, appParts(app), replica, runtime, hostPort).workload;
 }
 
 /** The workload and its canonical JSON (specHash included), which the node hash is made of. */
 export function workloadWithJson(
   app: AppSpec,
+  p: AppParts,
   replica: number,
   runtime: Runtime,
   hostPort: number,
 ): { workload: Workload; json: string } {
-  const p = partsOf(app);
   const id = `${app.name}-${replica}`;
   // The app name is a DNS label and runtime an enum: neither needs escaping.
   const middle = `${p.beforeHostPort},"hostPort":${hostPort},"id":"${id}"${p.beforeReplica},"replica":${replica},"runtime":"${runtime}"`;

@@ -1,7 +1,7 @@
 // Reads the config files of a working tree: every *.yaml/*.yml outside dot-folders and
 // node_modules. Symlinks are skipped (as in a commit, where they are not files); files over the
-// size limit are not read, only their size is passed on. I/O (synchronous reads: measured
-// fastest for thousands of small files).
+// size limit are not read past their first 64 KiB, only their size is passed on. I/O
+// (synchronous reads: measured fastest for thousands of small files).
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { type ConfigFile, isConfigPath, MAX_FILE_BYTES } from "../../core/config/index.js";
@@ -23,17 +23,24 @@ export function readWorktreeFiles(dir: string): ConfigFile[] {
   return files;
 }
 
+// Most config files fit this buffer: one read() and no fstat() per file (16,000 files → 16,000
+// fewer system calls). Reading is synchronous, so one shared buffer is enough.
+const chunk = Buffer.allocUnsafe(64 * 1024);
+
 function readOne(abs: string, path: string): ConfigFile {
   const fd = openSync(abs, "r");
   try {
+    const n = readSync(fd, chunk, 0, chunk.length, 0);
+    if (n < chunk.length) return { path, content: Buffer.from(chunk.subarray(0, n)) };
     const size = fstatSync(fd).size;
     if (size > MAX_FILE_BYTES) return { path, content: new Uint8Array(0), size };
     const buf = Buffer.allocUnsafe(size);
-    let off = 0;
+    chunk.copy(buf, 0, 0, n);
+    let off = n;
     while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
+      const got = readSync(fd, buf, off, size - off, off);
+      if (got === 0) break;
+      off += got;
     }
     return { path, content: buf.subarray(0, off) };
   } finally {

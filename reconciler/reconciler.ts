@@ -407,9 +407,11 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     async stop() {
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
-      await source.close();
+      // The run in progress finishes and queued statuses are written before the source (and
+      // its HTTP connections, in remote mode) closes.
       if (running) await running;
       await status?.stop();
+      await source.close();
       served.wakeEveryone();
     },
     async idle() {

@@ -116,7 +116,7 @@ describe.skipIf(!ok)("status branch", () => {
     expect(statusCommits(repo.dir)).toEqual(commits);
   });
 
-  it("lands the statuses of two reconcilers sharing one remote (rebasing on a moved tip)", async () => {
+  async function remoteRepo() {
     const root = temp.makeTempDir("berth-remote-");
     const bare = join(root, "cfg.git");
     runGit(root, "init", "-q", "--bare", "-b", "main", bare);
@@ -124,7 +124,26 @@ describe.skipIf(!ok)("status branch", () => {
     work.git("push", "-q", bare, "main");
     const server = await startGitHttpServer({ root });
     closers.push(() => server.close());
-    const url = `${server.url}/cfg.git`;
+    return { bare, url: `${server.url}/cfg.git` };
+  }
+
+  it("writes the queued statuses when stopped (remote: pushed before the connection closes)", async () => {
+    const { bare, url } = await remoteRepo();
+    const r = await createReconciler({
+      remote: { url, cacheDir: temp.makeTempDir("berth-cache-") },
+      events: recordingSink(),
+      logger: memoryLogger().logger,
+      statusBatchMs: 3_600_000,
+    });
+    await r.start();
+    await r.idle();
+    r.reportStatus("node-a", report("node-a", "degraded", "2026-01-01T00:00:00Z"));
+    await r.stop();
+    expect(JSON.parse(runGit(bare, "show", "berth/status:nodes/node-a.json")).phase).toBe("degraded");
+  });
+
+  it("lands the statuses of two reconcilers sharing one remote (rebasing on a moved tip)", async () => {
+    const { bare, url } = await remoteRepo();
 
     const make = async () => {
       const r = await createReconciler({

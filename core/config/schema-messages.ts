@@ -62,9 +62,15 @@ export function schemaFindings(
           push(path, `${label} ${e.message}`);
         }
         break;
-      case "type":
-        push(path, `${label} must be ${typeName(String(p.type))}, not ${describe(value)}`);
+      case "type": {
+        // YAML reads true, 8080 and 1.5 as a boolean and numbers: where text is wanted, quotes fix it.
+        const quote =
+          p.type === "string" && (typeof value === "number" || typeof value === "boolean")
+            ? `: write it in quotes, "${String(value)}"`
+            : "";
+        push(path, `${label} must be ${typeName(String(p.type))}, not ${describe(value)}${quote}`);
         break;
+      }
       case "enum": {
         const allowed = (p.allowedValues as unknown[]).map(String);
         push(

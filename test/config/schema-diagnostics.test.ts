@@ -112,7 +112,7 @@ const cases: Case[] = [
   {
     name: "env value that is not a string",
     files: { ...BASE, "apps/web.yaml": `${APP}env:\n  DEBUG: true\n` },
-    errors: ["apps/web.yaml:6:10: env.DEBUG must be a string, not true [schema]"],
+    errors: ['apps/web.yaml:6:10: env.DEBUG must be a string, not true: write it in quotes, "true" [schema]'],
   },
   {
     name: "duplicate list item",
@@ -143,7 +143,7 @@ const cases: Case[] = [
     name: "several problems in one document are all reported, in order",
     files: { ...BASE, "apps/web.yaml": "kind: App\nname: web\nimage: 7\nreplicas: -2\nstrategy: fast\n" },
     errors: [
-      "apps/web.yaml:3:8: image must be a string, not the number 7 [schema]",
+      'apps/web.yaml:3:8: image must be a string, not the number 7: write it in quotes, "7" [schema]',
       "apps/web.yaml:4:11: replicas must be >= 0 [schema]",
       'apps/web.yaml:5:11: strategy "fast" is not one of start-first, stop-first [schema]',
     ],

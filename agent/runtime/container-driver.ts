@@ -76,10 +76,11 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
       // Remove it, but only when it is ours: an unmanaged container may own that name.
       const leftover = await findByName(name).catch(() => undefined);
       if (leftover) await removeManaged(leftover.ref, `removing ${name} left behind by a failed run`);
-      const portInUse = /address already in use/i.test(r.stderr);
-      const doing = portInUse
+      const doing = /address already in use/i.test(r.stderr)
         ? `starting ${name}: host port ${slotPort(w, slot)} is already in use on this node (free it or change the node's portRange)`
-        : `starting ${name}`;
+        : /name .* is already in use/i.test(r.stderr) && !leftover
+          ? `starting ${name}: the name is taken by a container this node does not manage (another berth node on this host, or one made by hand); remove or rename it`
+          : `starting ${name}`;
       mustSucceed(withBin(argv), r, doing);
     }
     const id = r.stdout.trim().split("\n").pop() ?? "";

@@ -75,6 +75,12 @@ export async function removeNodeContainers(node: string): Promise<void> {
   if (ids.length) await podman("rm", "-f", ...ids);
 }
 
+/**
+ * An app name unique to this test run. Container names (berth-<app>-<replica>-<slot>) are global
+ * on a host, so tests running in parallel must not share app names either.
+ */
+export const uniqueApp = (prefix = "app"): string => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
 /** A node name unique to this test run, so parallel tests never see each other's containers. */
 export const uniqueNode = (prefix = "t"): string =>
   `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

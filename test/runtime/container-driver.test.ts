@@ -11,6 +11,7 @@ import {
   podman,
   removeNodeContainers,
   type TestImages,
+  uniqueApp,
   uniqueNode,
 } from "../helpers/podman.js";
 import { requireTool } from "../helpers/tools.js";
@@ -37,9 +38,17 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     await images?.remove();
   });
 
-  const web = (hostPort: number, image: string, id = "web-0") =>
+  // App names are unique per run: container names are global on the host (see uniqueApp).
+  const apps = {
+    web: uniqueApp("web"),
+    crash: uniqueApp("crash"),
+    busy: uniqueApp("busy"),
+    dweb: uniqueApp("dweb"),
+  };
+  const web = (hostPort: number, image: string, app = apps.web) =>
     workload({
-      id,
+      id: `${app}-0`,
+      app,
       hostPort,
       runtime: "podman",
       image,
@@ -52,9 +61,9 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     const w = web(port, images.v1);
     const inst = await podmanDriver.start(w, "b");
     expect(inst).toMatchObject({
-      name: "berth-web-0-b",
-      workloadId: "web-0",
-      app: "web",
+      name: `berth-${apps.web}-0-b`,
+      workloadId: `${apps.web}-0`,
+      app: apps.web,
       slot: "b",
       port: port + 1,
       state: "running",
@@ -65,8 +74,8 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     const inspected = JSON.parse((await podman("inspect", "--format", "json", inst.ref)).stdout)[0];
     expect(inspected.Config.Labels).toMatchObject({
       "berth.managed": "true",
-      "berth.app": "web",
-      "berth.workload": "web-0",
+      "berth.app": apps.web,
+      "berth.workload": `${apps.web}-0`,
       "berth.spec-hash": w.specHash,
       "berth.slot": "b",
       "berth.node": node,
@@ -83,14 +92,14 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
 
   it("reports an exited container as exited, and start replaces it under the same name", async () => {
     const port = await freePortPair();
-    const w = web(port, images.v1, "crash-0");
+    const w = web(port, images.v1, apps.crash);
     const inst = await podmanDriver.start(w, "a");
     await podman("kill", inst.ref);
     const exited = await waitFor("exited state", async () =>
       (await podmanDriver.list()).find((i) => i.state === "exited"),
     );
     expect(exited).toMatchObject({
-      name: "berth-crash-0-a",
+      name: `berth-${apps.crash}-0-a`,
       state: "exited",
       lastError: "exited with code 137",
     });
@@ -151,20 +160,33 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     await new Promise<void>((res) => blocker.listen(port, "127.0.0.1", res));
     try {
       let err: Error | undefined;
-      await podmanDriver.start(web(port, images.v1, "busy-0"), "a").catch((e: Error) => {
+      await podmanDriver.start(web(port, images.v1, apps.busy), "a").catch((e: Error) => {
         err = e;
       });
       expect(err?.message).toMatch(
         new RegExp(
-          `^starting berth-busy-0-a: host port ${port} is already in use on this node .*\`podman run .* -e SECRET_TOKEN=… .*\` exited 126: .*address already in use`,
+          `^starting berth-${apps.busy}-0-a: host port ${port} is already in use on this node .*\`podman run .* -e SECRET_TOKEN=… .*\` exited 126: .*address already in use`,
         ),
       );
       expect(err?.message).not.toContain("tok3n-value");
       expect(await podmanDriver.list()).toEqual([]);
-      expect((await podman("container", "exists", "berth-busy-0-a")).exitCode).toBe(1);
+      expect((await podman("container", "exists", `berth-${apps.busy}-0-a`)).exitCode).toBe(1);
     } finally {
       blocker.close();
     }
+  });
+
+  it("a name taken by a container this node does not manage: says so and leaves it alone", async () => {
+    const port = await freePortPair();
+    const app = uniqueApp("taken");
+    const name = `berth-${app}-0-a`;
+    const r = await podman("create", "--pull=never", "--name", name, images.v1);
+    expect(r.exitCode).toBe(0);
+    strangers.push(name);
+    await expect(podmanDriver.start(web(port, images.v1, app), "a")).rejects.toThrow(
+      `starting ${name}: the name is taken by a container this node does not manage (another berth node on this host, or one made by hand); remove or rename it`,
+    );
+    expect((await podman("container", "exists", name)).exitCode).toBe(0);
   });
 
   it("the docker driver speaks the same CLI (through a wrapper that execs podman)", async () => {
@@ -176,11 +198,11 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     });
     expect(docker.kind).toBe("docker");
     const port = await freePortPair();
-    const inst = await docker.start(web(port, images.v2, "dweb-0"), "a");
+    const inst = await docker.start(web(port, images.v2, apps.dweb), "a");
     expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
     expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe("v2");
     expect((await docker.list()).map((i) => [i.name, i.state, i.port])).toEqual([
-      ["berth-dweb-0-a", "running", port],
+      [`berth-${apps.dweb}-0-a`, "running", port],
     ]);
     // Each driver only sees its own node's containers.
     expect((await podmanDriver.list()).map((i) => i.ref)).not.toContain(inst.ref);

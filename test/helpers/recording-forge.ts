@@ -3,8 +3,11 @@
 // comments and statuses in memory, checks the auth header each forge expects, validates like the
 // forge does (GitHub's 140-character status descriptions, GitLab's state transitions), records
 // every request (auth headers left out) and can be told to fail, rate-limit or hold requests.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { authOk, type Matched, match, prefixes, readBody, validStates } from "../forge/recording-routes.js";
+
+export { rateLimited } from "../forge/recording-routes.js";
 
 export type ForgeKind = "github" | "gitea" | "gitlab";
 export type RouteName = "list-comments" | "create-comment" | "update-comment" | "set-status";
@@ -82,109 +85,6 @@ export interface RecordingForge {
   /** Calls `fn` as each request is answered (benchmarks time the moment a comment lands). */
   onRecord(fn: (r: RecordedRequest) => void): () => void;
   close(): Promise<void>;
-}
-
-/** Ready-made failures that look like each forge's rate limiting. */
-export const rateLimited = {
-  /** GitHub's secondary limit: 403 with Retry-After and the message GitHub sends. */
-  secondary: (retryAfterSeconds = 1): InjectedFailure => ({
-    status: 403,
-    headers: { "retry-after": String(retryAfterSeconds) },
-    body: {
-      message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-      documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-    },
-  }),
-  /** GitHub's secondary limit without Retry-After (the client must back off on its own). */
-  secondaryNoHeader: (): InjectedFailure => ({
-    status: 403,
-    body: { message: "You have exceeded a secondary rate limit and have been temporarily blocked." },
-  }),
-  /** A primary limit: remaining 0 and the reset time in epoch seconds. */
-  primary: (resetInSeconds = 1): InjectedFailure => ({
-    status: 403,
-    headers: {
-      "x-ratelimit-limit": "5000",
-      "x-ratelimit-remaining": "0",
-      "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + resetInSeconds),
-    },
-    body: { message: "API rate limit exceeded for user." },
-  }),
-  /** 429 with Retry-After, as GitLab and Gitea send. */
-  tooMany: (retryAfterSeconds = 1): InjectedFailure => ({
-    status: 429,
-    headers: { "retry-after": String(retryAfterSeconds) },
-    body: { message: "429 Too Many Requests" },
-  }),
-};
-
-const prefixes: Record<ForgeKind, string> = { github: "", gitea: "/api/v1", gitlab: "/api/v4" };
-const validStates: Record<ForgeKind, string[]> = {
-  github: ["pending", "success", "failure", "error"],
-  gitea: ["pending", "success", "error", "failure", "warning"],
-  gitlab: ["pending", "running", "success", "failed", "canceled"],
-};
-
-function authOk(kind: ForgeKind, req: IncomingMessage, token: string): boolean {
-  if (kind === "gitlab") return req.headers["private-token"] === token;
-  const want = kind === "github" ? `Bearer ${token}` : `token ${token}`;
-  return req.headers.authorization === want;
-}
-
-interface Matched {
-  route: RouteName;
-  pr?: number;
-  commentId?: number;
-  sha?: string;
-}
-
-/** Maps a path below the prefix to an endpoint of `kind` for `repo`, or undefined. */
-function match(kind: ForgeKind, method: string, segs: string[], repo: string): Matched | undefined {
-  if (kind === "gitlab") {
-    // /projects/:id/merge_requests/:iid/notes[/:note_id] and /projects/:id/statuses/:sha
-    if (segs[0] !== "projects" || decodeURIComponent(segs[1] ?? "") !== repo) return undefined;
-    const rest = segs.slice(2);
-    if (rest[0] === "statuses" && rest.length === 2 && method === "POST")
-      return { route: "set-status", sha: rest[1] };
-    if (rest[0] === "merge_requests" && rest[2] === "notes") {
-      const pr = Number(rest[1]);
-      if (rest.length === 3 && method === "GET") return { route: "list-comments", pr };
-      if (rest.length === 3 && method === "POST") return { route: "create-comment", pr };
-      if (rest.length === 4 && method === "PUT")
-        return { route: "update-comment", pr, commentId: Number(rest[3]) };
-    }
-    return undefined;
-  }
-  // /repos/:o/:r/issues/:n/comments, /repos/:o/:r/issues/comments/:id, /repos/:o/:r/statuses/:sha
-  if (
-    segs[0] !== "repos" ||
-    `${decodeURIComponent(segs[1] ?? "")}/${decodeURIComponent(segs[2] ?? "")}` !== repo
-  ) {
-    return undefined;
-  }
-  const rest = segs.slice(3);
-  if (rest[0] === "statuses" && rest.length === 2 && method === "POST")
-    return { route: "set-status", sha: rest[1] };
-  if (rest[0] === "issues" && rest[1] === "comments" && rest.length === 3 && method === "PATCH") {
-    return { route: "update-comment", commentId: Number(rest[2]) };
-  }
-  if (rest[0] === "issues" && rest[2] === "comments" && rest.length === 3) {
-    const pr = Number(rest[1]);
-    if (method === "GET") return { route: "list-comments", pr };
-    if (method === "POST") return { route: "create-comment", pr };
-  }
-  return undefined;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 4 * 1024 * 1024) throw new Error("body too large");
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 export async function startRecordingForge(opts: {

@@ -120,13 +120,30 @@ async function benchLocal(): Promise<{ total: number[]; inside: number[]; stages
   return { total, inside, stages };
 }
 
-async function benchRemote(): Promise<{ total: number[]; inside: number[]; ack: number[]; stages: Stages }> {
+async function benchRemote(): Promise<{
+  total: number[];
+  inside: number[];
+  ack: number[];
+  stages: Stages;
+  serverMs: Stages;
+}> {
   const work = await exampleRepo();
   const root = temp("berth-bench-remote-");
   const bare = join(root, "cfg.git");
   await git(root, "init", "-q", "--bare", "-b", "main", bare);
   await git(work, "push", "-q", bare, "main");
-  const server = await startGitHttpServer({ root });
+  const serverMs: Record<string, number[]> = {};
+  let counting = false;
+  const server = await startGitHttpServer({
+    root,
+    onRequest: ({ method, path, ms }) => {
+      if (!counting) return;
+      const key = `${method} ${path.replace(/^.*\.git/, "")}`;
+      const list = serverMs[key] ?? [];
+      list.push(ms);
+      serverMs[key] = list;
+    },
+  });
   const events = new EventBus();
   const r = await createReconciler({
     remote: { url: `${server.url}/cfg.git`, cacheDir: temp("berth-bench-cache-") },
@@ -175,6 +192,7 @@ async function benchRemote(): Promise<{ total: number[]; inside: number[]; ack: 
     const e = await published;
     const ms = performance.now() - t0;
     if (e.data.commit !== head) throw new Error(`published ${String(e.data.commit)}, expected ${head}`);
+    counting = i >= 2;
     if (i >= 3) {
       total.push(ms);
       inside.push(e.data.latencyMs as number);
@@ -186,7 +204,7 @@ async function benchRemote(): Promise<{ total: number[]; inside: number[]; ack: 
   await api.close();
   await r.stop();
   await server.close();
-  return { total, inside, ack, stages };
+  return { total, inside, ack, stages, serverMs };
 }
 
 /**
@@ -261,6 +279,7 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(width)}  ${value.padStart(10)}  ${goal}`);
     console.log(`local stages, p50 ms: ${stagesLine(local.stages)}`);
     console.log(`remote stages, p50 ms: ${stagesLine(remote.stages)}`);
+    console.log(`git server time per request, p50 ms: ${stagesLine(remote.serverMs)}`);
     if (large) console.log(`large repo stages, p50 ms: ${stagesLine(large.stages)}`);
   } finally {
     for (const d of temps) rmSync(d, { recursive: true, force: true });

@@ -14,11 +14,32 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
-export async function startGitHttpServer(opts: { root: string; token?: string }): Promise<GitHttpServer> {
+export interface GitHttpServerOptions {
+  /** Directory holding the repositories (GIT_PROJECT_ROOT). */
+  root: string;
+  /** When set, requests need basic auth with this password (or user name). */
+  token?: string;
+  /** Called after each answered request (benchmarks use it to see where time goes). */
+  onRequest?: (info: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<GitHttpServer> {
   let count = 0;
   const children = new Set<ReturnType<typeof spawn>>();
   const server = createServer((req, res) => {
     count++;
+    if (opts.onRequest) {
+      const started = performance.now();
+      const report = opts.onRequest;
+      res.once("finish", () =>
+        report({
+          method: req.method ?? "GET",
+          path: (req.url ?? "/").replace(/\?.*$/, ""),
+          status: res.statusCode,
+          ms: performance.now() - started,
+        }),
+      );
+    }
     if (opts.token !== undefined && !authorized(req, opts.token)) {
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"', "Content-Type": "text/plain" });
       res.end("authentication required\n");

@@ -1,7 +1,7 @@
 // Reads a commit's tree with isomorphic-git (pure JS): the fallback where no git binary is
 // installed. Skips dot-folders and node_modules while walking, so it never reads their trees. I/O.
 import fs from "node:fs";
-import git from "isomorphic-git";
+import { isoGit } from "./iso-git.js";
 import type { TreeEntry, TreeReader } from "./tree-entry.js";
 
 export function isoReader(gitdir: string): TreeReader {
@@ -10,6 +10,7 @@ export function isoReader(gitdir: string): TreeReader {
   return {
     kind: "isomorphic-git",
     async list(commit, keep) {
+      const git = await isoGit();
       const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
       const entries: TreeEntry[] = [];
       const walk = async (treeOid: string, prefix: string): Promise<void> => {
@@ -27,6 +28,7 @@ export function isoReader(gitdir: string): TreeReader {
       return entries;
     },
     async blobs(oids) {
+      const git = await isoGit();
       const result = new Map<string, Uint8Array>();
       for (const oid of oids) {
         const { blob } = await git.readBlob({ fs, gitdir, oid, cache });

@@ -3,7 +3,6 @@
 // loader (core/config). I/O.
 import fs from "node:fs";
 import { stat } from "node:fs/promises";
-import git from "isomorphic-git";
 import {
   isConfigPath,
   type LoadResult,
@@ -14,6 +13,7 @@ import {
 import type { ConfigFile } from "../../core/config/model.js";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
+import { isoGit } from "./iso-git.js";
 import { isoReader } from "./iso-reader.js";
 import { hasGitBinary, nativeReader } from "./native-reader.js";
 import { resolveRef } from "./refs.js";
@@ -68,6 +68,7 @@ export async function loadCommit(
       "use a branch, tag or commit id of that repo (see git log --oneline)",
     );
   }
+  const git = await isoGit();
   const { commit: info } = await git.readCommit({ fs, gitdir, oid: commit });
   const subject = info.message.split("\n", 1)[0] ?? "";
   const reader = pickReader(gitdir, opts.reader ?? "auto");

@@ -1,9 +1,9 @@
 // Resolves what a person types as a ref — branch, tag, remote branch, HEAD, full or short commit
 // id, with ~N / ^N suffixes — to a 40-hex commit id, with isomorphic-git. I/O.
 import fs from "node:fs";
-import git from "isomorphic-git";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
+import { isoGit } from "./iso-git.js";
 
 /** The commit `ref` names in the repo at `dir` (working tree or bare), or null when there is none. */
 export async function resolveRef(dir: string, ref: string): Promise<string | null> {
@@ -29,6 +29,7 @@ export async function resolveRef(dir: string, ref: string): Promise<string | nul
 }
 
 async function resolveBase(gitdir: string, base: string): Promise<string | null> {
+  const git = await isoGit();
   if (/^[0-9a-f]{40}$/.test(base)) return (await exists(gitdir, base)) ? base : null;
   try {
     return await git.resolveRef({ fs, gitdir, ref: base });
@@ -51,6 +52,7 @@ async function resolveBase(gitdir: string, base: string): Promise<string | null>
 }
 
 async function peelToCommit(gitdir: string, oid: string): Promise<string | null> {
+  const git = await isoGit();
   let current = oid;
   // Annotated tags point at a tag object; follow them to the commit (bounded: tags of tags).
   for (let hops = 0; hops < 10; hops++) {
@@ -68,11 +70,13 @@ async function peelToCommit(gitdir: string, oid: string): Promise<string | null>
 }
 
 async function parent(gitdir: string, oid: string, n: number): Promise<string | null> {
+  const git = await isoGit();
   const { commit } = await git.readCommit({ fs, gitdir, oid });
   return commit.parent[n - 1] ?? null;
 }
 
 async function exists(gitdir: string, oid: string): Promise<boolean> {
+  const git = await isoGit();
   try {
     await git.readObject({ fs, gitdir, oid, format: "deflated" });
     return true;

@@ -7,7 +7,7 @@
 // Figures are p50/p95 in ms beside the goals (local p50 ≤ 50 ms, remote p50 ≤ 250 ms), plus the
 // reconciler's own detection → published time from its `published` events. Everything talks to
 // 127.0.0.1 only. Run: npx tsx bench/reconciler.bench.ts [--commits N]
-import { execFile } from "node:child_process";
+import { execFile, fork } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -120,6 +120,42 @@ async function benchLocal(): Promise<{ total: number[]; inside: number[]; stages
   return { total, inside, stages };
 }
 
+type RequestInfo = { method: string; path: string; status: number; ms: number };
+
+/** Starts test/helpers/git-http-server.ts in a child process (this file with --git-server). */
+async function gitServerProcess(
+  root: string,
+  onRequest: (info: RequestInfo) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(import.meta.url), ["--git-server", root], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("error", reject);
+    child.on("message", (m: { url?: string; request?: RequestInfo }) => {
+      if (m.url) resolve(m.url);
+      if (m.request) onRequest(m.request);
+    });
+  });
+  return {
+    url,
+    close: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+async function serveGit(root: string): Promise<void> {
+  const send = (m: object) => process.send?.(m);
+  const server = await startGitHttpServer({ root, onRequest: (request) => send({ request }) });
+  send({ url: server.url });
+  process.once("SIGTERM", () => {
+    void server.close().then(() => process.exit(0));
+  });
+}
+
 async function benchRemote(): Promise<{
   total: number[];
   inside: number[];
@@ -134,15 +170,14 @@ async function benchRemote(): Promise<{
   await git(work, "push", "-q", bare, "main");
   const serverMs: Record<string, number[]> = {};
   let counting = false;
-  const server = await startGitHttpServer({
-    root,
-    onRequest: ({ method, path, ms }) => {
-      if (!counting) return;
-      const key = `${method} ${path.replace(/^.*\.git/, "")}`;
-      const list = serverMs[key] ?? [];
-      list.push(ms);
-      serverMs[key] = list;
-    },
+  // The git server runs in a child process, as a forge would: its CGI spawns must not be
+  // charged to the reconciler's event loop.
+  const server = await gitServerProcess(root, ({ method, path, ms }) => {
+    if (!counting) return;
+    const key = `${method} ${path.replace(/^.*\.git/, "")}`;
+    const list = serverMs[key] ?? [];
+    list.push(ms);
+    serverMs[key] = list;
   });
   const events = new EventBus();
   const r = await createReconciler({
@@ -286,4 +321,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const gitServerArg = process.argv.indexOf("--git-server");
+if (gitServerArg > 0) await serveGit(process.argv[gitServerArg + 1] as string);
+else await main();

@@ -46,6 +46,8 @@ export interface AgentOptions {
   onEvent?: (e: AgentEvent) => void;
   /** How often the observed state is checked for drift (default 5000 ms). */
   driftIntervalMs?: number;
+  /** How often running instances are health-checked while idle (default 15000 ms, at least the drift interval). */
+  healthIntervalMs?: number;
   /** Binary of the docker runtime (default `docker` on PATH). */
   dockerBin?: string;
   /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
@@ -135,7 +137,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
-  const healthHost = "127.0.0.1";
+  // Processes bind where their app says (loopback works for both 0.0.0.0 and 127.0.0.1);
+  // containers publish on publishAddress when one is given, else on every interface.
+  const publishedOn =
+    opts.publishAddress && !["0.0.0.0", "::"].includes(opts.publishAddress) ? opts.publishAddress : null;
+  const healthHost = (runtime: Runtime): string => (runtime !== "process" && publishedOn) || "127.0.0.1";
   const state = initialState();
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
@@ -191,7 +197,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   // Processes recorded by an earlier run are adopted even when no document names the process runtime now.
   if (!opts.runtime && hasProcessRecords(opts.stateDir)) await drivers.ensure(["process"]);
 
-  const machine = createMachine(ctx, { driftIntervalMs });
+  const machine = createMachine(ctx, { driftIntervalMs, healthIntervalMs: opts.healthIntervalMs ?? 15_000 });
   machine.start();
   const poller = runPoller({
     client,

@@ -28,7 +28,8 @@ export interface LoopDeps {
   reporter: StatusReporter;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
-  healthHost: string;
+  /** Address health checks connect to for an instance of this runtime. */
+  healthHost: (runtime: ObservedInstance["runtime"]) => string;
   now: () => number;
   random: () => number;
 }

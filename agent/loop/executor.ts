@@ -17,8 +17,8 @@ export interface ExecutorDeps {
   drivers: DriverSet;
   ingress: Ingress | null;
   deadlines: DeadlineSettings;
-  /** Where health checks connect (instances publish on the node's loopback too). */
-  healthHost: string;
+  /** Where health checks connect for an instance of this runtime. */
+  healthHost: (runtime: Workload["runtime"]) => string;
   /** Aborted when the agent stops. */
   signal: AbortSignal;
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
@@ -91,7 +91,7 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
     }
     const ms = healthDeadlineMs(w.health, deps.deadlines);
     const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(ms)]);
-    const r = await waitHealthy({ host: deps.healthHost, port: instance.port }, w.health, signal);
+    const r = await waitHealthy({ host: deps.healthHost(w.runtime), port: instance.port }, w.health, signal);
     return { instance, ok: r.ok, detail: r.detail };
   }
 

@@ -13,7 +13,7 @@ export async function probeHealth(opts: {
   instances: readonly ObservedInstance[];
   specs: ReadonlyMap<string, Workload>;
   previous: ReadonlyMap<string, HealthRecord>;
-  host: string;
+  host: (runtime: ObservedInstance["runtime"]) => string;
   /** Only check instances whose health is not known yet. */
   onlyUnknown: boolean;
 }): Promise<Map<string, HealthRecord>> {
@@ -28,7 +28,7 @@ export async function probeHealth(opts: {
         return;
       }
       const r = await checkOnce({
-        host: opts.host,
+        host: opts.host(i.runtime),
         port: i.port,
         ...(w.health.path !== undefined ? { path: w.health.path } : {}),
         timeoutMs: w.health.timeoutSeconds * 1000,

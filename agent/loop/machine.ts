@@ -29,7 +29,10 @@ export interface Machine {
 /** Consecutive passes started right after one that left work; beyond it wait for the next tick. */
 const maxRepeats = 3;
 
-export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number }): Machine {
+export function createMachine(
+  ctx: LoopContext,
+  opts: { driftIntervalMs: number; healthIntervalMs: number },
+): Machine {
   const { state, deps } = ctx;
   let pendingTrigger: PassTrigger | null = null;
   let tickDue = false;
@@ -38,6 +41,7 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
   let processing = false;
   let polled = false;
   let repeats = 0;
+  let lastFullHealth = 0;
   let loopDone: Promise<void> = Promise.resolve();
   let ticker: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -97,7 +101,10 @@ export function createMachine(ctx: LoopContext, opts: { driftIntervalMs: number 
       deps.reporter.report(currentStatus(ctx));
       return;
     }
-    await refreshHealth(ctx, false);
+    // Every instance is re-checked at the health pace; in between only those not known yet.
+    const all = deps.now() - lastFullHealth >= opts.healthIntervalMs;
+    if (all) lastFullHealth = deps.now();
+    await refreshHealth(ctx, !all);
     const fp = fingerprint(state);
     if (fp !== state.fingerprint) {
       deps.logger.info("observed state changed since the last pass (drift); processing");

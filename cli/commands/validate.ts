@@ -2,15 +2,10 @@
 // prints every problem as FILE:LINE:COL: message, then a one-line summary. Exit 0 when valid, 1
 // when not (warnings alone do not fail). Placement is checked too, so "valid" means the
 // reconciler would publish it.
+// The loader and placement are imported when the command runs, not when the CLI starts, so other
+// commands do not pay for them.
 import type { Command } from "commander";
-import {
-  compareDiagnostics,
-  type Diagnostic,
-  formatDiagnostic,
-  type LoadResult,
-} from "../../core/config/index.js";
-import { evaluate } from "../../core/evaluate.js";
-import { loadCommit, loadWorktree, RepoError } from "../../reconciler/repo/load.js";
+import type { Diagnostic, LoadResult } from "../../core/config/index.js";
 import { painter, readGlobals } from "../context.js";
 import { FailedError, UserError } from "../errors.js";
 
@@ -25,8 +20,9 @@ export function register(program: Command): void {
     .option("--ref <ref>", "check this commit (branch, tag or commit id) instead of the working tree")
     .action(async (opts: Options, cmd: Command) => {
       const g = readGlobals(cmd);
+      const { compareDiagnostics, formatDiagnostic } = await import("../../core/config/index.js");
       const load = await loadRepo(g.repo, opts.ref);
-      const errors = load.diagnostics.length > 0 ? load.diagnostics : placementErrors(load);
+      const errors = load.diagnostics.length > 0 ? load.diagnostics : await placementErrors(load);
       const warnings = load.warnings ?? [];
       const paint = painter(g.color);
       const all = [
@@ -57,6 +53,7 @@ export function register(program: Command): void {
 }
 
 async function loadRepo(repo: string, ref: string | undefined): Promise<LoadResult> {
+  const { loadCommit, loadWorktree, RepoError } = await import("../../reconciler/repo/load.js");
   try {
     return ref === undefined ? await loadWorktree(repo) : await loadCommit(repo, ref);
   } catch (err) {
@@ -66,7 +63,8 @@ async function loadRepo(repo: string, ref: string | undefined): Promise<LoadResu
 }
 
 /** Placement problems (replicas that do not fit once every app is packed), when stage 1 and 2 passed. */
-function placementErrors(load: LoadResult & { commit?: string | null }): Diagnostic[] {
+async function placementErrors(load: LoadResult & { commit?: string | null }): Promise<Diagnostic[]> {
+  const { evaluate } = await import("../../core/evaluate.js");
   const commit = load.commit ?? "worktree";
   return evaluate(load, { branch: load.config.settings.branch, commit }).diagnostics;
 }

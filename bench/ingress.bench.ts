@@ -5,7 +5,8 @@
 //      waiting slotSwitchDrainMs (goal: 0 failed requests);
 //   2. Caddy admin API: POST /load of a 50-route config, GET /config/ + hash (the drift check);
 //   3. process driver: start → healthy of a node app, list() with 20 instances;
-//   4. podman (when installed): `ps` listing and start → healthy of a busybox httpd container.
+//   4. podman (when installed): `ps` listing, start → healthy of a busybox httpd container, and the
+//      same slot switch under load with containers.
 // Run: npx tsx bench/ingress.bench.ts
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,7 +21,7 @@ import { createContainerDriver } from "../agent/runtime/container-driver.js";
 import { createProcessDriver } from "../agent/runtime/process-driver.js";
 import type { Route, Workload } from "../schema/index.js";
 import { startTestCaddy } from "../test/helpers/caddy.js";
-import { buildTestImages, removeNodeContainers, uniqueNode } from "../test/helpers/podman.js";
+import { buildTestImages, removeNodeContainers, uniqueApp, uniqueNode } from "../test/helpers/podman.js";
 import { hasTool } from "../test/helpers/tools.js";
 import { freePortPair, workload } from "../test/runtime/support.js";
 
@@ -84,26 +85,41 @@ function steadyLoad(url: string, host: string) {
   };
 }
 
-async function switchUnderLoad(drain: boolean): Promise<void> {
+/** How one slot's instance is started and stopped: a node process, or a podman container. */
+interface SlotRunner {
+  label: string;
+  start(port: number, slot: "a" | "b"): Promise<() => Promise<void>>;
+}
+
+const processRunner: SlotRunner = {
+  label: "process",
+  async start(port, slot) {
+    const child = startApp(port, slot);
+    return async () => {
+      child.kill("SIGTERM");
+      await exited(child);
+    };
+  },
+};
+
+async function switchUnderLoad(runner: SlotRunner, drain: boolean): Promise<void> {
   const t = await startTestCaddy();
   try {
     const port = await freePortPair();
     const routes: Route[] = [{ host: "web.test", path: "/", tls: "off", upstreams: [`127.0.0.1:${port}`] }];
     await t.admin.load(buildCaddyConfig(routes, t.configOptions));
-    const old = startApp(port, "a");
+    const stopOld = await runner.start(port, "a");
     await waitHealthy({ host: "127.0.0.1", port }, health);
     const load = steadyLoad(`http://127.0.0.1:${t.httpPort}/`, "web.test");
     await sleep(2_000);
-    const next = startApp(port + 1, "b");
+    const stopNew = await runner.start(port + 1, "b");
     await waitHealthy({ host: "127.0.0.1", port: port + 1 }, health);
     if (drain) await sleep(slotSwitchDrainMs);
-    old.kill("SIGTERM");
-    await exited(old);
+    await stopOld();
     await sleep(2_000);
     const r = await load.stop();
-    next.kill("SIGTERM");
-    await exited(next);
-    const label = drain ? `switch after ${slotSwitchDrainMs} ms drain` : "switch right when healthy";
+    await stopNew();
+    const label = `${runner.label} switch ${drain ? `after ${slotSwitchDrainMs} ms drain` : "right when healthy"}`;
     rows.push([`${label}: failed / sent`, `${r.failures.length} / ${r.sent}`, "0 failed"]);
     rows.push([
       `${label}: latency p50 / p99 / max ms`,
@@ -205,14 +221,35 @@ async function podmanCosts(): Promise<void> {
     }
     rows.push(["podman run → healthy (busybox httpd) p50 ms", f1(pct(starts, 50)), "-"]);
     rows.push(["podman list (ps --format json, 5 ctrs) p50 ms", f1(pct(lists, 50)), "-"]);
+    const app = uniqueApp("sw");
+    const containerRunner: SlotRunner = {
+      label: "podman",
+      async start(port, slot) {
+        // Both slots belong to one workload: slot b's hostPort + 1 is the `port` given here.
+        const hostPort = slot === "a" ? port : port - 1;
+        const image = slot === "a" ? images.v1 : images.v2;
+        const w = workload({
+          id: `${app}-0`,
+          app,
+          hostPort,
+          runtime: "podman",
+          image,
+          port: images.port,
+          health,
+        });
+        const inst = await driver.start(w, slot);
+        return () => driver.stop(inst, 5_000);
+      },
+    };
+    await switchUnderLoad(containerRunner, true);
   } finally {
     await removeNodeContainers(node);
     await images.remove();
   }
 }
 
-await switchUnderLoad(false);
-await switchUnderLoad(true);
+await switchUnderLoad(processRunner, false);
+await switchUnderLoad(processRunner, true);
 await caddyAdminCosts();
 await processDriverCosts();
 await podmanCosts();

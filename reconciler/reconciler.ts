@@ -10,25 +10,32 @@ import { ParseCache } from "../core/config/index.js";
 import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
-import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, PublishedView, TriggerRequest } from "./contracts.js";
+import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
+import type { ApiBackend, EventSink, TriggerRequest } from "./contracts.js";
 import { loadCommit } from "./repo/load.js";
+import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
   type BranchSettings,
   type Caches,
   defaultBranches,
+  discoverBranches,
   loadCommitInput,
   loadWorktreeInput,
-  settingsAt,
 } from "./source/config-input.js";
 import { openLocalSource } from "./source/local.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
-import { carryUnchanged, type DesiredSnapshot, publishMessage } from "./store/desired-layout.js";
+import {
+  affectedBy,
+  carryUnchanged,
+  type DesiredSnapshot,
+  publishMessage,
+  tokensOf,
+} from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
+import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
-import { statusKey } from "./store/status-layout.js";
 
 export interface ReconcilerOptions {
   /** Local mode: the config repo's directory (watched; branches written into its .git). */
@@ -66,7 +73,7 @@ export interface Reconciler extends ApiBackend {
   settings(): BranchSettings;
 }
 
-/** Diagnostics put in one `rejected` event or log burst; the rest are counted. */
+/** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
@@ -78,89 +85,44 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const log = opts.logger;
   const events = opts.events;
   const hooks = opts.hooks ?? {};
-  let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
   const source: ConfigSource = opts.remote
-    ? await openRemoteSource({
-        url: opts.remote.url,
-        token: opts.remote.token,
-        cacheDir: opts.remote.cacheDir,
-        pollIntervalMs: opts.pollIntervalMs ?? 60_000,
-      })
+    ? await openRemoteSource({ ...opts.remote, pollIntervalMs: opts.pollIntervalMs ?? 60_000 })
     : await openLocalSource({
         repoDir: opts.repoDir as string,
         pollIntervalMs: opts.pollIntervalMs ?? 5_000,
       });
+  let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
+  const book = new NodeBook();
   let status: StatusBatcher | undefined;
-  const lastSeen = new Map<string, number>();
-  const lastStatus = new Map<string, NodeStatus>();
-  const lastStatusKey = new Map<string, string>();
 
   /** Config of the published source commit, for the resource part of plans (loaded lazily). */
   let publishedConfig: Config | null | undefined;
   /** Newest tip already handled (published, unchanged or rejected): the same tip is not redone. */
   let handled: string | null = null;
-  /** Remote mode: the desired branch must be (re)fetched before the tracked one. */
+  /** Remote mode: the desired branch is (re)fetched before the tracked one (see docs). */
   let adoptFirst = source.mode === "remote";
   let warnedEmpty = false;
-
-  let dirty = false;
-  let running: Promise<void> | undefined;
-  let since: number | undefined;
-  let lastSource: TriggerRequest["source"] = "startup";
-  let failures = 0;
+  let warnedSettings = false;
   let races = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
   let started = false;
-  let stopped = false;
 
-  function trigger(req: TriggerRequest): void {
-    // Before start() the branches are unknown; start() triggers the first run itself.
-    if (stopped || !started) return;
-    dirty = true;
-    since ??= performance.now();
-    lastSource = req.source;
-    running ??= drain();
-  }
+  const loop = new Coalescer({
+    run: reconcileOnce,
+    failed(err, failures, retryInMs) {
+      const message = (err as Error)?.message ?? String(err);
+      log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
+      events.emit("error", { op: "reconcile", message });
+    },
+  });
 
-  async function drain(): Promise<void> {
-    try {
-      while (dirty && !stopped) {
-        dirty = false;
-        const t0 = since ?? performance.now();
-        since = undefined;
-        try {
-          await reconcileOnce(t0, lastSource);
-          failures = 0;
-        } catch (err) {
-          failures++;
-          const message = (err as Error)?.message ?? String(err);
-          log.error({ err: message, failures }, "reconcile failed; will retry");
-          events.emit("error", { op: "reconcile", message });
-          retryLater(Math.min(60_000, 500 * 2 ** Math.min(failures, 7)));
-        }
-      }
-    } finally {
-      running = undefined;
-    }
-  }
-
-  function retryLater(ms: number): void {
-    if (retryTimer || stopped) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      trigger({ source: "poll" });
-    }, ms);
-    retryTimer.unref();
-  }
-
-  async function reconcileOnce(t0: number, why: TriggerRequest["source"]): Promise<void> {
+  async function reconcileOnce(t0: number, why: TriggerSource): Promise<void> {
     if (adoptFirst) {
       await adopt("startup");
       adoptFirst = false;
     }
-    const lap = stopwatch(t0);
+    const lap = stageTimer(t0);
     const tip = await source.refresh(settings.branch);
     lap("refresh");
     if (tip === null) {
@@ -171,10 +133,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     }
     if (tip === handled) {
       if (why === "startup") {
-        log.info(
-          { branch: settings.branch, commit: tip, generation: served.generation },
-          "up to date with the tracked branch",
-        );
+        const data = { branch: settings.branch, commit: tip, generation: served.generation };
+        log.info(data, "up to date with the tracked branch");
       }
       return;
     }
@@ -212,36 +172,21 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       plan,
     };
     const parent = served.desiredCommit;
+    const message = publishMessage(snap.source, snap.generation, summary);
     const commit = await writeDesiredCommit(
       source.git,
       snap,
       parent ? { commit: parent, docs: served.docs } : null,
-      publishMessage(snap.source, snap.generation, summary),
+      message,
     );
     lap("write");
     const result = await source.publish(settings.desiredBranch, commit, parent);
     lap("publish");
-    if (result === "rejected") {
-      // Another reconciler published first: serve its generation, then look at the tip again
-      // (re-read after adopting, so an older tip is never published over a newer one).
-      races++;
-      log.info(
-        { branch: settings.desiredBranch, races },
-        "desired branch moved (another publisher); adopting it",
-      );
-      await adopt("race");
-      if (races >= maxRaces) {
-        races = 0;
-        throw new Error(`lost ${maxRaces} publish races in a row on ${settings.desiredBranch}`);
-      }
-      dirty = true;
-      return;
-    }
+    if (result === "rejected") return lostRace();
     races = 0;
     handled = tip;
     publishedConfig = head.load.config;
     const changed = served.replace(snap, commit);
-    const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     const data = {
       branch: settings.branch,
       commit: tip,
@@ -250,11 +195,28 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       summary,
       nodesChanged: changed.length,
       timings: lap.all(),
-      latencyMs,
+      latencyMs: Math.round((performance.now() - t0) * 100) / 100,
     };
     log.info(data, "published");
     events.emit("published", data);
     hooks.published?.(tip, summary, affectedBy(plan));
+  }
+
+  /** Another publisher moved the desired branch first: serve its generation, then run again. */
+  async function lostRace(): Promise<void> {
+    races++;
+    log.info(
+      { branch: settings.desiredBranch, races },
+      "desired branch moved (another publisher); adopting it",
+    );
+    await adopt("race");
+    if (races >= maxRaces) {
+      races = 0;
+      throw new Error(`lost ${maxRaces} publish races in a row on ${settings.desiredBranch}`);
+    }
+    // The next run fetches the tracked branch again (after the desired one), so the tip it
+    // publishes is never older than the source of the generation just adopted.
+    loop.again();
   }
 
   function reject(tip: string, diagnostics: Diagnostic[]): void {
@@ -275,13 +237,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   }
 
   /** Serves the desired branch's tip (after fetching it in remote mode). */
-  async function adopt(why: "startup" | "race"): Promise<void> {
+  async function adopt(why: string): Promise<void> {
     const tip =
       source.mode === "remote"
         ? await source.refresh(settings.desiredBranch)
         : await source.tip(settings.desiredBranch);
-    if (tip === null || tip === served.desiredCommit) return;
-    await serveDesiredCommit(tip, why);
+    if (tip !== null && tip !== served.desiredCommit) await serveDesiredCommit(tip, why);
   }
 
   async function serveDesiredCommit(tip: string, why: string): Promise<void> {
@@ -296,10 +257,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     served.replace(read.snapshot, tip);
     publishedConfig = undefined;
     handled = read.snapshot.source.commit;
-    log.info(
-      { why, generation: read.snapshot.generation, commit: read.snapshot.source.commit, desiredCommit: tip },
-      "serving the desired branch's tip",
-    );
+    const { generation, source: src } = read.snapshot;
+    log.info({ why, generation, commit: src.commit, desiredCommit: tip }, "serving the desired branch's tip");
   }
 
   async function publishedInput(): Promise<PlanInput | null> {
@@ -325,187 +284,111 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
   }
 
-  let warnedSettings = false;
   function warnIfSettingsMoved(config: Config): void {
     const s = config.settings;
-    const moved =
-      s.branch !== settings.branch ||
-      s.desiredBranch !== settings.desiredBranch ||
-      s.statusBranch !== settings.statusBranch;
-    if (!moved || warnedSettings) return;
+    const now = `${s.branch}/${s.desiredBranch}/${s.statusBranch}`;
+    const used = `${settings.branch}/${settings.desiredBranch}/${settings.statusBranch}`;
+    if (now === used || warnedSettings) return;
     warnedSettings = true;
-    const message = `berth.yaml now names branches ${s.branch}/${s.desiredBranch}/${s.statusBranch}; restart berth serve to use them (still using ${settings.branch}/${settings.desiredBranch}/${settings.statusBranch})`;
+    const message = `berth.yaml now names branches ${now}; restart berth serve to use them (still using ${used})`;
     log.warn({}, message);
     events.emit("error", { op: "settings", message });
   }
 
-  async function discoverSettings(): Promise<void> {
-    const candidate =
-      opts.branch ?? (await source.defaultBranch().catch(() => null)) ?? defaultBranches.branch;
-    const tipOf = async (b: string) => (source.mode === "remote" ? source.refresh(b) : source.tip(b));
-    const tip = await tipOf(candidate);
-    if (tip === null) {
-      settings = { ...defaultBranches, branch: candidate };
-      return;
+  async function start(): Promise<void> {
+    if (started) return;
+    started = true;
+    try {
+      settings = await discoverBranches(source, caches, opts.branch);
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message, repo: source.describe },
+        "cannot read the branch settings; using defaults",
+      );
+      events.emit("error", { op: "settings", message: (err as Error).message });
     }
-    settings = await settingsAt(source.loadDir, tip, caches);
-    if (opts.branch !== undefined) {
-      settings.branch = opts.branch;
-      return;
+    status = new StatusBatcher({
+      source,
+      branch: settings.statusBranch,
+      batchMs: opts.statusBatchMs ?? 2000,
+      events,
+      logger: log,
+    });
+    try {
+      await adopt("startup");
+      adoptFirst = false;
+    } catch (err) {
+      // Remote unreachable: serve the copy the cache kept, and retry in the loop.
+      log.error({ err: (err as Error).message }, "cannot read the desired branch yet; will retry");
+      const cached = await source.tip(settings.desiredBranch);
+      if (source.mode === "remote" && cached !== null)
+        await serveDesiredCommit(cached, "cached copy").catch(() => {});
     }
-    if (settings.branch === candidate) return;
-    // The tracked branch's own berth.yaml names the desired and status branches.
-    const trackedTip = await tipOf(settings.branch);
-    if (trackedTip !== null) {
-      settings = { ...(await settingsAt(source.loadDir, trackedTip, caches)), branch: settings.branch };
+    try {
+      book.seed(await status.load());
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "cannot read the status branch; statuses start empty");
     }
+    const { forge: _forge, ...branches } = settings;
+    log.info(
+      { repo: source.describe, mode: source.mode, ...branches, generation: served.generation },
+      "reconciler started",
+    );
+    loop.enable();
+    await source.watch((why) => loop.trigger({ source: why }));
+    loop.trigger({ source: "startup" });
   }
 
-  const backend: Reconciler = {
-    async start() {
-      if (started) return;
-      started = true;
-      try {
-        await discoverSettings();
-      } catch (err) {
-        log.error(
-          { err: (err as Error).message, repo: source.describe },
-          "cannot read the branch settings; using defaults",
-        );
-        events.emit("error", { op: "settings", message: (err as Error).message });
-      }
-      status = new StatusBatcher({
-        source,
-        branch: settings.statusBranch,
-        batchMs: opts.statusBatchMs ?? 2000,
-        events,
-        logger: log,
-      });
-      try {
-        await adopt("startup");
-        adoptFirst = false;
-      } catch (err) {
-        // Remote unreachable: serve what the cache has and retry in the loop.
-        log.error({ err: (err as Error).message }, "cannot read the desired branch yet; will retry");
-        if (source.mode === "remote") await adoptLocalCopy();
-      }
-      try {
-        for (const [node, s] of await status.load()) {
-          lastStatus.set(node, s);
-          lastStatusKey.set(node, statusKey(s));
-        }
-      } catch (err) {
-        log.error({ err: (err as Error).message }, "cannot read the status branch; statuses start empty");
-      }
-      log.info(
-        { repo: source.describe, mode: source.mode, ...settings, generation: served.generation },
-        "reconciler started",
-      );
-      await source.watch((why) => trigger({ source: why }));
-      trigger({ source: "startup" });
-    },
+  return {
+    start,
     async stop() {
-      stopped = true;
-      if (retryTimer) clearTimeout(retryTimer);
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
-      if (running) await running;
+      await loop.stop();
       await status?.stop();
       await source.close();
       served.wakeEveryone();
     },
     async idle() {
-      for (;;) {
-        if (running) await running;
-        await status?.idle();
-        if (!running && !dirty) return;
-      }
+      await loop.idle();
+      await status?.idle();
+      await loop.idle();
     },
     settings: () => ({ ...settings }),
     trackedBranch: () => settings.branch,
-    published(): PublishedView {
-      return {
-        generation: served.generation,
-        commit: served.source?.commit ?? null,
-        desiredCommit: served.desiredCommit,
-      };
-    },
-    desired: (node: string): DesiredState | undefined => served.docs.get(node),
+    published: () => ({
+      generation: served.generation,
+      commit: served.source?.commit ?? null,
+      desiredCommit: served.desiredCommit,
+    }),
+    desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),
-    tokenSha256: (node: string) => served.tokens.get(node),
-    seen(node, at) {
-      lastSeen.set(node, at);
-    },
-    reportStatus(node: string, report: NodeStatus): void {
-      lastSeen.set(node, Date.now());
-      const key = statusKey(report);
-      lastStatus.set(node, report);
-      if (lastStatusKey.get(node) !== key) {
-        lastStatusKey.set(node, key);
-        events.emit("node-reported", {
-          node,
-          phase: report.phase,
-          appliedCommit: report.appliedCommit,
-          appliedHash: report.appliedHash,
-        });
+    tokenSha256: (node) => served.tokens.get(node),
+    seen: (node, at) => book.seen(node, at),
+    reportStatus(node, report) {
+      if (book.report(node, report, Date.now())) {
+        const { phase, appliedCommit, appliedHash } = report;
+        events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);
     },
-    nodes() {
-      const names = new Set([...served.docs.keys(), ...served.tokens.keys(), ...lastStatus.keys()]);
-      return [...names].sort().map((node) => ({
-        node,
-        lastSeen: lastSeen.get(node) ?? null,
-        status: lastStatus.get(node) ?? null,
-      }));
-    },
-    trigger,
+    nodes: () => book.list([...served.docs.keys(), ...served.tokens.keys()]),
+    trigger: (req: TriggerRequest) => loop.trigger(req),
     async plan(base, head): Promise<Plan> {
+      // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
       const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
-      const headRef = head ?? settings.branch;
+      const branch = settings.branch;
+      const headRef = head ?? branch;
       const headIn =
         headRef === "worktree" && source.mode === "local"
-          ? await loadWorktreeInput(source.loadDir, settings.branch, planCaches)
-          : await loadCommitInput(source.loadDir, headRef, settings.branch, planCaches);
+          ? await loadWorktreeInput(source.loadDir, branch, planCaches)
+          : await loadCommitInput(source.loadDir, headRef, branch, planCaches);
       const baseIn =
         base === undefined
           ? await publishedInput()
-          : (await loadCommitInput(source.loadDir, base, settings.branch, planCaches)).input;
+          : (await loadCommitInput(source.loadDir, base, branch, planCaches)).input;
       return computePlan(baseIn, headIn.input);
     },
   };
-
-  /** Remote mode without network at start: serve the desired tip the cache kept from last time. */
-  async function adoptLocalCopy(): Promise<void> {
-    const tip = await source.tip(settings.desiredBranch);
-    if (tip !== null) await serveDesiredCommit(tip, "cached copy").catch(() => {});
-  }
-
-  return backend;
-}
-
-/** Milliseconds spent per stage of one run (in the published event: where the latency goes). */
-function stopwatch(t0: number): ((stage: string) => void) & { all(): Record<string, number> } {
-  let last = t0;
-  const stages: Record<string, number> = { wait: Math.round((performance.now() - t0) * 10) / 10 };
-  last = performance.now();
-  const lap = (stage: string) => {
-    const now = performance.now();
-    stages[stage] = Math.round((now - last) * 10) / 10;
-    last = now;
-  };
-  return Object.assign(lap, { all: () => ({ ...stages }) });
-}
-
-function tokensOf(config: Config): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const { spec } of config.nodes) if (spec.tokenSha256) out.set(spec.name, spec.tokenSha256);
-  return out;
-}
-
-function affectedBy(plan: Plan): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const n of plan.nodes) if (n.hashAfter) out.set(n.node, n.hashAfter);
-  return out;
 }

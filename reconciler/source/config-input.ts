@@ -7,6 +7,7 @@ import type { Evaluation, Evaluator } from "../../core/evaluate.js";
 import type { PlanInput } from "../../core/plan/index.js";
 import type { Settings } from "../../schema/index.js";
 import { loadCommit, loadWorktree, RepoError } from "../repo/load.js";
+import type { ConfigSource } from "./types.js";
 
 export interface Caches {
   parse: ParseCache;
@@ -102,4 +103,26 @@ export async function settingsAt(dir: string, ref: string, caches: Caches): Prom
     statusBranch: s.statusBranch ?? defaultBranches.statusBranch,
     ...(s.forge ? { forge: s.forge } : {}),
   };
+}
+
+/**
+ * The branches to use: `berth.yaml` on the repo's default branch names the tracked branch (or
+ * `override` does), and the tracked branch's own `berth.yaml` names the desired and status
+ * branches. Remote: each branch read is fetched first. Defaults when nothing is committed yet.
+ */
+export async function discoverBranches(
+  source: ConfigSource,
+  caches: Caches,
+  override?: string,
+): Promise<BranchSettings> {
+  const candidate = override ?? (await source.defaultBranch().catch(() => null)) ?? defaultBranches.branch;
+  const tipOf = (b: string) => (source.mode === "remote" ? source.refresh(b) : source.tip(b));
+  const tip = await tipOf(candidate);
+  if (tip === null) return { ...defaultBranches, branch: candidate };
+  const found = await settingsAt(source.loadDir, tip, caches);
+  if (override !== undefined) return { ...found, branch: override };
+  if (found.branch === candidate) return found;
+  const trackedTip = await tipOf(found.branch);
+  if (trackedTip === null) return found;
+  return { ...(await settingsAt(source.loadDir, trackedTip, caches)), branch: found.branch };
 }

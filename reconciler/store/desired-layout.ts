@@ -3,6 +3,7 @@
 // against the previous generation; `head.commit` is the config commit) and `meta.json` (the
 // generation number, the source commit and each node's token hash). Turns a snapshot into files
 // and files back into a snapshot. Pure: no git, no fs.
+import type { Config } from "../../core/config/model.js";
 import type { DesiredState, Plan } from "../../schema/index.js";
 import { validateDesired } from "../../schema/index.js";
 
@@ -121,6 +122,20 @@ export function parseDesiredFiles(files: ReadonlyMap<string, Uint8Array>): Parse
     snapshot: { generation: meta.generation, source: meta.source, docs: sorted(docs), tokens, plan },
     problems,
   };
+}
+
+/** node → token hash, from the config being published. */
+export function tokensOf(config: Config): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { spec } of config.nodes) if (spec.tokenSha256) out.set(spec.name, spec.tokenSha256);
+  return out;
+}
+
+/** node → new document hash, for every node whose document the plan changes. */
+export function affectedBy(plan: Plan): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const n of plan.nodes) if (n.hashAfter) out.set(n.node, n.hashAfter);
+  return out;
 }
 
 /** `Publish main@1a2b3c4: Plan: 1 to add, 0 to change, 0 to remove.` */

@@ -8,7 +8,7 @@ import { nextDue } from "../core/backoff.js";
 import { checkDocument } from "../core/document.js";
 import type { PassTrigger } from "../core/events.js";
 import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth } from "./context.js";
-import { runPass } from "./pass.js";
+import { markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 
 export interface Machine {
   /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
@@ -105,6 +105,8 @@ export function createMachine(
     const all = deps.now() - lastFullHealth >= opts.healthIntervalMs;
     if (all) lastFullHealth = deps.now();
     await refreshHealth(ctx, !all);
+    settleBackoff(ctx);
+    markAppliedIfComplete(ctx);
     const fp = fingerprint(state);
     if (fp !== state.fingerprint) {
       deps.logger.info("observed state changed since the last pass (drift); processing");

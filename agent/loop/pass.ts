@@ -27,7 +27,7 @@ export interface PassResult {
 }
 
 /** Drops backoff entries that no longer matter, and those of workloads that turned healthy. */
-function settleBackoff(ctx: LoopContext): void {
+export function settleBackoff(ctx: LoopContext): void {
   const { state } = ctx;
   const doc = state.doc;
   if (!doc) return;
@@ -53,6 +53,19 @@ function settleBackoff(ctx: LoopContext): void {
   const ing = desiredIngress(ctx);
   if (ing) live.add(routesKey(ing.hash));
   state.backoff = pruneBook(state.backoff, live);
+}
+
+/**
+ * Records the current document as applied when everything matches it: it would be converged
+ * whatever happens outside the workloads (a rejected newer document, an unreachable reconciler).
+ */
+export function markAppliedIfComplete(ctx: LoopContext): void {
+  const { state, deps } = ctx;
+  const doc = state.doc;
+  if (!doc || state.pending || state.applied?.hash === doc.hash) return;
+  if (currentStatus(ctx, { problems: [] }).phase !== "converged") return;
+  state.applied = { hash: doc.hash, commit: doc.source.commit };
+  deps.store.saveApplied(state.applied);
 }
 
 function plan(ctx: LoopContext): PlanResult {
@@ -202,13 +215,7 @@ export async function runPass(
   state.fingerprint = fingerprint(state);
   const after = plan(ctx);
   state.pending = superseded || (after.actions.length > 0 && !stopping());
-  if (!state.pending && state.doc === doc && state.applied?.hash !== doc.hash) {
-    // Applied completely = it would be converged whatever happens outside the workloads.
-    if (currentStatus(ctx, { problems: [] }).phase === "converged") {
-      state.applied = { hash: doc.hash, commit: doc.source.commit };
-      deps.store.saveApplied(state.applied);
-    }
-  }
+  if (state.doc === doc) markAppliedIfComplete(ctx);
   state.lastPassHash = doc.hash;
   const status = currentStatus(ctx);
   deps.reporter.report(status, true);

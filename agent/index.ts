@@ -11,7 +11,6 @@ import type { NodeStatus, Runtime } from "../schema/index.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
-import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
 import { initialState, type LoopContext } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -53,8 +52,10 @@ export interface AgentOptions {
   /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
   publishAddress?: string;
   /**
-   * After a start-first replace, how long the old instance keeps running before it is stopped, so
-   * proxies move requests over at once (default: slotSwitchDrainMs of the Caddy config, 2 s).
+   * After a start-first replace, how long the old instance keeps serving beside the new one before
+   * it is stopped (default 0: stopped as soon as the new one is healthy, so "applied" means only
+   * the new version serves). Up to slotSwitchDrainMs of the Caddy config, a drain spares some
+   * requests a wait in Caddy's retry loop, at the price of both versions answering meanwhile.
    */
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
@@ -165,7 +166,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         deadlines,
         healthHost,
         signal: abort.signal,
-        drainMs: opts.slotDrainMs ?? slotSwitchDrainMs,
+        drainMs: opts.slotDrainMs ?? 0,
         now: Date.now,
       }),
       reporter,

@@ -96,11 +96,23 @@ describe("agent loop with real processes", () => {
     });
     expect((await hit(p + 1))?.body).toBe("v2");
     expect(old?.body).toBe("v1");
-    // The old instance drains a moment (proxies move over), then a later pass removes it.
+    // Applied means only the new version answers.
+    expect(await hit(p)).toBeNull();
+    expect(h.logs.join("\n")).toContain("replace web-0: env.REPLY changed");
+  });
+
+  it("with a drain, the old instance serves beside the new one a moment, then is removed", async () => {
+    const p = await freePortPair();
+    const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
+    h.rec.publish(v1);
+    await h.start({ slotDrainMs: 1_500 });
+    await statusFor(h, v1.hash, converged(v1.hash));
+    const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2" })]);
+    h.rec.publish(v2);
+    await statusFor(h, v2.hash, converged(v2.hash));
+    expect((await hit(p + 1))?.body).toBe("v2");
     await waitFor("old instance removed after draining", async () => (await hit(p)) === null);
-    const logs = h.logs.join("\n");
-    expect(logs).toContain("replace web-0: env.REPLY changed");
-    expect(logs).toContain("remove web-0 (slot a): replaced by slot b, drained");
+    expect(h.logs.join("\n")).toContain("remove web-0 (slot a): replaced by slot b, drained");
   });
 
   it("a never-healthy replace leaves the old one serving, reports failed with attempts, and backs off", async () => {

@@ -45,6 +45,12 @@ export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigS
       const ignoredRef = (p: string) =>
         p.endsWith(".lock") || own.some((o) => p === o || p.startsWith(`${o}/`));
       const fire = () => onChange("watch");
+      // chokidar drops a second "change" of the same file within 50 ms (two quick commits would
+      // wait for the periodic check), so the unthrottled raw events drive us; lock files are
+      // skipped here as the `ignored` option does not apply to raw events.
+      const fireRaw = (_event: string, path: string) => {
+        if (!path.endsWith(".lock")) fire();
+      };
       const refs = chokidarWatch(`${gitdir}/refs/heads`, {
         ignoreInitial: true,
         atomic: false,
@@ -58,7 +64,7 @@ export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigS
       });
       const ready = [refs, top].map((w) => {
         watchers.push(w);
-        w.on("add", fire).on("change", fire).on("unlink", fire);
+        w.on("add", fire).on("unlink", fire).on("raw", fireRaw);
         return new Promise<void>((resolve) => w.once("ready", () => resolve()));
       });
       await Promise.all(ready);

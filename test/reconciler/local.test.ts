@@ -1,6 +1,10 @@
 // The reconciler on a local repo (real git, real file watching): publishing, rejection of an
 // invalid commit, unchanged commits, bursts, long-poll wake-up, plans between refs, and that the
 // user's worktree, index and HEAD are never touched.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { createReconciler, type Reconciler } from "../../reconciler/reconciler.js";
 import { useTempRepos } from "../helpers/git-repo.js";
@@ -28,7 +32,7 @@ describe.skipIf(!ok)("reconciler, local repo", () => {
     for (const r of running.splice(0)) await r.stop();
   });
 
-  async function start(dir: string, extra: { statusBatchMs?: number } = {}) {
+  async function start(dir: string, extra: { statusBatchMs?: number; pollIntervalMs?: number } = {}) {
     const events = recordingSink();
     const log = memoryLogger();
     const r = await createReconciler({ repoDir: dir, events, logger: log.logger, ...extra });
@@ -153,7 +157,8 @@ describe.skipIf(!ok)("reconciler, local repo", () => {
 
   it("coalesces a burst and never publishes an older commit after a newer one", async () => {
     const repo = await temp.makeRepo(baseConfig());
-    const { r } = await start(repo.dir);
+    // No periodic check to fall back on: every commit of the burst must be seen by the watch.
+    const { r } = await start(repo.dir, { pollIntervalMs: 3_600_000 });
     await waitFor("first publish", () => r.published().generation === 1);
 
     const commits: string[] = [];
@@ -174,6 +179,36 @@ describe.skipIf(!ok)("reconciler, local repo", () => {
       expect(isAncestor(repo.dir, prev.source, cur.source)).toBe(true);
     }
     expect(history[history.length - 1]?.source).toBe(last);
+  });
+
+  it("notices commits a few ms apart by the watch alone (no periodic check)", async () => {
+    const repo = await temp.makeRepo(baseConfig());
+    const { r, events } = await start(repo.dir, { pollIntervalMs: 3_600_000 });
+    await waitFor("first publish", () => r.published().generation === 1);
+    const run = promisify(execFile);
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    };
+    // README commits publish nothing, so no write of ours wakes the loop by accident: only the
+    // watch can notice the second commit of each pair, landing a few ms after the first.
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 2; i++) {
+        writeFileSync(join(repo.dir, "README.md"), `round ${round}.${i}\n`);
+        await run("git", ["-C", repo.dir, "add", "README.md"], { env });
+        await run("git", ["-C", repo.dir, "commit", "-q", "-m", `docs ${round}.${i}`], { env });
+      }
+      const last = repo.git("rev-parse", "HEAD");
+      await waitFor(
+        `the watch noticing commit ${round}.1`,
+        () => events.of("unchanged").some((e) => e.data.commit === last),
+        15_000,
+      );
+    }
+    expect(r.published().generation).toBe(1);
   });
 
   it("wakes a long-poll when the node's document changes", async () => {

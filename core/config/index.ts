@@ -49,7 +49,9 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
 
   const built = buildConfig(sources);
   const input = { ...built, nodes: indexNodes(built.config.nodes) };
-  const findings: Finding[] = [...built.findings, ...runRules(input, parseCache.rules)];
+  // A one-shot load has no later load to reuse app-rule findings in.
+  const memo = parseCache.keyed ? parseCache.rules : undefined;
+  const findings: Finding[] = [...built.findings, ...runRules(input, memo)];
 
   const locate = (list: Finding[]): Diagnostic[] =>
     list.map((f) => {

@@ -101,7 +101,14 @@ describe("YAML parsers agree", () => {
     "a: [\"x, y\", 'a]b']\n",
     "a: \"\"\nb: ''\n",
     "a: héllo wörld ✓\n",
+    '- name: x\n  env:\n    A: "1"\n  ports:\n  - 80\n  - 81\n- name: y\n',
+    "a:\n  - b: 1\n    c:\n      - d\n  - e\n",
+    "app.kubernetes.io/name: x\nk_1-2.3: y\n",
   ];
+
+  it("simple-yaml reads nested list-item mappings instead of giving up", () => {
+    for (const text of edges.slice(-3)) expect(parseSimpleYaml(text), text).toEqual(jsYaml(text));
+  });
 
   it.each(edges)("simple-yaml on %j: same as js-yaml, or gives up", (text) => {
     const simple = parseSimpleYaml(text);

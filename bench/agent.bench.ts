@@ -237,9 +237,11 @@ function steadyLoad(url: string, host: string) {
   const dispatcher = new Agent({ connections: 64 });
   let sent = 0;
   const failures: string[] = [];
+  const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   const timer = setInterval(() => {
     sent++;
+    const t = performance.now();
     const p: Promise<void> = request(url, { headers: { host }, dispatcher, headersTimeout: 10_000 })
       .then(async (r) => {
         await r.body.text();
@@ -248,7 +250,10 @@ function steadyLoad(url: string, host: string) {
       .catch((e: Error) => {
         failures.push(e.message);
       })
-      .finally(() => inflight.delete(p));
+      .finally(() => {
+        latencies.push(performance.now() - t);
+        inflight.delete(p);
+      });
     inflight.add(p);
   }, 5);
   return {
@@ -256,7 +261,7 @@ function steadyLoad(url: string, host: string) {
       clearInterval(timer);
       await Promise.all(inflight);
       await dispatcher.close();
-      return { sent, failures };
+      return { sent, failures, latencies };
     },
   };
 }
@@ -309,6 +314,11 @@ async function replaceUnderLoad(): Promise<void> {
       "failed requests, 5 start-first replaces at 200 req/s through Caddy",
       `${r.failures.length} of ${r.sent}${kinds ? ` (${kinds})` : ""}`,
       "0",
+    ]);
+    rows.push([
+      "  request latency during those replaces (p50 / p99 / max)",
+      `${pct(r.latencies, 50).toFixed(1)} / ${pct(r.latencies, 99).toFixed(1)} / ${Math.max(...r.latencies).toFixed(0)} ms`,
+      "-",
     ]);
   } finally {
     await stopAgent(agent, stateDir);

@@ -27,30 +27,27 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+// Built with Array#join, which yields a flat string: `+=` would build a deep rope that every
+// later join or hash of it has to walk again.
 function arrayJson(items: unknown[]): string {
-  let out = "[";
+  const out = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) {
-    if (i > 0) out += ",";
     const item = items[i];
     // JSON.stringify writes null for holes and undefined inside arrays; do the same.
-    out += item === undefined ? "null" : canonicalJson(item);
+    out[i] = item === undefined ? "null" : canonicalJson(item);
   }
-  return `${out}]`;
+  return `[${out.join(",")}]`;
 }
 
 function objectJson(obj: Record<string, unknown>): string {
   // Array#sort without a comparator orders by UTF-16 code units, as RFC 8785 §3.2.3 requires.
   const keys = Object.keys(obj).sort();
-  let out = "{";
-  let first = true;
+  const out: string[] = [];
   for (const key of keys) {
     const v = obj[key];
-    if (v === undefined) continue;
-    if (!first) out += ",";
-    first = false;
-    out += `${JSON.stringify(key)}:${canonicalJson(v)}`;
+    if (v !== undefined) out.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
   }
-  return `${out}}`;
+  return `{${out.join(",")}}`;
 }
 
 // crypto.hash (Node >= 20.12) hashes a string without a Hash object: twice as fast for the

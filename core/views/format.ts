@@ -7,7 +7,7 @@ export const legendWords: Record<Action, string> = {
   create: "create",
   update: "update in-place",
   delete: "destroy",
-  replace: "replace (destroy and create again)",
+  replace: "replace",
 };
 export const actionOrder: readonly Action[] = ["create", "update", "replace", "delete"];
 

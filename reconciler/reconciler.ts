@@ -52,6 +52,11 @@ export interface ReconcilerOptions {
   statusBatchMs?: number;
   /** Observers of outcomes (forge commit statuses, deploy tracking). Must not throw. */
   hooks?: ReconcilerHooks;
+  /**
+   * Called during start() once the branches (and berth.yaml's forge) are known, before the first
+   * run: the place to fill `hooks` from the settings.
+   */
+  onSettings?: (settings: BranchSettings) => void | Promise<void>;
 }
 
 export interface ReconcilerHooks {
@@ -307,6 +312,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       );
       events.emit("error", { op: "settings", message: (err as Error).message });
     }
+    await opts.onSettings?.({ ...settings });
     status = new StatusBatcher({
       source,
       branch: settings.statusBranch,

@@ -15,7 +15,8 @@ import { parseListen } from "../../reconciler/http/listen.js";
 import { startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
 import { createForgeIntegration, type ForgeIntegration } from "../../reconciler/pr/forge-integration.js";
-import { createReconciler, type Reconciler, type ReconcilerHooks } from "../../reconciler/reconciler.js";
+import { createReconciler, type ReconcilerHooks } from "../../reconciler/reconciler.js";
+import type { BranchSettings } from "../../reconciler/source/config-input.js";
 import type { PullRequestEvent } from "../../reconciler/webhooks/parse.js";
 import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
@@ -79,6 +80,7 @@ export function register(program: Command): void {
         ? await readSecret(flags.forgeTokenFile, "--forge-token-file")
         : undefined;
       const hooks: ReconcilerHooks = {};
+      let forge: ForgeIntegration | undefined;
 
       const reconciler = await createReconciler({
         ...(flags.remote
@@ -96,11 +98,14 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        // Wired before the first run, so its commit gets its statuses too.
+        onSettings: (settings) => {
+          if (forgeToken) forge = wireForge(settings, forgeToken, hooks, logger, events, flags);
+        },
       }).catch((err: unknown) => {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
-      const forge = forgeToken ? wireForge(reconciler, forgeToken, hooks, logger, events, flags) : undefined;
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -116,7 +121,7 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
-        ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge.onPullRequest(e) } : {}),
+        ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
         await reconciler.stop();
         throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
@@ -147,14 +152,14 @@ export function register(program: Command): void {
 
 /** Commit statuses (berth/plan, berth/deploy) as reconciler hooks, and pull-request plans. */
 function wireForge(
-  reconciler: Reconciler,
+  settings: BranchSettings,
   token: string,
   hooks: ReconcilerHooks,
   logger: Logger,
   events: EventBus,
   flags: ServeFlags,
 ): ForgeIntegration | undefined {
-  const { forge, branch } = reconciler.settings();
+  const { forge, branch } = settings;
   if (!forge) {
     logger.warn({}, "--forge-token-file given but berth.yaml names no forge: no commit statuses or PR plans");
     return undefined;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { useTempRepos } from "../helpers/git-repo.js";
+import { startRecordingForge } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
 import { appYaml, baseConfig, desiredHistory, tokenOf, waitFor } from "./helpers.js";
 
@@ -22,7 +23,7 @@ interface Served {
   exited: Promise<number | null>;
 }
 
-function serve(repoDir: string, secretFile: string): Served {
+function serve(repoDir: string, secretFile: string, extra: string[] = []): Served {
   const child = spawn(
     process.execPath,
     [
@@ -36,6 +37,7 @@ function serve(repoDir: string, secretFile: string): Served {
       "127.0.0.1:0",
       "--webhook-secret-file",
       secretFile,
+      ...extra,
     ],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
@@ -144,6 +146,33 @@ describe.skipIf(!ok)("berth serve (child process)", () => {
     for (const s of [first, second, third]) {
       expect(s.raw()).not.toContain(SECRET);
       expect(s.raw()).not.toContain(tokenOf("node-a"));
+    }
+  });
+
+  it("sets forge commit statuses from the first run on (--forge-token-file)", async () => {
+    const forge = await startRecordingForge({ kind: "github" });
+    try {
+      const settings = `kind: Settings\nbranch: main\nforge:\n  kind: github\n  apiUrl: ${forge.url}\n  repo: ${forge.repo}\n`;
+      const repo = await temp.makeRepo({ ...baseConfig(), "berth.yaml": settings });
+      const c1 = repo.git("rev-parse", "HEAD");
+      const dir = temp.makeTempDir("berth-secret-");
+      const secretFile = join(dir, "secret");
+      const forgeTokenFile = join(dir, "forge-token");
+      writeFileSync(secretFile, SECRET);
+      writeFileSync(forgeTokenFile, `${forge.token}\n`);
+      const served = serve(repo.dir, secretFile, ["--forge-token-file", forgeTokenFile]);
+      children.push(served.child);
+      await waitFor(
+        "berth/plan success on the first commit",
+        () => forge.latestStatus(c1, "berth/plan")?.state === "success",
+        60_000,
+      );
+      expect(forge.statuses(c1, "berth/plan").map((st) => st.state)).toEqual(["pending", "success"]);
+      served.child.kill("SIGTERM");
+      expect(await served.exited).toBe(0);
+      expect(served.raw()).not.toContain(forge.token);
+    } finally {
+      await forge.close();
     }
   });
 

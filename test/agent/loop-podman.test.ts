@@ -1,6 +1,7 @@
 // The agent's loop with real podman (a busybox image built locally, --pull=never): converge,
 // replace, a container removed by hand is restored, an orphan labelled container is removed while
 // an unlabelled one is never touched.
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   buildTestImages,
@@ -10,6 +11,11 @@ import {
   uniqueNode,
 } from "../helpers/podman.js";
 import { requireTool } from "../helpers/tools.js";
+
+// Container names are global on a host: an app name of its own keeps parallel test files apart.
+const app = `web${Math.random().toString(36).slice(2, 8)}`;
+const dockerWrapper = fileURLToPath(new URL("../fixtures/apps/docker-via-podman.sh", import.meta.url));
+
 import { converged, type Harness, makeHarness, statusFor } from "./helpers/agent-harness.js";
 import { desiredDoc, workload } from "./helpers/docs.js";
 import { freePortPair } from "./helpers/ports.js";
@@ -53,7 +59,7 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
 
   const web = (image: string, hostPort: number) =>
     workload({
-      app: "web",
+      app,
       runtime: "podman",
       image,
       port: images.port,
@@ -87,7 +93,7 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
       "one container left",
       async () => (await containerIds(["--filter", `label=berth.node=${node}`])).length === 1,
     );
-    expect(h.logs.join("\n")).toContain(`replace web-0: image ${images.v1} → ${images.v2}`);
+    expect(h.logs.join("\n")).toContain(`replace ${app}-0: image ${images.v1} → ${images.v2}`);
 
     const ids = await containerIds(["--filter", `label=berth.node=${node}`]);
     await podman("rm", "-f", ids[0] as string);
@@ -98,6 +104,24 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
     );
     await statusFor(h, v2.hash, (st) => st.phase === "converged");
     expect(await containerIds(["--filter", `label=berth.node=${node}`])).toHaveLength(1);
+  });
+
+  it("runs the docker runtime through --docker-bin (a wrapper that execs podman here)", async () => {
+    const p = await freePortPair();
+    const w = workload({ ...web(images.v1, p), runtime: "docker" });
+    const doc = desiredDoc(node, [w]);
+    h.rec.publish(doc);
+    await h.start({ publishAddress: "127.0.0.1", dockerBin: dockerWrapper });
+    const s = await statusFor(h, doc.hash, converged(doc.hash));
+    expect(s.workloads[0]).toMatchObject({ state: "running", health: "healthy" });
+    expect(await body(p)).toBe("v1");
+    const labels = await podman(
+      "inspect",
+      "--format",
+      '{{index .Config.Labels "berth.workload"}}',
+      `berth-${app}-0-a`,
+    );
+    expect(labels.stdout.trim()).toBe(`${app}-0`);
   });
 
   it("removes an orphan labelled container and never touches an unlabelled one", async () => {

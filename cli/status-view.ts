@@ -6,6 +6,25 @@ type Paint = (style: Style, text: string) => string;
 
 export function renderStatus(s: StatusSummary, paint: Paint, now: number): string {
   const lines: string[] = [];
+  const r = s.reconciler;
+  if (r) {
+    lines.push(
+      r.commit
+        ? `Published: generation ${r.generation} from ${r.commit.slice(0, 7)}`
+        : "Published: nothing yet",
+    );
+    if (r.rejected) {
+      lines.push(
+        paint(
+          "red",
+          `Rejected: ${r.rejected.commit.slice(0, 7)} is invalid (${r.rejected.errors} errors); the last good state keeps running:`,
+        ),
+      );
+      for (const d of r.rejected.diagnostics.slice(0, 10))
+        lines.push(paint("red", `  ${d.file}:${d.line}:${d.col}: ${d.message}`));
+    }
+    lines.push("");
+  }
   lines.push(
     ...table(
       ["NODE", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],

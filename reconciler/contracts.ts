@@ -1,6 +1,6 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
-import type { DesiredState, NodeStatus, Plan } from "../schema/index.js";
+import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
 export type EventType =
@@ -36,6 +36,16 @@ export interface TriggerRequest {
   after?: string;
 }
 
+/** The newest commit of the tracked branch that was refused because it is invalid. */
+export interface RejectedView {
+  commit: string;
+  /** When the reconciler refused it (ISO time). */
+  at: string;
+  errors: number;
+  /** The first diagnostics (at most 20). */
+  diagnostics: Diagnostic[];
+}
+
 /** The published state the API serves. */
 export interface PublishedView {
   generation: number;
@@ -43,6 +53,8 @@ export interface PublishedView {
   commit: string | null;
   /** Commit on the desired branch holding it. */
   desiredCommit: string | null;
+  /** Set while the tracked branch's tip is an invalid commit (cleared by the next valid one). */
+  rejected?: RejectedView | null;
 }
 
 /** What the HTTP API needs from the reconciler. */
@@ -55,7 +67,12 @@ export interface ApiBackend {
    * Resolves when the node's document hash differs from `etag` (or immediately when it already
    * does), or with undefined after timeoutMs / on abort.
    */
-  waitForChange(node: string, etag: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  waitForChange(
+    node: string,
+    etag: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** SHA-256 hex of the node's token from the published config (undefined: node unknown or no token). */
   tokenSha256(node: string): string | undefined;
   /** A validated status report; the reconciler batches changed ones into status-branch commits. */

@@ -11,7 +11,7 @@ import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, TriggerRequest } from "./contracts.js";
+import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -106,6 +106,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let publishedConfig: Config | null | undefined;
   /** Newest tip already handled (published, unchanged or rejected): the same tip is not redone. */
   let handled: string | null = null;
+  /** The tip when it is invalid: shown by /healthz, /v1/nodes and `berth status` until a valid tip. */
+  let lastRejected: RejectedView | null = null;
   /** Remote mode: the desired branch is (re)fetched before the tracked one (see docs). */
   let adoptFirst = source.mode === "remote";
   let warnedEmpty = false;
@@ -158,6 +160,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     if (served.source !== null && !hasChanges(plan)) {
       // Same documents and config (e.g. a README commit): nothing to publish, generation kept.
       handled = tip;
+      lastRejected = null;
       const data = {
         branch: settings.branch,
         commit: tip,
@@ -190,6 +193,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     if (result === "rejected") return lostRace();
     races = 0;
     handled = tip;
+    lastRejected = null;
     publishedConfig = head.load.config;
     const changed = served.replace(snap, commit);
     const data = {
@@ -226,6 +230,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
 
   function reject(tip: string, diagnostics: Diagnostic[]): void {
     handled = tip;
+    lastRejected = {
+      commit: tip,
+      at: new Date().toISOString(),
+      errors: diagnostics.length,
+      diagnostics: diagnostics.slice(0, 20),
+    };
     const lines = diagnostics.slice(0, maxReported).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
     log.warn(
       { branch: settings.branch, commit: tip, errors: diagnostics.length, diagnostics: lines },
@@ -366,6 +376,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       generation: served.generation,
       commit: served.source?.commit ?? null,
       desiredCommit: served.desiredCommit,
+      rejected: lastRejected,
     }),
     desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),

@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { request } from "undici";
-import { type StatusSummary, summarise } from "../../core/status/summary.js";
+import { type PublishedSummary, type StatusSummary, summarise } from "../../core/status/summary.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
 import type { DesiredState, NodeStatus } from "../../schema/index.js";
-import { branchTip, readJsonFolder } from "../branch-files.js";
+import { branchTip, readJsonFile, readJsonFolder } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
 import { renderStatus } from "../status-view.js";
@@ -62,27 +62,44 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
     : new Map<string, DesiredState>();
   let statuses = new Map<string, NodeStatus>();
   let lastSeen: Map<string, number | null> | undefined;
+  let published: PublishedSummary | undefined;
   if (opts.url) {
     const live = await fetchLive(opts.url, opts.apiTokenFile);
-    statuses = new Map(live.flatMap((n) => (n.status ? [[n.node, n.status] as const] : [])));
-    lastSeen = new Map(live.map((n) => [n.node, n.lastSeen]));
+    statuses = new Map(live.nodes.flatMap((n) => (n.status ? [[n.node, n.status] as const] : [])));
+    lastSeen = new Map(live.nodes.map((n) => [n.node, n.lastSeen === null ? null : Date.parse(n.lastSeen)]));
+    published = live.published;
   } else {
     const statusTip = await branchTip(repo, settings.statusBranch);
     if (statusTip) statuses = await readJsonFolder<NodeStatus>(repo, statusTip, "nodes");
+    if (desiredTip) {
+      const meta = await readJsonFile<{ generation: number; source: { commit: string } }>(
+        repo,
+        desiredTip,
+        "meta.json",
+      );
+      if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+    }
   }
   const filter: { node?: string; app?: string } = {};
   if (opts.node) filter.node = opts.node;
   if (opts.app) filter.app = opts.app;
-  return summarise({ desired, statuses, ...(lastSeen ? { lastSeen } : {}) }, filter);
+  return summarise(
+    { desired, statuses, ...(lastSeen ? { lastSeen } : {}), ...(published ? { published } : {}) },
+    filter,
+  );
 }
 
 interface LiveNode {
   node: string;
-  lastSeen: number | null;
+  /** ISO time, null when never seen by this reconciler process. */
+  lastSeen: string | null;
   status: NodeStatus | null;
 }
 
-async function fetchLive(url: string, tokenFile?: string): Promise<LiveNode[]> {
+async function fetchLive(
+  url: string,
+  tokenFile?: string,
+): Promise<{ nodes: LiveNode[]; published: PublishedSummary }> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (tokenFile) headers.authorization = `Bearer ${readFileSync(tokenFile, "utf8").trim()}`;
   const endpoint = new URL("/v1/nodes", url).toString();
@@ -99,6 +116,5 @@ async function fetchLive(url: string, tokenFile?: string): Promise<LiveNode[]> {
   if (res.statusCode !== 200) {
     throw new UserError(`GET ${endpoint} answered ${res.statusCode}: ${body.slice(0, 300)}`);
   }
-  const parsed = JSON.parse(body) as { nodes: LiveNode[] } | LiveNode[];
-  return Array.isArray(parsed) ? parsed : parsed.nodes;
+  return JSON.parse(body) as { nodes: LiveNode[]; published: PublishedSummary };
 }

@@ -1,7 +1,7 @@
 // Summarises what runs against what should run: per node (applied commit, in sync, phase, last
 // seen) and per app (healthy replicas x/y, current operation, last error). Pure; `berth status`
 // feeds it from the status and desired branches or from the live API.
-import type { DesiredState, NodeStatus, Operation } from "../../schema/index.js";
+import type { DesiredState, Diagnostic, NodeStatus, Operation } from "../../schema/index.js";
 
 export interface NodeSummary {
   node: string;
@@ -31,7 +31,15 @@ export interface AppSummary {
   lastError: string | null;
 }
 
+/** What the reconciler published last, and the invalid tip it refused, if any. */
+export interface PublishedSummary {
+  generation: number;
+  commit: string | null;
+  rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
+}
+
 export interface StatusSummary {
+  reconciler?: PublishedSummary;
   nodes: NodeSummary[];
   apps: AppSummary[];
 }
@@ -40,6 +48,7 @@ export interface StatusInputs {
   desired: Map<string, DesiredState>;
   statuses: Map<string, NodeStatus>;
   lastSeen?: Map<string, number | null>;
+  published?: PublishedSummary;
 }
 
 export function summarise(input: StatusInputs, filter: { node?: string; app?: string } = {}): StatusSummary {
@@ -94,5 +103,5 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     .filter((a) => !filter.app || a.app === filter.app)
     .sort((x, y) => x.app.localeCompare(y.app));
   for (const a of appList) a.workloads.sort((x, y) => x.id.localeCompare(y.id));
-  return { nodes, apps: appList };
+  return { ...(input.published ? { reconciler: input.published } : {}), nodes, apps: appList };
 }

@@ -2,6 +2,7 @@
 // two are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
 // open so load balancers and Prometheus need no secret (they show no secret either).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NodeStatus } from "../../schema/index.js";
 import { bearerToken, sha256Hex, sha256HexEqual } from "../auth.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { wwwAuthenticate } from "./node-auth.js";
@@ -55,6 +56,8 @@ export interface NodeOverview {
   appliedHash: string | null;
   /** The agent has applied the document currently served. */
   inSync: boolean;
+  /** The agent's last report in full (what `berth status --url` shows per app). */
+  status: NodeStatus | null;
 }
 
 export function nodesOverview(ctx: ApiContext): NodeOverview[] {
@@ -73,6 +76,7 @@ export function nodesOverview(ctx: ApiContext): NodeOverview[] {
         desiredHash,
         appliedHash,
         inSync: desiredHash !== null && appliedHash === desiredHash,
+        status: n.status,
       };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
@@ -85,7 +89,8 @@ export function handleNodes(
   log: LogFields,
 ): void {
   if (!admitReader(ctx, req, res, log)) return;
-  sendJson(res, 200, { generation: ctx.backend.published().generation, nodes: nodesOverview(ctx) });
+  const published = ctx.backend.published();
+  sendJson(res, 200, { generation: published.generation, published, nodes: nodesOverview(ctx) });
 }
 
 const userCodes = new Set(["NotFoundError", "UNKNOWN_REF", "ref-not-found", "ref-ambiguous"]);

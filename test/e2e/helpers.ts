@@ -1,0 +1,126 @@
+// Helpers for the end-to-end tests: a single-host berth (reconciler + API + agent + Caddy) on a
+// copy of examples/single-host with its own port range, and waiting on real outcomes.
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { request } from "undici";
+import { freePort } from "../../agent/ingress/caddy-process.js";
+import { type SingleHost, startSingleHost } from "../../cli/up/single-host.js";
+import { makeRepo, makeTempDir, type TestRepo } from "../helpers/git-repo.js";
+
+export const exampleDir = new URL("../../examples/single-host/", import.meta.url).pathname;
+
+/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > until) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Bed {
+  repo: TestRepo;
+  host: SingleHost;
+  stateDir: string;
+  httpPort: number;
+  start(): Promise<SingleHost>;
+  /** GET through Caddy with a Host header; returns status and body. */
+  get(host: string, path?: string): Promise<{ status: number; body: string }>;
+  /** Waits until the node applied the published documents of `commit` and reports converged. */
+  converged(commit: string, timeoutMs?: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** A single-host test bed on a copy of examples/single-host whose node uses a fresh port range. */
+export async function singleHostBed(opts: { caddy?: boolean } = {}): Promise<Bed> {
+  const src = makeTempDir("berth-e2e-src-");
+  cpSync(exampleDir, src, { recursive: true });
+  // A port range of its own, so parallel test files never collide on host ports.
+  const base = 30000 + Math.floor(Math.random() * 300) * 100;
+  const nodeFile = join(src, "nodes/local.yaml");
+  writeFileSync(
+    nodeFile,
+    readFileSync(nodeFile, "utf8").replace(/portRange: .*/, `portRange: [${base}, ${base + 99}]`),
+  );
+  const repo = await makeRepo({ fromDir: src });
+  rmSync(src, { recursive: true, force: true });
+  const stateDir = makeTempDir("berth-e2e-state-");
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const bed: Bed = {
+    repo,
+    host: undefined as unknown as SingleHost,
+    stateDir,
+    httpPort,
+    async start() {
+      bed.host = await startSingleHost({
+        repo: repo.dir,
+        listen: "127.0.0.1:0",
+        stateDir,
+        httpListen: `127.0.0.1:${httpPort}`,
+        httpsListen: `127.0.0.1:${httpsPort}`,
+        caddy: opts.caddy === false ? "off" : "auto",
+        logger: pino({ level: "silent" }),
+        pollWaitSeconds: 10,
+      });
+      return bed.host;
+    },
+    async get(host, path = "/") {
+      const res = await request(`http://127.0.0.1:${httpPort}${path}`, { headers: { host } });
+      return { status: res.statusCode, body: await res.body.text() };
+    },
+    async converged(commit, timeoutMs = 45_000) {
+      await waitFor(
+        `node converged on ${commit.slice(0, 7)}`,
+        () => {
+          const h = bed.host;
+          if (h.reconciler.published().commit !== commit) return false;
+          const doc = h.reconciler.desired(h.node);
+          const st = h.agent.status();
+          return st.phase === "converged" && doc !== undefined && st.appliedHash === doc.hash;
+        },
+        timeoutMs,
+      );
+    },
+    async cleanup() {
+      await bed.host?.stop().catch(() => {});
+      await repo.cleanup();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return bed;
+}
+
+/** pids of the supervised process instances, by instance name (from the driver's records). */
+export function instancePids(stateDir: string): Map<string, number> {
+  const dir = join(stateDir, "agent", "processes");
+  const out = new Map<string, number>();
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const f of files) {
+    if (!f.endsWith(".json")) continue;
+    const rec = JSON.parse(readFileSync(join(dir, f), "utf8")) as { pid: number };
+    out.set(f.replace(/\.json$/, ""), rec.pid);
+  }
+  return out;
+}

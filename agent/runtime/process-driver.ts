@@ -10,6 +10,7 @@ import { closeSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Workload } from "../../schema/index.js";
 import { type Instance, type RuntimeDriver, type Slot, slotPort } from "./driver.js";
+import { assertPortFree } from "./port-check.js";
 import { isSameProcessAlive, readProcStat } from "./proc-stat.js";
 import { stopGroup } from "./process-group.js";
 import {
@@ -250,6 +251,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
       );
     }
     const port = slotPort(w, slot);
+    await assertPortFree(port, name);
     const s: Supervised = {
       rec: {
         version: 1,

@@ -3,6 +3,7 @@
 // driver (same pid, no restart), and the files it keeps under the state dir.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +53,23 @@ afterAll(() => {
 });
 
 describe("process driver", () => {
+  it("refuses a host port held by a process it did not start, naming the port, and starts nothing", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    // A foreign listener on loopback only: the wildcard probe still sees it.
+    const foreign = createServer((_req, res) => res.end("foreign"));
+    await new Promise<void>((ok) => foreign.listen(port, "127.0.0.1", ok));
+    try {
+      const d = driver(dir);
+      const w = workload({ id: "web-0", hostPort: port, command: [process.execPath, appScript] });
+      await expect(d.start(w, "a")).rejects.toThrow(`host port ${port} is already in use`);
+      expect(await d.list()).toEqual([]);
+      expect(readdirSync(join(dir, "processes")).filter((f) => f.endsWith(".json"))).toEqual([]);
+    } finally {
+      await new Promise((ok) => foreign.close(ok));
+    }
+  });
+
   it("starts a command with PORT and env in its workdir, healthy over HTTP, and lists it", async () => {
     const dir = stateDir();
     const port = await freePortPair();

@@ -79,6 +79,9 @@ export function register(program: Command): void {
       const forgeToken = flags.forgeTokenFile
         ? await readSecret(flags.forgeTokenFile, "--forge-token-file")
         : undefined;
+      const remoteToken = flags.remoteTokenFile
+        ? await readSecret(flags.remoteTokenFile, "--remote-token-file")
+        : undefined;
       const hooks: ReconcilerHooks = {};
       let forge: ForgeIntegration | undefined;
 
@@ -87,9 +90,7 @@ export function register(program: Command): void {
           ? {
               remote: {
                 url: flags.remote,
-                ...(flags.remoteTokenFile
-                  ? { token: await readSecret(flags.remoteTokenFile, "--remote-token-file") }
-                  : {}),
+                ...(remoteToken ? { token: remoteToken } : {}),
                 cacheDir: resolve(flags.cacheDir ?? defaultCacheDir(flags.remote)),
               },
             }
@@ -100,7 +101,7 @@ export function register(program: Command): void {
         hooks,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
-          if (forgeToken) forge = wireForge(settings, forgeToken, hooks, logger, events, flags);
+          if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
         },
       }).catch((err: unknown) => {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
@@ -154,6 +155,7 @@ export function register(program: Command): void {
 function wireForge(
   settings: BranchSettings,
   token: string,
+  remoteToken: string | undefined,
   hooks: ReconcilerHooks,
   logger: Logger,
   events: EventBus,
@@ -169,6 +171,8 @@ function wireForge(
     token,
     trackedBranch: branch,
     ...(flags.remote ? { remoteUrl: flags.remote } : {}),
+    // Pull-request heads are fetched from the same remote, with the same credentials.
+    ...(remoteToken ? { remoteToken } : {}),
     prCacheDir: flags.cacheDir ? `${resolve(flags.cacheDir)}.pr` : join(cacheRoot(), "pr"),
     logger,
     events,

@@ -47,12 +47,15 @@ describe.skipIf(!ok)("loading from git", () => {
         "bin.yaml": "\u0000\u0001",
         "apps/dup.yml": "kind: App\nname: dup\nname: again\n",
       });
+      writeFileSync(join(repo.dir, "latin1.yaml"), new Uint8Array([0x6b, 0x3a, 0x20, 0xe9, 0x0a]));
+      await repo.commit({}, "Add a Latin-1 file");
       const fromCommit = await loadCommit(repo.dir, "main", { reader });
       expect(fromCommit.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}:${d.rule}`)).toEqual([
         "apps/dup.yml:3:1:duplicate-key",
         "apps/web.yaml:1:1:schema",
         "apps/web.yaml:3:1:schema",
         "bin.yaml:1:1:not-text",
+        "latin1.yaml:1:1:not-text",
       ]);
       expect(essence(fromCommit)).toEqual(essence(await loadWorktree(repo.dir)));
     });

@@ -72,14 +72,16 @@ describe("open routes", () => {
 });
 
 describe("GET /v1/nodes", () => {
-  it("lists nodes with lastSeen, phase and whether they run the served document", async () => {
+  it("lists nodes with lastSeen, phase, their last status and whether they run the served document", async () => {
     h = await startHarness();
     const a = makeDoc("node-a", "v1");
     h.backend.publish([a, makeDoc("node-b", "v1")], { "node-a": sha("ta") });
-    h.backend.statuses.set("node-a", makeStatus("node-a", { appliedHash: a.hash, phase: "converged" }));
+    const statusA = makeStatus("node-a", { appliedHash: a.hash, phase: "converged" });
+    h.backend.statuses.set("node-a", statusA);
     await h.call("GET", "/v1/nodes/node-a/desired", { headers: { authorization: "Bearer ta" } });
     const body = (await h.call("GET", "/v1/nodes")).json();
     expect(body.generation).toBe(1);
+    expect(body.published).toMatchObject({ generation: 1 });
     expect(body.nodes).toEqual([
       {
         node: "node-a",
@@ -88,6 +90,7 @@ describe("GET /v1/nodes", () => {
         desiredHash: a.hash,
         appliedHash: a.hash,
         inSync: true,
+        status: statusA,
       },
       {
         node: "node-b",
@@ -96,6 +99,7 @@ describe("GET /v1/nodes", () => {
         desiredHash: makeDoc("node-b", "v1").hash,
         appliedHash: null,
         inSync: false,
+        status: null,
       },
     ]);
   });

@@ -2,22 +2,39 @@
 // The berth command line: parses global flags, registers every command, and is the only place
 // that turns errors into exit codes (SPEC §4: 0 ok, 1 error, 2 changes present).
 import { Command, CommanderError } from "commander";
-import { register as agent } from "./commands/agent.js";
-import { register as events } from "./commands/events.js";
-import { register as history } from "./commands/history.js";
-import { register as init } from "./commands/init.js";
-import { register as node } from "./commands/node.js";
-import { register as plan } from "./commands/plan.js";
-import { register as rollback } from "./commands/rollback.js";
-import { register as schema } from "./commands/schema.js";
-import { register as serve } from "./commands/serve.js";
-import { register as status } from "./commands/status.js";
-import { register as up } from "./commands/up.js";
-import { register as validate } from "./commands/validate.js";
 import { FailedError, UserError } from "./errors.js";
 import { version } from "./version.js";
 
-export function buildProgram(): Command {
+type CommandModule = { register(program: Command): void };
+
+// Each command is loaded only when it runs (all of them for --help), so a long-running `berth agent`
+// does not carry the plan engine, git or forge code in memory.
+const commands: Record<string, () => Promise<CommandModule>> = {
+  init: () => import("./commands/init.js"),
+  validate: () => import("./commands/validate.js"),
+  plan: () => import("./commands/plan.js"),
+  serve: () => import("./commands/serve.js"),
+  agent: () => import("./commands/agent.js"),
+  up: () => import("./commands/up.js"),
+  rollback: () => import("./commands/rollback.js"),
+  status: () => import("./commands/status.js"),
+  history: () => import("./commands/history.js"),
+  events: () => import("./commands/events.js"),
+  node: () => import("./commands/node.js"),
+  schema: () => import("./commands/schema.js"),
+};
+
+/** The command named in argv (skipping global flags and --repo's value), if it is one of ours. */
+export function commandOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--repo") i++;
+    else if (!arg.startsWith("-")) return arg in commands ? arg : undefined;
+  }
+  return undefined;
+}
+
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command("berth")
     .description("GitOps reconciler for plain Linux hosts")
     .version(version, "--version")
@@ -26,27 +43,14 @@ export function buildProgram(): Command {
     .option("--no-color", "no colours (also NO_COLOR)")
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [
-    init,
-    validate,
-    plan,
-    serve,
-    agent,
-    up,
-    rollback,
-    status,
-    history,
-    events,
-    node,
-    schema,
-  ]) {
-    add(program);
+  for (const [name, load] of Object.entries(commands)) {
+    if (only === undefined || name === only) (await load()).register(program);
   }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(commandOf(argv));
   try {
     await program.parseAsync(argv, { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

@@ -29,7 +29,7 @@ export const proxyTuning = {
   /** Pause between two tries; short, since a refused dial on a dead slot is immediate. */
   tryIntervalMs: 50,
   /** A failed upstream is skipped this long; shorter than tryDuration so a request outlives it. */
-  failDurationMs: 2_000,
+  failDurationMs: 500,
   maxFails: 1,
   dialTimeoutMs: 2_000,
 } as const;

@@ -32,6 +32,8 @@ export interface SingleHostOptions {
   /** Printed once when ingress is off, with the reason. */
   onNotice?: (message: string) => void;
   pollWaitSeconds?: number;
+  /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
+  publishAddress?: string;
 }
 
 export interface SingleHost {
@@ -97,6 +99,9 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
     started.push(() => api.close());
     await reconciler.start();
     started.push(() => reconciler.stop());
+    // Let the first publish land before the agent asks: it then gets its document on the first
+    // request instead of a 404 and a retry a second later.
+    await reconciler.idle();
 
     let caddy: RunningCaddy | null = null;
     if (opts.caddy === "off")
@@ -130,6 +135,7 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
     if (caddy) agentOpts.caddyAdmin = caddy.adminUrl;
     if (opts.onAgentEvent) agentOpts.onEvent = opts.onAgentEvent;
     if (opts.pollWaitSeconds !== undefined) agentOpts.pollWaitSeconds = opts.pollWaitSeconds;
+    if (opts.publishAddress !== undefined) agentOpts.publishAddress = opts.publishAddress;
     const agent = await startAgent(agentOpts);
 
     return {

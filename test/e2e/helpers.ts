@@ -1,9 +1,11 @@
 // Helpers for the end-to-end tests: a single-host berth (reconciler + API + agent + Caddy) on a
-// copy of examples/single-host with its own port range, and waiting on real outcomes.
+// copy of examples/single-host with its own port range (or on a config repo the test wrote), and
+// waiting on real outcomes.
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { request } from "undici";
+import type { AgentEvent } from "../../agent/index.js";
 import { freePort } from "../../agent/ingress/caddy-process.js";
 import { type SingleHost, startSingleHost } from "../../cli/up/single-host.js";
 import { makeRepo, makeTempDir, type TestRepo } from "../helpers/git-repo.js";
@@ -47,12 +49,14 @@ export interface Bed {
   cleanup(): Promise<void>;
 }
 
+/** Start of a port range of 100 ports of its own, so parallel test files never collide on host ports. */
+export const randomPortBase = (): number => 30000 + Math.floor(Math.random() * 300) * 100;
+
 /** A single-host test bed on a copy of examples/single-host whose node uses a fresh port range. */
 export async function singleHostBed(opts: { caddy?: boolean } = {}): Promise<Bed> {
   const src = makeTempDir("berth-e2e-src-");
   cpSync(exampleDir, src, { recursive: true });
-  // A port range of its own, so parallel test files never collide on host ports.
-  const base = 30000 + Math.floor(Math.random() * 300) * 100;
+  const base = randomPortBase();
   const nodeFile = join(src, "nodes/local.yaml");
   writeFileSync(
     nodeFile,
@@ -60,6 +64,22 @@ export async function singleHostBed(opts: { caddy?: boolean } = {}): Promise<Bed
   );
   const repo = await makeRepo({ fromDir: src });
   rmSync(src, { recursive: true, force: true });
+  return repoBed(repo, opts);
+}
+
+export interface RepoBedOptions {
+  /** false: no Caddy (ingress off). Default: Caddy when installed. */
+  caddy?: boolean;
+  /** Host address container ports are published on (tests: 127.0.0.1). */
+  publishAddress?: string;
+  onAgentEvent?: (e: AgentEvent) => void;
+}
+
+/**
+ * A single-host test bed on a config repo the caller made (its node should have a port range of
+ * its own, see randomPortBase). cleanup() stops berth and its workloads and removes the repo.
+ */
+export async function repoBed(repo: TestRepo, opts: RepoBedOptions = {}): Promise<Bed> {
   const stateDir = makeTempDir("berth-e2e-state-");
   const httpPort = await freePort();
   const httpsPort = await freePort();
@@ -78,6 +98,8 @@ export async function singleHostBed(opts: { caddy?: boolean } = {}): Promise<Bed
         caddy: opts.caddy === false ? "off" : "auto",
         logger: pino({ level: "silent" }),
         pollWaitSeconds: 10,
+        ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
+        ...(opts.onAgentEvent ? { onAgentEvent: opts.onAgentEvent } : {}),
       });
       return bed.host;
     },

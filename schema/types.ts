@@ -59,6 +59,21 @@ export type Tls = "auto" | "internal" | "off";
  * via the `definition` "Action".
  */
 export type Action = "create" | "update" | "delete" | "replace";
+/**
+ * any JSON value: a field's value is a leaf of a spec or workload, arrays compared whole
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "JsonValue".
+ */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | {
+      [k: string]: JsonValue;
+    };
 
 /**
  * Key/value labels.
@@ -436,18 +451,8 @@ export interface FieldChange {
    * dotted path, e.g. image, env.LOG_LEVEL, placement.nodes
    */
   field: string;
-  /**
-   * absent when the field is new; secret env values are masked
-   */
-  before?: {
-    [k: string]: unknown;
-  };
-  /**
-   * absent when the field is removed; secret env values are masked
-   */
-  after?: {
-    [k: string]: unknown;
-  };
+  before?: JsonValue;
+  after?: JsonValue;
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema

@@ -1,7 +1,7 @@
 // Field-level differences between two versions of a spec or workload, as dotted paths
 // (image, env.LOG_LEVEL, placement.labels.zone), with the values of secret-looking env keys
 // masked. Arrays are compared whole: "command changed" says more than "command.2 changed". Pure.
-import type { FieldChange } from "../../schema/index.js";
+import type { FieldChange, JsonValue } from "../../schema/index.js";
 import { canonicalJson } from "../canonical-json.js";
 
 export const SENSITIVE = "(sensitive)";
@@ -13,16 +13,21 @@ export function isSensitiveField(field: string): boolean {
   return m !== null && secretKey.test(m[1]!);
 }
 
-/** Leaf values of `value` by dotted path, skipping the top-level keys in `skip`. */
-export function flatten(value: object, skip: readonly string[] = []): Map<string, unknown> {
-  const out = new Map<string, unknown>();
+/**
+ * Leaf values of `value` by dotted path, skipping the top-level keys in `skip`. Values that are
+ * not JSON (undefined, functions) are skipped, as JSON.stringify skips them.
+ */
+export function flatten(value: object, skip: readonly string[] = []): Map<string, JsonValue> {
+  const out = new Map<string, JsonValue>();
   const walk = (v: unknown, path: string) => {
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+      out.set(path, v);
+    } else if (Array.isArray(v)) {
+      out.set(path, v);
+    } else if (typeof v === "object") {
       for (const [k, child] of Object.entries(v)) {
         if (child !== undefined) walk(child, path === "" ? k : `${path}.${k}`);
       }
-    } else {
-      out.set(path, v);
     }
   };
   for (const [k, v] of Object.entries(value)) if (!skip.includes(k) && v !== undefined) walk(v, k);
@@ -32,14 +37,13 @@ export function flatten(value: object, skip: readonly string[] = []): Map<string
 /** A FieldChange with masking applied; omit `before`/`after` for a field that is new/removed. */
 export function fieldChange(
   field: string,
-  before: { value: unknown } | null,
-  after: { value: unknown } | null,
+  before: { value: JsonValue } | null,
+  after: { value: JsonValue } | null,
 ): FieldChange {
   const mask = isSensitiveField(field);
   const out: FieldChange = { field };
-  // The generated type says object because the schema leaves these untyped; any JSON value is allowed.
-  if (before) out.before = (mask ? SENSITIVE : before.value) as FieldChange["before"];
-  if (after) out.after = (mask ? SENSITIVE : after.value) as FieldChange["after"];
+  if (before) out.before = mask ? SENSITIVE : before.value;
+  if (after) out.after = mask ? SENSITIVE : after.value;
   return out;
 }
 
@@ -49,15 +53,22 @@ export function diffFields(
   after: object | null,
   skip: readonly string[] = [],
 ): FieldChange[] {
-  const a = before ? flatten(before, skip) : new Map<string, unknown>();
-  const b = after ? flatten(after, skip) : new Map<string, unknown>();
+  const a = before ? flatten(before, skip) : new Map<string, JsonValue>();
+  const b = after ? flatten(after, skip) : new Map<string, JsonValue>();
   const fields = [...new Set([...a.keys(), ...b.keys()])].sort();
   const out: FieldChange[] = [];
   for (const field of fields) {
-    const has = a.has(field);
-    const will = b.has(field);
-    if (has && will && canonicalJson(a.get(field)) === canonicalJson(b.get(field))) continue;
-    out.push(fieldChange(field, has ? { value: a.get(field) } : null, will ? { value: b.get(field) } : null));
+    // Leaves are never undefined, so undefined means absent on that side.
+    const was = a.get(field);
+    const will = b.get(field);
+    if (was !== undefined && will !== undefined && canonicalJson(was) === canonicalJson(will)) continue;
+    out.push(
+      fieldChange(
+        field,
+        was !== undefined ? { value: was } : null,
+        will !== undefined ? { value: will } : null,
+      ),
+    );
   }
   return out;
 }

@@ -1,9 +1,12 @@
 // The plan as a pull-request comment: a hidden marker (so the comment is found again), the
-// summary line, a per-node table, then details collapsed in <details>; never longer than
-// maxLength characters (whole sections are dropped and a note says so). Pure.
+// summary line, a per-node table, then details collapsed in <details>. Never longer than
+// maxLength characters: the head and the table come first, the details share what is left
+// (cut between changes, never leaving a block open) and a closing note says exactly what was
+// left out. Pure.
 import type { FieldChange, NodeChange, Plan, ResourceChange } from "../../schema/index.js";
 import { summaryLine } from "../plan/index.js";
 import { emptyNote, fieldSymbol, formatFieldChange, plural, sideLabel, symbols } from "./format.js";
+import { type Block, type Fit, fitBlock, fitGroups, renderBlock } from "./markdown-fit.js";
 
 export const PLAN_MARKER = "<!-- berth-plan -->";
 const DEFAULT_MAX = 60_000;
@@ -16,45 +19,122 @@ export interface MarkdownOptions {
   fileUrl?: (file: string, line: number) => string;
 }
 
+/** What a truncated comment leaves out; the closing note says each non-zero count. */
+interface Omitted {
+  errors: number;
+  configChanges: number;
+  /** Changes left out of node sections shown in part, and how many such sections. */
+  nodeChanges: number;
+  cutNodeSections: number;
+  nodeSections: number;
+  tableRows: number;
+  table: boolean;
+}
+
+/** The blocks of a comment, in order. */
+interface Parts {
+  head: string;
+  table: Block | null;
+  config: Block | null;
+  nodes: Block[];
+  errors: Block | null;
+}
+
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const max = opts.maxLength ?? DEFAULT_MAX;
-  const head = [
+  const p: Parts = {
+    head: headText(plan),
+    table: plan.valid && plan.nodes.length > 0 ? tableBlock(plan.nodes) : null,
+    config: plan.valid && plan.resources.length > 0 ? resourcesBlock(plan.resources) : null,
+    nodes: plan.valid ? plan.nodes.map(nodeBlock) : [],
+    errors: plan.valid ? null : errorsBlock(plan, opts.fileUrl),
+  };
+  const blocks = [p.table, p.config, ...p.nodes, p.errors].filter((b) => b !== null);
+  const full = p.head + blocks.map((b) => renderBlock(b, b.items.length)).join("");
+  if (full.length <= max) return full;
+
+  // First reserve room for the note at its longest (every count at its total), which always
+  // fits; then try again reserving only what the note turned out to need.
+  const worst: Omitted = {
+    errors: p.errors?.items.length ?? 0,
+    configChanges: p.config?.items.length ?? 0,
+    nodeChanges: p.nodes.reduce((n, b) => n + b.items.length, 0),
+    cutNodeSections: p.nodes.length,
+    nodeSections: p.nodes.length,
+    tableRows: p.table?.items.length ?? 0,
+    table: false, // "N rows of the node table" is the longer way to say it
+  };
+  let best = "";
+  let reserve = closingNote(worst, max).length;
+  for (let tries = 0; tries < 3; tries++) {
+    const { body, omitted } = layout(p, max - reserve);
+    const note = closingNote(omitted, max);
+    const out = `${body}${body.endsWith("\n\n") ? "" : "\n"}${note}`;
+    if (out.length <= max && out.length > best.length) best = out;
+    if (note.length >= reserve) break;
+    reserve = note.length;
+  }
+  return best || tiny(plan, p.head, max);
+}
+
+/** Head, table and as much of the details as fit in `room` characters (less one for a blank line). */
+function layout(p: Parts, room: number): { body: string; omitted: Omitted } {
+  const budget = room - p.head.length - 1;
+  const tableFit = p.table && budget >= 0 ? fitBlock(p.table, budget) : null;
+  const rest = budget - (tableFit?.text.length ?? 0);
+  const groups = p.errors ? [[p.errors]] : [p.config ? [p.config] : [], p.nodes];
+  const [first = [], second = []] = fitGroups(groups, rest);
+  const errorFit = p.errors ? (first[0] ?? null) : null;
+  const configFit = p.config ? (first[0] ?? null) : null;
+  const nodeFits = p.errors ? [] : second;
+  const nodeLeft = (f: Fit, i: number) => (f.shown > 0 ? p.nodes[i]!.items.length - f.shown : 0);
+  const omitted: Omitted = {
+    errors: left(p.errors, errorFit),
+    configChanges: left(p.config, configFit),
+    nodeChanges: nodeFits.reduce((n, f, i) => n + nodeLeft(f, i), 0),
+    cutNodeSections: nodeFits.filter((f, i) => nodeLeft(f, i) > 0).length,
+    nodeSections: nodeFits.filter((f) => f.text === "").length,
+    tableRows: left(p.table, tableFit),
+    table: p.table !== null && (tableFit?.text ?? "") === "",
+  };
+  const texts = [p.head, tableFit?.text, configFit?.text, ...nodeFits.map((f) => f.text), errorFit?.text];
+  return { body: texts.join(""), omitted };
+}
+
+/** Marker, summary line, the two sides; ends with a blank line. */
+function headText(plan: Plan): string {
+  const lines = [
     PLAN_MARKER,
     `### ${summaryLine(plan)}`,
     "",
     `Base: ${code(sideLabel(plan.base))} · Head: ${code(sideLabel(plan.head))}`,
-    "",
   ];
-  const short = head.join("\n");
-  const sections: string[] = [];
-  if (!plan.valid) {
-    for (const e of plan.errors) {
-      const where = `${e.file}:${e.line}:${e.col}`;
-      const link = opts.fileUrl ? `[${code(where)}](${opts.fileUrl(e.file, e.line)})` : code(where);
-      sections.push(`- ${link}: ${escapeMd(e.message)}\n`);
-    }
-  } else {
-    if (plan.nodes.length > 0) head.push(...table(plan.nodes), "");
-    if (plan.resources.length > 0) sections.push(resourcesSection(plan.resources));
-    for (const n of plan.nodes) sections.push(nodeSection(n));
-  }
-  return fitSections(head.join("\n"), short, sections, max);
+  return `${lines.join("\n")}\n\n`;
 }
 
-function table(nodes: readonly NodeChange[]): string[] {
-  const rows = ["| Node | Add | Change | Remove | Changes |", "|---|--:|--:|--:|---|"];
-  for (const n of nodes.slice(0, TABLE_ROWS)) {
+function tableBlock(nodes: readonly NodeChange[]): Block {
+  const rows = nodes.slice(0, TABLE_ROWS).map((n) => {
     const c = counts(n);
     const items = [
       ...n.workloads.map((w) => `${symbols[w.action]} ${w.id}`),
       ...n.routes.map((r) => `${symbols[r.action]} ${r.host}${r.path}`),
     ];
-    const shown = items.slice(0, CELL_ITEMS).map(code);
+    const shown = items.slice(0, CELL_ITEMS).map(cellCode);
     if (items.length > CELL_ITEMS) shown.push(`and ${items.length - CELL_ITEMS} more`);
-    rows.push(`| ${n.node} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |`);
-  }
-  if (nodes.length > TABLE_ROWS) rows.push(`| and ${nodes.length - TABLE_ROWS} more nodes | | | | |`);
-  return rows;
+    return `| ${cell(n.node)} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |\n`;
+  });
+  return {
+    open: "| Node | Add | Change | Remove | Changes |\n|---|--:|--:|--:|---|\n",
+    items: rows,
+    // Rows past TABLE_ROWS are left out by design, the others only for lack of room.
+    more: (left) => {
+      const n = left + nodes.length - rows.length;
+      if (n === 0) return "";
+      return `| ${n === nodes.length ? plural(n, "node") : `and ${n} more nodes`} not shown | | | | |\n`;
+    },
+    close: "\n",
+    keepEmpty: true,
+  };
 }
 
 function counts(n: NodeChange): { add: number; change: number; remove: number } {
@@ -67,68 +147,128 @@ function counts(n: NodeChange): { add: number; change: number; remove: number } 
   return c;
 }
 
-function resourcesSection(resources: readonly ResourceChange[]): string {
+function resourcesBlock(resources: readonly ResourceChange[]): Block {
   const byKind = new Map<string, number>();
   for (const r of resources) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
   const what = [...byKind]
     .map(([k, n]) => plural(n, k === "Settings" ? "setting" : k.toLowerCase()))
     .join(", ");
-  const lines: string[] = [];
-  for (const r of resources) {
+  const items = resources.map((r) => {
     const name = r.kind === "Settings" ? "settings" : `${r.kind.toLowerCase()} ${r.name}`;
-    lines.push(`${symbols[r.action]} ${name}${r.file ? `  (${r.file})` : ""}`);
-    fieldLines(r.changes, lines);
-  }
-  return details(`Config changes: ${what}`, lines);
+    return lines([`${symbols[r.action]} ${name}${r.file ? `  (${r.file})` : ""}`, ...fieldLines(r.changes)]);
+  });
+  return details(`Config changes: ${what}`, items, "more config change");
 }
 
-function nodeSection(n: NodeChange): string {
+function nodeBlock(n: NodeChange): Block {
   const c = counts(n);
-  const lines: string[] = [];
+  const items: string[] = [];
   for (const w of n.workloads) {
-    lines.push(`${symbols[w.action]} workload ${w.id}  ${w.reason}`);
-    if (w.action === "replace") fieldLines(w.changes, lines);
+    const fields = w.action === "replace" ? fieldLines(w.changes) : [];
+    items.push(lines([`${symbols[w.action]} workload ${w.id}  ${w.reason}`, ...fields]));
   }
   for (const r of n.routes) {
-    lines.push(`${symbols[r.action]} route ${r.host}${r.path}  ${r.reason}`);
-    if (r.action !== "delete") fieldLines(r.changes, lines);
+    const fields = r.action !== "delete" ? fieldLines(r.changes) : [];
+    items.push(lines([`${symbols[r.action]} route ${r.host}${r.path}  ${r.reason}`, ...fields]));
   }
-  if (lines.length === 0) lines.push(`  (${emptyNote(n)})`);
-  return details(`${n.node}: ${c.add} to add, ${c.change} to change, ${c.remove} to remove`, lines);
+  if (items.length === 0) items.push(lines([`  (${emptyNote(n)})`]));
+  return details(
+    `${n.node}: ${c.add} to add, ${c.change} to change, ${c.remove} to remove`,
+    items,
+    "more change",
+  );
 }
 
-function fieldLines(changes: readonly FieldChange[], lines: string[]): void {
-  for (const c of changes) lines.push(`    ${fieldSymbol(c)} ${formatFieldChange(c)}`);
+function errorsBlock(plan: Plan, fileUrl: MarkdownOptions["fileUrl"]): Block {
+  const items = plan.errors.map((e) => {
+    const where = `${e.file}:${e.line}:${e.col}`;
+    const link = fileUrl ? `[${code(where)}](${fileUrl(e.file, e.line)})` : code(where);
+    return `- ${link}: ${escapeMd(e.message)}\n`;
+  });
+  return { open: "", items, more: () => "", close: "" };
 }
 
-function details(summary: string, lines: string[]): string {
-  // A diff block colours + and - lines on GitHub, Gitea and GitLab.
-  return `<details><summary>${escapeMd(summary)}</summary>\n\n\`\`\`diff\n${lines.join("\n")}\n\`\`\`\n\n</details>\n`;
+function fieldLines(changes: readonly FieldChange[]): string[] {
+  return changes.map((c) => `    ${fieldSymbol(c)} ${formatFieldChange(c)}`);
 }
 
-const NOTE_ROOM = 240;
-
-/**
- * Head plus as many whole sections as fit in `max` characters, with a note when some do not.
- * When even the head (its table) leaves no room for the note, the short head is used.
- */
-function fitSections(head: string, shortHead: string, sections: readonly string[], max: number): string {
-  const total = head.length + 1 + sections.reduce((n, s) => n + s.length, 0);
-  if (total <= max) return `${head}\n${sections.join("")}`;
-  let out = `${head.length + 1 + NOTE_ROOM <= max ? head : shortHead}\n`;
-  let shown = 0;
-  while (shown < sections.length && out.length + sections[shown]!.length + NOTE_ROOM <= max)
-    out += sections[shown++];
-  const note = `\n> **Truncated**: ${plural(sections.length - shown, "more section")} not shown (this comment is limited to ${max} characters). Run \`berth plan --format text\` to see the full plan.\n`;
-  return clip(out + note, max);
+function lines(ls: readonly string[]): string {
+  return ls.map((l) => `${l}\n`).join("");
 }
 
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : s.slice(0, Math.max(0, max));
+/** A collapsed diff block; a cut one ends with a line saying how many `noun`s it leaves out. */
+function details(summary: string, items: readonly string[], noun: string): Block {
+  // A diff block colours + and - lines on GitHub, Gitea and GitLab. The fence is longer than
+  // any run of backticks inside, so a value cannot close it.
+  const fence = "`".repeat(Math.max(3, ...items.map(longestBacktickRun).map((n) => n + 1)));
+  return {
+    open: `<details><summary>${escapeMd(summary)}</summary>\n\n${fence}diff\n`,
+    items,
+    more: (left) => (left > 0 ? `… ${plural(left, noun)} not shown\n` : ""),
+    close: `${fence}\n\n</details>\n`,
+  };
+}
+
+function longestBacktickRun(s: string): number {
+  let longest = 0;
+  for (const m of s.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  return longest;
+}
+
+/** Items of `block` not shown; all of them when it was not fitted at all. */
+function left(block: Block | null, fit: Fit | null): number {
+  return block ? block.items.length - (fit?.shown ?? 0) : 0;
+}
+
+/** `> **Truncated:** 312 more config changes and 2 node sections are not shown (…); run …` */
+function closingNote(o: Omitted, max: number): string {
+  const parts: { text: string; n: number }[] = [];
+  const add = (n: number, text: string) => {
+    if (n > 0) parts.push({ text, n });
+  };
+  add(o.errors, plural(o.errors, "more error"));
+  add(o.configChanges, plural(o.configChanges, "more config change"));
+  add(
+    o.nodeChanges,
+    `${plural(o.nodeChanges, "more change")} in ${plural(o.cutNodeSections, "partly shown node section")}`,
+  );
+  add(o.nodeSections, plural(o.nodeSections, "node section"));
+  if (o.table) add(1, "the node table");
+  else add(o.tableRows, `${plural(o.tableRows, "row")} of the node table`);
+  const what =
+    parts.length <= 1
+      ? (parts[0]?.text ?? "some details")
+      : `${parts
+          .slice(0, -1)
+          .map((p) => p.text)
+          .join(", ")} and ${parts.at(-1)!.text}`;
+  const verb = parts.length === 1 && parts[0]!.n === 1 ? "is" : "are";
+  return `> **Truncated:** ${what} ${verb} not shown (the comment is limited to ${thousands(max)} characters); run \`berth plan --format text\` for the full plan.\n`;
+}
+
+/** When even the head and the note do not fit: the longest of a few plain shapes that does. */
+function tiny(plan: Plan, head: string, max: number): string {
+  const note = `> **Truncated:** the details are not shown (the comment is limited to ${thousands(max)} characters); run \`berth plan --format text\` for the full plan.\n`;
+  const top = `${PLAN_MARKER}\n### ${summaryLine(plan)}\n`;
+  const shapes = [head + note, `${top}\n${note}`, top, `${PLAN_MARKER}\n`];
+  return shapes.find((s) => s.length <= max) ?? "";
+}
+
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 function code(s: string): string {
   return `\`${s.replace(/`/g, "'")}\``;
+}
+
+/** Table cells: a `|` would end the cell, even inside a code span, unless escaped. */
+function cell(s: string): string {
+  return s.replace(/\|/g, "\\|");
+}
+
+function cellCode(s: string): string {
+  return cell(code(s));
 }
 
 function escapeMd(s: string): string {

@@ -23,8 +23,10 @@ export { rules } from "./rules/index.js";
 
 /** True for a repo-relative path berth reads as config: *.yaml / *.yml outside dot-folders and node_modules. */
 export function isConfigPath(path: string): boolean {
-  if (!/\.ya?ml$/.test(path)) return false;
-  return path.split("/").every((part) => !part.startsWith(".") && part !== "node_modules");
+  // No split per path: a part starts with "." exactly when the path starts with "." or holds "/.".
+  if (!path.endsWith(".yaml") && !path.endsWith(".yml")) return false;
+  if (path.startsWith(".") || path.includes("/.")) return false;
+  return !path.startsWith("node_modules/") && !path.includes("/node_modules/");
 }
 
 /** Parses, validates and checks `files` (in any order). Never throws for bad input. */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import jsyaml from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { isConfigPath } from "../../core/config/index.js";
 import { parseText } from "../../core/config/parse.js";
 import { positionOf } from "../../core/config/positions.js";
 import { parseSimpleYaml } from "../../core/config/simple-yaml.js";
@@ -167,5 +168,24 @@ describe("YAML parsers agree", () => {
     expect(positionOf(file, 0, ["extra", "A"])).toEqual({ line: 4, col: 6 });
     // A missing field points at the mapping that should hold it.
     expect(positionOf(file, 0, ["placement", "labels"])).toEqual({ line: 5, col: 1 });
+  });
+});
+
+describe("which paths are config", () => {
+  it.each([
+    ["berth.yaml", true],
+    ["apps/web.yml", true],
+    ["a/b/c/d.yaml", true],
+    ["apps/web.yaml.bak", false],
+    ["README.md", false],
+    [".gitlab-ci.yml", false],
+    [".github/workflows/ci.yml", false],
+    ["apps/.hidden.yaml", false],
+    ["apps/.drafts/web.yaml", false],
+    ["node_modules/x/a.yaml", false],
+    ["vendor/node_modules/x/a.yaml", false],
+    ["my.node_modules/a.yaml", true],
+  ])("%s → %s", (path, expected) => {
+    expect(isConfigPath(path)).toBe(expected);
   });
 });

@@ -1,24 +1,14 @@
 // GitHub (and GitHub Enterprise at https://host/api/v3) REST endpoints berth uses: issue comments
-// of a pull request (list with pagination, create, update) and commit statuses.
+// of a pull request (list with pagination, create, update) and commit statuses. What GitHub does
+// like Gitea lives in github-style.ts; here is GitHub's own paging (per_page/page via Link).
+import { type EndpointsFactory, nextLink, ownerAndName } from "./endpoints.js";
 import {
-  type CommitStatus,
-  type EndpointsFactory,
-  type ForgeComment,
-  maxPages,
-  nextLink,
-  ownerAndName,
-  truncate,
-} from "./endpoints.js";
-
-interface GithubComment {
-  id: number;
-  body?: string | null;
-  html_url?: string;
-}
-
-function toComment(c: GithubComment): ForgeComment {
-  return { id: String(c.id), body: c.body ?? "", url: c.html_url };
-}
+  type GithubStyleComment,
+  githubStyleDescriptionLength,
+  githubStyleEndpoints,
+  toComment,
+} from "./github-style.js";
+import { followPages } from "./pages.js";
 
 export const githubEndpoints: EndpointsFactory = (http, repo) => {
   const { owner, name } = ownerAndName(repo);
@@ -26,57 +16,19 @@ export const githubEndpoints: EndpointsFactory = (http, repo) => {
   return {
     kind: "github",
     maxCommentLength: 65_536,
-    maxDescriptionLength: 140,
+    maxDescriptionLength: githubStyleDescriptionLength,
     async listComments(pr) {
-      const out: ForgeComment[] = [];
-      let page = 1;
-      for (let i = 0; i < maxPages; i++) {
-        const res = await http.call({
-          method: "GET",
-          path: `${base}/issues/${pr}/comments`,
-          query: { per_page: 100, page },
-          idempotent: true,
-        });
-        const items = Array.isArray(res.json) ? (res.json as GithubComment[]) : [];
-        out.push(...items.map(toComment));
-        const next = nextLink(res.headers.link)?.searchParams.get("page");
-        if (!next || items.length === 0) break;
-        page = Number(next);
-      }
-      return out;
-    },
-    async createComment(pr, body) {
-      const res = await http.call({
-        method: "POST",
-        path: `${base}/issues/${pr}/comments`,
-        body: { body },
-        idempotent: false,
-      });
-      return toComment(res.json as GithubComment);
-    },
-    async updateComment(_pr, id, body) {
-      const res = await http.call({
-        method: "PATCH",
-        path: `${base}/issues/comments/${encodeURIComponent(id)}`,
-        body: { body },
-        idempotent: true,
-        handles: [404],
-      });
-      return toComment(res.json as GithubComment);
-    },
-    async setStatus(sha, s: CommitStatus) {
-      await http.call({
-        method: "POST",
-        path: `${base}/statuses/${encodeURIComponent(sha)}`,
-        body: {
-          state: s.state,
-          context: s.context,
-          description: truncate(s.description, 140),
-          ...(s.targetUrl ? { target_url: s.targetUrl } : {}),
+      const items = await followPages<GithubStyleComment>(
+        http,
+        `${base}/issues/${pr}/comments`,
+        { per_page: 100, page: 1 },
+        (res) => {
+          const page = nextLink(res.headers.link)?.searchParams.get("page");
+          return page ? { per_page: 100, page: Number(page) } : undefined;
         },
-        // Posting the same status twice only adds a duplicate entry with the same state: safe.
-        idempotent: true,
-      });
+      );
+      return items.map(toComment);
     },
+    ...githubStyleEndpoints(http, base),
   };
 };

@@ -5,16 +5,20 @@ import {
   type CommitStatus,
   type EndpointsFactory,
   type ForgeComment,
-  maxPages,
   type StatusState,
   truncate,
 } from "./endpoints.js";
 import { ForgeApiError } from "./http.js";
+import { followPages } from "./pages.js";
 
 interface GitlabNote {
   id: number;
   body?: string | null;
   system?: boolean;
+}
+
+function toComment(n: GitlabNote): ForgeComment {
+  return { id: String(n.id), body: n.body ?? "" };
 }
 
 /** GitLab's commit status states are pending/running/success/failed/canceled. */
@@ -47,23 +51,20 @@ export const gitlabEndpoints: EndpointsFactory = (http, repo) => {
     maxCommentLength: 1_000_000,
     maxDescriptionLength: 255,
     async listComments(pr) {
-      const out: ForgeComment[] = [];
-      let page = 1;
-      for (let i = 0; i < maxPages; i++) {
-        const res = await http.call({
-          method: "GET",
-          path: `${base}/merge_requests/${pr}/notes`,
-          query: { sort: "asc", order_by: "created_at", per_page: 100, page },
-          idempotent: true,
-        });
-        const items = Array.isArray(res.json) ? (res.json as GitlabNote[]) : [];
-        for (const n of items) if (!n.system) out.push({ id: String(n.id), body: n.body ?? "" });
-        const next = res.headers["x-next-page"];
-        const nextPage = Array.isArray(next) ? next[0] : next;
-        if (!nextPage || items.length === 0) break;
-        page = Number(nextPage);
-      }
-      return out;
+      const notes = await followPages<GitlabNote>(
+        http,
+        `${base}/merge_requests/${pr}/notes`,
+        { sort: "asc", order_by: "created_at", per_page: 100, page: 1 },
+        (res) => {
+          const next = res.headers["x-next-page"];
+          const page = Array.isArray(next) ? next[0] : next;
+          return page
+            ? { sort: "asc", order_by: "created_at", per_page: 100, page: Number(page) }
+            : undefined;
+        },
+      );
+      // System notes ("added 1 commit") are GitLab's own, never a plan comment.
+      return notes.filter((n) => !n.system).map(toComment);
     },
     async createComment(pr, body) {
       const res = await http.call({
@@ -72,8 +73,7 @@ export const gitlabEndpoints: EndpointsFactory = (http, repo) => {
         body: { body },
         idempotent: false,
       });
-      const n = res.json as GitlabNote;
-      return { id: String(n.id), body: n.body ?? "" };
+      return toComment(res.json as GitlabNote);
     },
     async updateComment(pr, id, body) {
       const res = await http.call({
@@ -83,8 +83,7 @@ export const gitlabEndpoints: EndpointsFactory = (http, repo) => {
         idempotent: true,
         handles: [404],
       });
-      const n = res.json as GitlabNote;
-      return { id: String(n.id), body: n.body ?? "" };
+      return toComment(res.json as GitlabNote);
     },
     async setStatus(sha, s: CommitStatus) {
       try {

@@ -1,12 +1,10 @@
-// Parses one config file's text into documents, fastest reader first: simple-yaml.ts for plain
-// config files, else js-yaml (about 8x faster than `yaml`, but without positions); files with
-// anchors, aliases or merge keys, and files js-yaml rejects, take the careful path
-// (yaml-full.ts), which also yields positioned errors. All use the YAML 1.2 core schema and
-// number documents the same way. Pure.
+// Parses one config file's text into documents: js-yaml on the fast path (about 8x faster than
+// `yaml`, but without positions); files with anchors, aliases or merge keys, and files js-yaml
+// rejects, take the careful path (yaml-full.ts), which also yields positioned errors. Both use the
+// YAML 1.2 core schema and number documents the same way. Pure.
 import jsyaml from "js-yaml";
 import { MAX_DEPTH } from "./limits.js";
 import type { ParsedFile } from "./parsed.js";
-import { parseSimpleYaml } from "./simple-yaml.js";
 import { parseFull } from "./yaml-full.js";
 
 // An anchor (&a), alias (*a) or merge key (<<:) token. False positives (e.g. "a && b" inside a
@@ -16,9 +14,6 @@ const NEEDS_CAREFUL_PATH = /(?:^|[\s,[{])(?:[&*][^\s,[\]{}]|<<\s*:)/;
 const FAST_OPTIONS = { schema: jsyaml.CORE_SCHEMA, maxDepth: MAX_DEPTH, json: false } as const;
 
 export function parseText(text: string): ParsedFile {
-  const simple = parseSimpleYaml(text);
-  if (simple !== undefined)
-    return { docs: simple.map(emptyToUndefined), problems: [], text, parser: "simple" };
   let values: unknown[];
   try {
     // Also run for careful-path files: js-yaml stops deep nesting at a fixed depth with an exact

@@ -25,8 +25,8 @@ export interface ParsedFile {
   problems: Problem[];
   /** Source text, kept to re-parse with positions on demand; undefined when the file is not text. */
   text: string | undefined;
-  /** Which parser produced `docs`: simple-yaml or js-yaml on the fast path, yaml for aliases and errors. */
-  parser: "simple" | "js-yaml" | "yaml" | "none";
+  /** Which parser produced `docs`: js-yaml on the fast path, yaml for aliases and errors. */
+  parser: "js-yaml" | "yaml" | "none";
   /** Syntax trees, filled lazily by positions.ts the first time a position in this file is needed. */
   trees?: SyntaxTrees;
   /**

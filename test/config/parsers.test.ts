@@ -1,6 +1,5 @@
-// The YAML readers behind the loader must agree: simple-yaml (plain config files), js-yaml (fast
-// path, no positions) and yaml (careful path, positions). Same values, same document indices;
-// aliases and merge keys work; simple-yaml gives up rather than differ.
+// The YAML readers behind the loader must agree: js-yaml (fast path, no positions) and yaml
+// (careful path, positions). Same values, same document indices; aliases and merge keys work.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import { isConfigPath } from "../../core/config/index.js";
 import { parseText } from "../../core/config/parse.js";
 import { positionOf } from "../../core/config/positions.js";
-import { parseSimpleYaml } from "../../core/config/simple-yaml.js";
 import { parseFull } from "../../core/config/yaml-full.js";
 import { BASE, linesOf } from "./load-helpers.js";
 
@@ -44,11 +42,10 @@ describe("YAML parsers agree", () => {
     const careful = parseFull(text);
     expect(careful.problems).toEqual([]);
     expect(byIndex(fast.map((v) => (v === null ? undefined : v)))).toEqual(byIndex(careful.docs));
-    const simple = parseSimpleYaml(text);
-    if (simple !== undefined) expect(simple).toEqual(fast);
+    expect(byIndex(parseText(text).docs)).toEqual(byIndex(careful.docs));
   });
 
-  // Inputs simple-yaml must either read exactly as js-yaml does, or give up on.
+  // Awkward inputs: the loader's parse reads them as js-yaml does, or reports a positioned problem.
   const edges = [
     "a: 1\nb:\n  - x\n  - y\nc: {}\nd: []\n",
     "a:\n- 1\n- 2\nb: 3\n",
@@ -107,22 +104,27 @@ describe("YAML parsers agree", () => {
     "app.kubernetes.io/name: x\nk_1-2.3: y\n",
   ];
 
-  it("simple-yaml reads nested list-item mappings instead of giving up", () => {
-    for (const text of edges.slice(-3)) expect(parseSimpleYaml(text), text).toEqual(jsYaml(text));
-  });
-
-  it.each(edges)("simple-yaml on %j: same as js-yaml, or gives up", (text) => {
-    const simple = parseSimpleYaml(text);
-    let expected: unknown;
+  it.each(edges)("parseText on %j: same values as js-yaml, or a positioned problem", (text) => {
+    let expected: unknown[] | undefined;
     try {
       expected = jsYaml(text);
     } catch {
-      expected = "js-yaml rejects it";
+      expected = undefined;
     }
-    if (simple !== undefined) expect(simple).toEqual(expected);
+    const parsed = parseText(text);
+    if (expected === undefined || parsed.problems.length > 0) {
+      // Rejected: every problem has a 1-based position inside the text.
+      expect(parsed.problems.length).toBeGreaterThan(0);
+      for (const p of parsed.problems) {
+        expect(p.line).toBeGreaterThanOrEqual(1);
+        expect(p.col).toBeGreaterThanOrEqual(1);
+      }
+    } else {
+      expect(byIndex(parsed.docs)).toEqual(byIndex(expected.map((v) => (v === null ? undefined : v))));
+    }
   });
 
-  it("simple-yaml reads every example and fixture file exactly like js-yaml, without giving up", () => {
+  it("every example file reads exactly like js-yaml", () => {
     const root = fileURLToPath(new URL("../../examples", import.meta.url));
     const walk = (d: string): string[] =>
       readdirSync(d).flatMap((f) => {
@@ -133,7 +135,9 @@ describe("YAML parsers agree", () => {
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const text = readFileSync(f, "utf8");
-      expect(parseSimpleYaml(text), f).toEqual(jsYaml(text));
+      const parsed = parseText(text);
+      expect(parsed.problems, f).toEqual([]);
+      expect(byIndex(parsed.docs), f).toEqual(byIndex(jsYaml(text).map((v) => (v === null ? undefined : v))));
     }
   });
 
@@ -151,7 +155,7 @@ describe("YAML parsers agree", () => {
 
   it("a '&&' in a block string only costs the careful path, not correctness", () => {
     const text = "kind: App\nname: x\ncommand:\n  - sh\n  - -c\n  - make && run\n";
-    expect(parseText(text).parser).toBe("simple");
+    expect(parseText(text).docs[0]).toMatchObject({ command: ["sh", "-c", "make && run"] });
     const folded = "kind: App\nname: x\ncommand: [sh, -c, make && run]\nenv: {A: '1'}\n";
     const parsed = parseText(folded);
     expect(parsed.parser).toBe("yaml");

@@ -34,7 +34,8 @@ export function commandOf(argv: string[]): string | undefined {
   return undefined;
 }
 
-export async function buildProgram(only?: string): Promise<Command> {
+/** `only`: register just this command; null: none (--version); undefined: all (help, typos). */
+export async function buildProgram(only?: string | null): Promise<Command> {
   const program = new Command("berth")
     .description("GitOps reconciler for plain Linux hosts")
     .version(version, "--version")
@@ -45,12 +46,14 @@ export async function buildProgram(only?: string): Promise<Command> {
     .exitOverride();
   for (const [name, load] of Object.entries(commands)) {
     if (only === undefined || name === only) (await load()).register(program);
+    else if (only === null) break;
   }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram(commandOf(argv));
+  const named = commandOf(argv);
+  const program = await buildProgram(named ?? (argv.includes("--version") ? null : undefined));
   try {
     await program.parseAsync(argv, { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

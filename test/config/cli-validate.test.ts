@@ -1,35 +1,15 @@
 // `berth validate` end to end: the real CLI in a child process (node --import tsx cli/main.ts)
 // on both examples, a broken fixture repo, commits of a temp git repo, and bad --repo/--ref.
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runBerth } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
 import { APP, BASE } from "./load-helpers.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const ok = requireTool("git");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const berth = (...args: string[]) => runBerth(args);
 
 const lines = (s: string) => s.trimEnd().split("\n");
 

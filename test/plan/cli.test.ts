@@ -1,9 +1,7 @@
 // `berth init` and `berth plan` end to end: the real CLI in a child process on real git repos,
 // including a base read from a published desired branch.
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ParseCache } from "../../core/config/index.js";
 import { Evaluator } from "../../core/evaluate.js";
@@ -13,34 +11,15 @@ import { compareAndSwapRef } from "../../reconciler/git/refs.js";
 import { loadCommit } from "../../reconciler/repo/load.js";
 import { writeDesiredCommit } from "../../reconciler/store/desired-store.js";
 import { validatePlan } from "../../schema/index.js";
+import { runBerth } from "../helpers/berth-cli.js";
 import { runGit, useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const ok = requireTool("git");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
-      {
-        cwd: root,
-        timeout: 60_000,
-        // No identity configured: berth init must still commit.
-        env: { ...process.env, NO_COLOR: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+// No identity configured: berth init must still commit.
+const berth = (...args: string[]) =>
+  runBerth(args, { env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } });
 
 const lastLine = (s: string) => s.trimEnd().split("\n").at(-1);
 

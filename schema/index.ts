@@ -1,7 +1,6 @@
-// The JSON Schemas of berth and compiled validators for them. Pure: no I/O (the JSON files are
-// imported as modules). Types for every contract are generated from these files into types.ts.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+// The JSON Schemas of berth and their validators. Pure: no I/O (the JSON files are imported as
+// modules). Types (types.ts) and validators (validators.generated.ts) are generated from them.
+import type { ErrorObject } from "ajv/dist/2020.js";
 import app from "./app.schema.json" with { type: "json" };
 import common from "./common.schema.json" with { type: "json" };
 import desired from "./desired.schema.json" with { type: "json" };
@@ -11,6 +10,7 @@ import plan from "./plan.schema.json" with { type: "json" };
 import settings from "./settings.schema.json" with { type: "json" };
 import status from "./status.schema.json" with { type: "json" };
 import type { App, DesiredState, Domain, Node, NodeStatus, Plan, Settings } from "./types.js";
+import * as generated from "./validators.generated.js";
 
 export type * from "./types.js";
 
@@ -42,47 +42,31 @@ export interface Validator<T> {
   errors?: ErrorObject[] | null;
 }
 
-function makeAjv(useDefaults: boolean): Ajv2020 {
-  // allErrors: validation reports every problem, not the first. useDefaults fills the defaults
-  // written in the schemas (replicas 1, roles [worker], tls auto…) into the loaded documents.
-  const ajv = new Ajv2020({ allErrors: true, useDefaults, strict: false, allowUnionTypes: true });
-  addFormats.default(ajv);
-  for (const s of Object.values(schemas)) ajv.addSchema(s);
-  return ajv;
-}
-
-let withDefaults: Ajv2020 | undefined;
-let plain: Ajv2020 | undefined;
-const cache = new Map<string, ValidateFunction>();
-
-function get<T>(id: string, defaults: boolean): Validator<T> {
-  const key = `${defaults}:${id}`;
-  let fn = cache.get(key);
-  if (!fn) {
-    if (defaults) withDefaults ??= makeAjv(true);
-    else plain ??= makeAjv(false);
-    const ajv = (defaults ? withDefaults : plain) as Ajv2020;
-    fn = ajv.getSchema(id);
-    if (!fn) throw new Error(`schema ${id} is not registered (this is a bug)`);
-    cache.set(key, fn);
-  }
-  return fn as Validator<T>;
-}
-
-const base = "https://berth.sh/schema/";
+// Compiled ahead of time by scripts/gen-validators.mjs (ajv standalone code): allErrors, so
+// validation reports every problem; config validators fill the defaults written in the schemas
+// (replicas 1, roles [worker], tls auto…) into the loaded documents.
+type Compiled = Validator<unknown>;
+const gen = generated as unknown as {
+  withDefaults: Record<"app" | "domain" | "node" | "settings", Compiled>;
+  plain: Record<"desired" | "status" | "plan", Compiled>;
+};
+const configValidators = {
+  App: gen.withDefaults.app,
+  Domain: gen.withDefaults.domain,
+  Node: gen.withDefaults.node,
+  Settings: gen.withDefaults.settings,
+};
 
 /** Validates a config document of `kind` and fills in its defaults (mutates the value). */
 export function configValidator<K extends ConfigKind>(kind: K): Validator<ConfigDocumentOf[K]> {
-  return get<ConfigDocumentOf[K]>(`${base}${kind.toLowerCase()}.schema.json`, true);
+  return configValidators[kind] as Validator<ConfigDocumentOf[K]>;
 }
 /** Validates a desired-state document as the agent receives it (no defaults filled). */
-export const validateDesired = (): Validator<DesiredState> =>
-  get<DesiredState>(`${base}desired.schema.json`, false);
+export const validateDesired = (): Validator<DesiredState> => gen.plain.desired as Validator<DesiredState>;
 /** Validates a node status report as the reconciler receives it. */
-export const validateStatus = (): Validator<NodeStatus> =>
-  get<NodeStatus>(`${base}status.schema.json`, false);
+export const validateStatus = (): Validator<NodeStatus> => gen.plain.status as Validator<NodeStatus>;
 /** Validates a plan object (tests check every rendered plan against it). */
-export const validatePlan = (): Validator<Plan> => get<Plan>(`${base}plan.schema.json`, false);
+export const validatePlan = (): Validator<Plan> => gen.plain.plan as Validator<Plan>;
 
 /** Defaults of a health check, read from the schema so they are written once. */
 export function healthDefaults(): Required<Omit<import("./types.js").Health, "path">> {

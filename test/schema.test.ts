@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { configValidator, healthDefaults, validateDesired } from "../schema/index.js";
 
 describe("schemas", () => {
-  it("generated types are up to date with schema/*.schema.json", () => {
-    // Throws (exit 1) when schema/types.ts differs from what the schemas generate.
+  it("generated types and validators are up to date with schema/*.schema.json", () => {
+    // Each throws (exit 1) when its generated file differs from what the schemas generate.
     expect(() => execFileSync("node", ["scripts/gen-types.mjs", "--check"], { stdio: "pipe" })).not.toThrow();
+    expect(() => execFileSync("node", ["scripts/gen-validators.mjs", "--check"], { stdio: "pipe" })).not.toThrow();
   });
 
   it("fills defaults at load", () => {

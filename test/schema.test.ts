@@ -6,7 +6,9 @@ describe("schemas", () => {
   it("generated types and validators are up to date with schema/*.schema.json", () => {
     // Each throws (exit 1) when its generated file differs from what the schemas generate.
     expect(() => execFileSync("node", ["scripts/gen-types.mjs", "--check"], { stdio: "pipe" })).not.toThrow();
-    expect(() => execFileSync("node", ["scripts/gen-validators.mjs", "--check"], { stdio: "pipe" })).not.toThrow();
+    expect(() =>
+      execFileSync("node", ["scripts/gen-validators.mjs", "--check"], { stdio: "pipe" }),
+    ).not.toThrow();
   });
 
   it("fills defaults at load", () => {

@@ -1,7 +1,8 @@
 // GET /v1/events: the reconciler's event stream as Server-Sent Events. A client that reconnects
 // with Last-Event-ID (header, or ?lastEventId=) gets the events it missed from the ring buffer,
 // or first an explicit `gap` event when some of them are gone. A comment line every heartbeat
-// interval keeps proxies from closing an idle stream.
+// interval keeps proxies from closing an idle stream. With ?follow=0 it sends the buffered events
+// (all of them, or those after Last-Event-ID) and ends: what `berth events` without --follow prints.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BerthEvent } from "../contracts.js";
 import type { ApiContext, LogFields } from "./context.js";
@@ -50,16 +51,23 @@ export function handleEvents(
   }
   res.write("retry: 2000\n\n");
 
+  const follow = query.get("follow") !== "0";
   // Replay and subscribe in the same tick: emit() is synchronous, so nothing falls in between.
-  if (from !== undefined) {
-    const { events, gap } = ctx.events.since(from);
-    if (gap) {
+  if (from !== undefined || !follow) {
+    const after = from ?? 0;
+    const { events, gap } = ctx.events.since(after);
+    if (gap && from !== undefined) {
       const oldest = ctx.events.oldestId();
       res.write(
-        `event: gap\ndata: ${JSON.stringify({ requested: from, oldestAvailable: oldest, latest: ctx.events.latestId(), message: "some events were dropped from the buffer (or the reconciler restarted); re-read the full state" })}\n\n`,
+        `event: gap\ndata: ${JSON.stringify({ requested: after, oldestAvailable: oldest, latest: ctx.events.latestId(), message: "some events were dropped from the buffer (or the reconciler restarted); re-read the full state" })}\n\n`,
       );
     }
     for (const e of events) res.write(formatEvent(e));
+  }
+  if (!follow) {
+    log.result = "replay";
+    res.end();
+    return;
   }
   const unsubscribe = ctx.events.subscribe((e) => {
     // A client that stopped reading is dropped rather than buffered without bound; it resumes

@@ -3,6 +3,8 @@
 // visible in events and status; rollback converges back; restarts redeploy nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { branchTip, readJsonFolder } from "../../cli/branch-files.js";
+import { streamEvents } from "../../cli/commands/events.js";
+import { readHistory } from "../../cli/commands/history.js";
 import { rollback } from "../../cli/commands/rollback.js";
 import { collect } from "../../cli/commands/status.js";
 import type { NodeStatus } from "../../schema/index.js";
@@ -102,6 +104,18 @@ describe.skipIf(!ok)("single host, end to end (process runtime, real Caddy)", ()
     expect(bed.repo.git("rev-parse", "HEAD^{tree}")).toBe(bed.repo.git("rev-parse", `${first}^{tree}`));
     await bed.converged(tip);
     expect(JSON.parse((await bed.get("hello.localhost")).body).message).toBe("Hello from berth");
+  });
+
+  it("berth events prints what happened and ends; berth history lists the generations", async () => {
+    const seen: { event?: string; data: string }[] = [];
+    await streamEvents({ url: bed.host.url, follow: false }, (e) => seen.push(e));
+    const types = seen.map((e) => e.event);
+    expect(types).toContain("published");
+    expect(types).toContain("rejected");
+    const history = await readHistory(bed.repo.dir, 10);
+    expect(history.map((g) => g.generation)).toEqual([3, 2, 1]);
+    expect(history[0]!.source?.subject).toMatch(/^Rollback to /);
+    expect(history[2]!.summary).toMatchObject({ add: 5, change: 0, remove: 0 });
   });
 
   it("restarting berth redeploys nothing that is already right", async () => {

@@ -93,6 +93,19 @@ describe("GET /v1/events", () => {
     await s.close();
   });
 
+  it("with ?follow=0 sends the buffered events (after Last-Event-ID when given) and ends", async () => {
+    h = await startHarness();
+    for (let i = 1; i <= 4; i++) h.events.emit("detected", { n: i });
+    // Reading the whole body only finishes because the server ends the stream.
+    const ids = async (headers: Record<string, string>) => {
+      const res = await request(`${h.server.url}/v1/events?follow=0`, { headers, dispatcher: h.client });
+      const text = await res.body.text();
+      return [...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]);
+    };
+    expect(await ids({})).toEqual(["1", "2", "3", "4"]);
+    expect(await ids({ "last-event-id": "2" })).toEqual(["3", "4"]);
+  });
+
   it("accepts ?lastEventId= for clients that cannot set headers", async () => {
     h = await startHarness();
     for (let i = 1; i <= 3; i++) h.events.emit("detected", { n: i });

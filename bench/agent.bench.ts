@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
 import { startCaddy } from "../agent/ingress/caddy-process.js";
 import { createProcessDriver } from "../agent/runtime/process-driver.js";
 import type { NodeStatus, Workload } from "../schema/index.js";
@@ -25,6 +24,7 @@ import { type FakeReconciler, startFakeReconciler } from "../test/agent/helpers/
 import { freePortPair } from "../test/agent/helpers/ports.js";
 import { waitFor } from "../test/agent/helpers/wait.js";
 import { hasTool } from "../test/helpers/tools.js";
+import { pct, steadyLoad } from "./support.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const appScript = join(root, "test/fixtures/apps/app.mjs");
@@ -134,10 +134,6 @@ function bareNodeRss(): number {
   });
   return Number(r.stdout.trim()) / 1024 / 1024;
 }
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
-};
 
 const www = join(work, "www");
 mkdirSync(www);
@@ -230,40 +226,6 @@ async function idleAndLatency(host: Host, latency: boolean): Promise<void> {
     await stopAgent(agent, stateDir);
     await rec.close();
   }
-}
-
-/** Open-loop load: one request every 5 ms (200/s) until stopped. */
-function steadyLoad(url: string, host: string) {
-  const dispatcher = new Agent({ connections: 64 });
-  let sent = 0;
-  const failures: string[] = [];
-  const latencies: number[] = [];
-  const inflight = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    sent++;
-    const t = performance.now();
-    const p: Promise<void> = request(url, { headers: { host }, dispatcher, headersTimeout: 10_000 })
-      .then(async (r) => {
-        await r.body.text();
-        if (r.statusCode !== 200) failures.push(`HTTP ${r.statusCode}`);
-      })
-      .catch((e: Error) => {
-        failures.push(e.message);
-      })
-      .finally(() => {
-        latencies.push(performance.now() - t);
-        inflight.delete(p);
-      });
-    inflight.add(p);
-  }, 5);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await Promise.all(inflight);
-      await dispatcher.close();
-      return { sent, failures, latencies };
-    },
-  };
 }
 
 async function replaceUnderLoad(): Promise<void> {

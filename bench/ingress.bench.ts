@@ -14,7 +14,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
 import { waitHealthy } from "../agent/health/check.js";
 import { buildCaddyConfig, caddyConfigHash, slotSwitchDrainMs } from "../agent/ingress/caddy-config.js";
 import { createContainerDriver } from "../agent/runtime/container-driver.js";
@@ -24,6 +23,7 @@ import { startTestCaddy } from "../test/helpers/caddy.js";
 import { buildTestImages, removeNodeContainers, uniqueApp, uniqueNode } from "../test/helpers/podman.js";
 import { hasTool } from "../test/helpers/tools.js";
 import { freePortPair, workload } from "../test/runtime/support.js";
+import { pct, steadyLoad } from "./support.js";
 
 process.env.CONTAINERS_CONF ??= fileURLToPath(new URL("../test/fixtures/containers.conf", import.meta.url));
 const appScript = fileURLToPath(new URL("../test/fixtures/apps/app.mjs", import.meta.url));
@@ -36,10 +36,6 @@ const health: Workload["health"] = {
   unhealthyThreshold: 3,
 };
 const rows: [string, string, string][] = [];
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
-};
 const f1 = (n: number) => n.toFixed(1);
 
 function startApp(port: number, reply: string): ChildProcess {
@@ -50,40 +46,6 @@ function startApp(port: number, reply: string): ChildProcess {
 }
 const exited = (c: ChildProcess) =>
   new Promise<void>((res) => (c.exitCode !== null ? res() : c.once("exit", () => res())));
-
-/** Sends one request every 5 ms (200/s, open loop) until stopped; returns failures and latencies. */
-function steadyLoad(url: string, host: string) {
-  const dispatcher = new Agent({ connections: 32 });
-  const latencies: number[] = [];
-  const failures: string[] = [];
-  let sent = 0;
-  const inflight = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    sent++;
-    const t = performance.now();
-    const p = request(url, { headers: { host }, dispatcher })
-      .then(async (r) => {
-        await r.body.text();
-        if (r.statusCode !== 200) failures.push(`HTTP ${r.statusCode}`);
-      })
-      .catch((e: Error) => {
-        failures.push(e.message);
-      })
-      .finally(() => {
-        latencies.push(performance.now() - t);
-        inflight.delete(p);
-      });
-    inflight.add(p);
-  }, 5);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await Promise.all(inflight);
-      await dispatcher.close();
-      return { sent, failures, latencies };
-    },
-  };
-}
 
 /** How one slot's instance is started and stopped: a node process, or a podman container. */
 interface SlotRunner {
@@ -110,7 +72,7 @@ async function switchUnderLoad(runner: SlotRunner, drain: boolean): Promise<void
     await t.admin.load(buildCaddyConfig(routes, t.configOptions));
     const stopOld = await runner.start(port, "a");
     await waitHealthy({ host: "127.0.0.1", port }, health);
-    const load = steadyLoad(`http://127.0.0.1:${t.httpPort}/`, "web.test");
+    const load = steadyLoad(`http://127.0.0.1:${t.httpPort}/`, "web.test", { connections: 32 });
     await sleep(2_000);
     const stopNew = await runner.start(port + 1, "b");
     await waitHealthy({ host: "127.0.0.1", port: port + 1 }, health);

@@ -10,41 +10,25 @@
 // Convergence is observed on every agent and reconciler event and by a 5 ms poll; the floor is
 // polled at 5 ms too. A breakdown per stage (from the `published` event and the agent's action
 // events) says where the time goes. Run: npx tsx bench/loop.bench.ts [--commits N]
-import { execFile, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import pino from "pino";
 import type { AgentEvent } from "../agent/index.js";
 import { freePort } from "../agent/ingress/caddy-process.js";
 import { type SingleHost, startSingleHost } from "../cli/up/single-host.js";
 import type { BerthEvent } from "../reconciler/contracts.js";
 import { hasTool } from "../test/helpers/tools.js";
+import { exampleRepo, git, pct, singleHostExample } from "./support.js";
 
-const run = promisify(execFile);
-const example = fileURLToPath(new URL("../examples/single-host", import.meta.url));
 const commitsArg = process.argv.indexOf("--commits");
 const N = commitsArg > 0 ? Number(process.argv[commitsArg + 1]) : 20;
 const warmup = 2;
 const pollMs = 5;
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "bench",
-  GIT_AUTHOR_EMAIL: "bench@berth.invalid",
-  GIT_COMMITTER_NAME: "bench",
-  GIT_COMMITTER_EMAIL: "bench@berth.invalid",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-};
-const git = async (cwd: string, ...args: string[]) =>
-  (
-    await run("git", ["-c", "gc.auto=0", "-c", "commit.gpgsign=false", ...args], { cwd, env: gitEnv })
-  ).stdout.trim();
 const logger = pino({ level: "silent" });
 const temps: string[] = [];
 const temp = (prefix: string) => {
@@ -53,27 +37,9 @@ const temp = (prefix: string) => {
   return d;
 };
 
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
 /** The example in a temp git repo, its node on a port range of its own (as test/e2e/helpers.ts does). */
-async function exampleRepo(): Promise<string> {
-  const dir = temp("berth-loop-bench-repo-");
-  cpSync(example, dir, { recursive: true });
-  const base = 40000 + Math.floor(Math.random() * 200) * 100;
-  const nodeFile = join(dir, "nodes/local.yaml");
-  writeFileSync(
-    nodeFile,
-    readFileSync(nodeFile, "utf8").replace(/portRange: .*/, `portRange: [${base}, ${base + 99}]`),
-  );
-  await git(dir, "init", "-q", "-b", "main");
-  await git(dir, "add", "-A");
-  await git(dir, "commit", "-q", "-m", "single-host example");
-  return dir;
-}
+const newExampleRepo = () =>
+  exampleRepo(temp("berth-loop-bench-repo-"), { portBase: 40000 + Math.floor(Math.random() * 200) * 100 });
 
 /** Sets env BENCH_REV of `app` (adding an env block when the app has none) and commits it. */
 async function bump(dir: string, app: string, rev: string): Promise<void> {
@@ -240,7 +206,7 @@ function healthy(port: number): Promise<boolean> {
 
 /** Spawn → first healthy /healthz of the app's server, polled every 5 ms, `n` times. */
 async function floor(app: string, n: number): Promise<number[]> {
-  const cwd = join(example, "apps", app);
+  const cwd = join(singleHostExample, "apps", app);
   const args = app === "site" ? ["server.mjs", "public"] : ["server.mjs"];
   const out: number[] = [];
   for (let i = 0; i < n + warmup; i++) {
@@ -307,7 +273,7 @@ function stageRows(s: Series): [string, number][] {
 
 async function main(): Promise<void> {
   const caddy = hasTool("caddy", ["version"]);
-  const dir = await exampleRepo();
+  const dir = await newExampleRepo();
   const obs = new Observer();
   const stateDir = temp("berth-loop-bench-state-");
   const notices: string[] = [];

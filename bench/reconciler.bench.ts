@@ -7,13 +7,12 @@
 // Figures are p50/p95 in ms beside the goals (local p50 ≤ 50 ms, remote p50 ≤ 250 ms), plus the
 // reconciler's own detection → published time from its `published` events. Everything talks to
 // 127.0.0.1 only. Run: npx tsx bench/reconciler.bench.ts [--commits N]
-import { execFile, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import pino from "pino";
 import type { BerthEvent } from "../reconciler/contracts.js";
 import { EventBus } from "../reconciler/events.js";
@@ -21,23 +20,11 @@ import { startApiServer } from "../reconciler/http/server.js";
 import { createMetrics } from "../reconciler/metrics.js";
 import { createReconciler } from "../reconciler/reconciler.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
+import { exampleRepo, git, pct } from "./support.js";
 
-const run = promisify(execFile);
-const example = fileURLToPath(new URL("../examples/single-host", import.meta.url));
 const commitsArg = process.argv.indexOf("--commits");
 const N = commitsArg > 0 ? Number(process.argv[commitsArg + 1]) : 50;
 const secret = "bench-webhook-secret";
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "bench",
-  GIT_AUTHOR_EMAIL: "bench@berth.invalid",
-  GIT_COMMITTER_NAME: "bench",
-  GIT_COMMITTER_EMAIL: "bench@berth.invalid",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-};
-const git = async (cwd: string, ...args: string[]) =>
-  (await run("git", ["-c", "gc.auto=0", ...args], { cwd, env: gitEnv })).stdout.trim();
 const logger = pino({ level: "info" }, pino.destination({ dest: "/dev/null", sync: false }));
 const temps: string[] = [];
 const temp = (prefix: string) => {
@@ -46,14 +33,7 @@ const temp = (prefix: string) => {
   return d;
 };
 
-async function exampleRepo(): Promise<string> {
-  const dir = temp("berth-bench-repo-");
-  cpSync(example, dir, { recursive: true });
-  await git(dir, "init", "-q", "-b", "main");
-  await git(dir, "add", "-A");
-  await git(dir, "commit", "-q", "-m", "single-host example");
-  return dir;
-}
+const newExampleRepo = () => exampleRepo(temp("berth-bench-repo-"));
 
 /** Changes hello's GREETING, which changes its workloads: every commit is a real publish. */
 async function bump(dir: string, i: number): Promise<void> {
@@ -99,7 +79,7 @@ async function benchLocal(): Promise<{
   inside: number[];
   stages: Stages;
 }> {
-  const dir = await exampleRepo();
+  const dir = await newExampleRepo();
   const events = new EventBus();
   const r = await createReconciler({ repoDir: dir, events, logger });
   const first = nextPublish(events);
@@ -175,7 +155,7 @@ async function benchRemote(): Promise<{
   stages: Stages;
   serverMs: Stages;
 }> {
-  const work = await exampleRepo();
+  const work = await newExampleRepo();
   const root = temp("berth-bench-remote-");
   const bare = join(root, "cfg.git");
   await git(root, "init", "-q", "--bare", "-b", "main", bare);
@@ -282,12 +262,6 @@ async function benchLarge(): Promise<{ cold: number; warm: number[]; stages: Sta
   }
   await r.stop();
   return { cold, warm, stages };
-}
-
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
 }
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;

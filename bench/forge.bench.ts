@@ -14,12 +14,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { request } from "undici";
-import type { ApiBackend } from "../reconciler/contracts.js";
 import { EventBus } from "../reconciler/events.js";
 import { startApiServer } from "../reconciler/http/server.js";
 import { createMetrics } from "../reconciler/metrics.js";
 import { createForgeIntegration } from "../reconciler/pr/forge-integration.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
+import { idleBackend } from "../test/helpers/idle-backend.js";
 import { startRecordingForge } from "../test/helpers/recording-forge.js";
 import { generateRepo, mutateOneApp } from "./gen-repo.js";
 
@@ -44,19 +44,7 @@ const gitEnv = {
 };
 
 /** The API server needs a backend; this one publishes nothing (only webhooks are used). */
-const backend: ApiBackend = {
-  trackedBranch: () => "main",
-  published: () => ({ generation: 0, commit: null, desiredCommit: null }),
-  desired: () => undefined,
-  waitForChange: async () => undefined,
-  tokenSha256: () => undefined,
-  reportStatus: () => undefined,
-  nodes: () => [],
-  trigger: () => undefined,
-  plan: async () => {
-    throw new Error("unused");
-  },
-};
+const backend = idleBackend();
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   return (

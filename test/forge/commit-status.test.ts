@@ -2,18 +2,14 @@
 // published / rejected, berth/deploy from agent reports (converged, failing, silent, superseded),
 // statuses kept in order, rate limits waited out, and outages reported as events, never thrown.
 import { afterEach, describe, expect, it } from "vitest";
-import { createForgeClient, type ForgeClient } from "../../reconciler/forge/client.js";
+import type { ForgeClient } from "../../reconciler/forge/client.js";
 import { type CommitStatusReporter, createCommitStatusReporter } from "../../reconciler/pr/commit-status.js";
 import { createDeployTracker } from "../../reconciler/pr/deploy-tracker.js";
 import { deployVerdict } from "../../reconciler/pr/deploy-verdict.js";
 import type { NodeStatus, WorkloadStatus } from "../../schema/index.js";
-import {
-  type ForgeKind,
-  type RecordingForge,
-  rateLimited,
-  startRecordingForge,
-} from "../helpers/recording-forge.js";
-import { captureLog } from "./log-capture.js";
+import { type ForgeKind, type RecordingForge, rateLimited } from "../helpers/recording-forge.js";
+import { recordingForgeClient } from "./client-fixture.js";
+import type { captureLog } from "./log-capture.js";
 
 const c1 = "1111111111111111111111111111111111111111";
 const c2 = "2222222222222222222222222222222222222222";
@@ -34,16 +30,7 @@ afterEach(async () => {
 });
 
 async function setup(kind: ForgeKind = "github"): Promise<Setup> {
-  const forge = await startRecordingForge({ kind });
-  const log = captureLog();
-  const client = createForgeClient({
-    kind,
-    apiUrl: forge.url,
-    repo: forge.repo,
-    token: forge.token,
-    logger: log.logger,
-    retry: { baseDelayMs: 50 },
-  });
+  const { forge, client, log } = await recordingForgeClient(kind);
   const events: Setup["events"] = [];
   const reporter = createCommitStatusReporter(client, log.logger, {
     events: { emit: (type, data) => events.push({ type, data }) },

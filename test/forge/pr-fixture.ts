@@ -4,12 +4,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createForgeClient, type ForgeClient } from "../../reconciler/forge/client.js";
+import type { ForgeClient } from "../../reconciler/forge/client.js";
 import { createPrPlanner, type PrPlanner, type PrPlannerOptions } from "../../reconciler/pr/pr-planner.js";
 import type { PullRequestEvent } from "../../reconciler/webhooks/parse.js";
-import { type ForgeKind, type RecordingForge, startRecordingForge } from "../helpers/recording-forge.js";
+import type { ForgeKind, RecordingForge } from "../helpers/recording-forge.js";
+import { recordingForgeClient } from "./client-fixture.js";
 import { type ForgeRepo, makeForgeRepo } from "./git-fixture.js";
-import { type CapturedLog, captureLog } from "./log-capture.js";
+import type { CapturedLog } from "./log-capture.js";
 
 export const webUrl = "https://forge.example.com/acme/config";
 
@@ -43,16 +44,7 @@ export interface PrWorld {
 
 export async function makePrWorld(kind: ForgeKind, opts: Partial<PrPlannerOptions> = {}): Promise<PrWorld> {
   const repo = await makeForgeRepo();
-  const forge = await startRecordingForge({ kind });
-  const log = captureLog();
-  const client = createForgeClient({
-    kind,
-    apiUrl: forge.url,
-    repo: forge.repo,
-    token: forge.token,
-    logger: log.logger,
-    retry: { baseDelayMs: 50 },
-  });
+  const { forge, client, log } = await recordingForgeClient(kind);
   const cacheDir = mkdtempSync(join(tmpdir(), "berth-pr-cache-"));
   const events: PrWorld["events"] = [];
   const planner = createPrPlanner({

@@ -5,33 +5,16 @@ import { createHmac, randomUUID } from "node:crypto";
 import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiBackend } from "../../reconciler/contracts.js";
 import { EventBus } from "../../reconciler/events.js";
 import { type ApiServer, startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
+import { idleBackend } from "../helpers/idle-backend.js";
 import type { ForgeKind } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
 import { app, makePrWorld, type PrWorld } from "./pr-fixture.js";
 
 const ok = requireTool("git");
 const secret = "webhook-secret-for-tests";
-
-/** The least ApiBackend the server needs for webhooks: nothing is published, nothing known. */
-function idleBackend(): ApiBackend {
-  return {
-    trackedBranch: () => "main",
-    published: () => ({ generation: 0, commit: null, desiredCommit: null }),
-    desired: () => undefined,
-    waitForChange: async () => undefined,
-    tokenSha256: () => undefined,
-    reportStatus: () => undefined,
-    nodes: () => [],
-    trigger: () => undefined,
-    plan: async () => {
-      throw new Error("not used by these tests");
-    },
-  };
-}
 
 function githubPayload(w: PrWorld, n: number, sha: string): unknown {
   const pr = (examples as { name: string; examples: Record<string, unknown>[] }[])

@@ -16,7 +16,7 @@ import { requireTool } from "../helpers/tools.js";
 const app = `web${Math.random().toString(36).slice(2, 8)}`;
 const dockerWrapper = fileURLToPath(new URL("../fixtures/apps/docker-via-podman.sh", import.meta.url));
 
-import { converged, type Harness, makeHarness, statusFor } from "./helpers/agent-harness.js";
+import { converged, type Harness, makeHarness, startConverged, statusFor } from "./helpers/agent-harness.js";
 import { desiredDoc, workload } from "./helpers/docs.js";
 import { freePortPair } from "./helpers/ports.js";
 import { waitFor } from "./helpers/wait.js";
@@ -78,9 +78,7 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
   it("converges, replaces start-first, and restores a container removed by hand", async () => {
     const p = await freePortPair();
     const v1 = desiredDoc(node, [web(images.v1, p)]);
-    h.rec.publish(v1);
-    await h.start({ publishAddress: "127.0.0.1" });
-    await statusFor(h, v1.hash, converged(v1.hash));
+    await startConverged(h, v1, { publishAddress: "127.0.0.1" });
     expect(await body(p)).toBe("v1");
 
     const v2 = desiredDoc(node, [web(images.v2, p)]);
@@ -168,9 +166,7 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
     extra.push(mineId);
 
     const doc = desiredDoc(node, [web(images.v1, p)]);
-    h.rec.publish(doc);
-    await h.start({ publishAddress: "127.0.0.1" });
-    await statusFor(h, doc.hash, converged(doc.hash));
+    await startConverged(h, doc, { publishAddress: "127.0.0.1" });
     await waitFor(
       "orphan removed",
       async () =>

@@ -9,6 +9,7 @@ import {
   hit,
   makeHarness,
   SECRET,
+  startConverged,
   statusFor,
 } from "./helpers/agent-harness.js";
 import { desiredDoc } from "./helpers/docs.js";
@@ -57,9 +58,7 @@ describe("agent loop with real processes", () => {
     const ports = [await freePortPair(), await freePortPair(), await freePortPair()];
     const ws = ports.map((p, i) => appWorkload({ replica: i, hostPort: p, reply: "v1" }));
     const one = desiredDoc(h.node, ws.slice(0, 1));
-    h.rec.publish(one);
-    await h.start();
-    await statusFor(h, one.hash, converged(one.hash));
+    await startConverged(h, one);
     const pid0 = (await hit(ports[0] as number))?.pid;
 
     const three = desiredDoc(h.node, ws);
@@ -81,9 +80,7 @@ describe("agent loop with real processes", () => {
   it("replaces start-first with a healthy new version in the other slot", async () => {
     const p = await freePortPair();
     const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(v1);
-    await h.start();
-    await statusFor(h, v1.hash, converged(v1.hash));
+    await startConverged(h, v1);
     const old = await hit(p);
 
     const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2" })]);
@@ -104,9 +101,7 @@ describe("agent loop with real processes", () => {
   it("with a drain, the old instance serves beside the new one a moment, then is removed", async () => {
     const p = await freePortPair();
     const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(v1);
-    await h.start({ slotDrainMs: 1_500 });
-    await statusFor(h, v1.hash, converged(v1.hash));
+    await startConverged(h, v1, { slotDrainMs: 1_500 });
     const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2" })]);
     h.rec.publish(v2);
     await statusFor(h, v2.hash, converged(v2.hash));
@@ -118,9 +113,7 @@ describe("agent loop with real processes", () => {
   it("a never-healthy replace leaves the old one serving, reports failed with attempts, and backs off", async () => {
     const p = await freePortPair();
     const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(v1);
-    await h.start();
-    await statusFor(h, v1.hash, converged(v1.hash));
+    await startConverged(h, v1);
     const old = await hit(p);
 
     const bad = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2", unhealthy: true })]);
@@ -152,9 +145,7 @@ describe("agent loop with real processes", () => {
   it("replaces stop-first in the same slot", async () => {
     const p = await freePortPair();
     const v1 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1", strategy: "stop-first" })]);
-    h.rec.publish(v1);
-    await h.start();
-    await statusFor(h, v1.hash, converged(v1.hash));
+    await startConverged(h, v1);
     const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2", strategy: "stop-first" })]);
     h.rec.publish(v2);
     const s = await statusFor(h, v2.hash, converged(v2.hash));
@@ -187,9 +178,7 @@ describe("agent loop with real processes", () => {
   it("restores a process killed by hand", async () => {
     const p = await freePortPair();
     const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(doc);
-    await h.start();
-    await statusFor(h, doc.hash, converged(doc.hash));
+    await startConverged(h, doc);
     const before = await hit(p);
     process.kill(before?.pid as number, "SIGKILL");
     const after = await waitFor("a new process serving", async () => {
@@ -208,9 +197,7 @@ describe("agent loop with real processes", () => {
   it("rejects corrupt, wrong-node and hash-mismatch documents while apps keep serving", async () => {
     const p = await freePortPair();
     const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(doc);
-    await h.start();
-    await statusFor(h, doc.hash, converged(doc.hash));
+    await startConverged(h, doc);
     const before = await hit(p);
 
     h.rec.publish("{not json", '"corrupt-1"');
@@ -249,9 +236,7 @@ describe("agent loop with real processes", () => {
   it("keeps serving when the reconciler dies or answers 500, and reports again when it is back", async () => {
     const p = await freePortPair();
     const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    h.rec.publish(doc);
-    await h.start();
-    await statusFor(h, doc.hash, converged(doc.hash));
+    await startConverged(h, doc);
     const before = await hit(p);
 
     h.rec.setMode("down5xx");
@@ -282,9 +267,7 @@ describe("agent loop with real processes", () => {
       appWorkload({ replica: 0, hostPort: p0, reply: "v1" }),
       appWorkload({ replica: 1, hostPort: p1, reply: "v1" }),
     ]);
-    h.rec.publish(doc);
-    await h.start();
-    await statusFor(h, doc.hash, converged(doc.hash));
+    await startConverged(h, doc);
     const pids = [(await hit(p0))?.pid, (await hit(p1))?.pid];
     await h.stopAgent();
     expect((await hit(p0))?.pid).toBe(pids[0]);

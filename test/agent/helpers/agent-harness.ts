@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { type AgentEvent, type AgentOptions, type RunningAgent, startAgent } from "../../../agent/index.js";
 import { createProcessDriver } from "../../../agent/runtime/process-driver.js";
-import type { Workload } from "../../../schema/index.js";
+import type { DesiredState, Workload } from "../../../schema/index.js";
 import { workload } from "./docs.js";
 import { type FakeReconciler, startFakeReconciler } from "./fake-reconciler.js";
 import { waitFor } from "./wait.js";
@@ -126,3 +126,10 @@ export function statusFor(
 
 export const converged = (hash: string) => (s: { phase: string; appliedHash: string | null }) =>
   s.phase === "converged" && s.appliedHash === hash;
+
+/** Publishes `doc`, starts the agent and waits until it reports converged on it. */
+export async function startConverged(h: Harness, doc: DesiredState, extra?: Partial<AgentOptions>) {
+  h.rec.publish(doc);
+  await h.start(extra);
+  return statusFor(h, doc.hash, converged(doc.hash));
+}

@@ -3,14 +3,16 @@
 // is rewritten). Prints the plan of the rollback first; refuses a dirty work tree, a commit outside
 // the branch's history, and an invalid target.
 import type { Command } from "commander";
+import { ParseCache } from "../../core/config/index.js";
+import { Evaluator } from "../../core/evaluate.js";
 import { computePlan } from "../../core/plan/index.js";
 import { renderJson } from "../../core/views/json.js";
 import { renderText } from "../../core/views/text.js";
 import { loadCommit } from "../../reconciler/repo/load.js";
+import { loadCommitInput } from "../../reconciler/source/config-input.js";
 import { readGlobals } from "../context.js";
 import { FailedError, UserError } from "../errors.js";
 import { git, gitOk } from "../git-cli.js";
-import { planInput } from "../plan-input.js";
 
 interface RollbackOptions {
   dryRun?: boolean;
@@ -38,7 +40,8 @@ export async function rollback(
   opts: RollbackOptions,
   view: { json: boolean; color: boolean },
 ): Promise<string> {
-  const head = await loadCommit(repo, "HEAD");
+  const caches = { parse: new ParseCache(), evaluator: new Evaluator() };
+  const head = await loadCommit(repo, "HEAD", { cache: caches.parse });
   const branch = head.config.settings.branch;
   const current = await git(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(
     () => "(detached HEAD)",
@@ -73,8 +76,10 @@ export async function rollback(
     return `Nothing to roll back: ${branch} already has the config of ${sha.slice(0, 7)}.\n`;
   }
 
-  const old = await loadCommit(repo, sha);
-  const plan = computePlan(planInput(head, branch), planInput(old, branch));
+  // Base first: the head's evaluation then reuses the base's placement for unchanged apps.
+  const base = await loadCommitInput(repo, head.commit, branch, caches, head.commit.slice(0, 7));
+  const old = await loadCommitInput(repo, sha, branch, caches, sha.slice(0, 7));
+  const plan = computePlan(base.input, old.input);
   const rendered = view.json ? renderJson(plan) : renderText(plan, { color: view.color });
   if (!plan.valid) {
     process.stdout.write(rendered);

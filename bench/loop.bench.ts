@@ -11,7 +11,7 @@
 // polled at 5 ms too. A breakdown per stage (from the `published` event and the agent's action
 // events) says where the time goes. Run: npx tsx bench/loop.bench.ts [--commits N]
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { loadavg, tmpdir } from "node:os";

@@ -129,14 +129,14 @@ async function child(mode: Mode, dir: string): Promise<void> {
   )) as typeof import("../core/config/index.js");
   let ms: number;
   if (mode === "evaluate") {
-    const { evaluate } = (await import(
+    const { checkPlacement } = (await import(
       new URL(`${base}core/evaluate.js`, import.meta.url).href
     )) as typeof import("../core/evaluate.js");
     const t = performance.now();
     const r = await loadWorktree(dir);
-    const e = evaluate(r, { branch: "main", commit: "worktree" });
+    const problems = checkPlacement(r);
     ms = performance.now() - t;
-    if (!e.valid) throw new Error(`generated repo does not place: ${JSON.stringify(e.diagnostics[0])}`);
+    if (problems.length > 0) throw new Error(`generated repo does not place: ${JSON.stringify(problems[0])}`);
   } else if (mode === "warm") {
     const cache = new ParseCache();
     await loadCommit(dir, "HEAD", { cache });

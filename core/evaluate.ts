@@ -9,7 +9,14 @@ import type { DesiredState, Diagnostic } from "../schema/index.js";
 import { keyOf } from "./canonical-json.js";
 import type { AppSpec, Entry, Finding, LoadResult } from "./config/model.js";
 import { DesiredBuilder, type Source } from "./desired/index.js";
-import { type AppRequest, appRequest, buildNodeTable, type NodeTable, Placer } from "./placement/index.js";
+import {
+  type AppRequest,
+  appRequest,
+  buildNodeTable,
+  type NodeTable,
+  type PlacementResult,
+  Placer,
+} from "./placement/index.js";
 
 export interface Evaluation {
   valid: boolean;
@@ -34,9 +41,29 @@ export class Evaluator {
   }
 
   evaluate(load: LoadResult, source: Source): Evaluation {
-    if (load.diagnostics.length > 0) {
-      return { valid: false, diagnostics: load.diagnostics, desired: new Map() };
-    }
+    const placed = this.placeChecked(load);
+    if ("diagnostics" in placed) return { valid: false, diagnostics: placed.diagnostics, desired: new Map() };
+    const { apps, placement } = placed;
+    return {
+      valid: true,
+      diagnostics: [],
+      desired: this.builder.build(load.config, apps, placement, source),
+    };
+  }
+
+  /**
+   * The problems evaluate() would report, without building the documents: what `berth validate`
+   * needs. Building never fails once placement succeeded, so an empty list means evaluate() is valid.
+   */
+  check(load: LoadResult): Diagnostic[] {
+    const placed = this.placeChecked(load);
+    return "diagnostics" in placed ? placed.diagnostics : [];
+  }
+
+  private placeChecked(
+    load: LoadResult,
+  ): { diagnostics: Diagnostic[] } | { apps: AppSpec[]; placement: PlacementResult } {
+    if (load.diagnostics.length > 0) return { diagnostics: load.diagnostics };
     const { config } = load;
     const entries = sortedByName(config.apps);
     const apps: AppSpec[] = entries.map((e) => e.spec);
@@ -52,10 +79,8 @@ export class Evaluator {
       const shortfall = placement.byApp.get(entry.spec.name)?.shortfall;
       if (shortfall) findings.push(placementFinding(load, entry, shortfall));
     }
-    if (findings.length > 0) {
-      return { valid: false, diagnostics: load.locate(findings), desired: new Map() };
-    }
-    return { valid: true, diagnostics: [], desired: this.builder.build(config, apps, placement, source) };
+    if (findings.length > 0) return { diagnostics: load.locate(findings) };
+    return { apps, placement };
   }
 
   /** The node table, rebuilt only when some node spec changed. */
@@ -99,4 +124,9 @@ const shared = new Evaluator();
 /** Evaluates one loaded commit (or working tree, commit "worktree") with the shared warm cache. */
 export function evaluate(load: LoadResult, source: { branch: string; commit: string }): Evaluation {
   return shared.evaluate(load, source);
+}
+
+/** Evaluator#check with the shared cache: placement problems only, no documents built. */
+export function checkPlacement(load: LoadResult): Diagnostic[] {
+  return shared.check(load);
 }

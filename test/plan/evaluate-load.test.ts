@@ -2,7 +2,7 @@
 // FILE:LINE:COL positions, and settings defaults reach the documents.
 import { describe, expect, it } from "vitest";
 import { loadFromFiles } from "../../core/config/index.js";
-import { evaluate } from "../../core/evaluate.js";
+import { checkPlacement, evaluate } from "../../core/evaluate.js";
 
 const node = "kind: Node\nname: a\naddress: 10.0.0.1\ncapacity:\n  cpu: 1\n";
 const source = { branch: "main", commit: "worktree" };
@@ -31,6 +31,20 @@ describe("evaluate on loaded YAML", () => {
     expect(ev.diagnostics[0]?.message).toBe(
       'app "a2" needs 1 replica but none fits: not enough cpu on all 1 eligible node (needs 0.5, at most 0.25 free); add capacity, relax placement, or lower replicas or resources',
     );
+    // What validate runs: the same problems, without building documents.
+    expect(checkPlacement(load)).toEqual(ev.diagnostics);
+  });
+
+  it("checkPlacement finds nothing exactly when evaluate is valid", () => {
+    const fits = loadFromFiles([
+      { path: "nodes/a.yaml", content: node },
+      { path: "apps/a1.yaml", content: "kind: App\nname: a1\nimage: nginx\nresources:\n  cpu: 0.5\n" },
+    ]);
+    expect(checkPlacement(fits)).toEqual([]);
+    expect(evaluate(fits, source).valid).toBe(true);
+    const invalid = loadFromFiles([{ path: "apps/x.yaml", content: "kind: App\nname: x\n" }]);
+    expect(invalid.diagnostics.length).toBeGreaterThan(0);
+    expect(checkPlacement(invalid)).toEqual(invalid.diagnostics);
   });
 
   it("carries settings defaults merged by the loader into workloads", () => {

@@ -2,21 +2,41 @@
 //   cold  — a fresh process loads two commits, evaluates both and renders the plan (time, peak RSS);
 //   warm  — the reconciler's path: one app changes per commit, ParseCache and evaluator warm;
 //   moves — replicas that move when one node is added.
+// The engine runs from dist/ when it is built (npm run bench builds it), as the reconciler does,
+// else from the sources through tsx.
 // Run: npx tsx bench/plan.bench.ts [--apps N --nodes N --domains N --rounds N]. Prints measured figures only.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ParseCache } from "../core/config/index.js";
 import type { LoadResult } from "../core/config/model.js";
-import { Evaluator } from "../core/evaluate.js";
-import { exclusionOf } from "../core/placement/eligibility.js";
-import { appRequest, buildNodeTable, type PlacementNode } from "../core/placement/index.js";
-import { computePlan, type PlanInput, summaryLine } from "../core/plan/index.js";
-import { renderJson } from "../core/views/json.js";
-import { loadCommit } from "../reconciler/repo/load.js";
+import type { Evaluator as EvaluatorT } from "../core/evaluate.js";
+import type { PlacementNode } from "../core/placement/index.js";
+import type { PlanInput } from "../core/plan/index.js";
 import { generateRepo, mutateOneApp } from "./gen-repo.js";
+
+const built = existsSync(fileURLToPath(new URL("../dist/core/evaluate.js", import.meta.url)));
+const lib = <T>(path: string): Promise<T> =>
+  import(new URL(`${built ? "../dist/" : "../"}${path}`, import.meta.url).href) as Promise<T>;
+const [
+  { ParseCache },
+  { Evaluator },
+  { exclusionOf },
+  { appRequest, buildNodeTable },
+  plan,
+  { renderJson },
+  { loadCommit },
+] = await Promise.all([
+  lib<typeof import("../core/config/index.js")>("core/config/index.js"),
+  lib<typeof import("../core/evaluate.js")>("core/evaluate.js"),
+  lib<typeof import("../core/placement/eligibility.js")>("core/placement/eligibility.js"),
+  lib<typeof import("../core/placement/index.js")>("core/placement/index.js"),
+  lib<typeof import("../core/plan/index.js")>("core/plan/index.js"),
+  lib<typeof import("../core/views/json.js")>("core/views/json.js"),
+  lib<typeof import("../reconciler/repo/load.js")>("reconciler/repo/load.js"),
+]);
+const { computePlan, summaryLine } = plan;
 
 interface ColdFigures {
   loadMs: number;
@@ -33,7 +53,7 @@ const arg = (name: string, dflt: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
-function input(load: LoadResult & { commit: string; subject: string }, ev: Evaluator): PlanInput {
+function input(load: LoadResult & { commit: string; subject: string }, ev: EvaluatorT): PlanInput {
   const e = ev.evaluate(load, { branch: "main", commit: load.commit });
   if (!e.valid) throw new Error(`generated repo is invalid: ${e.diagnostics[0]?.message}`);
   return {
@@ -197,7 +217,7 @@ async function main(): Promise<void> {
       ],
     ];
     console.log(
-      `plan engine: ${size.apps} apps / ${size.nodes} nodes / ${size.domains} domains (${repo.files} files)`,
+      `plan engine: ${size.apps} apps / ${size.nodes} nodes / ${size.domains} domains (${repo.files} files); engine from ${built ? "dist" : "tsx"}`,
     );
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));

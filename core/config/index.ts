@@ -78,6 +78,15 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
   };
 }
 
+/**
+ * Parses one file into `cache` ahead of loadFromFiles, so a reader can parse each blob as it
+ * arrives (overlapping parsing with reading); loadFromFiles then finds it by blob id. A file
+ * already cached is not parsed again.
+ */
+export function preparse(cache: ParseCache, file: ConfigFile & { blobId: string }): void {
+  readFile(file, cache);
+}
+
 function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {
   if (f.size !== undefined && f.size > MAX_FILE_BYTES) {
     // The reader did not read an oversized file: report it without caching anything.

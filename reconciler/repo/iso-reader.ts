@@ -25,16 +25,16 @@ export function isoReader(gitdir: string): TreeReader {
         }
       };
       await walk(c.tree, "");
-      return entries;
+      return { subject: c.message.split("\n", 1)[0] ?? "", entries };
     },
-    async blobs(oids) {
+    async blobs(oids, maxBytes, onBlob) {
       const git = await isoGit();
-      const result = new Map<string, Uint8Array>();
       for (const oid of oids) {
+        // isomorphic-git cannot tell a blob's size without reading it.
         const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
-        result.set(oid, blob);
+        const size = blob.byteLength;
+        onBlob({ oid, size, content: size <= maxBytes ? blob : undefined });
       }
-      return result;
     },
   };
 }

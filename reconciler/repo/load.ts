@@ -1,7 +1,6 @@
 // Loads a config repo from its working tree or from a commit: reads the files (the commit's
 // through a blob-id cache, so only changed blobs are read and parsed) and hands them to the pure
 // loader (core/config). I/O.
-import fs from "node:fs";
 import { stat } from "node:fs/promises";
 import {
   isConfigPath,
@@ -9,17 +8,17 @@ import {
   loadFromFiles,
   MAX_FILE_BYTES,
   ParseCache,
+  preparse,
 } from "../../core/config/index.js";
 import type { ConfigFile } from "../../core/config/model.js";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
-import { isoGit } from "./iso-git.js";
 import { isoReader } from "./iso-reader.js";
-import { hasGitBinary, nativeReader } from "./native-reader.js";
+import { nativeReader, useGitBinary } from "./native-reader.js";
 import { resolveRef } from "./refs.js";
-import type { TreeReader } from "./tree-entry.js";
 import { readWorktreeFiles } from "./worktree.js";
 
+export { closeCatFiles } from "./cat-file.js";
 export { RepoError } from "./errors.js";
 export { findGitdir } from "./gitdir.js";
 export { resolveRef } from "./refs.js";
@@ -60,7 +59,7 @@ export async function loadCommit(
   opts: CommitLoadOptions = {},
 ): Promise<LoadResult & { commit: string; subject: string }> {
   const gitdir = await findGitdir(dir);
-  const commit = await resolveRef(dir, ref);
+  const commit = await resolveRef(dir, ref, { reader: opts.reader ?? "auto" });
   if (commit === null) {
     throw new RepoError(
       "ref-not-found",
@@ -68,37 +67,30 @@ export async function loadCommit(
       "use a branch, tag or commit id of that repo (see git log --oneline)",
     );
   }
-  const git = await isoGit();
-  const { commit: info } = await git.readCommit({ fs, gitdir, oid: commit });
-  const subject = info.message.split("\n", 1)[0] ?? "";
-  const reader = pickReader(gitdir, opts.reader ?? "auto");
+  const reader = useGitBinary(opts.reader) ? nativeReader(gitdir) : isoReader(gitdir);
   const cache = opts.cache ?? new ParseCache({ keepLoads: 1 });
 
-  const entries = await reader.list(commit, isConfigPath);
-  // Only blobs the cache lacks are read; oversized ones are never read (their size says enough).
+  const { subject, entries } = await reader.list(commit, isConfigPath);
+  // Only blobs the cache lacks are read, and each is parsed into the cache as it arrives, while
+  // git is still sending the rest. Oversized ones are never read (their size says enough).
   // Another load sharing the cache may evict entries while we await, so check again until every
-  // entry is either read or cached; loadFromFiles then runs without a pause in between.
-  const blobs = new Map<string, Uint8Array>();
-  for (;;) {
-    const wanted = entries.filter(
-      (e) => !blobs.has(e.oid) && !cache.has(e.oid) && (e.size === undefined || e.size <= MAX_FILE_BYTES),
-    );
-    if (wanted.length === 0) break;
-    for (const [oid, data] of await reader.blobs([...new Set(wanted.map((e) => e.oid))]))
-      blobs.set(oid, data);
-  }
+  // entry is cached or known oversized; loadFromFiles then runs without a pause in between.
+  const oversized = new Map<string, number>();
   const empty = new Uint8Array(0);
+  for (;;) {
+    const wanted = new Set<string>();
+    for (const e of entries) if (!cache.has(e.oid) && !oversized.has(e.oid)) wanted.add(e.oid);
+    if (wanted.size === 0) break;
+    await reader.blobs([...wanted], MAX_FILE_BYTES, (blob) => {
+      if (blob.content === undefined) oversized.set(blob.oid, blob.size);
+      else preparse(cache, { path: "", blobId: blob.oid, content: blob.content });
+    });
+  }
   const files: ConfigFile[] = entries.map((e) => {
-    const file: ConfigFile = { path: e.path, blobId: e.oid, content: blobs.get(e.oid) ?? empty };
-    if (e.size !== undefined) file.size = e.size;
+    const file: ConfigFile = { path: e.path, blobId: e.oid, content: empty };
+    const size = oversized.get(e.oid);
+    if (size !== undefined) file.size = size;
     return file;
   });
   return { ...loadFromFiles(files, cache), commit, subject };
-}
-
-function pickReader(gitdir: string, choice: "auto" | "git" | "isomorphic-git"): TreeReader {
-  const forced = process.env.BERTH_GIT_READER;
-  const want = choice === "auto" && (forced === "git" || forced === "isomorphic-git") ? forced : choice;
-  if (want === "git" || (want === "auto" && hasGitBinary())) return nativeReader(gitdir);
-  return isoReader(gitdir);
 }

@@ -1,14 +1,23 @@
 // Resolves what a person types as a ref — branch, tag, remote branch, HEAD, full or short commit
-// id, with ~N / ^N suffixes — to a 40-hex commit id, with isomorphic-git. I/O.
+// id, with ~N / ^N suffixes — to a commit id: with the git binary's long-lived cat-file when git
+// is installed (which understands every revision form git does), else with isomorphic-git. I/O.
 import fs from "node:fs";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
 import { isoGit } from "./iso-git.js";
+import { resolveWithGit, useGitBinary } from "./native-reader.js";
 
 /** The commit `ref` names in the repo at `dir` (working tree or bare), or null when there is none. */
-export async function resolveRef(dir: string, ref: string): Promise<string | null> {
+export async function resolveRef(
+  dir: string,
+  ref: string,
+  opts: { reader?: "auto" | "git" | "isomorphic-git" } = {},
+): Promise<string | null> {
   const gitdir = await findGitdir(dir);
-  const m = /^(.*?)((?:[~^][0-9]*)*)$/.exec(ref.trim());
+  const name = ref.trim();
+  if (name === "") return null;
+  if (useGitBinary(opts.reader)) return resolveWithGit(gitdir, name);
+  const m = /^(.*?)((?:[~^][0-9]*)*)$/.exec(name);
   const base = m?.[1] ?? "";
   const suffix = m?.[2] ?? "";
   if (base === "") return null;

@@ -163,28 +163,35 @@ describe.skipIf(!ok)("loading from git", () => {
     expect(r.subject).toBe("Remove api");
   });
 
-  it("resolves branches, tags, HEAD, full and short ids, and ~/^ suffixes", async () => {
-    const repo = await temp.makeRepo(BASE);
-    const c1 = repo.git("rev-parse", "HEAD");
-    repo.git("tag", "v1");
-    repo.git("tag", "-a", "v1-annotated", "-m", "release 1");
-    const c2 = await repo.commit({ "nodes/n1.yaml": `${NODE}cordon: true\n` }, "Cordon n1");
-    repo.git("branch", "feature", c1);
-    expect(await resolveRef(repo.dir, "HEAD")).toBe(c2);
-    expect(await resolveRef(repo.dir, "main")).toBe(c2);
-    expect(await resolveRef(repo.dir, "refs/heads/main")).toBe(c2);
-    expect(await resolveRef(repo.dir, "feature")).toBe(c1);
-    expect(await resolveRef(repo.dir, "v1")).toBe(c1);
-    expect(await resolveRef(repo.dir, "v1-annotated")).toBe(c1);
-    expect(await resolveRef(repo.dir, c1)).toBe(c1);
-    expect(await resolveRef(repo.dir, c2.slice(0, 7))).toBe(c2);
-    expect(await resolveRef(repo.dir, "HEAD~1")).toBe(c1);
-    expect(await resolveRef(repo.dir, "main^")).toBe(c1);
-    expect(await resolveRef(repo.dir, "HEAD~2")).toBeNull();
-    expect(await resolveRef(repo.dir, "nope")).toBeNull();
-    expect(await resolveRef(repo.dir, "0".repeat(40))).toBeNull();
-    expect(await resolveRef(repo.dir, "")).toBeNull();
-  });
+  it.each(readers)(
+    "resolves branches, tags, HEAD, full and short ids, and ~/^ suffixes (%s)",
+    async (reader) => {
+      const repo = await temp.makeRepo(BASE);
+      const resolve = (ref: string) => resolveRef(repo.dir, ref, { reader });
+      const c1 = repo.git("rev-parse", "HEAD");
+      repo.git("tag", "v1");
+      repo.git("tag", "-a", "v1-annotated", "-m", "release 1");
+      const c2 = await repo.commit({ "nodes/n1.yaml": `${NODE}cordon: true\n` }, "Cordon n1");
+      repo.git("branch", "feature", c1);
+      expect(await resolve("HEAD")).toBe(c2);
+      expect(await resolve("main")).toBe(c2);
+      expect(await resolve("refs/heads/main")).toBe(c2);
+      expect(await resolve("feature")).toBe(c1);
+      expect(await resolve("v1")).toBe(c1);
+      expect(await resolve("v1-annotated")).toBe(c1);
+      expect(await resolve(c1)).toBe(c1);
+      expect(await resolve(c2.slice(0, 7))).toBe(c2);
+      expect(await resolve("HEAD~1")).toBe(c1);
+      expect(await resolve("main^")).toBe(c1);
+      expect(await resolve("HEAD~2")).toBeNull();
+      expect(await resolve("nope")).toBeNull();
+      expect(await resolve("0".repeat(40))).toBeNull();
+      expect(await resolve("")).toBeNull();
+      // Objects that are not commits name no commit.
+      expect(await resolve(repo.git("rev-parse", "HEAD^{tree}"))).toBeNull();
+      expect(await resolve(repo.git("rev-parse", "HEAD:nodes/n1.yaml"))).toBeNull();
+    },
+  );
 
   it("a ref that does not exist is a clear error", async () => {
     const repo = await temp.makeRepo(BASE);

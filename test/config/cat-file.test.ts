@@ -1,0 +1,153 @@
+// The long-lived `git cat-file` behind the git reader (reconciler/repo/cat-file.ts), against
+// real repos: it sees objects written after it started (new commits, repacks), answers pipelined
+// requests in order, reports missing and ambiguous names, survives its process dying, fails open
+// requests when closed, and never keeps a finished CLI process alive.
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { CatFile } from "../../reconciler/repo/cat-file.js";
+import { findGitdir, loadCommit, RepoError, resolveRef } from "../../reconciler/repo/load.js";
+import { runGit, useTempRepos } from "../helpers/git-repo.js";
+import { requireTool } from "../helpers/tools.js";
+import { APP, BASE } from "./load-helpers.js";
+
+const ok = requireTool("git");
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+describe.skipIf(!ok)("git cat-file process", () => {
+  const temp = useTempRepos();
+  const opened: CatFile[] = [];
+  const open = async (dir: string) => {
+    const c = new CatFile(await findGitdir(dir));
+    opened.push(c);
+    return c;
+  };
+  afterEach(() => {
+    for (const c of opened.splice(0)) c.close();
+  });
+
+  it("reads objects by id and by revision, in request order, with missing ones marked", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const cat = await open(repo.dir);
+    const head = repo.git("rev-parse", "HEAD");
+    const blob = repo.git("rev-parse", "HEAD:apps/web.yaml");
+    const [c, missing, b] = await cat.contents(["main^{commit}", "0".repeat(40), blob]);
+    expect(c).toMatchObject({ oid: head, type: "commit" });
+    expect(missing).toEqual({ missing: true, ambiguous: false });
+    expect(b && "data" in b && b.data.toString("utf8")).toBe(repo.git("cat-file", "-p", blob) + "\n");
+    const [info] = await cat.info([blob]);
+    expect(info).toEqual({
+      oid: blob,
+      type: "blob",
+      size: Buffer.byteLength(`${repo.git("cat-file", "-p", blob)}\n`),
+    });
+  });
+
+  it("returns large objects whole and many small ones through one request", async () => {
+    const big = `${"x: ".concat("y".repeat(1_000))}\n`.repeat(3_000); // about 3 MB, many pipe chunks
+    const files: Record<string, string> = { "big.yaml": big };
+    for (let i = 0; i < 300; i++) files[`apps/a${i}.yaml`] = `${APP.replace("web", `a${i}`)}`;
+    const repo = await temp.makeRepo(files);
+    const cat = await open(repo.dir);
+    const names = ["HEAD:big.yaml", ...Array.from({ length: 300 }, (_, i) => `HEAD:apps/a${i}.yaml`)];
+    const seen: number[] = [];
+    const got = await cat.contents(names, (i) => seen.push(i));
+    expect(seen).toEqual(names.map((_, i) => i));
+    expect(got[0] && "data" in got[0] && got[0].data.toString("utf8")).toBe(big);
+    got.slice(1).forEach((o, i) => {
+      expect(o && "data" in o && o.data.toString("utf8")).toBe(files[`apps/a${i}.yaml`]);
+    });
+  });
+
+  it("sees commits and repacks made after it started", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const before = await loadCommit(repo.dir, "HEAD");
+    const next = await repo.commit({ "apps/api.yaml": APP.replace("web", "api") }, "Add api");
+    const after = await loadCommit(repo.dir, "HEAD");
+    expect(after.commit).toBe(next);
+    expect(after.config.apps.map((a) => a.spec.name).sort()).toEqual(["api", "web"]);
+    // Loose objects move into a new pack and are deleted: still found.
+    repo.git("gc", "-q", "--prune=now");
+    const again = await loadCommit(repo.dir, before.commit);
+    expect(again.config).toEqual(before.config);
+  });
+
+  it("reports an ambiguous short id, with both readers", async () => {
+    const repo = await temp.makeRepo(BASE);
+    // Write blobs until two ids share their first 4 hex digits (a few hundred suffice).
+    const dir = temp.makeTempDir();
+    const paths = Array.from({ length: 1_500 }, (_, i) => {
+      const p = join(dir, `b${i}`);
+      writeFileSync(p, `blob ${i}\n`);
+      return p;
+    });
+    const ids = runGit(repo.dir, "hash-object", "-w", ...paths).split("\n");
+    const byPrefix = new Map<string, number>();
+    for (const id of ids) byPrefix.set(id.slice(0, 4), (byPrefix.get(id.slice(0, 4)) ?? 0) + 1);
+    const prefix = [...byPrefix].find(([, n]) => n > 1)?.[0];
+    expect(prefix).toBeDefined();
+    for (const reader of ["git", "isomorphic-git"] as const) {
+      const err = await resolveRef(repo.dir, prefix as string, { reader }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RepoError);
+      expect(err).toMatchObject({ code: "ref-ambiguous" });
+    }
+  });
+
+  it("starts a new git process when its process died", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const cat = await open(repo.dir);
+    const head = repo.git("rev-parse", "HEAD");
+    await cat.info(["HEAD"]);
+    const pid = cat.pid as number;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGKILL");
+    // The exit event clears the process; the next request then starts another.
+    while (cat.pid === pid) await new Promise((r) => setTimeout(r, 10));
+    const [info] = await cat.info(["HEAD"]);
+    expect(info).toMatchObject({ oid: head, type: "commit" });
+    expect(cat.pid).not.toBe(pid);
+  });
+
+  it("fails open requests when closed, and works again afterwards", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const cat = await open(repo.dir);
+    const pending = cat.contents(Array.from({ length: 2_000 }, () => "HEAD:apps/web.yaml"));
+    cat.close();
+    await expect(pending).rejects.toBeInstanceOf(RepoError);
+    const [info] = await cat.info(["HEAD"]);
+    expect(info).toMatchObject({ type: "commit" });
+  });
+
+  it("refuses names that would break the line protocol", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const cat = await open(repo.dir);
+    await expect(cat.info(["HEAD\ninfo HEAD"])).rejects.toBeInstanceOf(RepoError);
+    await expect(cat.info([""])).rejects.toBeInstanceOf(RepoError);
+    expect(await resolveRef(repo.dir, "HEAD\nHEAD", { reader: "git" })).toBeNull();
+  });
+
+  it("does not keep a finished process alive while git idles", () => {
+    const script = `
+      const { loadCommit } = await import(${JSON.stringify(join(root, "reconciler/repo/load.ts"))});
+      const r = await loadCommit(process.argv[1], "HEAD");
+      console.log(r.config.apps.length);`;
+    return temp.makeRepo(BASE).then((repo) => {
+      // An idle time far longer than the test's timeout: only unref lets the child exit in time.
+      const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", script, repo.dir],
+        {
+          cwd: root,
+          encoding: "utf8",
+          timeout: 20_000,
+          env: { ...process.env, BERTH_GIT_IDLE_MS: "600000" },
+        },
+      );
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe("1");
+    });
+  }, 30_000);
+});

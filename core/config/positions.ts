@@ -1,17 +1,9 @@
 // Finds the line and column of a path inside a parsed document, re-parsing the file with `yaml`
 // (which keeps positions) the first time a position in it is needed. Pure.
-import {
-  type Document,
-  isAlias,
-  isCollection,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type Node as YamlNode,
-} from "yaml";
+import type { Document, Node as YamlNode } from "yaml";
 import type { ParsedFile } from "./parsed.js";
 import { parseTrees } from "./yaml-full.js";
+import { yamlLib } from "./yaml-lib.js";
 
 export interface Position {
   line: number;
@@ -36,6 +28,7 @@ export function positionOf(
     file.trees = parseTrees(file.text);
   }
   const { docs, lineCounter } = file.trees;
+  const { isCollection, isMap, isPair, isScalar, isSeq } = yamlLib();
   const doc = docs[index];
   if (!doc) return { line: 1, col: 1 };
   let node: unknown = doc.contents;
@@ -78,6 +71,7 @@ export function positionOf(
 
 function deref(node: unknown, doc: Document.Parsed): unknown {
   // Follow aliases so a path can go through `*anchor` values.
+  const { isAlias } = yamlLib();
   let n = node;
   for (let hops = 0; isAlias(n) && hops < 100; hops++) {
     n = n.resolve(doc);

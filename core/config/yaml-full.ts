@@ -2,18 +2,10 @@
 // syntax errors and duplicate keys with places, and bounds alias expansion. Used for files the
 // fast path cannot take (anchors, aliases, merge keys, anything js-yaml rejects) and, lazily, to
 // find the position of a problem in any file. Pure.
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isPair,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  type YAMLError,
-} from "yaml";
+import type { Document, YAMLError } from "yaml";
 import { MAX_ALIAS_COUNT, MAX_DEPTH } from "./limits.js";
 import type { ParsedFile, Problem, SyntaxTrees } from "./parsed.js";
+import { yamlLib } from "./yaml-lib.js";
 
 const OPTIONS = {
   version: "1.2",
@@ -25,6 +17,7 @@ const OPTIONS = {
 
 /** Parses every document of `text` with positions. Never throws. */
 export function parseTrees(text: string): SyntaxTrees {
+  const { LineCounter, parseAllDocuments } = yamlLib();
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { ...OPTIONS, lineCounter });
   // An input with no documents at all comes back as an empty stream (an array without documents).
@@ -80,6 +73,7 @@ export function parseFull(text: string): ParsedFile {
 
 /** Offset of the first node nested deeper than MAX_DEPTH (counting every node, as js-yaml does). */
 function tooDeep(doc: Document.Parsed): number | undefined {
+  const { isAlias, isMap, isPair, isSeq } = yamlLib();
   const stack: [unknown, number][] = [[doc.contents, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];

@@ -1,7 +1,7 @@
 // Which nodes may run an app at all, before capacity: worker role, not cordoned, a runtime that
 // can run it, and the app's placement.nodes / placement.labels. Pure; candidate lists are
 // memoised per node table by selector, since thousands of apps share a handful of selectors.
-import type { PlacementNode } from "./nodes.js";
+import type { NodeTable, PlacementNode } from "./nodes.js";
 import type { AppRequest } from "./request.js";
 
 export type Exclusion = "not-worker" | "cordoned" | "runtime" | "placement-nodes" | "placement-labels";
@@ -34,16 +34,13 @@ export interface Candidates {
 }
 
 /** Candidates of `app`, memoised by selector in `memo` (one memo per node table). */
-export function candidateNodes(
-  nodes: readonly PlacementNode[],
-  app: AppRequest,
-  memo: Map<string, Candidates>,
-): Candidates {
+export function candidateNodes(table: NodeTable, app: AppRequest, memo: Map<string, Candidates>): Candidates {
   const hit = memo.get(app.selectorKey);
   if (hit) return hit;
+  const { nodes } = table;
   const all: number[] = [];
   const byWeight = new Map<number, number[]>();
-  for (const node of nodes) {
+  for (const node of app.nodes ? named(table, app.nodes) : nodes) {
     const why = exclusionOf(app, node);
     if (why !== null && why !== "cordoned") continue;
     all.push(node.index);
@@ -61,4 +58,17 @@ export function candidateNodes(
   };
   memo.set(app.selectorKey, result);
   return result;
+}
+
+/**
+ * The nodes `names` lists, once each, in node order: an app pinned to a few nodes need not look
+ * at all of them (hundreds of pinned selectors × a thousand nodes was a third of a cold placement).
+ */
+function named(table: NodeTable, names: readonly string[]): PlacementNode[] {
+  const found = new Set<PlacementNode>();
+  for (const name of names) {
+    const node = table.byName.get(name);
+    if (node) found.add(node);
+  }
+  return [...found].sort((a, b) => a.index - b.index);
 }

@@ -104,7 +104,7 @@ function walk(table: NodeTable, apps: readonly AppRequest[], prev: Memory | unde
       placement = oldPlacement;
       applyFootprint(state, app, placement.nodes, 1);
     } else {
-      placement = placeOne(table, app, candidateNodes(table.nodes, app, memo), state, scratch);
+      placement = placeOne(table, app, candidateNodes(table, app, memo), state, scratch);
       recomputed++;
       if (old && oldPlacement) markDelta(old, oldPlacement.nodes, -1);
       markDelta(app, placement.nodes, 1);

@@ -300,9 +300,3 @@ export function catFileFor(gitdir: string): CatFile {
   }
   return c;
 }
-
-/** Closes every cat-file process (tests, shutdown); later requests start new ones. */
-export function closeCatFiles(): void {
-  for (const c of open.values()) c.close();
-  open.clear();
-}

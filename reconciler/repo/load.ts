@@ -18,7 +18,6 @@ import { nativeReader, useGitBinary } from "./native-reader.js";
 import { resolveRef } from "./refs.js";
 import { readWorktreeFiles } from "./worktree.js";
 
-export { closeCatFiles } from "./cat-file.js";
 export { RepoError } from "./errors.js";
 export { findGitdir } from "./gitdir.js";
 export { resolveRef } from "./refs.js";

@@ -7,8 +7,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { isConfigPath } from "../../core/config/index.js";
 import { CatFile } from "../../reconciler/repo/cat-file.js";
+import { isoReader } from "../../reconciler/repo/iso-reader.js";
 import { findGitdir, loadCommit, RepoError, resolveRef } from "../../reconciler/repo/load.js";
+import { nativeReader } from "../../reconciler/repo/native-reader.js";
 import { runGit, useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
 import { APP, BASE } from "./load-helpers.js";
@@ -118,6 +121,39 @@ describe.skipIf(!ok)("git cat-file process", () => {
     await expect(pending).rejects.toBeInstanceOf(RepoError);
     const [info] = await cat.info(["HEAD"]);
     expect(info).toMatchObject({ type: "commit" });
+  });
+
+  it("lists the same files as isomorphic-git, commit after commit, with identical subtrees at two paths", async () => {
+    // Same content at two paths is one tree id: the listing memo must keep the paths apart.
+    const note = "# notes only\n";
+    const repo = await temp.makeRepo({
+      ...BASE,
+      "a/x/n.yaml": note,
+      "b/x/n.yaml": note,
+      ".hidden/h.yaml": note,
+    });
+    const gitdir = await findGitdir(repo.dir);
+    const steps: Record<string, string | null>[] = [
+      { "b/x/n.yaml": null, "c/x/n.yaml": note },
+      { "a/x/m.yml": note, "node_modules/p/q.yaml": note },
+      { "a/x/n.yaml": null, "a/x/m.yml": null },
+    ];
+    for (let i = 0; i <= steps.length; i++) {
+      const commit = repo.git("rev-parse", "HEAD");
+      const fromGit = await nativeReader(gitdir).list(commit, isConfigPath);
+      const fromIso = await isoReader(gitdir).list(commit, isConfigPath);
+      expect(fromGit.entries.map((e) => e.path).sort()).toEqual(fromIso.entries.map((e) => e.path).sort());
+      expect(fromGit).toEqual(fromIso);
+      const step = steps[i];
+      if (step) await repo.commit(step, `step ${i}`);
+    }
+    const last = await nativeReader(gitdir).list(repo.git("rev-parse", "HEAD"), isConfigPath);
+    expect(last.entries.map((e) => e.path).sort()).toEqual([
+      "apps/web.yaml",
+      "c/x/n.yaml",
+      "domains/www.example.com.yaml",
+      "nodes/n1.yaml",
+    ]);
   });
 
   it("refuses names that would break the line protocol", async () => {

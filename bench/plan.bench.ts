@@ -15,6 +15,7 @@ import type { Evaluator as EvaluatorT } from "../core/evaluate.js";
 import type { PlacementNode } from "../core/placement/index.js";
 import type { PlanInput } from "../core/plan/index.js";
 import { generateRepo, mutateOneApp } from "./gen-repo.js";
+import { machineSpeed } from "./support.js";
 
 const built = existsSync(fileURLToPath(new URL("../dist/core/evaluate.js", import.meta.url)));
 const lib = <T>(path: string): Promise<T> =>
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 10; i++) head = (await mutateOneApp(dir)).commit as string;
     console.error(`generated ${repo.files} files and 11 commits in ${ms(performance.now() - t)}`);
 
+    const speedBefore = machineSpeed();
     // Cold: median of three fresh processes.
     const cold: ColdFigures[] = [];
     for (let i = 0; i < 3; i++) cold.push(await runCold(dir, base, head));
@@ -224,6 +226,9 @@ async function main(): Promise<void> {
     for (const [name, value, goal] of rows)
       console.log(`  ${name.padEnd(w0)}  ${value.padStart(w1)}  ${goal}`);
     console.log(`  cold plan: ${pick.summary}; last warm plan: ${lastSummary}`);
+    console.log(
+      `  machine speed (bench/support.ts machineSpeed, lower is faster): ${speedBefore.toFixed(0)} ms before, ${machineSpeed().toFixed(0)} ms after`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateRepo, mutateOneApp } from "./gen-repo.js";
+import { machineSpeed } from "./support.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const params = { apps: 10_000, nodes: 1_000, domains: 5_000, seed: 1 };
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const dir = join(root, ".bench/validate-repo");
   const files = await ensureRepo(dir);
   const load = loadavg()[0]?.toFixed(1);
+  const speedBefore = machineSpeed();
   console.log(
     `validate: ${params.apps} apps, ${params.nodes} nodes, ${params.domains} domains (${files} files); ${runs} runs each, median (min); load average ${load} on ${availableParallelism()} cores; CLI from ${built ? "dist" : "tsx"}`,
   );
@@ -68,6 +70,9 @@ async function main(): Promise<void> {
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [name, value, goal] of rows)
     console.log(`  ${name.padEnd(width)}  ${value.padStart(18)}  ${goal}`);
+  console.log(
+    `  machine speed (bench/support.ts machineSpeed, lower is faster): ${speedBefore.toFixed(0)} ms before, ${machineSpeed().toFixed(0)} ms after`,
+  );
 }
 
 /** Generates the repo once; later runs reuse it while the parameters are the same. */

@@ -33,7 +33,7 @@ export function isConfigPath(path: string): boolean {
 export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResult {
   // Without a cache there is nothing to look up, so no blob ids are computed (one-shot CLI runs).
   const parseCache = cache ?? new ParseCache({ keepLoads: 1, keyed: false });
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = sortedByPath(files);
   const parsedFiles = new Map<string, ParsedFile>();
   const diagnostics: Diagnostic[] = [];
   const sources: SourceDocument[] = [];
@@ -101,6 +101,16 @@ function parseContent(content: Uint8Array | string, size?: number): ParsedFile {
   const decoded = decodeConfigText(content, size);
   if ("problem" in decoded) return { docs: [], problems: [decoded.problem], text: undefined, parser: "none" };
   return parseText(decoded.text);
+}
+
+/** Files in path order; readers mostly give them in that order already (a git tree is sorted). */
+function sortedByPath(files: readonly ConfigFile[]): ConfigFile[] {
+  for (let i = 1; i < files.length; i++) {
+    if ((files[i - 1] as ConfigFile).path > (files[i] as ConfigFile).path) {
+      return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    }
+  }
+  return [...files];
 }
 
 function noConfig(files: number): Diagnostic {

@@ -53,6 +53,18 @@ export class ParseCache {
     this.generation++;
   }
 
+  /**
+   * The parsed file for `key` when cached (a hit), else undefined. For a reader deciding what to
+   * read: the entry counts as used by the load about to begin, so that load's end keeps it.
+   */
+  peek(key: string): ParsedFile | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    this.hits++;
+    hit.lastUsed = this.generation + 1;
+    return hit.file;
+  }
+
   /** @internal The parsed file for `key`, parsing it with `parse` on a miss. */
   get(key: string, parse: () => ParsedFile): ParsedFile {
     const hit = this.entries.get(key);

@@ -50,7 +50,11 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
   parseCache.endLoad();
 
   const built = buildConfig(sources);
-  const input = { ...built, nodes: indexNodes(built.config.nodes) };
+  const input = {
+    ...built,
+    nodes: indexNodes(built.config.nodes),
+    appsByName: new Map(built.config.apps.map((a) => [a.spec.name, a.spec])),
+  };
   // A one-shot load has no later load to reuse app-rule findings in.
   const memo = parseCache.keyed ? parseCache.rules : undefined;
   const findings: Finding[] = [...built.findings, ...runRules(input, memo)];
@@ -83,11 +87,12 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
  * arrives (overlapping parsing with reading); loadFromFiles then finds it by blob id. A file
  * already cached is not parsed again.
  */
-export function preparse(cache: ParseCache, file: ConfigFile & { blobId: string }): void {
-  readFile(file, cache);
+export function preparse(cache: ParseCache, file: ConfigFile & { blobId: string }): ParsedFile {
+  return readFile(file, cache);
 }
 
 function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {
+  if (f.parsed) return f.parsed;
   if (f.size !== undefined && f.size > MAX_FILE_BYTES) {
     // The reader did not read an oversized file: report it without caching anything.
     return parseContent(f.content, f.size);

@@ -1,6 +1,7 @@
 // The loaded config model: the documents of one commit (or working tree) after schema defaults,
 // each remembering where it came from. Pure types; no I/O.
 import type { App, Diagnostic, Domain, Node, Settings } from "../../schema/index.js";
+import type { ParsedFile } from "./parsed.js";
 
 /** Where a document came from: repo-relative file path and 0-based document index in that file. */
 export interface Origin {
@@ -40,6 +41,11 @@ export interface ConfigFile {
    * (limits.ts MAX_FILE_BYTES); the loader then reports the file as too large.
    */
   size?: number;
+  /**
+   * The file as parsed already through the same ParseCache (ParseCache#peek or preparse), so
+   * loadFromFiles neither looks it up again nor parses it; `content` is then ignored.
+   */
+  parsed?: ParsedFile;
 }
 
 /**

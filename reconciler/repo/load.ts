@@ -11,6 +11,7 @@ import {
   preparse,
 } from "../../core/config/index.js";
 import type { ConfigFile } from "../../core/config/model.js";
+import type { ParsedFile } from "../../core/config/parsed.js";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
 import { isoReader } from "./iso-reader.js";
@@ -71,24 +72,31 @@ export async function loadCommit(
 
   const { subject, entries } = await reader.list(commit, isConfigPath);
   // Only blobs the cache lacks are read, and each is parsed into the cache as it arrives, while
-  // git is still sending the rest. Oversized ones are never read (their size says enough).
-  // Another load sharing the cache may evict entries while we await, so check again until every
-  // entry is cached or known oversized; loadFromFiles then runs without a pause in between.
+  // git is still sending the rest. Oversized ones are never read (their size says enough). The
+  // parsed files travel with the list, so loadFromFiles needs no second lookup and nothing a
+  // concurrent load evicts meanwhile can go missing.
+  const parsed = entries.map((e) => cache.peek(e.oid));
+  const wanted = new Set<string>();
+  entries.forEach((e, i) => {
+    if (parsed[i] === undefined) wanted.add(e.oid);
+  });
+  const fresh = new Map<string, ParsedFile>();
   const oversized = new Map<string, number>();
-  const empty = new Uint8Array(0);
-  for (;;) {
-    const wanted = new Set<string>();
-    for (const e of entries) if (!cache.has(e.oid) && !oversized.has(e.oid)) wanted.add(e.oid);
-    if (wanted.size === 0) break;
+  if (wanted.size > 0) {
     await reader.blobs([...wanted], MAX_FILE_BYTES, (blob) => {
       if (blob.content === undefined) oversized.set(blob.oid, blob.size);
-      else preparse(cache, { path: "", blobId: blob.oid, content: blob.content });
+      else fresh.set(blob.oid, preparse(cache, { path: "", blobId: blob.oid, content: blob.content }));
     });
   }
-  const files: ConfigFile[] = entries.map((e) => {
+  const empty = new Uint8Array(0);
+  const files: ConfigFile[] = entries.map((e, i) => {
     const file: ConfigFile = { path: e.path, blobId: e.oid, content: empty };
+    const done = parsed[i] ?? fresh.get(e.oid);
+    if (done) file.parsed = done;
     const size = oversized.get(e.oid);
     if (size !== undefined) file.size = size;
+    else if (!done)
+      throw new RepoError("git-failed", `blob ${e.oid} (${e.path}) was not read from ${gitdir}`);
     return file;
   });
   return { ...loadFromFiles(files, cache), commit, subject };

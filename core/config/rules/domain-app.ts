@@ -21,10 +21,9 @@ export const domainAppMissing: RepoRule = {
 export const domainAppPort: RepoRule = {
   name: "domain-app-port",
   scope: "repo",
-  check({ config }, report) {
-    const apps = new Map(config.apps.map((a) => [a.spec.name, a.spec]));
+  check({ config, appsByName }, report) {
     for (const d of config.domains) {
-      const app = apps.get(d.spec.app);
+      const app = appsByName.get(d.spec.app);
       if (!app || app.port !== undefined) continue;
       report({
         origin: d.origin,

@@ -27,10 +27,9 @@ export const settingsBranches: RepoRule = {
 export const domainNoReplicas: RepoRule = {
   name: "domain-no-replicas",
   scope: "repo",
-  check({ config }, report) {
-    const replicas = new Map(config.apps.map((a) => [a.spec.name, a.spec.replicas]));
+  check({ config, appsByName }, report) {
     for (const d of config.domains) {
-      if (replicas.get(d.spec.app) !== 0) continue;
+      if (appsByName.get(d.spec.app)?.replicas !== 0) continue;
       report({
         origin: d.origin,
         path: ["app"],

@@ -10,6 +10,8 @@ export interface RuleInput {
   appNames: ReadonlySet<string>;
   nodeNames: ReadonlySet<string>;
   nodes: NodeIndex;
+  /** Valid apps by name (with duplicate names, the last one: duplicate-app reports the others). */
+  appsByName: ReadonlyMap<string, AppSpec>;
 }
 
 export type Report = (finding: Omit<Finding, "rule">) => void;

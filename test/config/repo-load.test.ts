@@ -143,6 +143,27 @@ describe.skipIf(!ok)("loading from git", () => {
     expect(seen).toEqual([1, 0, 1, 0, 1]);
   });
 
+  it("concurrent loads of different commits through one cache and one git process agree with cold loads", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const commits = [repo.git("rev-parse", "HEAD")];
+    for (let i = 1; i <= 5; i++) {
+      commits.push(
+        await repo.commit(
+          { [`apps/a${i}.yaml`]: APP.replace("web", `a${i}`), "apps/web.yaml": `${APP}replicas: ${i}\n` },
+          `step ${i}`,
+        ),
+      );
+    }
+    const cold = [];
+    for (const c of commits) cold.push(essence(await loadCommit(repo.dir, c)));
+    // keepLoads 1: every load's end evicts what the others have not used yet.
+    const cache = new ParseCache({ keepLoads: 1 });
+    for (let round = 0; round < 3; round++) {
+      const warm = await Promise.all([...commits, ...commits].map((c) => loadCommit(repo.dir, c, { cache })));
+      expect(warm.map(essence)).toEqual([...cold, ...cold]);
+    }
+  });
+
   it("a change of Settings defaults re-checks unchanged apps against the new defaults", async () => {
     const repo = await temp.makeRepo({ ...BASE, "berth.yaml": "kind: Settings\ndefaults:\n  replicas: 2\n" });
     const cache = new ParseCache();

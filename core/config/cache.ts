@@ -65,6 +65,13 @@ export class ParseCache {
     return hit.file;
   }
 
+  /** @internal What get() does, on behalf of the load about to begin (see peek). */
+  prime(key: string, parse: () => ParsedFile): ParsedFile {
+    const file = this.get(key, parse);
+    (this.entries.get(key) as CacheEntry).lastUsed = this.generation + 1;
+    return file;
+  }
+
   /** @internal The parsed file for `key`, parsing it with `parse` on a miss. */
   get(key: string, parse: () => ParsedFile): ParsedFile {
     const hit = this.entries.get(key);

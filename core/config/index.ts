@@ -83,12 +83,12 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
 }
 
 /**
- * Parses one file into `cache` ahead of loadFromFiles, so a reader can parse each blob as it
- * arrives (overlapping parsing with reading); loadFromFiles then finds it by blob id. A file
- * already cached is not parsed again.
+ * Parses one blob into `cache` ahead of loadFromFiles, so a reader can parse each blob as it
+ * arrives (overlapping parsing with reading) and pass the result on as ConfigFile.parsed. A blob
+ * already cached is not parsed again. Like ParseCache#peek, it counts as used by the next load.
  */
-export function preparse(cache: ParseCache, file: ConfigFile & { blobId: string }): ParsedFile {
-  return readFile(file, cache);
+export function preparse(cache: ParseCache, blobId: string, content: Uint8Array | string): ParsedFile {
+  return cache.prime(blobId, () => parseContent(content));
 }
 
 function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {

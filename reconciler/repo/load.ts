@@ -85,7 +85,7 @@ export async function loadCommit(
   if (wanted.size > 0) {
     await reader.blobs([...wanted], MAX_FILE_BYTES, (blob) => {
       if (blob.content === undefined) oversized.set(blob.oid, blob.size);
-      else fresh.set(blob.oid, preparse(cache, { path: "", blobId: blob.oid, content: blob.content }));
+      else fresh.set(blob.oid, preparse(cache, blob.oid, blob.content));
     });
   }
   const empty = new Uint8Array(0);

@@ -5,7 +5,9 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   if (a.file !== b.file) return a.file < b.file ? -1 : 1;
   if (a.line !== b.line) return a.line - b.line;
   if (a.col !== b.col) return a.col - b.col;
-  return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
+  if (a.message !== b.message) return a.message < b.message ? -1 : 1;
+  // Last, so the order never depends on the order problems were found in.
+  return a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0;
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

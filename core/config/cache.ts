@@ -3,6 +3,7 @@
 // file, so the two share entries. Entries not used by the last few loads are dropped. Pure
 // (node:crypto is computation, not I/O).
 import { createHash } from "node:crypto";
+import type { LoadState } from "./incremental.js";
 import type { ParsedFile } from "./parsed.js";
 import { RuleMemo } from "./rules/run.js";
 
@@ -27,6 +28,10 @@ export class ParseCache {
   positionParses = 0;
   /** @internal Findings of app rules, reused while the nodes stay the same. */
   readonly rules = new RuleMemo();
+  /** Loads that patched the previous one instead of a full pass (incremental.ts). */
+  patchedLoads = 0;
+  /** @internal What the last load left for the next one to patch (incremental.ts). */
+  lastLoad: LoadState | undefined;
   private readonly entries = new Map<string, CacheEntry>();
   private generation = 0;
   private readonly keepLoads: number;

@@ -151,3 +151,84 @@ function namesOf(docs: SourceDocument[]): Set<string> {
   }
   return names;
 }
+
+/**
+ * The DocumentsResult of `prev` after some files that hold only App documents changed: the App
+ * entries and findings of the `gone` files are dropped and those of `added` (their new versions,
+ * App documents only, in file and document order) are checked and merged in. Settings, nodes
+ * and domains stay the same objects. `names` counts App names over all documents (valid or not)
+ * and is updated in place. What buildConfig would give for the whole new set of documents.
+ */
+export function patchApps(
+  prev: DocumentsResult,
+  gone: ReadonlySet<string>,
+  goneNames: readonly unknown[],
+  added: readonly SourceDocument[],
+  names: Map<string, number>,
+): DocumentsResult & {
+  namesChanged: boolean;
+  touched: ReadonlyMap<string, { before: number; after: number }>;
+  /** The valid App entries of `added`. */
+  fresh: Entry<AppSpec>[];
+} {
+  const findings = prev.findings.filter((f) => !gone.has(f.origin.file));
+  const defaults = prev.config.settings.defaults;
+  const appKey = defaults ? JSON.stringify(defaults) : "";
+  const fresh = checkAll("App", [...added], findings, appKey, (doc) => applyAppDefaults(doc, defaults));
+  const kept = prev.config.apps.filter((e) => !gone.has(e.origin.file));
+  const apps = mergeByOrigin(kept, fresh as Entry<AppSpec>[]);
+
+  // How many App documents carried each touched name before and after (names counts all of them).
+  const touched = new Map<string, { before: number; after: number }>();
+  const count = (name: unknown, by: 1 | -1) => {
+    if (typeof name !== "string") return;
+    const n = names.get(name) ?? 0;
+    if (!touched.has(name)) touched.set(name, { before: n, after: n });
+    (touched.get(name) as { after: number }).after = n + by;
+    if (n + by === 0) names.delete(name);
+    else names.set(name, n + by);
+  };
+  for (const name of goneNames) count(name, -1);
+  for (const src of added) count((src.value as Record<string, unknown>).name, 1);
+  let namesChanged = false;
+  for (const t of touched.values()) if ((t.before === 0) !== (t.after === 0)) namesChanged = true;
+
+  return {
+    config: { ...prev.config, apps },
+    findings,
+    appNames: namesChanged ? new Set(names.keys()) : prev.appNames,
+    nodeNames: prev.nodeNames,
+    documents: prev.documents - goneNames.length + added.length,
+    namesChanged,
+    touched,
+    fresh: fresh as Entry<AppSpec>[],
+  };
+}
+
+/** Two entry lists, each in (file, document) order, merged into one in that order. */
+function mergeByOrigin<T>(a: readonly Entry<T>[], b: readonly Entry<T>[]): Entry<T>[] {
+  if (b.length === 0) return [...a];
+  const out: Entry<T>[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = (a[i] as Entry<T>).origin;
+    const y = (b[j] as Entry<T>).origin;
+    const first = x.file < y.file || (x.file === y.file && x.index < y.index);
+    out.push((first ? a[i++] : b[j++]) as Entry<T>);
+  }
+  while (i < a.length) out.push(a[i++] as Entry<T>);
+  while (j < b.length) out.push(b[j++] as Entry<T>);
+  return out;
+}
+
+/** App name counts over every App document (valid or not): what appNames is the key set of. */
+export function appNameCounts(sources: readonly SourceDocument[]): Map<string, number> {
+  const names = new Map<string, number>();
+  for (const src of sources) {
+    const v = src.value;
+    if (!isMapping(v) || v.kind !== "App" || typeof v.name !== "string") continue;
+    names.set(v.name, (names.get(v.name) ?? 0) + 1);
+  }
+  return names;
+}

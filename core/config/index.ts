@@ -2,17 +2,15 @@
 // against its schema (stage 1), run the semantic rules over the whole repo (stage 2) and report
 // every problem as FILE:LINE:COL. Pure: callers read the files (reconciler/repo/load.ts).
 
-import { blobIdOf, ParseCache } from "./cache.js";
-import { sortDiagnostics } from "./diagnostics.js";
-import { buildConfig, type SourceDocument } from "./documents.js";
-import { MAX_FILE_BYTES } from "./limits.js";
-import type { ConfigFile, Diagnostic, Finding, LoadResult } from "./model.js";
-import { parseText } from "./parse.js";
+import { ParseCache } from "./cache.js";
+import { appNameCounts, buildConfig, type SourceDocument } from "./documents.js";
+import { appsByName, finish } from "./finish.js";
+import { type LoadState, patchLoad } from "./incremental.js";
+import type { ConfigFile, Diagnostic, LoadResult } from "./model.js";
 import type { ParsedFile } from "./parsed.js";
-import { positionOf } from "./positions.js";
+import { keyOfFile, parseContent, readFile } from "./read-file.js";
 import { indexNodes } from "./rules/index.js";
-import { runRules } from "./rules/run.js";
-import { decodeConfigText } from "./text.js";
+import { runRuleSets } from "./rules/run.js";
 
 export { blobIdOf, ParseCache, type ParseCacheOptions } from "./cache.js";
 export { compareDiagnostics, formatDiagnostic, sortDiagnostics } from "./diagnostics.js";
@@ -29,20 +27,40 @@ export function isConfigPath(path: string): boolean {
   return !path.startsWith("node_modules/") && !path.includes("/node_modules/");
 }
 
-/** Parses, validates and checks `files` (in any order). Never throws for bad input. */
+/**
+ * Parses, validates and checks `files` (in any order). Never throws for bad input. With a keyed
+ * cache, a load where only files holding App documents changed patches the previous load's
+ * result instead of redoing the whole repo (incremental.ts); the result is the same.
+ */
 export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResult {
   // Without a cache there is nothing to look up, so no blob ids are computed (one-shot CLI runs).
   const parseCache = cache ?? new ParseCache({ keepLoads: 1, keyed: false });
   const sorted = sortedByPath(files);
+  if (!parseCache.keyed) return fullLoad(sorted, parseCache).result;
+  const last = parseCache.lastLoad;
+  const patched = last && patchLoad(last, sorted, parseCache);
+  if (patched) parseCache.patchedLoads++;
+  const next = patched ?? fullLoad(sorted, parseCache);
+  parseCache.lastLoad = next.state;
+  return next.result;
+}
+
+/** Loads every file: parse (through the cache), schema, rules. */
+function fullLoad(sorted: ConfigFile[], parseCache: ParseCache): { result: LoadResult; state?: LoadState } {
   const parsedFiles = new Map<string, ParsedFile>();
-  const diagnostics: Diagnostic[] = [];
+  const keys = new Map<string, string>();
+  let oversized = false;
+  const problems: Diagnostic[] = [];
   const sources: SourceDocument[] = [];
 
   parseCache.beginLoad();
   for (const f of sorted) {
-    const parsed = readFile(f, parseCache);
+    const key = keyOfFile(f, parseCache);
+    if (key === undefined) oversized = true;
+    else keys.set(f.path, key);
+    const parsed = readFile(f, parseCache, key);
     parsedFiles.set(f.path, parsed);
-    for (const p of parsed.problems) diagnostics.push({ file: f.path, ...p });
+    for (const p of parsed.problems) problems.push({ file: f.path, ...p });
     parsed.docs.forEach((value, index) => {
       if (value !== undefined) sources.push({ origin: { file: f.path, index }, value, file: parsed });
     });
@@ -50,36 +68,36 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
   parseCache.endLoad();
 
   const built = buildConfig(sources);
-  const input = {
-    ...built,
-    nodes: indexNodes(built.config.nodes),
-    appsByName: new Map(built.config.apps.map((a) => [a.spec.name, a.spec])),
-  };
+  const nodes = indexNodes(built.config.nodes);
   // A one-shot load has no later load to reuse app-rule findings in.
   const memo = parseCache.keyed ? parseCache.rules : undefined;
-  const findings: Finding[] = [...built.findings, ...runRules(input, memo)];
-
-  const locate = (list: Finding[]): Diagnostic[] =>
-    list.map((f) => {
-      const file = parsedFiles.get(f.origin.file);
-      const pos = file
-        ? positionOf(file, f.origin.index, f.path, f.at, () => parseCache.positionParses++)
-        : { line: 1, col: 1 };
-      return { file: f.origin.file, line: pos.line, col: pos.col, rule: f.rule, message: f.message };
-    });
-
-  const warnings: Diagnostic[] = [];
-  const errors = findings.filter((f) => f.severity !== "warning");
-  diagnostics.push(...locate(errors));
-  warnings.push(...locate(findings.filter((f) => f.severity === "warning")));
-  if (built.documents === 0 && diagnostics.length === 0) diagnostics.push(noConfig(sorted.length));
-
-  return {
-    config: built.config,
-    diagnostics: sortDiagnostics(diagnostics),
-    warnings: sortDiagnostics(warnings),
-    locate,
+  const byName = appsByName(built.config);
+  const rules = runRuleSets({ ...built, nodes, appsByName: byName }, memo);
+  const parsedOf = (path: string) => parsedFiles.get(path);
+  const result = finish(
+    built,
+    [...built.findings, ...rules.findings],
+    problems,
+    parsedOf,
+    parseCache,
+    sorted.length,
+  );
+  // Oversized files are not cached, so a later load could not tell whether they changed.
+  if (!parseCache.keyed || oversized) return { result };
+  const state: LoadState = {
+    keys,
+    parsedOf,
+    built,
+    names: appNameCounts(sources),
+    nodes,
+    appsByName: byName,
+    problems,
+    repoFindings: rules.byRepoRule,
+    patches: 0,
+    files: sorted.length,
+    result,
   };
+  return { result, state };
 }
 
 /**
@@ -91,23 +109,6 @@ export function preparse(cache: ParseCache, blobId: string, content: Uint8Array 
   return cache.prime(blobId, () => parseContent(content));
 }
 
-function readFile(f: ConfigFile, cache: ParseCache): ParsedFile {
-  if (f.parsed) return f.parsed;
-  if (f.size !== undefined && f.size > MAX_FILE_BYTES) {
-    // The reader did not read an oversized file: report it without caching anything.
-    return parseContent(f.content, f.size);
-  }
-  const key = f.blobId ?? (cache.keyed ? blobIdOf(f.content) : undefined);
-  if (key === undefined) return cache.count(() => parseContent(f.content, f.size));
-  return cache.get(key, () => parseContent(f.content, f.size));
-}
-
-function parseContent(content: Uint8Array | string, size?: number): ParsedFile {
-  const decoded = decodeConfigText(content, size);
-  if ("problem" in decoded) return { docs: [], problems: [decoded.problem], text: undefined, parser: "none" };
-  return parseText(decoded.text);
-}
-
 /** Files in path order; readers mostly give them in that order already (a git tree is sorted). */
 function sortedByPath(files: readonly ConfigFile[]): ConfigFile[] {
   for (let i = 1; i < files.length; i++) {
@@ -116,16 +117,4 @@ function sortedByPath(files: readonly ConfigFile[]): ConfigFile[] {
     }
   }
   return [...files];
-}
-
-function noConfig(files: number): Diagnostic {
-  const found =
-    files === 0 ? "no *.yaml or *.yml file" : `${files} YAML file${files === 1 ? "" : "s"} but no document`;
-  return {
-    file: ".",
-    line: 1,
-    col: 1,
-    rule: "no-config",
-    message: `no config found (${found}): berth reads *.yaml/*.yml files outside dot-folders whose documents have a kind (App, Domain, Node, Settings); check --repo, or start one with berth init`,
-  };
 }

@@ -26,9 +26,17 @@ describe("ParseCache ahead of a load", () => {
     loadFromFiles([{ path: "apps/web.yaml", blobId: "blob-app", content: "", parsed: app }], cache);
     expect(cache.has("blob-app")).toBe(true);
     expect(cache.has("blob-node")).toBe(true);
-    loadFromFiles([{ path: "apps/web.yaml", blobId: "blob-app", content: APP }], cache);
+    // A full load (a Node changed) without the old node: its end drops it.
+    loadFromFiles(
+      [
+        { path: "apps/web.yaml", blobId: "blob-app", content: APP },
+        { path: "nodes/n1.yaml", blobId: "blob-node-2", content: NODE.replace("cpu: 4", "cpu: 8") },
+      ],
+      cache,
+    );
     expect(cache.has("blob-node")).toBe(false);
-    expect(cache.parses).toBe(2);
+    expect(cache.has("blob-app")).toBe(true);
+    expect(cache.parses).toBe(3);
   });
 
   it("does not parse a blob twice when primed again", () => {

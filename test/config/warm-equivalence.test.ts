@@ -90,7 +90,7 @@ function repair(repo: Map<string, string>): void {
 const essence = (l: LoadResult) => ({ config: l.config, diagnostics: l.diagnostics, warnings: l.warnings });
 
 describe("warm loads equal cold loads over random commits", () => {
-  it.each([1, 2, 3, 4])("seed %i: 150 steps", (seed) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])("seed %i: 150 steps", (seed) => {
     const r = rng(seed);
     const repo = new Map<string, string>([["nodes/n1.yaml", nodeDoc(r, "n1")]]);
     for (const name of APPS) repo.set(`apps/${name}.yaml`, appDoc(r, name));
@@ -114,6 +114,9 @@ describe("warm loads equal cold loads over random commits", () => {
       expect(essence(warm), `seed ${seed}, step ${i}`).toEqual(essence(cold));
       if (warm.diagnostics.length === 0) valid++;
     }
+    // Both paths of the warm loader were taken, often.
+    expect(cache.patchedLoads).toBeGreaterThan(20);
+    expect(cache.patchedLoads).toBeLessThan(140);
     // The walk visits valid and invalid states alike.
     expect(valid).toBeGreaterThanOrEqual(15);
     expect(valid).toBeLessThan(140);

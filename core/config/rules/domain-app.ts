@@ -6,6 +6,7 @@ import type { RepoRule } from "./types.js";
 export const domainAppMissing: RepoRule = {
   name: "domain-app-missing",
   scope: "repo",
+  reads: ["domains", "appNames"],
   check({ config, appNames }, report) {
     for (const d of config.domains) {
       if (appNames.has(d.spec.app)) continue;
@@ -21,6 +22,7 @@ export const domainAppMissing: RepoRule = {
 export const domainAppPort: RepoRule = {
   name: "domain-app-port",
   scope: "repo",
+  reads: ["domains", "appRoutes"],
   check({ config, appsByName }, report) {
     for (const d of config.domains) {
       const app = appsByName.get(d.spec.app);

@@ -4,6 +4,7 @@ import type { RepoRule } from "./types.js";
 export const duplicateDomain: RepoRule = {
   name: "duplicate-domain",
   scope: "repo",
+  reads: ["domains"],
   check({ config }, report) {
     const first = new Map<string, string>();
     for (const d of config.domains) {

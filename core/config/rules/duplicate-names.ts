@@ -23,11 +23,13 @@ function reportDuplicates(entries: readonly Entry<{ name: string }>[], what: str
 export const duplicateApp: RepoRule = {
   name: "duplicate-app",
   scope: "repo",
+  reads: ["appDuplicates"],
   check: ({ config }, report) => reportDuplicates(config.apps, "app", report),
 };
 
 export const duplicateNode: RepoRule = {
   name: "duplicate-node",
   scope: "repo",
+  reads: ["nodes"],
   check: ({ config }, report) => reportDuplicates(config.nodes, "node", report),
 };

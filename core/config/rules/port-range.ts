@@ -7,6 +7,7 @@ import type { RepoRule } from "./types.js";
 export const portRange: RepoRule = {
   name: "port-range",
   scope: "repo",
+  reads: ["nodes"],
   check({ config }, report) {
     for (const n of config.nodes) {
       const [low, high] = n.spec.portRange;

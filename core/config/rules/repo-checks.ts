@@ -6,6 +6,7 @@ import type { RepoRule } from "./types.js";
 export const settingsBranches: RepoRule = {
   name: "settings-branches",
   scope: "repo",
+  reads: ["settings"],
   check({ config }, report) {
     const origin = config.settingsOrigin;
     if (!origin) return;
@@ -27,6 +28,7 @@ export const settingsBranches: RepoRule = {
 export const domainNoReplicas: RepoRule = {
   name: "domain-no-replicas",
   scope: "repo",
+  reads: ["domains", "appRoutes"],
   check({ config, appsByName }, report) {
     for (const d of config.domains) {
       if (appsByName.get(d.spec.app)?.replicas !== 0) continue;
@@ -43,6 +45,7 @@ export const domainNoReplicas: RepoRule = {
 export const noProxy: RepoRule = {
   name: "no-proxy",
   scope: "repo",
+  reads: ["domains", "nodes"],
   check({ config }, report) {
     const first = config.domains[0];
     if (!first || config.nodes.some((n) => n.spec.roles.includes("proxy"))) return;

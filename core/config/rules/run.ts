@@ -3,7 +3,7 @@
 // while the nodes stay the same, a new commit re-checks only the apps it changed.
 import type { AppSpec, Finding, NodeSpec } from "../model.js";
 import { rules } from "./index.js";
-import type { AppReport, AppRule, RuleInput } from "./types.js";
+import type { AppReport, AppRule, ConfigPart, RuleInput } from "./types.js";
 
 type AppFinding = Omit<Finding, "origin">;
 
@@ -31,6 +31,24 @@ export class RuleMemo {
 }
 
 export function runRules(input: RuleInput, memo?: RuleMemo): Finding[] {
+  return runRuleSets(input, memo).findings;
+}
+
+/** What runRuleSets found: all findings, and each repo rule's own (for a later reuse). */
+export interface RuleRun {
+  findings: Finding[];
+  byRepoRule: ReadonlyMap<string, readonly Finding[]>;
+}
+
+/**
+ * runRules, reusing `reuse.previous` findings of every repo rule that reads none of the
+ * `reuse.changed` parts (a warm load where only some parts of the config changed).
+ */
+export function runRuleSets(
+  input: RuleInput,
+  memo?: RuleMemo,
+  reuse?: { changed: ReadonlySet<ConfigPart>; previous: ReadonlyMap<string, readonly Finding[]> },
+): RuleRun {
   const findings: Finding[] = [];
   const appRules = rules.filter((r): r is AppRule => r.scope === "app");
   const perApp = memo?.forInput(input);
@@ -51,8 +69,20 @@ export function runRules(input: RuleInput, memo?: RuleMemo): Finding[] {
     }
     for (const f of found) findings.push({ ...f, origin: app.origin });
   }
+  const byRepoRule = new Map<string, readonly Finding[]>();
   for (const rule of rules) {
-    if (rule.scope === "repo") rule.check(input, (f) => findings.push({ ...f, rule: rule.name }));
+    if (rule.scope !== "repo") continue;
+    const previous = reuse?.previous.get(rule.name);
+    let own: readonly Finding[];
+    if (previous && !rule.reads.some((part) => reuse?.changed.has(part))) {
+      own = previous;
+    } else {
+      const mine: Finding[] = [];
+      rule.check(input, (f) => mine.push({ ...f, rule: rule.name }));
+      own = mine;
+    }
+    byRepoRule.set(rule.name, own);
+    for (const f of own) findings.push(f);
   }
-  return findings;
+  return { findings, byRepoRule };
 }

@@ -18,10 +18,20 @@ export type Report = (finding: Omit<Finding, "rule">) => void;
 /** What an app rule reports: the runner adds the app's origin. */
 export type AppReport = (finding: Omit<Finding, "rule" | "origin">) => void;
 
+/**
+ * Parts of a loaded config a repo rule may read; a warm load re-runs a rule only when one
+ * changed. Beside whole parts, three narrow views of the apps: the set of names (`appNames`),
+ * the entries of names defined more than once (`appDuplicates`), and, per name, whether a valid
+ * app has it and its port and replicas (`appRoutes`, what domains depend on).
+ */
+export type ConfigPart = "appNames" | "appDuplicates" | "appRoutes" | "domains" | "nodes" | "settings";
+
 export interface RepoRule {
   /** Shown in diagnostics (`rule` field) and in docs/config.md. */
   name: string;
   scope: "repo";
+  /** Everything check() reads (a test checks warm loads against cold ones, commit after commit). */
+  reads: readonly ConfigPart[];
   check(input: RuleInput, report: Report): void;
 }
 

@@ -68,28 +68,32 @@ export function indexNodes(nodes: readonly Entry<NodeSpec>[]): NodeIndex {
     return true;
   };
 
-  const appLabels = new Map<AppSpec, readonly string[]>();
-  const labelsOf = (app: AppSpec): readonly string[] => {
-    let labels = appLabels.get(app);
-    if (!labels) {
-      const own = app.placement?.labels;
-      labels = own ? Object.keys(own).map((k) => `${k}=${own[k]}`) : [];
-      if (labels.length > 1) (labels as string[]).sort();
-      appLabels.set(app, labels);
+  // An app's placement labels (as sorted key=value strings) and its selector key, made once per
+  // distinct placement block: 10,000 apps share a few hundred, and one native JSON.stringify per
+  // app is cheaper than building the strings again.
+  const selectors = new Map<string, { labels: readonly string[]; key: string }>();
+  const selectorOfApp = new Map<AppSpec, { labels: readonly string[]; key: string }>();
+  const selectorOf = (app: AppSpec) => {
+    let sel = selectorOfApp.get(app);
+    if (sel) return sel;
+    const placement = app.placement;
+    const json = placement === undefined ? "" : JSON.stringify(placement);
+    sel = selectors.get(json);
+    if (!sel) {
+      const own = placement?.labels;
+      const labels = own ? Object.keys(own).map((k) => `${k}=${own[k]}`) : [];
+      if (labels.length > 1) labels.sort();
+      const names = placement?.nodes;
+      const key =
+        names === undefined && labels.length === 0 ? "" : `${names?.join(",") ?? ""}|${labels.join(",")}`;
+      sel = { labels, key };
+      selectors.set(json, sel);
     }
-    return labels;
+    selectorOfApp.set(app, sel);
+    return sel;
   };
-  const appKeys = new Map<AppSpec, string>();
-  const keyOf = (app: AppSpec) => {
-    let key = appKeys.get(app);
-    if (key === undefined) {
-      const names = app.placement?.nodes;
-      const labels = labelsOf(app);
-      key = names === undefined && labels.length === 0 ? "" : `${names?.join(",") ?? ""}|${labels.join(",")}`;
-      appKeys.set(app, key);
-    }
-    return key;
-  };
+  const labelsOf = (app: AppSpec): readonly string[] => selectorOf(app).labels;
+  const keyOf = (app: AppSpec) => selectorOf(app).key;
 
   const someMemo = new Map<string, boolean>();
   const someNodeHasAll = (labels: readonly string[]): boolean => {

@@ -110,9 +110,9 @@ export function patchLoad(
     for (const e of built.config.apps) byName.set(e.spec.name, e.spec);
   } else {
     // Every touched name is defined at most once, so its entry, if valid, is one of the new ones.
-    const fresh = new Map(built.fresh.map((e) => [e.spec.name, e.spec]));
+    const freshSpecs = new Map(built.fresh.map((e) => [e.spec.name, e.spec]));
     for (const name of built.touched.keys()) {
-      const spec = fresh.get(name);
+      const spec = freshSpecs.get(name);
       if (spec) byName.set(name, spec);
       else byName.delete(name);
     }

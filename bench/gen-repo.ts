@@ -65,8 +65,8 @@ const NOUNS = [
   "mail",
 ];
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same repo. */
-function rng(seed: number): () => number {
+/** Deterministic PRNG (mulberry32): the same seed gives the same repo (tests use it for seeded walks). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

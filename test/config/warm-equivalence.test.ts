@@ -1,21 +1,11 @@
 // The warm loader must give exactly what a cold load gives, whatever a commit changes. A seeded
 // random walk over a small repo — apps, domains, nodes and Settings edited, added, removed,
 // renamed and broken, multi-document files, duplicates, bad YAML, unknown kinds — loads every
-// step through one long-lived ParseCache and compares it with a load without one.
+// step through one long-lived ParseCache and compares it with a load without one. Seeded (the
+// bench generator's PRNG), so a failing walk can be replayed.
 import { describe, expect, it } from "vitest";
+import { rng } from "../../bench/gen-repo.js";
 import { type ConfigFile, type LoadResult, loadFromFiles, ParseCache } from "../../core/config/index.js";
-
-/** mulberry32: a small seeded PRNG, so a failing walk can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const APPS = ["web", "api", "db", "cache", "worker", "admin"];
 

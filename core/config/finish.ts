@@ -3,7 +3,7 @@
 import type { ParseCache } from "./cache.js";
 import { sortDiagnostics } from "./diagnostics.js";
 import type { DocumentsResult } from "./documents.js";
-import type { AppSpec, Config, Diagnostic, Finding, LoadResult } from "./model.js";
+import type { Diagnostic, Finding, LoadResult } from "./model.js";
 import type { ParsedFile } from "./parsed.js";
 import { positionOf } from "./positions.js";
 
@@ -34,11 +34,6 @@ export function finish(
     warnings: sortDiagnostics(warnings),
     locate,
   };
-}
-
-/** Valid apps by name; with duplicate names the last one (duplicate-app reports the others). */
-export function appsByName(config: Config): Map<string, AppSpec> {
-  return new Map(config.apps.map((a) => [a.spec.name, a.spec]));
 }
 
 function noConfig(files: number): Diagnostic {

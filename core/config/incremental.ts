@@ -32,7 +32,6 @@ export interface LoadState {
   repoFindings: ReadonlyMap<string, readonly Finding[]>;
   /** Patches since the last full load. */
   patches: number;
-  files: number;
   result: LoadResult;
 }
 
@@ -145,7 +144,6 @@ export function patchLoad(
       problems: last.problems,
       repoFindings: rules.byRepoRule,
       patches: last.patches + 1,
-      files: sorted.length,
       result,
     },
   };

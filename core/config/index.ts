@@ -4,13 +4,13 @@
 
 import { ParseCache } from "./cache.js";
 import { appNameCounts, buildConfig, type SourceDocument } from "./documents.js";
-import { appsByName, finish } from "./finish.js";
+import { finish } from "./finish.js";
 import { type LoadState, patchLoad } from "./incremental.js";
 import type { ConfigFile, Diagnostic, LoadResult } from "./model.js";
 import type { ParsedFile } from "./parsed.js";
 import { keyOfFile, parseContent, readFile } from "./read-file.js";
 import { indexNodes } from "./rules/index.js";
-import { runRuleSets } from "./rules/run.js";
+import { appsByName, runRuleSets } from "./rules/run.js";
 
 export { blobIdOf, ParseCache, type ParseCacheOptions } from "./cache.js";
 export { compareDiagnostics, formatDiagnostic, sortDiagnostics } from "./diagnostics.js";
@@ -49,14 +49,14 @@ export function loadFromFiles(files: ConfigFile[], cache?: ParseCache): LoadResu
 function fullLoad(sorted: ConfigFile[], parseCache: ParseCache): { result: LoadResult; state?: LoadState } {
   const parsedFiles = new Map<string, ParsedFile>();
   const keys = new Map<string, string>();
-  let oversized = false;
+  let unkeyed = false;
   const problems: Diagnostic[] = [];
   const sources: SourceDocument[] = [];
 
   parseCache.beginLoad();
   for (const f of sorted) {
     const key = keyOfFile(f, parseCache);
-    if (key === undefined) oversized = true;
+    if (key === undefined) unkeyed = true;
     else keys.set(f.path, key);
     const parsed = readFile(f, parseCache, key);
     parsedFiles.set(f.path, parsed);
@@ -82,8 +82,8 @@ function fullLoad(sorted: ConfigFile[], parseCache: ParseCache): { result: LoadR
     parseCache,
     sorted.length,
   );
-  // Oversized files are not cached, so a later load could not tell whether they changed.
-  if (!parseCache.keyed || oversized) return { result };
+  // A file without a key (oversized, say) is not cached: a later load could not tell whether it changed.
+  if (!parseCache.keyed || unkeyed) return { result };
   const state: LoadState = {
     keys,
     parsedOf,
@@ -94,7 +94,6 @@ function fullLoad(sorted: ConfigFile[], parseCache: ParseCache): { result: LoadR
     problems,
     repoFindings: rules.byRepoRule,
     patches: 0,
-    files: sorted.length,
     result,
   };
   return { result, state };

@@ -7,10 +7,12 @@ import { parseText } from "./parse.js";
 import type { ParsedFile } from "./parsed.js";
 import { decodeConfigText } from "./text.js";
 
-/** The cache key of a file, or undefined when it is not cached (oversized, or a one-shot cache). */
+/** The cache key of a file, or undefined when it is not cached (oversized, parsed without an id, or a one-shot cache). */
 export function keyOfFile(f: ConfigFile, cache: ParseCache): string | undefined {
   // The reader did not read an oversized file: it is reported, never cached.
   if (f.size !== undefined && f.size > MAX_FILE_BYTES) return undefined;
+  // A file handed over parsed may have no content left to hash: without its blob id it has no key.
+  if (f.parsed && f.blobId === undefined) return undefined;
   return f.blobId ?? (cache.keyed ? blobIdOf(f.content) : undefined);
 }
 

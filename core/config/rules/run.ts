@@ -1,7 +1,7 @@
 // Runs every rule over a loaded config. App rules depend only on the app and the nodes, so their
 // findings are remembered per app spec object (the loader shares unchanged specs between loads):
 // while the nodes stay the same, a new commit re-checks only the apps it changed.
-import type { AppSpec, Finding, NodeSpec } from "../model.js";
+import type { AppSpec, Config, Finding, NodeSpec } from "../model.js";
 import { rules } from "./index.js";
 import type { AppReport, AppRule, ConfigPart, RuleInput } from "./types.js";
 
@@ -28,6 +28,11 @@ export class RuleMemo {
     }
     return this.perApp;
   }
+}
+
+/** RuleInput.appsByName: valid apps by name; with duplicate names the last one (duplicate-app reports the others). */
+export function appsByName(config: Config): Map<string, AppSpec> {
+  return new Map(config.apps.map((a) => [a.spec.name, a.spec]));
 }
 
 export function runRules(input: RuleInput, memo?: RuleMemo): Finding[] {

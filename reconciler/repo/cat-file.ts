@@ -149,7 +149,13 @@ export class CatFile {
   private died(proc: Proc, message: string): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
-    this.fail(new RepoError("git-failed", `${message} (git dir ${this.gitdir})`));
+    this.fail(
+      new RepoError(
+        "git-failed",
+        `${message} (git dir ${this.gitdir})`,
+        `check that git can read that repo: git --git-dir=${this.gitdir} cat-file -t HEAD`,
+      ),
+    );
   }
 
   private fail(err: Error): void {

@@ -15,7 +15,7 @@ import type { ParsedFile } from "../../core/config/parsed.js";
 import { RepoError } from "./errors.js";
 import { findGitdir } from "./gitdir.js";
 import { isoReader } from "./iso-reader.js";
-import { nativeReader, useGitBinary } from "./native-reader.js";
+import { MISSING_HINT, nativeReader, useGitBinary } from "./native-reader.js";
 import { resolveRef } from "./refs.js";
 import { readWorktreeFiles } from "./worktree.js";
 
@@ -96,7 +96,11 @@ export async function loadCommit(
     const size = oversized.get(e.oid);
     if (size !== undefined) file.size = size;
     else if (!done)
-      throw new RepoError("git-failed", `blob ${e.oid} (${e.path}) was not read from ${gitdir}`);
+      throw new RepoError(
+        "git-failed",
+        `blob ${e.oid} (${e.path}) was not read from ${gitdir}`,
+        MISSING_HINT,
+      );
     return file;
   });
   return { ...loadFromFiles(files, cache), commit, subject };

@@ -58,6 +58,10 @@ const KEEP_LISTS = 4;
 
 const states = new Map<string, ReaderState>();
 
+/** What to do about an object a commit names but the repo lacks. */
+export const MISSING_HINT =
+  "the repo lacks objects its commits name (a shallow or partial clone, or damage): run git fsck there, or fetch its full history again";
+
 export function nativeReader(gitdir: string): TreeReader {
   let state = states.get(gitdir);
   if (!state) {
@@ -91,7 +95,8 @@ export function nativeReader(gitdir: string): TreeReader {
       const small: string[] = [];
       infos.forEach((info, i) => {
         const oid = oids[i] as string;
-        if ("missing" in info) throw new RepoError("git-failed", `blob ${oid} is missing from ${gitdir}`);
+        if ("missing" in info)
+          throw new RepoError("git-failed", `blob ${oid} is missing from ${gitdir}`, MISSING_HINT);
         if (info.size > maxBytes) onBlob({ oid, size: info.size, content: undefined });
         else small.push(oid);
       });
@@ -182,7 +187,7 @@ function expect(
   gitdir: string,
 ): GitObject {
   if (!obj || "missing" in obj)
-    throw new RepoError("git-failed", `${type} ${name} is missing from ${gitdir}`);
+    throw new RepoError("git-failed", `${type} ${name} is missing from ${gitdir}`, MISSING_HINT);
   if (obj.type !== type)
     throw new RepoError("git-failed", `${name} in ${gitdir} is a ${obj.type}, not a ${type}`);
   return obj;

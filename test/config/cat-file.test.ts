@@ -3,7 +3,7 @@
 // requests in order, reports missing and ambiguous names, survives its process dying, fails open
 // requests when closed, and never keeps a finished CLI process alive.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -154,6 +154,19 @@ describe.skipIf(!ok)("git cat-file process", () => {
       "domains/www.example.com.yaml",
       "nodes/n1.yaml",
     ]);
+  });
+
+  it("a blob the repo lacks is a clear error that says what to do", async () => {
+    const repo = await temp.makeRepo(BASE);
+    const blob = repo.git("rev-parse", "HEAD:apps/web.yaml");
+    rmSync(join(repo.dir, ".git/objects", blob.slice(0, 2), blob.slice(2)));
+    const err = await loadCommit(repo.dir, "HEAD", { reader: "git" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RepoError);
+    expect(err).toMatchObject({
+      code: "git-failed",
+      message: expect.stringContaining(`blob ${blob} is missing`),
+    });
+    expect((err as RepoError).hint).toMatch(/git fsck/);
   });
 
   it("refuses names that would break the line protocol", async () => {

@@ -25,6 +25,11 @@ export interface GitObject extends ObjectInfo {
   data: Buffer;
 }
 
+/** An object over the size limit of a contents request: its body was skipped, not kept. */
+export interface SkippedObject extends ObjectInfo {
+  skipped: true;
+}
+
 /** What git answered for a name it could not resolve to one object. */
 export type Unresolved = { missing: true; ambiguous: boolean };
 
@@ -33,7 +38,9 @@ type Answer<T> = T | Unresolved;
 interface Request {
   kind: "info" | "contents";
   names: readonly string[];
-  answers: Answer<ObjectInfo | GitObject>[];
+  /** contents only: bodies larger than this are skipped as they stream by (never buffered). */
+  maxBytes: number;
+  answers: Answer<ObjectInfo | GitObject | SkippedObject>[];
   /** Called for each object as it arrives, in request order (contents only). */
   onObject: ((index: number, obj: GitObject) => void) | undefined;
   resolve(answers: Answer<ObjectInfo | GitObject>[]): void;
@@ -53,6 +60,10 @@ export class CatFile {
   private off = 0;
   private parts: Buffer[] = [];
   private partsBytes = 0;
+  /** Bytes of a skipped body (and its newline) still to drop from the output. */
+  private skip = 0;
+  /** @internal Most bytes ever held waiting for the rest of an answer (tests check skipped bodies are not held). */
+  peakHeld = 0;
   private stderrTail = "";
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -65,15 +76,32 @@ export class CatFile {
 
   /** Type and size of each named object, without its contents. */
   info(names: readonly string[]): Promise<Answer<ObjectInfo>[]> {
-    return this.request("info", names, undefined) as Promise<Answer<ObjectInfo>[]>;
+    return this.request("info", names, undefined, 0) as Promise<Answer<ObjectInfo>[]>;
   }
 
   /** Each named object with its contents; `onObject` sees each one as soon as it is read. */
   contents(
     names: readonly string[],
     onObject?: (index: number, obj: GitObject) => void,
-  ): Promise<Answer<GitObject>[]> {
-    return this.request("contents", names, onObject) as Promise<Answer<GitObject>[]>;
+  ): Promise<Answer<GitObject>[]>;
+  /**
+   * The same, but an object larger than `maxBytes` is answered with its type and size only: its
+   * body is dropped as it streams by, so a huge blob costs no memory (and no separate size
+   * lookup round trip before the read).
+   */
+  contents(
+    names: readonly string[],
+    onObject: ((index: number, obj: GitObject) => void) | undefined,
+    maxBytes: number,
+  ): Promise<Answer<GitObject | SkippedObject>[]>;
+  contents(
+    names: readonly string[],
+    onObject?: (index: number, obj: GitObject) => void,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Answer<GitObject | SkippedObject>[]> {
+    return this.request("contents", names, onObject, maxBytes) as Promise<
+      Answer<GitObject | SkippedObject>[]
+    >;
   }
 
   /** Ends the git process (open requests fail). A later request starts a new one. */
@@ -94,7 +122,8 @@ export class CatFile {
     kind: Request["kind"],
     names: readonly string[],
     onObject: Request["onObject"],
-  ): Promise<Answer<ObjectInfo | GitObject>[]> {
+    maxBytes: number,
+  ): Promise<Answer<ObjectInfo | GitObject | SkippedObject>[]> {
     if (names.length === 0) return Promise.resolve([]);
     for (const name of names) {
       // One command per line: a name with a line break (or an empty one) cannot be sent.
@@ -104,7 +133,7 @@ export class CatFile {
     }
     const proc = this.ensure();
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, names, answers: [], onObject, resolve, reject });
+      this.queue.push({ kind, names, maxBytes, answers: [], onObject, resolve, reject });
       this.setRef(true);
       // --buffer: git writes nothing until "flush", so one request is one burst of output.
       proc.stdin.write(`${kind} ${names.join(`\n${kind} `)}\nflush\n`);
@@ -128,6 +157,7 @@ export class CatFile {
     this.off = 0;
     this.parts = [];
     this.partsBytes = 0;
+    this.skip = 0;
     this.stderrTail = "";
     // Output of a process we already let go (closed, or out of step) is not ours to parse.
     proc.stdout.on("data", (chunk: Buffer) => {
@@ -185,6 +215,7 @@ export class CatFile {
       this.parts = [this.buf.subarray(this.off), chunk];
       this.partsBytes = this.buf.length - this.off + chunk.length;
     }
+    if (this.partsBytes > this.peakHeld) this.peakHeld = this.partsBytes;
     try {
       this.parse();
     } catch (err) {
@@ -198,6 +229,14 @@ export class CatFile {
 
   private parse(): void {
     for (;;) {
+      if (this.skip > 0) {
+        // A skipped body: drop what has arrived of it. Nothing is stashed while skipping, since
+        // every byte before the body was parsed already.
+        const n = Math.min(this.skip, this.buf.length - this.off);
+        this.off += n;
+        this.skip -= n;
+        if (this.skip > 0) return;
+      }
       const req = this.queue[0];
       if (!req) {
         if (this.partsBytes > 0 || this.off < this.buf.length)
@@ -212,7 +251,7 @@ export class CatFile {
       }
       if (this.partsBytes > 0) {
         // Bytes are waiting in parts: join them only once a whole header (and body) is there.
-        if (!this.partsComplete(req.kind)) return;
+        if (!this.partsComplete(req)) return;
         this.buf = Buffer.concat(this.parts, this.partsBytes);
         this.off = 0;
         this.parts = [];
@@ -236,6 +275,12 @@ export class CatFile {
         this.off = eol + 1;
         continue;
       }
+      if (info.size > req.maxBytes) {
+        req.answers.push({ ...info, skipped: true });
+        this.off = eol + 1;
+        this.skip = info.size + 1;
+        continue;
+      }
       const end = eol + 1 + info.size;
       if (end + 1 > this.buf.length) {
         this.stash();
@@ -257,8 +302,8 @@ export class CatFile {
     this.partsBytes = rest.length;
   }
 
-  /** Whether parts hold one whole answer: a header line, and for contents the body and its newline. */
-  private partsComplete(kind: Request["kind"]): boolean {
+  /** Whether parts hold one whole answer: a header line, and for contents the body and its newline (unless skipped). */
+  private partsComplete(req: Request): boolean {
     const first = this.parts[0] as Buffer;
     let eol = first.indexOf(10);
     let headerBytes: Buffer | undefined;
@@ -269,8 +314,9 @@ export class CatFile {
       if (eol === -1) return false;
     }
     const header = (headerBytes ?? first).toString("latin1", 0, eol);
-    if (kind === "info" || unresolvedOf(header)) return true;
-    return this.partsBytes >= eol + 1 + infoOf(header).size + 1;
+    if (req.kind === "info" || unresolvedOf(header)) return true;
+    const { size } = infoOf(header);
+    return size > req.maxBytes || this.partsBytes >= eol + 1 + size + 1;
   }
 
   private idle(): void {

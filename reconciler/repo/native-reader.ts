@@ -4,7 +4,7 @@
 // (a one-file commit: the root tree and one folder). About 20x faster than isomorphic-git for a
 // cold read of thousands of files (bench/validate.bench.ts). I/O.
 import { spawnSync } from "node:child_process";
-import { type CatFile, catFileFor, type GitObject } from "./cat-file.js";
+import { type CatFile, catFileFor, type GitObject, type Unresolved } from "./cat-file.js";
 import { RepoError } from "./errors.js";
 import type { TreeEntry, TreeReader } from "./tree-entry.js";
 
@@ -91,16 +91,18 @@ export function nativeReader(gitdir: string): TreeReader {
       return { subject, entries: root.entries };
     },
     async blobs(oids, maxBytes, onBlob) {
-      const infos = await st.cat.info(oids);
-      const small: string[] = [];
-      infos.forEach((info, i) => {
-        const oid = oids[i] as string;
-        if ("missing" in info)
-          throw new RepoError("git-failed", `blob ${oid} is missing from ${gitdir}`, MISSING_HINT);
-        if (info.size > maxBytes) onBlob({ oid, size: info.size, content: undefined });
-        else small.push(oid);
+      // One pass: oversized blobs are skipped by cat-file as they stream by, so there is no
+      // separate size lookup first (which cost a round trip of about 45 ms for 16,000 blobs).
+      const answers = await st.cat.contents(
+        oids,
+        (_i, obj) => onBlob({ oid: obj.oid, size: obj.size, content: obj.data }),
+        maxBytes,
+      );
+      answers.forEach((a, i) => {
+        if ("missing" in a)
+          throw new RepoError("git-failed", `blob ${oids[i]} is missing from ${gitdir}`, MISSING_HINT);
+        if ("skipped" in a) onBlob({ oid: a.oid, size: a.size, content: undefined });
       });
-      await st.cat.contents(small, (_i, obj) => onBlob({ oid: obj.oid, size: obj.size, content: obj.data }));
     },
   };
 }
@@ -181,7 +183,7 @@ function parseTree(data: Buffer, idBytes: number): RawTreeEntry[] {
 }
 
 function expect(
-  obj: Awaited<ReturnType<CatFile["contents"]>>[number] | undefined,
+  obj: GitObject | Unresolved | undefined,
   name: string,
   type: "commit" | "tree",
   gitdir: string,

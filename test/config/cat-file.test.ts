@@ -64,6 +64,51 @@ describe.skipIf(!ok)("git cat-file process", () => {
     });
   });
 
+  it("skips bodies over a size limit as they stream by, and stays in step", async () => {
+    const limit = 1024 * 1024;
+    const files: Record<string, string> = {
+      "big1.yaml": `${"a: ".concat("b".repeat(1_000))}\n`.repeat(2_000), // about 2 MB: many pipe chunks
+      "big2.yaml": "x".repeat(limit + 1), // one byte over
+      "edge.yaml": "y".repeat(limit), // exactly at the limit: kept
+    };
+    for (let i = 0; i < 50; i++) files[`apps/a${i}.yaml`] = `${APP.replace("web", `a${i}`)}`;
+    const repo = await temp.makeRepo(files);
+    const cat = await open(repo.dir);
+    const names = [
+      "HEAD:apps/a0.yaml",
+      "HEAD:big1.yaml",
+      ...Array.from({ length: 24 }, (_, i) => `HEAD:apps/a${i + 1}.yaml`),
+      "HEAD:big2.yaml",
+      "HEAD:edge.yaml",
+      ...Array.from({ length: 25 }, (_, i) => `HEAD:apps/a${i + 25}.yaml`),
+      "0".repeat(40),
+    ];
+    const seen: number[] = [];
+    const got = await cat.contents(names, (i) => seen.push(i), limit);
+    const skipped = [1, 26];
+    expect(seen).toEqual(names.map((_, i) => i).filter((i) => !skipped.includes(i) && i < names.length - 1));
+    expect(got[1]).toMatchObject({
+      type: "blob",
+      size: Buffer.byteLength(files["big1.yaml"] as string),
+      skipped: true,
+    });
+    expect(got[26]).toMatchObject({ size: limit + 1, skipped: true });
+    expect(got[1] && "data" in got[1]).toBe(false);
+    expect(got[27] && "data" in got[27] && got[27].data.length).toBe(limit);
+    expect(got[names.length - 1]).toEqual({ missing: true, ambiguous: false });
+    got.forEach((o, i) => {
+      const name = names[i] as string;
+      if (name.startsWith("HEAD:apps/"))
+        expect(o && "data" in o && o.data.toString("utf8")).toBe(files[name.slice("HEAD:".length)]);
+    });
+    // Skipped bodies were dropped as they came, not collected first (the kept 1 MiB one was).
+    expect(cat.peakHeld).toBeGreaterThanOrEqual(limit);
+    expect(cat.peakHeld).toBeLessThan(limit + 256 * 1024);
+    // The next request starts exactly where the skipped bodies ended.
+    const [after] = await cat.contents(["HEAD:apps/a49.yaml"]);
+    expect(after && "data" in after && after.data.toString("utf8")).toBe(files["apps/a49.yaml"]);
+  });
+
   it("sees commits and repacks made after it started", async () => {
     const repo = await temp.makeRepo(BASE);
     const before = await loadCommit(repo.dir, "HEAD");

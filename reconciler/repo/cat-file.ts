@@ -41,7 +41,7 @@ interface Request {
   /** contents only: bodies larger than this are skipped as they stream by (never buffered). */
   maxBytes: number;
   answers: Answer<ObjectInfo | GitObject | SkippedObject>[];
-  /** Called for each object as it arrives, in request order (contents only). */
+  /** stream(): called for each object as it arrives, in request order; the object is not kept in answers. */
   onObject: ((index: number, obj: GitObject) => void) | undefined;
   resolve(answers: Answer<ObjectInfo | GitObject>[]): void;
   reject(err: Error): void;
@@ -79,28 +79,26 @@ export class CatFile {
     return this.request("info", names, undefined, 0) as Promise<Answer<ObjectInfo>[]>;
   }
 
-  /** Each named object with its contents; `onObject` sees each one as soon as it is read. */
-  contents(
-    names: readonly string[],
-    onObject?: (index: number, obj: GitObject) => void,
-  ): Promise<Answer<GitObject>[]>;
+  /** Each named object with its contents. */
+  contents(names: readonly string[]): Promise<Answer<GitObject>[]> {
+    return this.request("contents", names, undefined, Number.POSITIVE_INFINITY) as Promise<
+      Answer<GitObject>[]
+    >;
+  }
+
   /**
-   * The same, but an object larger than `maxBytes` is answered with its type and size only: its
-   * body is dropped as it streams by, so a huge blob costs no memory (and no separate size
-   * lookup round trip before the read).
+   * Each named object handed to `onObject` as soon as it is read, in order, and not kept: the
+   * answers hold types and sizes only, so a large read holds no more than the chunk being parsed.
+   * An object larger than `maxBytes` is answered with its type and size and `skipped`: its body is
+   * dropped as it streams by (no memory, and no separate size lookup before the read).
    */
-  contents(
+  stream(
     names: readonly string[],
-    onObject: ((index: number, obj: GitObject) => void) | undefined,
-    maxBytes: number,
-  ): Promise<Answer<GitObject | SkippedObject>[]>;
-  contents(
-    names: readonly string[],
-    onObject?: (index: number, obj: GitObject) => void,
+    onObject: (index: number, obj: GitObject) => void,
     maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Answer<GitObject | SkippedObject>[]> {
+  ): Promise<Answer<ObjectInfo | SkippedObject>[]> {
     return this.request("contents", names, onObject, maxBytes) as Promise<
-      Answer<GitObject | SkippedObject>[]
+      Answer<ObjectInfo | SkippedObject>[]
     >;
   }
 
@@ -288,8 +286,12 @@ export class CatFile {
       }
       const obj: GitObject = { ...info, data: this.buf.subarray(eol + 1, end) };
       this.off = end + 1;
-      req.answers.push(obj);
-      req.onObject?.(req.answers.length - 1, obj);
+      if (req.onObject) {
+        req.answers.push(info);
+        req.onObject(req.answers.length - 1, obj);
+      } else {
+        req.answers.push(obj);
+      }
     }
   }
 

@@ -40,14 +40,34 @@ function arrayJson(items: unknown[]): string {
 }
 
 function objectJson(obj: Record<string, unknown>): string {
-  // Array#sort without a comparator orders by UTF-16 code units, as RFC 8785 §3.2.3 requires.
-  const keys = Object.keys(obj).sort();
+  const keys = sortedKeys(obj);
   const out: string[] = [];
   for (const key of keys) {
     const v = obj[key];
     if (v !== undefined) out.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
   }
   return `{${out.join(",")}}`;
+}
+
+/**
+ * The keys of `obj` in UTF-16 code-unit order, as RFC 8785 §3.2.3 requires (and as Array#sort
+ * without a comparator orders strings). Small objects, nearly all of them, are sorted in place by
+ * insertion: Array#sort allocates a work area per call, about 1 KB, which was 39 of the 245 MB a
+ * cold build of 20,000 workloads allocates.
+ */
+export function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 // crypto.hash (Node >= 20.12) hashes a string without a Hash object: twice as fast for the

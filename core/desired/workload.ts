@@ -7,7 +7,7 @@
 // shared by its replicas: a cold build makes 20,000 workloads and this keeps it to string joins. The JSON equals canonicalJson(workload); a test
 // checks it over varied specs.
 import { healthDefaults, type Runtime, type Workload } from "../../schema/index.js";
-import { canonicalJson, sha256Hex } from "../canonical-json.js";
+import { canonicalJson, sha256Hex, sortedKeys } from "../canonical-json.js";
 import type { AppSpec } from "../config/model.js";
 
 /** What the replicas of one app spec share; build it once per spec with appParts(). */
@@ -24,8 +24,7 @@ export interface AppParts {
 
 export function appParts(app: AppSpec): AppParts {
   const env: Workload["env"] = {};
-  for (const k of Object.keys(app.env ?? {}).sort())
-    env[k] = (app.env as Record<string, string>)[k] as string;
+  for (const k of sortedKeys(app.env ?? {})) env[k] = (app.env as Record<string, string>)[k] as string;
   // With no health block the check is a TCP connect (no path) with the default timings.
   const health: Workload["health"] = { ...healthDefaults(), ...app.health };
   const volumes = (app.volumes ?? []).map((v) => ({ name: v.name, path: v.path }));

@@ -1,6 +1,7 @@
 // Canonical JSON follows RFC 8785 on the cases that matter for berth's hashes.
 import { describe, expect, it } from "vitest";
-import { canonicalJson, hashOf, keyOf, sha256Hex } from "../../core/canonical-json.js";
+import { rng } from "../../bench/gen-repo.js";
+import { canonicalJson, hashOf, keyOf, sha256Hex, sortedKeys } from "../../core/canonical-json.js";
 
 describe("canonicalJson", () => {
   it("sorts keys by UTF-16 code units at every depth and drops undefined", () => {
@@ -11,6 +12,37 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ "\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4 })).toBe(
       '{"\\r":2,"1":4,"\u20ac":1,"\ufb33":3}',
     );
+  });
+
+  it("orders keys exactly as Array#sort does, for small (insertion-sorted) and large objects", () => {
+    const random = rng(7);
+    const alphabet = [
+      "a",
+      "B",
+      "b",
+      "_",
+      "-",
+      "0",
+      "9",
+      "10",
+      "\u00e9",
+      "\u20ac",
+      "\ufb33",
+      "\ud83d\ude00",
+      "\r",
+    ];
+    for (let round = 0; round < 400; round++) {
+      const obj: Record<string, number> = {};
+      const size = Math.floor(random() * 40);
+      for (let i = 0; i < size; i++) {
+        let key = "";
+        const len = 1 + Math.floor(random() * 3);
+        for (let c = 0; c < len; c++) key += alphabet[Math.floor(random() * alphabet.length)];
+        obj[key] = i;
+      }
+      expect(sortedKeys(obj)).toEqual(Object.keys(obj).sort());
+    }
+    expect(sortedKeys({ "9": 1, "10": 2, a: 3 })).toEqual(["10", "9", "a"]);
   });
 
   it("writes numbers as ECMAScript does", () => {

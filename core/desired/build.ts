@@ -6,11 +6,18 @@
 // moved get new upstreams, and only those nodes are hashed again. Objects that did not change
 // are the same objects as last time (views and plans compare them by identity first). The
 // output never depends on what was remembered. Pure: no I/O.
+//
+// A document's workloads and hash are made when first read (content.ts): placement, ports and
+// routes are decided up front, but the 20,000 workloads of a large repo, their JSON and hashes
+// wait until someone looks. A plan between two commits looks only at the nodes whose content
+// differs (sameContent), so a cold plan builds the few nodes that changed, not all of them;
+// publishing reads every document and so builds them all, as before.
 import { createHash } from "node:crypto";
 import type { DesiredState, Route, Workload } from "../../schema/index.js";
 import { canonicalJson, keyOf } from "../canonical-json.js";
 import type { AppSpec, Config, DomainSpec } from "../config/model.js";
 import { type AppPlacement, allocatePorts, type PlacementResult } from "../placement/index.js";
+import { lazyDocument, NO_ROUTES, type NodeContent, type RouteSet } from "./content.js";
 import { compareDomains, routeOf, upstreamOf } from "./routes.js";
 import { type AppParts, appParts, workloadWithJson } from "./workload.js";
 
@@ -21,8 +28,6 @@ export interface Source {
 
 interface AppState {
   spec: AppSpec;
-  /** appParts(spec), made when a replica of this spec is first built. */
-  parts?: AppParts;
   placement: AppPlacement;
   /** hostPort of each replica. */
   hostPorts: number[];
@@ -31,11 +36,8 @@ interface AppState {
 
 interface NodeState {
   members: Set<string>;
-  workloads: Workload[];
-  /** Canonical JSON of each workload, same order. */
-  json: string[];
-  routes: Route[];
-  hash: string;
+  /** What the node's document is made of; a new object whenever that changes. */
+  content: NodeContent | undefined;
   doc?: DesiredState;
 }
 
@@ -51,18 +53,16 @@ interface CachedWorkload {
   json: string;
 }
 
-/** Shared by every non-proxy node. */
-const NO_ROUTES: Route[] = [];
-
 export class DesiredBuilder {
   private tableKey: string | undefined;
   private apps = new Map<string, AppState>();
   private nodes: NodeState[] = [];
   private routes = new Map<string, CachedRoute>();
-  private routeList: Route[] = NO_ROUTES;
+  private routeSet: RouteSet = NO_ROUTES;
   private workloads = new Map<string, CachedWorkload>();
-  private routesJson = "[]";
+  private parts = new WeakMap<AppSpec, AppParts>();
   private generation = 0;
+  private readonly make = (content: NodeContent) => this.makeWorkloads(content);
 
   /** Documents for every node of the placement's table, in node-name order. */
   build(
@@ -89,7 +89,6 @@ export class DesiredBuilder {
           continue;
         }
         st.spec = app;
-        st.parts = undefined;
         changedApps.add(app.name);
         for (const i of placed.nodes) touched.add(i);
         continue;
@@ -109,55 +108,28 @@ export class DesiredBuilder {
       changedApps.add(name);
     }
 
-    // 2. Ports and workloads of the touched nodes.
+    // 2. Ports of the touched nodes' replicas.
     const portsMoved = new Set<string>();
+    const entries = new Map<number, NodeContent["entries"]>();
     for (const i of touched)
-      this.rebuildNode(
-        i,
-        table.nodes[i]!.runtime,
-        table.nodes[i]!.portLow,
-        table.nodes[i]!.slots,
-        portsMoved,
-      );
+      entries.set(i, this.placeReplicas(i, table.nodes[i]!.portLow, table.nodes[i]!.slots, portsMoved));
 
     // 3. Routes: only those whose domain changed or whose app moved are rebuilt.
-    const routesChanged = this.rebuildRoutes(config.domains, placement, changedApps, portsMoved);
-    if (routesChanged) {
-      this.routesJson = `[${this.routeList.map((r) => (this.routes.get(`${r.host}|${r.path}`) as CachedRoute).json).join(",")}]`;
-    }
+    this.rebuildRoutes(config.domains, placement, changedApps, portsMoved);
 
-    // 4. Hash the nodes that changed (every proxy when routes changed) and assemble documents.
-    let proxyPrefix: ReturnType<typeof createHash> | undefined;
+    // 4. New content for the nodes that changed (every proxy when routes changed); documents.
     const out = new Map<string, DesiredState>();
     for (let i = 0; i < table.nodes.length; i++) {
       const node = table.nodes[i]!;
       const st = this.nodes[i]!;
-      const routes = node.proxy ? this.routeList : NO_ROUTES;
-      if (touched.has(i) || st.routes !== routes || st.hash === "") {
-        let h: ReturnType<typeof createHash>;
-        if (node.proxy) {
-          // Every proxy node has the same routes: hash that prefix once and copy the hash state.
-          proxyPrefix ??= createHash("sha256").update(`{"routes":${this.routesJson},"workloads":[`);
-          h = proxyPrefix.copy();
-        } else {
-          h = createHash("sha256").update(`{"routes":[],"workloads":[`);
-        }
-        // One update per node: each call converts its string, so joining first is much cheaper.
-        h.update(`${st.json.join(",")}]}`);
-        const hash = `sha256:${h.digest("hex")}`;
-        if (hash !== st.hash) st.doc = undefined;
-        st.hash = hash;
-        st.routes = routes;
+      const routes = node.proxy ? this.routeSet : NO_ROUTES;
+      const placed = entries.get(i);
+      if (placed || !st.content || st.content.routes !== routes) {
+        st.content = { runtime: node.runtime, entries: placed ?? st.content?.entries ?? [], routes };
+        st.doc = undefined;
       }
       if (!st.doc || st.doc.source.branch !== source.branch || st.doc.source.commit !== source.commit) {
-        st.doc = {
-          apiVersion: "berth/v1",
-          node: node.name,
-          source: { branch: source.branch, commit: source.commit },
-          hash: st.hash,
-          workloads: st.workloads,
-          routes,
-        };
+        st.doc = lazyDocument(node.name, source, st.content, this.make);
       }
       out.set(node.name, st.doc);
     }
@@ -165,13 +137,55 @@ export class DesiredBuilder {
     return out;
   }
 
+  /** The workloads of `content` and the node hash, made once per content object. */
+  private makeWorkloads(content: NodeContent): { workloads: Workload[]; hash: string } {
+    const workloads: Workload[] = [];
+    const texts: string[] = [];
+    const { runtime } = content;
+    for (const { spec, replica, hostPort } of content.entries) {
+      const id = `${spec.name}-${replica}`;
+      let hit = this.workloads.get(id);
+      // Reuse the workload object when nothing it is made of changed (specs are compared by key).
+      if (
+        !hit ||
+        hit.workload.hostPort !== hostPort ||
+        hit.workload.runtime !== runtime ||
+        (hit.spec !== spec && keyOf(hit.spec) !== keyOf(spec))
+      ) {
+        let parts = this.parts.get(spec);
+        if (!parts) {
+          parts = appParts(spec);
+          this.parts.set(spec, parts);
+        }
+        const built = workloadWithJson(spec, parts, replica, runtime, hostPort);
+        hit = { spec, workload: built.workload, json: built.json };
+        this.workloads.set(id, hit);
+      }
+      workloads.push(hit.workload);
+      texts.push(hit.json);
+    }
+    const { routes } = content;
+    let h: ReturnType<typeof createHash>;
+    if (routes.list.length > 0) {
+      // Every proxy node has the same routes: hash that prefix once and copy the hash state.
+      routes.prefix ??= createHash("sha256").update(`{"routes":${routes.json},"workloads":[`);
+      h = routes.prefix.copy();
+    } else {
+      h = createHash("sha256").update(`{"routes":[],"workloads":[`);
+    }
+    // One update per node: each call converts its string, so joining first is much cheaper.
+    h.update(`${texts.join(",")}]}`);
+    return { workloads, hash: `sha256:${h.digest("hex")}` };
+  }
+
   /** Forgets workloads of removed apps and replicas once they outnumber the live ones. */
   private pruneWorkloads(): void {
     let live = 0;
-    for (const st of this.nodes) live += st.workloads.length;
+    for (const st of this.nodes) live += st.content?.entries.length ?? 0;
     if (this.workloads.size <= 2 * live + 64) return;
     const keep = new Set<string>();
-    for (const st of this.nodes) for (const w of st.workloads) keep.add(w.id);
+    for (const st of this.nodes)
+      for (const e of st.content?.entries ?? []) keep.add(`${e.spec.name}-${e.replica}`);
     for (const id of this.workloads.keys()) if (!keep.has(id)) this.workloads.delete(id);
   }
 
@@ -179,15 +193,9 @@ export class DesiredBuilder {
     this.tableKey = tableKey;
     this.apps.clear();
     this.routes.clear();
-    this.routeList = NO_ROUTES;
+    this.routeSet = NO_ROUTES;
     this.workloads.clear();
-    this.nodes = Array.from({ length: n }, () => ({
-      members: new Set(),
-      workloads: [],
-      json: [],
-      routes: NO_ROUTES,
-      hash: "",
-    }));
+    this.nodes = Array.from({ length: n }, () => ({ members: new Set(), content: undefined }));
   }
 
   private leave(app: string, placement: AppPlacement, touched: Set<number>): void {
@@ -197,67 +205,47 @@ export class DesiredBuilder {
     }
   }
 
-  /** New ports and workloads for node `i`; records apps whose host ports moved. */
-  private rebuildNode(
+  /** The replicas on node `i` in canonical order with their host ports; records apps whose ports moved. */
+  private placeReplicas(
     i: number,
-    runtime: Workload["runtime"],
     portLow: number,
     slots: number,
     portsMoved: Set<string>,
-  ): void {
+  ): NodeContent["entries"] {
     const st = this.nodes[i]!;
-    const entries: { app: AppState; replica: number }[] = [];
+    const on: { app: AppState; replica: number }[] = [];
     for (const name of [...st.members].sort()) {
       const app = this.apps.get(name) as AppState;
       app.placement.nodes.forEach((n, replica) => {
-        if (n === i) entries.push({ app, replica });
+        if (n === i) on.push({ app, replica });
       });
     }
     const ports = allocatePorts(
-      entries.map((e) => `${e.app.spec.name}-${e.replica}`),
+      on.map((e) => `${e.app.spec.name}-${e.replica}`),
       portLow,
       slots,
     );
-    const workloads: Workload[] = [];
-    const texts: string[] = [];
-    for (let k = 0; k < entries.length; k++) {
-      const { app, replica } = entries[k]!;
+    return on.map(({ app, replica }, k) => {
       const hostPort = ports[k]!;
       if (app.hostPorts[replica] !== hostPort) {
         app.hostPorts[replica] = hostPort;
         portsMoved.add(app.spec.name);
       }
-      const id = `${app.spec.name}-${replica}`;
-      let hit = this.workloads.get(id);
-      // Reuse the workload object when nothing it is made of changed (specs are compared by key).
-      if (
-        !hit ||
-        hit.workload.hostPort !== hostPort ||
-        hit.workload.runtime !== runtime ||
-        (hit.spec !== app.spec && keyOf(hit.spec) !== keyOf(app.spec))
-      ) {
-        app.parts ??= appParts(app.spec);
-        const built = workloadWithJson(app.spec, app.parts, replica, runtime, hostPort);
-        hit = { spec: app.spec, workload: built.workload, json: built.json };
-        this.workloads.set(id, hit);
-      }
-      workloads.push(hit.workload);
-      texts.push(hit.json);
-    }
-    st.workloads = workloads;
-    st.json = texts;
+      return { spec: app.spec, replica, hostPort };
+    });
   }
 
-  /** Rebuilds this.routeList when a route changed; returns whether it did. */
+  /** Makes a new this.routeSet when a route changed. */
   private rebuildRoutes(
     domains: Config["domains"],
     placement: PlacementResult,
     changedApps: Set<string>,
     portsMoved: Set<string>,
-  ): boolean {
+  ): void {
     const sorted = sortedDomains(domains);
     const { nodes } = placement.table;
-    let changed = sorted.length !== this.routeList.length;
+    const current = this.routeSet.list;
+    let changed = sorted.length !== current.length;
     const list: Route[] = [];
     const live = new Set<string>();
     for (const domain of sorted) {
@@ -284,13 +272,15 @@ export class DesiredBuilder {
         hit.domain = domain;
       }
       const route = (hit as CachedRoute).route;
-      if (this.routeList[list.length] !== route) changed = true;
+      if (current[list.length] !== route) changed = true;
       list.push(route);
     }
     if (this.routes.size > live.size)
       for (const id of this.routes.keys()) if (!live.has(id)) this.routes.delete(id);
-    if (changed) this.routeList = list;
-    return changed;
+    if (changed) {
+      const json = `[${list.map((r) => (this.routes.get(`${r.host}|${r.path}`) as CachedRoute).json).join(",")}]`;
+      this.routeSet = list.length === 0 ? NO_ROUTES : { list, json };
+    }
   }
 }
 

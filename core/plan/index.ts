@@ -2,6 +2,7 @@
 // Views (core/views) render it as text, markdown or JSON. Pure.
 import type { DesiredState, Diagnostic, Plan, Side } from "../../schema/index.js";
 import type { AppSpec, Config, DomainSpec, NodeSpec } from "../config/model.js";
+import { workloadIdsOf } from "../desired/index.js";
 import { nodeChanges } from "./nodes.js";
 import type { ReasonContext } from "./reasons.js";
 import { resourceChanges } from "./resources.js";
@@ -75,7 +76,8 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
   const location = (desired: ReadonlyMap<string, DesiredState> | undefined) =>
     lazy(() => {
       const index = new Map<string, string>();
-      for (const [node, doc] of desired ?? []) for (const w of doc.workloads) index.set(w.id, node);
+      // Ids only: the workloads of nodes that did not change need not be made (desired/content.ts).
+      for (const [node, doc] of desired ?? []) for (const id of workloadIdsOf(doc)) index.set(id, node);
       return index;
     });
   return {

@@ -1,6 +1,6 @@
 // Per-node changes between two sets of desired documents: workloads created, replaced or
 // deleted, and routes created, updated or deleted, each with a reason. Nodes whose document
-// hash is equal are skipped without looking inside. Pure.
+// hash is equal (or that share their content) are skipped without looking inside. Pure.
 import type {
   DesiredState,
   NodeChange,
@@ -9,7 +9,7 @@ import type {
   Workload,
   WorkloadChange,
 } from "../../schema/index.js";
-import { compareDomains } from "../desired/index.js";
+import { compareDomains, sameContent } from "../desired/index.js";
 import { diffFields } from "./fields.js";
 import {
   changeReason,
@@ -33,7 +33,8 @@ export function nodeChanges(
   for (const node of names) {
     const before = base.get(node);
     const after = head.get(node);
-    if (before && after && before.hash === after.hash) continue;
+    // Documents over the same content are equal without making either (desired/content.ts).
+    if (before && after && (sameContent(before, after) || before.hash === after.hash)) continue;
     out.push({
       node,
       hashBefore: before?.hash ?? null,

@@ -34,8 +34,16 @@ async function build(dir: string, tag: string, files: Record<string, string>, cm
     join(ctx, "Containerfile"),
     `FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\nCMD ${JSON.stringify(cmd)}\n`,
   );
-  const r = await podman("build", "-q", "-t", tag, ctx);
-  if (r.exitCode !== 0) throw new Error(`podman build ${tag} failed: ${r.stderr}`);
+  // Podman 4.3 sometimes loses a build container's state when two test files build at once
+  // ("identifier is not a container ... buildah.json: no such file or directory", seen in a full
+  // run): a fresh build then succeeds. Up to three tries; all their errors if none succeeds.
+  const errors: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const r = await podman("build", "-q", "-t", tag, ctx);
+    if (r.exitCode === 0) return;
+    errors.push(`try ${attempt}: ${r.stderr.trim()}`);
+  }
+  throw new Error(`podman build ${tag} failed:\n${errors.join("\n")}`);
 }
 
 export async function buildTestImages(): Promise<TestImages> {

@@ -3,8 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, hashOf, sha256Hex } from "../../core/canonical-json.js";
 import type { AppSpec, Config, DomainSpec, NodeSpec } from "../../core/config/model.js";
+import { sameContent, workloadIdsOf } from "../../core/desired/index.js";
 import { Evaluator } from "../../core/evaluate.js";
-import { healthDefaults, validateDesired } from "../../schema/index.js";
+import { computePlan, type PlanInput } from "../../core/plan/index.js";
+import { type DesiredState, healthDefaults, validateDesired } from "../../schema/index.js";
 import { app, config, domain, loaded, node, workers } from "./builders.js";
 
 const source = { branch: "main", commit: "a".repeat(40) };
@@ -135,7 +137,8 @@ describe("warm evaluation", () => {
       return seed / 2 ** 32;
     };
     let nodes: NodeSpec[] = [
-      ...workers(8, { capacity: { cpu: 4, memory: "4Gi" }, portRange: [20000, 20039] }),
+      // Room for every replica the walk can make, so nearly every step is valid and has documents.
+      ...workers(8, { capacity: { cpu: 16, memory: "16Gi" }, portRange: [20000, 20039] }),
       node({ name: "edge", roles: ["proxy"] }),
     ];
     let apps: AppSpec[] = Array.from({ length: 40 }, (_, i) =>
@@ -145,6 +148,12 @@ describe("warm evaluation", () => {
       .slice(0, 15)
       .map((a) => domain({ host: `${a.name}.example.com`, app: a.name }));
     const warm = new Evaluator();
+    // The plan between consecutive steps from the warm evaluator's documents (consecutive builds
+    // share the content of unchanged nodes, which the plan skips unmade) must equal the plan from
+    // plain copies of the same documents, which it compares in full.
+    let prev: { lazy: PlanInput; plain: PlanInput } | undefined;
+    let valid = 0;
+    let planned = 0;
     for (let step = 0; step < 80; step++) {
       const i = Math.floor(rand() * apps.length);
       const what = rand();
@@ -165,10 +174,24 @@ describe("warm evaluation", () => {
       const cfg: Config = config({ apps, nodes, domains });
       const src = { branch: "main", commit: String(step).padStart(40, "0") };
       const a = warm.evaluate(loaded(cfg), src);
+      const side = { ref: "main", commit: src.commit };
+      const lazy: PlanInput = { side, config: cfg, desired: a.desired, diagnostics: a.diagnostics };
+      const lazyPlan = prev && computePlan(prev.lazy, lazy);
       const b = new Evaluator().evaluate(loaded(cfg), src);
       expect(a.diagnostics).toEqual(b.diagnostics);
       expect(JSON.stringify([...a.desired])).toBe(JSON.stringify([...b.desired]));
+      const plain: PlanInput = {
+        ...lazy,
+        desired: new Map([...a.desired].map(([k, d]) => [k, JSON.parse(JSON.stringify(d)) as DesiredState])),
+      };
+      if (prev) expect(lazyPlan).toEqual(computePlan(prev.plain, plain));
+      if (a.valid) valid++;
+      if (lazyPlan && lazyPlan.nodes.length > 0) planned++;
+      prev = { lazy, plain };
     }
+    // Not a walk through invalid configs, where there would be nothing to compare.
+    expect(valid).toBeGreaterThan(50);
+    expect(planned).toBeGreaterThan(40);
   });
 
   it("keeps unchanged documents as the same objects when only the source moves", () => {
@@ -180,6 +203,73 @@ describe("warm evaluation", () => {
       expect(two.desired.get(name)?.workloads).toBe(doc.workloads);
       expect(two.desired.get(name)?.source.commit).toBe("b".repeat(40));
     }
+  });
+});
+
+describe("documents made on first read", () => {
+  const cfg = config({
+    apps: [app({ name: "web", replicas: 3, port: 80 }), app({ name: "api", replicas: 2 })],
+    nodes: [...workers(3), node({ name: "edge", roles: ["proxy"] })],
+    domains: [domain({ host: "www.example.com", app: "web" })],
+  });
+
+  it("make their workloads and hash when first read, then read and write like plain data", () => {
+    const { desired } = new Evaluator().evaluate(loaded(cfg), source);
+    const doc = desired.get("node-001") as DesiredState;
+    expect(Object.getOwnPropertyDescriptor(doc, "workloads")?.get).toBeDefined();
+    const unmadeIds = workloadIdsOf(doc);
+    expect(unmadeIds.length).toBeGreaterThan(0);
+    // Serialising makes them, in the key order of a document written in one go.
+    const text = JSON.stringify(doc);
+    expect(Object.keys(JSON.parse(text))).toEqual([
+      "apiVersion",
+      "node",
+      "source",
+      "hash",
+      "workloads",
+      "routes",
+    ]);
+    expect(Object.getOwnPropertyDescriptor(doc, "workloads")?.value).toBe(doc.workloads);
+    expect(workloadIdsOf(doc)).toEqual(doc.workloads.map((w) => w.id));
+    expect(unmadeIds).toEqual(doc.workloads.map((w) => w.id));
+    expect(doc.hash).toBe(hashOf({ workloads: doc.workloads, routes: doc.routes }));
+    // Writing before reading works too (tests and tools corrupt documents on purpose).
+    const other = new Evaluator().evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;
+    const twin = new Evaluator().evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;
+    other.hash = "sha256:0";
+    expect(other.hash).toBe("sha256:0");
+    expect(other.routes.map((r) => r.host)).toEqual(["www.example.com"]);
+    expect(Object.keys(other)).toEqual(["apiVersion", "node", "source", "hash", "workloads", "routes"]);
+    // A written document no longer counts as equal to others over the same content.
+    const ev = new Evaluator();
+    const a = ev.evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;
+    const b = ev
+      .evaluate(loaded(cfg), { branch: "main", commit: "c".repeat(40) })
+      .desired.get("edge") as DesiredState;
+    expect(sameContent(a, b)).toBe(true);
+    b.routes = [];
+    expect(sameContent(a, b)).toBe(false);
+    expect(twin.routes).toHaveLength(1);
+  });
+
+  it("share their content across builds while it does not change, which the plan sees unmade", () => {
+    const ev = new Evaluator();
+    const one = ev.evaluate(loaded(cfg), source).desired;
+    const moved = {
+      ...cfg,
+      apps: cfg.apps.map((e) => (e.spec.name === "api" ? { ...e, spec: { ...e.spec, image: "api:2" } } : e)),
+    };
+    const two = ev.evaluate(loaded(moved), { branch: "main", commit: "b".repeat(40) }).desired;
+    for (const [name, doc] of one) {
+      const next = two.get(name) as DesiredState;
+      const apiThere = doc.workloads.some((w) => w.app === "api");
+      expect(sameContent(doc, next)).toBe(!apiThere);
+      if (!apiThere) expect(next.hash).toBe(doc.hash);
+      else expect(next.hash).not.toBe(doc.hash);
+    }
+    // A document never shares content with a plain copy of itself.
+    const w1 = two.get("node-001") as DesiredState;
+    expect(sameContent(w1, JSON.parse(JSON.stringify(w1)))).toBe(false);
   });
 });
 

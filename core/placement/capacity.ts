@@ -36,3 +36,10 @@ export function applyFootprint(
     state.slots[i]! += sign;
   }
 }
+
+/** Adds one replica of `app` on node `i` (applyFootprint for one node, without an array). */
+export function addReplica(state: CapacityState, app: AppRequest, i: number): void {
+  state.cpu[i]! += app.cpu;
+  state.memory[i]! += app.memory;
+  state.slots[i]!++;
+}

@@ -6,7 +6,7 @@
 // request is unchanged and whose decision only looked at nodes whose used capacity is unchanged
 // at that point of the walk gets its previous result without scoring again. The result is
 // identical to a cold run (tests check this); only the work differs. Pure: no I/O.
-import { applyFootprint, type CapacityState, emptyState, fits } from "./capacity.js";
+import { addReplica, applyFootprint, type CapacityState, emptyState, fits } from "./capacity.js";
 import { type Candidates, candidateNodes } from "./eligibility.js";
 import { explainShortfall } from "./explain.js";
 import { combine } from "./hash32.js";
@@ -136,39 +136,56 @@ function placeOne(
 ): AppPlacement {
   const r = app.replicas;
   const examined: number[] = [];
-  const assigned = new Int32Array(r).fill(-1);
-  const topScore = new Float64Array(r);
-  const owner = new Map<number, number>();
+  // Plain arrays and a linear search: an app has a few replicas, and a Map and small typed arrays
+  // per app cost more to make than to use (10,000 apps in a cold placement).
+  const assigned: number[] = [];
+  const topScore: number[] = [];
   // Round-2 group of each replica: 0 lost a claim (or won), 1 top full, 2 top cordoned.
-  const group = new Uint8Array(r);
+  const group: number[] = [];
+  for (let k = 0; k < r; k++) {
+    assigned.push(-1);
+    topScore.push(0);
+    group.push(0);
+  }
+  // Each claimed top node, in the order it was first claimed, and the replica holding it.
+  const tops: number[] = [];
+  const holder: number[] = [];
+  const byTop = r > 32 ? new Map<number, number>() : undefined;
   for (let k = 0; k < r; k++) {
     const { top, score } = topOf(candidates, combine(app.hash, k));
     if (top === -1) break;
     topScore[k] = score;
-    const rival = owner.get(top);
-    if (rival === undefined || score > topScore[rival]!) owner.set(top, k);
+    const at = byTop ? (byTop.get(top) ?? -1) : tops.indexOf(top);
+    if (at === -1) {
+      byTop?.set(top, tops.length);
+      tops.push(top);
+      holder.push(k);
+    } else if (score > topScore[holder[at]!]!) {
+      holder[at] = k;
+    }
   }
   // The contest above ignores cordon and capacity, so that its losers choose exactly as they did
   // before a node was cordoned or filled; only the winner of such a node is displaced.
-  for (const [i, k] of owner) {
+  let placed = 0;
+  for (let t = 0; t < tops.length; t++) {
+    const i = tops[t]!;
+    const k = holder[t]!;
     const node = table.nodes[i]!;
     if (node.cordon) {
       group[k] = 2;
-      owner.delete(i);
       continue;
     }
     examined.push(i);
     if (!fits(state, node, app)) {
       group[k] = 1;
-      owner.delete(i);
       continue;
     }
     assigned[k] = i;
+    placed++;
     count[i]!++;
-    applyFootprint(state, app, [i], 1);
+    addReplica(state, app, i);
   }
 
-  let placed = owner.size;
   let shortfall: string | undefined;
   for (let g = 0; g <= 2 && shortfall === undefined; g++) {
     for (let k = 0; k < r; k++) {
@@ -181,10 +198,10 @@ function placeOne(
       assigned[k] = i;
       placed++;
       count[i]!++;
-      applyFootprint(state, app, [i], 1);
+      addReplica(state, app, i);
     }
   }
-  const nodes = Array.from(assigned);
+  const nodes = assigned;
   for (const i of nodes) if (i !== -1) count[i] = 0;
   // On a shortfall the config is invalid and nothing is built from it: keep only what was placed,
   // for the capacity bookkeeping of the apps after it.

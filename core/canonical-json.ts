@@ -56,18 +56,22 @@ function objectJson(obj: Record<string, unknown>): string {
  * cold build of 20,000 workloads allocates.
  */
 export function sortedKeys(obj: object): string[] {
-  const keys = Object.keys(obj);
-  if (keys.length > 16) return keys.sort();
-  for (let i = 1; i < keys.length; i++) {
-    const k = keys[i] as string;
+  return sortStrings(Object.keys(obj));
+}
+
+/** Sorts `list` in place by UTF-16 code units, as Array#sort does, without its work area for short lists. */
+export function sortStrings(list: string[]): string[] {
+  if (list.length > 16) return list.sort();
+  for (let i = 1; i < list.length; i++) {
+    const k = list[i] as string;
     let j = i - 1;
-    while (j >= 0 && (keys[j] as string) > k) {
-      keys[j + 1] = keys[j] as string;
+    while (j >= 0 && (list[j] as string) > k) {
+      list[j + 1] = list[j] as string;
       j--;
     }
-    keys[j + 1] = k;
+    list[j + 1] = k;
   }
-  return keys;
+  return list;
 }
 
 // crypto.hash (Node >= 20.12) hashes a string without a Hash object: twice as fast for the

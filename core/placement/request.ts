@@ -1,6 +1,7 @@
 // What placement needs to know about one app, reduced from its spec: how many replicas, what
 // runtime kind, how much of a node each replica takes, and which nodes it may use. An app whose
 // request is unchanged keeps its placement even when other fields (image, env) change.
+import { sortedKeys, sortStrings } from "../canonical-json.js";
 import type { AppSpec } from "../config/model.js";
 import { hashString } from "./hash32.js";
 import { cpuMillis, parseMemory } from "./resources.js";
@@ -34,12 +35,11 @@ export function appRequest(spec: AppSpec): AppRequest {
   const nodes = spec.placement?.nodes;
   const labels = spec.placement?.labels;
   const labelKey = labels
-    ? Object.keys(labels)
-        .sort()
+    ? sortedKeys(labels)
         .map((k) => `${k}=${labels[k]}`)
         .join(",")
     : "";
-  const selectorKey = `${kind}|${nodes ? [...nodes].sort().join(",") : "*"}|${labelKey}`;
+  const selectorKey = `${kind}|${nodes ? sortStrings([...nodes]).join(",") : "*"}|${labelKey}`;
   return {
     name: spec.name,
     replicas: spec.replicas,

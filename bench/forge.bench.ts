@@ -22,6 +22,7 @@ import { startGitHttpServer } from "../test/helpers/git-http-server.js";
 import { idleBackend } from "../test/helpers/idle-backend.js";
 import { startRecordingForge } from "../test/helpers/recording-forge.js";
 import { generateRepo, mutateOneApp } from "./gen-repo.js";
+import { gitEnv } from "./support.js";
 
 const exec = promisify(execFile);
 const arg = (name: string, dflt: number) => {
@@ -34,14 +35,6 @@ const domains = arg("domains", 5_000);
 const rounds = arg("rounds", 5);
 const goalMs = 2000;
 const secret = "bench-webhook-secret";
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "berth bench",
-  GIT_AUTHOR_EMAIL: "bench@berth.invalid",
-  GIT_COMMITTER_NAME: "berth bench",
-  GIT_COMMITTER_EMAIL: "bench@berth.invalid",
-  GIT_CONFIG_NOSYSTEM: "1",
-};
 
 /** The API server needs a backend; this one publishes nothing (only webhooks are used). */
 const backend = idleBackend();

@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gitEnv } from "./support.js";
 
 export interface GenerateOptions {
   apps: number;
@@ -218,13 +219,6 @@ function git(dir: string, ...args: string[]): string {
     cwd: dir,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "berth bench",
-      GIT_AUTHOR_EMAIL: "bench@berth.invalid",
-      GIT_COMMITTER_NAME: "berth bench",
-      GIT_COMMITTER_EMAIL: "bench@berth.invalid",
-      GIT_CONFIG_NOSYSTEM: "1",
-    },
+    env: gitEnv,
   }).trim();
 }

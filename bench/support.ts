@@ -15,8 +15,8 @@ export function pct(values: readonly number[], p: number): number {
 }
 
 const run = promisify(execFile);
-// A fixed identity and no user/system config, so benchmarks behave the same on every machine.
-const gitEnv = {
+/** A fixed git identity and no user/system config, so benchmarks behave the same on every machine. */
+export const gitEnv = {
   ...process.env,
   GIT_AUTHOR_NAME: "bench",
   GIT_AUTHOR_EMAIL: "bench@berth.invalid",

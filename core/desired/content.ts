@@ -53,10 +53,10 @@ export function lazyDocument(
   } as DesiredState;
   const fields = doc as unknown as Record<string | symbol, unknown>;
   const settle = (): Made => {
-    let made = made_.get(content);
+    let made = madeOf.get(content);
     if (!made) {
       made = make(content);
-      made_.set(content, made);
+      madeOf.set(content, made);
     }
     for (const key of ["hash", "workloads", "routes"]) delete fields[key];
     // The key order of a document written in one go: apiVersion, node, source, hash, workloads, routes.
@@ -83,7 +83,7 @@ export function lazyDocument(
 }
 
 /** Made workloads and hash per content object, shared by every document over it. */
-const made_ = new WeakMap<NodeContent, Made>();
+const madeOf = new WeakMap<NodeContent, Made>();
 
 /** True when both documents were built over the same content: equal but for `source`. */
 export function sameContent(a: DesiredState, b: DesiredState): boolean {

@@ -11,6 +11,7 @@ import type { NodeStatus, Runtime } from "../schema/index.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
+import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
 import { initialState, type LoopContext } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -53,9 +54,9 @@ export interface AgentOptions {
   publishAddress?: string;
   /**
    * After a start-first replace, how long the old instance keeps serving beside the new one before
-   * it is stopped (default 0: stopped as soon as the new one is healthy, so "applied" means only
-   * the new version serves). Up to slotSwitchDrainMs of the Caddy config, a drain spares some
-   * requests a wait in Caddy's retry loop, at the price of both versions answering meanwhile.
+   * it is stopped. Default: slotSwitchDrainMs of the workload (its health interval + 250 ms when it
+   * has a health path, 500 ms otherwise, 0 without a port) — until every proxy has checked the new
+   * slot, so no request waits in Caddy's retry loop. The workload counts as applied meanwhile.
    */
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
@@ -166,7 +167,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         deadlines,
         healthHost,
         signal: abort.signal,
-        drainMs: opts.slotDrainMs ?? 0,
+        drainMs: (w) => opts.slotDrainMs ?? slotSwitchDrainMs(w),
         now: Date.now,
       }),
       reporter,

@@ -332,6 +332,14 @@ export interface Route {
    * address:hostPort of every replica of the app
    */
   upstreams: string[];
+  /**
+   * The app's HTTP health check, when it has a path: proxies check every upstream with it and skip those that fail (a node that vanished costs no request). Absent for apps checked by TCP connect.
+   */
+  health?: {
+    path: string;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+  };
 }
 /**
  * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads and routes, not source.

@@ -153,7 +153,8 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     health: healthMap(state),
     backoff: state.backoff,
     running: state.running,
-    pending: state.pending,
+    // An old instance draining after a start-first replace still answers: not applied yet.
+    pending: state.pending || state.retiring.size > 0,
     ingress: ing
       ? { hash: ing.hash, applied: state.ingressRunning === ing.hash, lastError: state.ingressError }
       : null,

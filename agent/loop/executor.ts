@@ -22,7 +22,7 @@ export interface ExecutorDeps {
   /** Aborted when the agent stops. */
   signal: AbortSignal;
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
-  drainMs: number;
+  drainMs: (w: Workload) => number;
   now: () => number;
 }
 
@@ -142,14 +142,15 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
           };
         }
         const healthy = [{ ref: r.instance.ref, detail: r.detail }];
-        // Proxies may still count the new slot as failed from when it was idle: keep the old one a
-        // moment so no request waits in a proxy's retry loop (see slotSwitchDrainMs).
-        if (deps.drainMs > 0 && old.state !== "exited") {
+        // Proxies count the new slot as down until their next check of it: keep the old one until
+        // then so no request waits in a proxy's retry loop (see slotSwitchDrainMs).
+        const drainMs = deps.drainMs(w);
+        if (drainMs > 0 && old.state !== "exited") {
           return {
             ok: true,
             detail: r.detail,
             healthy,
-            retire: { name: old.name, until: deps.now() + deps.drainMs },
+            retire: { name: old.name, until: deps.now() + drainMs },
           };
         }
         await stop(old);

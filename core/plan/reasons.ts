@@ -126,7 +126,16 @@ export function routeUpdateReason(
   const a = ctx.baseDomains().get(key)?.app;
   const b = ctx.headDomains().get(key)?.app;
   if (a !== undefined && b !== undefined && a !== b) parts.push(`app ${a} → ${b}`);
-  for (const c of changes) if (c.field !== "upstreams") parts.push(describe(c));
+  const health = changes.filter((c) => c.field.startsWith("health."));
+  for (const c of changes)
+    if (c.field !== "upstreams" && !c.field.startsWith("health.")) parts.push(describe(c));
+  // The route's copy of the app's health check is one thing to a reader, however many fields moved.
+  if (health.length > 0) {
+    const all = (side: "before" | "after") => health.every((c) => c[side] === undefined);
+    parts.push(
+      all("before") ? "health check added" : all("after") ? "health check removed" : "health check changed",
+    );
+  }
   if (added > 0 || removed > 0) {
     const bits = [];
     if (added > 0) bits.push(`${added} added`);

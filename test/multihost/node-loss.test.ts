@@ -52,7 +52,13 @@ describe.skipIf(!ok)("a worker lost under load", () => {
     expect(s.count).toBeGreaterThan(2_000);
     // A request already sent to w2 when its link went down waits for it (TCP retransmits) and is
     // answered when it returns: no proxy can tell a slow answer from a lost one without a timeout.
-    expect(s.failures, JSON.stringify({ ...s, downAt: down - t0, upAt: up - t0 })).toEqual([]);
+    const detail = JSON.stringify({ ...s, downAt: down - t0, upAt: up - t0 });
+    expect(s.failures, detail).toEqual([]);
+    // The proxy does not keep walking into the dead node: no request stalls on it (a dial used to
+    // wait 2 s, then maybe 2 s more on the node's other slot), but for the one or two that were
+    // already on their way to it at the instant its link went down.
+    const stalled = samples.filter((x) => x.ms > 2_000);
+    expect(stalled.length, detail).toBeLessThanOrEqual(2);
     // Both workers answered before the loss and again after it.
     await c.converged(c.repo.git("rev-parse", "HEAD"));
   }, 120_000);

@@ -1,6 +1,6 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
-import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
+import type { DesiredState, Diagnostic, HandoffNote, NodeStatus, Plan } from "../schema/index.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
 export type EventType =
@@ -11,6 +11,7 @@ export type EventType =
   | "unchanged" // the commit changes no node's desired state; nothing published
   | "node-reported" // an agent reported a changed status
   | "status-committed" // statuses were committed to the status branch
+  | "handoff" // an old copy kept during a move or drain: started, unrouted, completed, skipped
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
   | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
@@ -29,7 +30,7 @@ export interface EventSink {
 
 /** What a push webhook asks for: fetch and reconcile `branch` (the tracked one, already filtered). */
 export interface TriggerRequest {
-  source: "webhook" | "watch" | "poll" | "startup";
+  source: "webhook" | "watch" | "poll" | "startup" | "facts";
   forge?: "github" | "gitlab" | "gitea" | "bitbucket";
   branch?: string;
   /** Commit the forge says the branch now points at, when it says so. */
@@ -55,6 +56,8 @@ export interface PublishedView {
   desiredCommit: string | null;
   /** Set while the tracked branch's tip is an invalid commit (cleared by the next valid one). */
   rejected?: RejectedView | null;
+  /** While old copies are kept during moves and drains: what each waits for (the last notes). */
+  handoffs?: HandoffNote[];
 }
 
 /** What the HTTP API needs from the reconciler. */

@@ -9,9 +9,11 @@ import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
 import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
+import type { HandoffNote } from "../core/handoff/index.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import { handoffSummary, overlayHandoffs, servedNotes } from "./handoff-step.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -114,6 +116,13 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** A report changed while handoffs are pending: the next run plans the published commit again. */
+  let factsDirty = false;
+  /** Notes of the last run about the served generation's handoffs (status shows what they wait for). */
+  let pendingNotes: HandoffNote[] = [];
+  // Liveness comes from the liveness watch (issue 12, item 1); until it is wired in, no node is
+  // treated as lost and handoffs wait for every node.
+  const lostNodes = (): ReadonlySet<string> => new Set();
 
   const loop = new Coalescer({
     run: reconcileOnce,
@@ -138,25 +147,47 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       warnedEmpty = true;
       return;
     }
-    if (tip === handled) {
+    // Same tip: only facts a pending handoff waits for (agents' reports) can change anything,
+    // and then the published source commit is planned again with them.
+    const factsRun = tip === handled;
+    if (factsRun && (!factsDirty || served.source === null)) {
       if (why === "startup") {
         const data = { branch: settings.branch, commit: tip, generation: served.generation };
         log.info(data, "up to date with the tracked branch");
       }
       return;
     }
-    events.emit("detected", { branch: settings.branch, commit: tip, source: why });
-    hooks.planning?.(tip);
+    factsDirty = false;
+    const commit = factsRun ? (served.source?.commit as string) : tip;
+    if (!factsRun) {
+      events.emit("detected", { branch: settings.branch, commit: tip, source: why });
+      hooks.planning?.(tip);
+    }
 
-    const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
+    const head = await loadCommitInput(source.loadDir, commit, settings.branch, caches, settings.branch);
     lap("load");
-    if (!head.evaluation.valid) return reject(tip, head.evaluation.diagnostics);
+    if (!head.evaluation.valid) return factsRun ? undefined : reject(tip, head.evaluation.diagnostics);
     warnIfSettingsMoved(head.load.config);
 
-    const plan = computePlan(await publishedInput(), head.input);
+    // Old copies stay while moves and drains finish (core/handoff): the documents depend on the
+    // commit and on these facts, which the plan's handoff notes state.
+    const over = overlayHandoffs({
+      target: head.evaluation.desired,
+      config: head.load.config,
+      served,
+      statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
+      lost: lostNodes(),
+    });
+    const plan = computePlan(await publishedInput(), { ...head.input, desired: over.docs });
+    if (over.notes.length > 0) plan.handoffs = over.notes;
     lap("plan");
     const summary = summaryLine(plan);
-    events.emit("planned", { branch: settings.branch, commit: tip, summary, ...plan.summary });
+    if (factsRun && !hasChanges(plan)) {
+      // Nothing to publish, but what the served handoffs wait for may read differently now.
+      pendingNotes = over.notes;
+      return;
+    }
+    events.emit("planned", { branch: settings.branch, commit, summary, ...plan.summary });
     if (served.source !== null && !hasChanges(plan)) {
       // Same documents and config (e.g. a README commit): nothing to publish, generation kept.
       handled = tip;
@@ -174,32 +205,37 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     }
     const snap: DesiredSnapshot = {
       generation: served.generation + 1,
-      source: { branch: settings.branch, commit: tip, subject: head.subject },
-      docs: carryUnchanged(served.docs, head.evaluation.desired),
+      source:
+        factsRun && served.source
+          ? { ...served.source }
+          : { branch: settings.branch, commit: tip, subject: head.subject },
+      docs: carryUnchanged(served.docs, over.docs),
       tokens: tokensOf(head.load.config),
       plan,
+      handoffs: over.handoffs,
     };
     const parent = served.desiredCommit;
-    const message = publishMessage(snap.source, snap.generation, summary);
-    const commit = await writeDesiredCommit(
+    const message = publishMessage(snap.source, snap.generation, handoffSummary(over.notes, summary));
+    const desiredCommit = await writeDesiredCommit(
       source.git,
       snap,
       parent ? { commit: parent, docs: served.docs } : null,
       message,
     );
     lap("write");
-    const result = await source.publish(settings.desiredBranch, commit, parent);
+    const result = await source.publish(settings.desiredBranch, desiredCommit, parent);
     lap("publish");
     if (result === "rejected") return lostRace();
     races = 0;
     handled = tip;
     lastRejected = null;
     publishedConfig = head.load.config;
-    const changed = served.replace(snap, commit);
+    const changed = served.replace(snap, desiredCommit);
+    pendingNotes = over.notes;
     const data = {
       branch: settings.branch,
-      commit: tip,
-      desiredCommit: commit,
+      commit,
+      desiredCommit,
       generation: snap.generation,
       summary,
       nodesChanged: changed.length,
@@ -208,7 +244,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
     log.info(data, "published");
     events.emit("published", data);
-    hooks.published?.(tip, summary, affectedBy(plan));
+    for (const n of over.notes) events.emit("handoff", { ...n, generation: snap.generation });
+    hooks.published?.(commit, summary, affectedBy(plan));
   }
 
   /** Another publisher moved the desired branch first: serve its generation, then run again. */
@@ -377,18 +414,25 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       commit: served.source?.commit ?? null,
       desiredCommit: served.desiredCommit,
       rejected: lastRejected,
+      ...(served.handoffs.length > 0 ? { handoffs: servedNotes(served.handoffs, pendingNotes) } : {}),
     }),
     desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),
     tokenSha256: (node) => served.tokens.get(node),
     seen: (node, at) => book.seen(node, at),
     reportStatus(node, report) {
-      if (book.report(node, report, Date.now())) {
+      const changed = book.report(node, report, Date.now());
+      if (changed) {
         const { phase, appliedCommit, appliedHash } = report;
         events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);
+      // A pending handoff waits for some agent's report (a target healthy, a proxy's routes).
+      if (served.handoffs.length > 0 && changed) {
+        factsDirty = true;
+        loop.trigger({ source: "facts" });
+      }
     },
     nodes: () => book.list([...served.docs.keys(), ...served.tokens.keys()]),
     trigger: (req: TriggerRequest) => loop.trigger(req),

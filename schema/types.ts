@@ -513,6 +513,39 @@ export interface RouteChange {
   changes: FieldChange[];
 }
 /**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Move".
+ */
+export interface Move {
+  id: string;
+  app: string;
+  from: string;
+  to: string;
+  /**
+   * start-first: started and healthy on `to` (and routed) before it stops on `from`
+   */
+  order: "start-first" | "stop-first";
+  /**
+   * why it moves, e.g. 'w1 cordoned'
+   */
+  reason: string;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "HandoffNote".
+ */
+export interface HandoffNote {
+  id: string;
+  app: string;
+  /**
+   * where the old copy runs
+   */
+  node: string;
+  to?: string;
+  event: "started" | "waiting" | "unrouted" | "completed" | "skipped";
+  message: string;
+}
+/**
  * The difference between two desired-state sets (base and head). Text, markdown and JSON are views of this object.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -529,6 +562,14 @@ export interface Plan {
   errors: Diagnostic[];
   resources: ResourceChange[];
   nodes: NodeChange[];
+  /**
+   * workloads that change node, each one step with its order; their create and delete also appear under nodes, and the summary counts each move once, as a change
+   */
+  moves?: Move[];
+  /**
+   * published generations only: what happened to old copies kept during moves and drains, and the facts that decided it
+   */
+  handoffs?: HandoffNote[];
   summary: {
     add: number;
     change: number;

@@ -13,9 +13,12 @@ export interface ReasonContext {
   /** Domains by `host|path`. */
   baseDomains(): ReadonlyMap<string, DomainSpec>;
   headDomains(): ReadonlyMap<string, DomainSpec>;
-  /** Node of each workload id in the base / head documents. */
-  baseLocation(): ReadonlyMap<string, string>;
-  headLocation(): ReadonlyMap<string, string>;
+  /**
+   * Nodes of each workload id in the base / head documents, in name order: usually one, two
+   * while an old copy is kept during a move (core/handoff).
+   */
+  baseLocation(): ReadonlyMap<string, readonly string[]>;
+  headLocation(): ReadonlyMap<string, readonly string[]>;
 }
 
 const MAX_PARTS = 3;
@@ -45,8 +48,8 @@ function isShort(v: unknown): boolean {
   );
 }
 
-/** Why a node's copy of `nodeName` moved a workload away from or onto it. */
-function moveCause(from: string, to: string, app: string, ctx: ReasonContext): string {
+/** Why a workload of `app` moved from node `from` to node `to`. */
+export function moveCause(from: string, to: string, app: string, ctx: ReasonContext): string {
   const fromHead = ctx.headNodes().get(from);
   if (!fromHead) return `${from} removed`;
   const fromBase = ctx.baseNodes().get(from);
@@ -72,8 +75,11 @@ export function createReason(
   node: string,
   ctx: ReasonContext,
 ): string {
-  const from = ctx.baseLocation().get(id);
-  if (from !== undefined && from !== node) return `moved from ${from} (${moveCause(from, node, app, ctx)})`;
+  const from = ctx
+    .baseLocation()
+    .get(id)
+    ?.find((n) => n !== node);
+  if (from !== undefined) return `moved from ${from} (${moveCause(from, node, app, ctx)})`;
   const before = ctx.baseApps().get(app);
   if (!before) return "new app";
   const after = ctx.headApps().get(app);
@@ -88,8 +94,11 @@ export function deleteReason(
   node: string,
   ctx: ReasonContext,
 ): string {
-  const to = ctx.headLocation().get(id);
-  if (to !== undefined && to !== node) return `moved to ${to} (${moveCause(node, to, app, ctx)})`;
+  const to = ctx
+    .headLocation()
+    .get(id)
+    ?.find((n) => n !== node);
+  if (to !== undefined) return `moved to ${to} (${moveCause(node, to, app, ctx)})`;
   const after = ctx.headApps().get(app);
   if (!after) return "app removed";
   const before = ctx.baseApps().get(app);

@@ -1,6 +1,7 @@
 // The desired state the API serves, in memory: the current generation's documents and token
 // hashes, plus the long-poll waiters woken when a node's document hash changes. Replaced as a
 // whole on every publish or adoption. No I/O.
+import type { Handoff } from "../../core/handoff/index.js";
 import type { DesiredState } from "../../schema/index.js";
 import type { DesiredSnapshot, SourceRef } from "./desired-layout.js";
 
@@ -15,6 +16,8 @@ export class ServedState {
   desiredCommit: string | null = null;
   docs: ReadonlyMap<string, DesiredState> = new Map();
   tokens: ReadonlyMap<string, string> = new Map();
+  /** Old copies the served generation keeps while moves and drains finish. */
+  handoffs: readonly Handoff[] = [];
   private readonly waiters = new Map<string, Set<Waiter>>();
 
   /** Serves `snap` from now on; wakes the waiters of every node whose document hash changed. */
@@ -25,6 +28,7 @@ export class ServedState {
     this.desiredCommit = desiredCommit;
     this.docs = snap.docs;
     this.tokens = snap.tokens;
+    this.handoffs = snap.handoffs;
     const changed: string[] = [];
     for (const node of new Set([...before.keys(), ...snap.docs.keys()])) {
       if (before.get(node)?.hash !== snap.docs.get(node)?.hash) changed.push(node);

@@ -59,7 +59,10 @@ export interface BerthCluster {
   startAgent(name: string): void;
   /** SIGTERM the node's agent (workloads keep running). */
   stopAgent(name: string): Promise<void>;
-  /** Waits until the published generation's source is `commit` and every node runs it converged. */
+  /**
+   * Waits until the published generation's source is `commit`, no handoff is pending and every
+   * node runs its document converged.
+   */
   converged(commit: string, timeoutMs?: number, nodes?: string[]): Promise<NodesView>;
   /** The end of each process log, for failure messages. */
   logs(): string;
@@ -68,7 +71,12 @@ export interface BerthCluster {
 
 export interface NodesView {
   generation: number;
-  published: { generation: number; commit: string | null; desiredCommit: string | null };
+  published: {
+    generation: number;
+    commit: string | null;
+    desiredCommit: string | null;
+    handoffs?: { id: string; node: string; event: string; message: string }[];
+  };
   nodes: {
     node: string;
     lastSeen: string | null;
@@ -103,7 +111,13 @@ export function nodeYaml(def: NodeDef, address: string, token: string): string {
 /** A process app of app.mjs listening on every address of its node (the proxy is elsewhere). */
 export function processApp(
   name: string,
-  opts: { replicas?: number; reply?: string; extra?: string; env?: Record<string, string> } = {},
+  opts: {
+    replicas?: number;
+    reply?: string;
+    extra?: string;
+    env?: Record<string, string>;
+    startPeriodSeconds?: number;
+  } = {},
 ): string {
   const env = { LISTEN_HOST: "0.0.0.0", REPLY: opts.reply ?? name, ...opts.env };
   return [
@@ -118,7 +132,7 @@ export function processApp(
     "  path: /healthz",
     "  intervalSeconds: 1",
     "  timeoutSeconds: 1",
-    "  startPeriodSeconds: 20",
+    `  startPeriodSeconds: ${opts.startPeriodSeconds ?? 20}`,
     ...(opts.extra ? [opts.extra.trimEnd()] : []),
     "",
   ].join("\n");
@@ -317,7 +331,8 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
           `every node converged on ${commit.slice(0, 7)}`,
           async () => {
             const v = await nodesView();
-            if (v.published.commit !== commit) return false;
+            // A move or drain still under way is not the end of the commit's rollout.
+            if (v.published.commit !== commit || (v.published.handoffs?.length ?? 0) > 0) return false;
             const want = only ?? [...nodes.keys()];
             const ok = want.every((name) => {
               const n = v.nodes.find((x) => x.node === name);

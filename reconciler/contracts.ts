@@ -10,14 +10,18 @@ export type EventType =
   | "rejected" // the commit is invalid; nothing published
   | "unchanged" // the commit changes no node's desired state; nothing published
   | "node-reported" // an agent reported a changed status
+  | "workload-failed" // a node reported a workload failing with a new cause (exit, crash loop, never healthy…)
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
-  | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "reconciler-error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
 
 export interface BerthEvent {
-  /** Strictly increasing per reconciler process; used as the SSE id. */
-  id: number;
+  /**
+   * `<epoch>-<seq>`: the epoch names the reconciler process, seq increases strictly within it.
+   * Unique across restarts; used as the SSE id (opaque to clients).
+   */
+  id: string;
   type: EventType;
   time: string;
   data: Record<string, unknown>;

@@ -3,13 +3,7 @@
 // (reconciler.ts) runs again whenever an agent's report changes while handoffs are pending: those
 // reports are the facts the next generation waits for. No I/O.
 import type { Config } from "../core/config/model.js";
-import {
-  applyHandoffs,
-  factsFrom,
-  type Handoff,
-  type HandoffNote,
-  type HandoffResult,
-} from "../core/handoff/index.js";
+import { applyHandoffs, factsFrom, type HandoffResult } from "../core/handoff/index.js";
 import type { DesiredState, NodeStatus } from "../schema/index.js";
 import type { ServedState } from "./store/served.js";
 
@@ -48,27 +42,4 @@ export function handoffSummary(notes: HandoffResult["notes"], summary: string): 
   if (moved.length === 0) return summary;
   const first = moved[0]?.message.split(";")[0] ?? "";
   return `${first}${moved.length > 1 ? ` (+${moved.length - 1} more)` : ""}; ${summary}`;
-}
-
-/**
- * One note per handoff the served generation keeps: the newest one computed about it, or what
- * its phase says when there is none yet (a reconciler just restarted).
- */
-export function servedNotes(handoffs: readonly Handoff[], notes: readonly HandoffNote[]): HandoffNote[] {
-  return handoffs.map((h) => {
-    const n = notes.find((x) => x.id === h.id && x.node === h.node);
-    if (n) return n;
-    const what =
-      h.phase === "starting"
-        ? `${h.id} keeps serving on ${h.node} until ${h.to} runs it healthy`
-        : `${h.id} stays on ${h.node} until every proxy loaded routes without it`;
-    return {
-      id: h.id,
-      app: h.app,
-      node: h.node,
-      ...(h.to !== undefined ? { to: h.to } : {}),
-      event: "waiting",
-      message: what,
-    };
-  });
 }

@@ -2,6 +2,7 @@
 // desired branch (one commit per generation): generation, source commit, time, plan summary.
 import type { Command } from "commander";
 import git from "isomorphic-git";
+import { moveText } from "../../core/plan/index.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
 import type { Plan } from "../../schema/index.js";
 import { branchTip, gitArgs, readJsonFile } from "../branch-files.js";
@@ -14,6 +15,8 @@ export interface Generation {
   time: string;
   source: { branch: string; commit: string; subject: string } | null;
   summary: Plan["summary"] | null;
+  /** The generation's moves and handoff notes, one line each. */
+  notes: string[];
   message: string;
 }
 
@@ -50,6 +53,7 @@ export function register(program: Command): void {
           `${paint("bold", `#${n}`.padEnd(6))} ${paint("dim", gen.time)}  ${paint("cyan", src)}  ${plan}` +
             `${gen.source?.subject ? paint("dim", `  ${gen.source.subject}`) : ""}\n`,
         );
+        for (const note of gen.notes) process.stdout.write(`       ${paint("yellow", note)}\n`);
       }
     });
 }
@@ -71,6 +75,7 @@ export async function readHistory(repo: string, limit: number): Promise<Generati
         time: new Date(c.commit.committer.timestamp * 1000).toISOString(),
         source: meta?.source ?? null,
         summary: plan?.summary ?? null,
+        notes: [...(plan?.moves ?? []).map(moveText), ...(plan?.handoffs ?? []).map((h) => h.message)],
         message: c.commit.message.split("\n")[0] ?? "",
       };
     }),

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { request } from "undici";
+import { type Handoff, pendingNote } from "../../core/handoff/index.js";
 import { type PublishedSummary, type StatusSummary, summarise } from "../../core/status/summary.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
 import type { DesiredState, NodeStatus } from "../../schema/index.js";
@@ -72,12 +73,15 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
     const statusTip = await branchTip(repo, settings.statusBranch);
     if (statusTip) statuses = await readJsonFolder<NodeStatus>(repo, statusTip, "nodes");
     if (desiredTip) {
-      const meta = await readJsonFile<{ generation: number; source: { commit: string } }>(
-        repo,
-        desiredTip,
-        "meta.json",
-      );
-      if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+      const meta = await readJsonFile<{
+        generation: number;
+        source: { commit: string };
+        handoffs?: Handoff[];
+      }>(repo, desiredTip, "meta.json");
+      if (meta) {
+        published = { generation: meta.generation, commit: meta.source.commit };
+        if (meta.handoffs?.length) published.handoffs = meta.handoffs.map(pendingNote);
+      }
     }
   }
   const filter: { node?: string; app?: string } = {};

@@ -36,6 +36,8 @@ export interface PublishedSummary {
   generation: number;
   commit: string | null;
   rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
+  /** Old copies kept while moves and drains finish, each with what it waits for. */
+  handoffs?: { id: string; node: string; to?: string; message: string }[];
 }
 
 export interface StatusSummary {

@@ -47,7 +47,7 @@ export interface BerthNode {
 export interface BerthCluster {
   net: Cluster;
   repo: TestRepo;
-  recon: { host: NetHost; url: string; adminToken: string; logFile: string };
+  recon: { host: NetHost; url: string; adminToken: string; adminTokenFile: string; logFile: string };
   nodes: Map<string, BerthNode>;
   client: NsClient;
   clientHost: NetHost;
@@ -57,13 +57,13 @@ export interface BerthCluster {
   api<T = unknown>(path: string): Promise<T>;
   nodesView(): Promise<NodesView>;
   startAgent(name: string): void;
-  /** SIGTERM the node's agent (workloads keep running). */
-  stopAgent(name: string): Promise<void>;
   /**
    * Waits until the published generation's source is `commit`, no handoff is pending and every
    * node runs its document converged.
    */
   converged(commit: string, timeoutMs?: number, nodes?: string[]): Promise<NodesView>;
+  /** Runs the berth CLI on `host` (default: the client host) and returns its output. */
+  berth(args: string[], host?: NetHost): Promise<{ code: number; stdout: string; stderr: string }>;
   /** The end of each process log, for failure messages. */
   logs(): string;
   cleanup(): Promise<void>;
@@ -233,7 +233,6 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
     ]);
 
     const caddyAdmin = "http://127.0.0.1:2019";
-    const agentProcs = new Map<string, () => void>();
     const startAgent = (name: string): void => {
       const n = nodes.get(name);
       if (!n) throw new Error(`no node ${name}`);
@@ -307,7 +306,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
     const bc: BerthCluster = {
       net,
       repo,
-      recon: { host: reconHost, url, adminToken, logFile: reconLog },
+      recon: { host: reconHost, url, adminToken, adminTokenFile: adminFile, logFile: reconLog },
       nodes,
       client,
       clientHost,
@@ -319,13 +318,6 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
       api,
       nodesView,
       startAgent,
-      async stopAgent(name) {
-        const n = nodes.get(name);
-        if (!n) throw new Error(`no node ${name}`);
-        // The agent is the berth process of that host's namespace; find it by its state dir.
-        const r = await n.host.run("pgrep", ["-f", `--state-dir ${n.stateDir}`]);
-        for (const pid of r.stdout.split("\n").filter(Boolean).map(Number)) process.kill(pid, "SIGTERM");
-      },
       async converged(commit, timeoutMs = 90_000, only) {
         return waitFor(
           `every node converged on ${commit.slice(0, 7)}`,
@@ -345,13 +337,16 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
         );
       },
       logs,
+      berth: (args, host = clientHost) =>
+        host.run(process.execPath, ["--import", "tsx", join(projectRoot, "cli/main.ts"), ...args], {
+          env: { ...process.env, NO_COLOR: "1" },
+        }),
       async cleanup() {
         await c.close().catch(() => {});
         await net.cleanup();
         await repo?.cleanup();
       },
     };
-    void agentProcs;
     return bc;
   } catch (err) {
     await client?.close().catch(() => {});

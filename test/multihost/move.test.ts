@@ -109,6 +109,12 @@ describe.skipIf(!ok)("moves and route changes under load", () => {
     ).toBe(true);
     expect(notes.at(-1)).toBe(`slow-0 stops on ${from}: every proxy loaded routes without it`);
     expect(gens.some((g) => g.includes(`handoff: slow-0 ${from} → ${to} completed`))).toBe(true);
+    // berth history lists the move and each step.
+    const h = await c.berth(["history", "--repo", c.repo.dir, "--limit", "5"]);
+    expect(h.stdout).toContain(
+      `move slow-0 ${from} → ${to}: start on ${to}, then stop on ${from} (${from} cordoned)`,
+    );
+    expect(h.stdout).toContain(`slow-0 stops on ${from}: every proxy loaded routes without it`);
   }, 240_000);
 
   it("a move whose target never becomes healthy leaves the old replica serving, and says why", async () => {

@@ -66,6 +66,10 @@ export interface PublishedView {
   rejected?: RejectedView | null;
   /** While old copies are kept during moves and drains: what each waits for (the last notes). */
   handoffs?: HandoffNote[];
+  /** With failover on: the lost nodes whose replicas the served generation places elsewhere. */
+  failover?: { node: string; lostSince: string; message: string }[];
+  /** Failover is due but the remaining nodes cannot take the replicas: why. */
+  failoverBlocked?: string;
 }
 
 /** A node's liveness verdict as the API shows it (times in ms epoch). */

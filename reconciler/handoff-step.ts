@@ -5,6 +5,7 @@
 import type { Config } from "../core/config/model.js";
 import { applyHandoffs, factsFrom, type HandoffResult } from "../core/handoff/index.js";
 import type { DesiredState, NodeStatus } from "../schema/index.js";
+import type { FailoverEntry } from "./store/desired-layout.js";
 import type { ServedState } from "./store/served.js";
 
 export interface HandoffStepInput {
@@ -36,10 +37,24 @@ export function overlayHandoffs(input: HandoffStepInput): HandoffResult {
   });
 }
 
-/** `handoff: web-0 w1 → w2 completed; Plan: …` — the commit subject says what moved it on. */
-export function handoffSummary(notes: HandoffResult["notes"], summary: string): string {
+/**
+ * The commit subject's summary: what moved this generation on when it was not a commit — a node
+ * failed over or back, or a handoff step — then the plan's summary line.
+ */
+export function generationSummary(
+  before: readonly FailoverEntry[],
+  after: readonly FailoverEntry[],
+  notes: HandoffResult["notes"],
+  summary: string,
+): string {
+  const was = new Set(before.map((f) => f.node));
+  const now = new Set(after.map((f) => f.node));
+  const parts: string[] = [];
+  for (const f of after) if (!was.has(f.node)) parts.push(`failover: ${f.node} lost since ${f.lostSince}`);
+  for (const f of before) if (!now.has(f.node)) parts.push(`failover over: ${f.node} is back`);
   const moved = notes.filter((n) => n.event !== "waiting");
-  if (moved.length === 0) return summary;
-  const first = moved[0]?.message.split(";")[0] ?? "";
-  return `${first}${moved.length > 1 ? ` (+${moved.length - 1} more)` : ""}; ${summary}`;
+  if (moved.length > 0) parts.push(moved[0]?.message.split(";")[0] ?? "");
+  if (parts.length === 0) return summary;
+  const extra = parts.length - 1 + Math.max(0, moved.length - 1);
+  return `${parts[0]}${extra > 0 ? ` (+${extra} more)` : ""}; ${summary}`;
 }

@@ -15,7 +15,8 @@ import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/pl
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
-import { handoffSummary, overlayHandoffs } from "./handoff-step.js";
+import { placeWithFailover } from "./failover-step.js";
+import { generationSummary, overlayHandoffs } from "./handoff-step.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
@@ -138,8 +139,9 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       }
       status?.addLiveness(livenessRecord(node, verdict));
       hooks.nodeLiveness?.(change);
-      // A lost node is not waited for by handoffs (and a node back is again).
-      if (kind !== "record" && served.handoffs.length > 0) {
+      // A lost node is not waited for by handoffs (and a node back is again); with failover on,
+      // a node lost or back changes placement.
+      if (kind !== "record" && (served.handoffs.length > 0 || failoverOn)) {
         factsDirty = true;
         loop.trigger({ source: "facts" });
       }
@@ -162,6 +164,35 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let factsDirty = false;
   /** Notes of the last run about the served generation's handoffs (status shows what they wait for). */
   let pendingNotes: HandoffNote[] = [];
+  /** berth.yaml of the last planned commit turns failover on: liveness changes matter then. */
+  let failoverOn = false;
+  /** Why failover could not place a lost node's replicas (said once per reason). */
+  let failoverBlocked: string | null = null;
+  /** Places the commit again with failed-over nodes cordoned; apart from the loop's warm evaluator. */
+  const failoverEvaluator = new Evaluator();
+  let failoverTimer: NodeJS.Timeout | undefined;
+  /** Runs the loop again when the next lost node's grace period ends. */
+  const scheduleFailover = (at: number | null): void => {
+    clearTimeout(failoverTimer);
+    failoverTimer = undefined;
+    if (at === null) return;
+    failoverTimer = setTimeout(
+      () => {
+        factsDirty = true;
+        loop.trigger({ source: "facts" });
+      },
+      Math.max(0, at - Date.now()) + 20,
+    );
+    failoverTimer.unref();
+  };
+  /** Lost nodes and since when, from the liveness watch. */
+  const lostSince = () => {
+    const now = Date.now();
+    return [...knownNodes()].flatMap((node) => {
+      const v = liveness.view(node, now);
+      return v.state === "lost" ? [{ node, since: v.since }] : [];
+    });
+  };
   /** Nodes the liveness watch judges lost now: handoffs do not wait for them. */
   const lostNodes = (): ReadonlySet<string> => {
     const now = Date.now();
@@ -213,16 +244,37 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     if (!head.evaluation.valid) return factsRun ? undefined : reject(tip, head.evaluation.diagnostics);
     warnIfSettingsMoved(head.load.config);
 
-    // Old copies stay while moves and drains finish (core/handoff): the documents depend on the
-    // commit and on these facts, which the plan's handoff notes state.
+    // With failover on, nodes lost past the grace period are placed around; old copies stay while
+    // moves and drains finish (core/handoff). The documents depend on the commit and on these
+    // facts, which the plan's failover and handoff notes state.
+    const fo = placeWithFailover(
+      head.load,
+      head.evaluation.desired,
+      { branch: settings.branch, commit },
+      lostSince(),
+      Date.now(),
+      failoverEvaluator,
+    );
+    failoverOn = fo.settings !== null;
+    scheduleFailover(fo.nextAt);
+    if (fo.blocked !== null && fo.blocked !== failoverBlocked) {
+      log.warn({ commit }, fo.blocked);
+      events.emit("reconciler-error", { op: "failover", message: fo.blocked });
+    }
+    failoverBlocked = fo.blocked;
     const over = overlayHandoffs({
-      target: head.evaluation.desired,
+      target: fo.target,
       config: head.load.config,
       served,
       statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
       lost: lostNodes(),
     });
-    const plan = computePlan(await publishedInput(), { ...head.input, desired: over.docs });
+    const plan = computePlan(await publishedInput(), {
+      ...head.input,
+      desired: over.docs,
+      failedOver: fo.failedOver.map((l) => l.node),
+    });
+    if (fo.entries.length > 0) plan.failover = fo.entries;
     if (over.notes.length > 0) plan.handoffs = over.notes;
     lap("plan");
     const summary = summaryLine(plan);
@@ -257,9 +309,14 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       tokens: tokensOf(head.load.config),
       plan,
       handoffs: over.handoffs,
+      ...(fo.entries.length > 0 ? { failover: fo.entries } : {}),
     };
     const parent = served.desiredCommit;
-    const message = publishMessage(snap.source, snap.generation, handoffSummary(over.notes, summary));
+    const message = publishMessage(
+      snap.source,
+      snap.generation,
+      generationSummary(served.failover, fo.entries, over.notes, summary),
+    );
     const desiredCommit = await writeDesiredCommit(
       source.git,
       snap,
@@ -377,6 +434,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       config: publishedConfig,
       desired: served.docs,
       diagnostics: [],
+      failedOver: served.failover.map((f) => f.node),
     };
   }
 
@@ -442,6 +500,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   return {
     start,
     async stop() {
+      clearTimeout(failoverTimer);
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
       liveness.stop();
@@ -463,6 +522,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       desiredCommit: served.desiredCommit,
       rejected: lastRejected,
       ...(served.handoffs.length > 0 ? { handoffs: servedNotes(served.handoffs, pendingNotes) } : {}),
+      ...(served.failover.length > 0 ? { failover: [...served.failover] } : {}),
+      ...(failoverBlocked ? { failoverBlocked } : {}),
     }),
     desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),

@@ -272,6 +272,16 @@ export interface Settings {
     env?: Env;
   };
   /**
+   * Failover (off by default): the replicas of a node that stays lost (no contact with its agent, see docs/reconciler.md) for longer than graceSeconds are placed on the remaining eligible nodes, start-first, until it returns; then they go back. Without it, only the commit decides placement.
+   */
+  failover?: {
+    enabled: boolean;
+    /**
+     * How long a node must have been lost before its replicas are placed elsewhere (counted from when it was judged lost).
+     */
+    graceSeconds?: number;
+  };
+  /**
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
@@ -591,6 +601,14 @@ export interface Plan {
    * published generations only: what happened to old copies kept during moves and drains, and the facts that decided it
    */
   handoffs?: HandoffNote[];
+  /**
+   * published generations only, with failover on: the nodes lost past the grace period, whose replicas this generation places elsewhere
+   */
+  failover?: {
+    node: string;
+    lostSince: string;
+    message: string;
+  }[];
   summary: {
     add: number;
     change: number;

@@ -75,7 +75,11 @@ export async function readHistory(repo: string, limit: number): Promise<Generati
         time: new Date(c.commit.committer.timestamp * 1000).toISOString(),
         source: meta?.source ?? null,
         summary: plan?.summary ?? null,
-        notes: [...(plan?.moves ?? []).map(moveText), ...(plan?.handoffs ?? []).map((h) => h.message)],
+        notes: [
+          ...(plan?.failover ?? []).map((f) => f.message),
+          ...(plan?.moves ?? []).map(moveText),
+          ...(plan?.handoffs ?? []).map((h) => h.message),
+        ],
         message: c.commit.message.split("\n")[0] ?? "",
       };
     }),

@@ -77,10 +77,12 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
         generation: number;
         source: { commit: string };
         handoffs?: Handoff[];
+        failover?: NonNullable<PublishedSummary["failover"]>;
       }>(repo, desiredTip, "meta.json");
       if (meta) {
         published = { generation: meta.generation, commit: meta.source.commit };
         if (meta.handoffs?.length) published.handoffs = meta.handoffs.map(pendingNote);
+        if (meta.failover?.length) published.failover = meta.failover;
       }
     }
   }

@@ -21,6 +21,8 @@ export interface PlanInput {
   /** Desired documents by node (empty for the empty state or an invalid config). */
   desired: ReadonlyMap<string, DesiredState>;
   diagnostics: Diagnostic[];
+  /** Nodes whose replicas failover placed elsewhere in this state (core/handoff/failover.ts). */
+  failedOver?: readonly string[];
 }
 
 const EMPTY_SIDE: Side = { ref: null, commit: null };
@@ -101,5 +103,7 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
     headDomains: domains(head.config),
     baseLocation: location(base?.desired),
     headLocation: location(head.desired),
+    baseFailedOver: lazy(() => new Set(base?.failedOver ?? [])),
+    headFailedOver: lazy(() => new Set(head.failedOver ?? [])),
   };
 }

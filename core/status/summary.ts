@@ -38,6 +38,9 @@ export interface PublishedSummary {
   rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
   /** Old copies kept while moves and drains finish, each with what it waits for. */
   handoffs?: { id: string; node: string; to?: string; message: string }[];
+  /** With failover on: lost nodes whose replicas run elsewhere, and why failover is blocked. */
+  failover?: { node: string; lostSince: string; message: string }[];
+  failoverBlocked?: string;
 }
 
 export interface StatusSummary {

@@ -29,6 +29,9 @@ function ordered(plan: Plan): Plan {
       order: m.order,
       reason: m.reason,
     })),
+    ...(plan.failover
+      ? { failover: plan.failover.map((f) => ({ node: f.node, lostSince: f.lostSince, message: f.message })) }
+      : {}),
     ...(plan.handoffs
       ? {
           handoffs: plan.handoffs.map((h) => ({

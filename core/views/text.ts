@@ -61,6 +61,11 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
     out.push("");
   }
 
+  if (plan.failover?.length) {
+    out.push(p("bold", "Failover:"));
+    for (const f of plan.failover) out.push(`    ${f.message}`);
+    out.push("");
+  }
   if (moves.length > 0) {
     out.push(p("bold", "Moves:"));
     for (const m of moves) out.push(`${p("yellow", MOVE.padStart(3))} ${moveText(m)}`);

@@ -28,6 +28,14 @@ export interface DesiredSnapshot {
   plan: Plan | null;
   /** Old copies this generation keeps while moves and drains finish (core/handoff). */
   handoffs: Handoff[];
+  /** With failover on: the lost nodes whose replicas this generation places elsewhere. */
+  failover?: FailoverEntry[];
+}
+
+export interface FailoverEntry {
+  node: string;
+  lostSince: string;
+  message: string;
 }
 
 interface MetaFile {
@@ -37,6 +45,8 @@ interface MetaFile {
   nodes: Record<string, { hash: string; tokenSha256?: string }>;
   /** Present while some are under way: what the next generation waits for. */
   handoffs?: Handoff[];
+  /** Present while failover places some lost nodes' replicas elsewhere. */
+  failover?: FailoverEntry[];
 }
 
 /**
@@ -65,6 +75,7 @@ export function desiredFiles(
     source: snap.source,
     nodes,
     ...(snap.handoffs.length > 0 ? { handoffs: snap.handoffs } : {}),
+    ...(snap.failover?.length ? { failover: snap.failover } : {}),
   };
   files.set(META_FILE, `${JSON.stringify(meta, null, 2)}\n`);
   files.set(PLAN_FILE, snap.plan ? renderPlan(snap.plan) : null);

@@ -3,7 +3,7 @@
 // whole on every publish or adoption. No I/O.
 import type { Handoff } from "../../core/handoff/index.js";
 import type { DesiredState } from "../../schema/index.js";
-import type { DesiredSnapshot, SourceRef } from "./desired-layout.js";
+import type { DesiredSnapshot, FailoverEntry, SourceRef } from "./desired-layout.js";
 
 interface Waiter {
   etag: string | undefined;
@@ -18,6 +18,8 @@ export class ServedState {
   tokens: ReadonlyMap<string, string> = new Map();
   /** Old copies the served generation keeps while moves and drains finish. */
   handoffs: readonly Handoff[] = [];
+  /** With failover on: the lost nodes whose replicas the served generation places elsewhere. */
+  failover: readonly FailoverEntry[] = [];
   private readonly waiters = new Map<string, Set<Waiter>>();
 
   /** Serves `snap` from now on; wakes the waiters of every node whose document hash changed. */
@@ -29,6 +31,7 @@ export class ServedState {
     this.docs = snap.docs;
     this.tokens = snap.tokens;
     this.handoffs = snap.handoffs;
+    this.failover = snap.failover ?? [];
     const changed: string[] = [];
     for (const node of new Set([...before.keys(), ...snap.docs.keys()])) {
       if (before.get(node)?.hash !== snap.docs.get(node)?.hash) changed.push(node);

@@ -6,7 +6,9 @@ export function pendingNote(h: Handoff): HandoffNote {
   const message =
     h.phase === "starting"
       ? `${h.id} keeps serving on ${h.node} until ${h.to} runs it healthy`
-      : `${h.id} stays on ${h.node} until every proxy loaded routes without it`;
+      : h.phase === "held"
+        ? `${h.node} is lost: its document keeps ${h.id} until it is back`
+        : `${h.id} stays on ${h.node} until every proxy loaded routes without it`;
   return {
     id: h.id,
     app: h.app,

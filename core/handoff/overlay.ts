@@ -13,7 +13,8 @@
 // Each step is a generation; the reconciler runs the next one when a fact it waits for changes.
 // Stop-first apps move at once, as before. A copy that is not serving (its node lost, or not
 // healthy) is not waited for. A copy whose host ports the commit gave to another workload on N
-// cannot stay and stops at once.
+// cannot stay and stops at once. A lost node's document keeps its copies ("held", unrouted) until
+// it is back: it cannot be told anything meanwhile, and then runs what it ran (failover returns).
 import type { DesiredState, Route, Workload } from "../../schema/index.js";
 import { hashOf } from "../canonical-json.js";
 import { sameContent, upstreamOf, workloadIdsOf } from "../desired/index.js";
@@ -65,7 +66,7 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
   };
   const serving = (node: string, w: Workload): boolean => {
     const r = report(node, w.id);
-    return !facts.lost.has(node) && r?.state === "running" && r.health === "healthy";
+    return r?.state === "running" && r.health === "healthy";
   };
   const waitingProxies = input.proxies.filter((p) => !facts.lost.has(p) && !facts.routesLoaded.has(p));
 
@@ -103,6 +104,17 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
         `${w.id} leaves ${node} at once: its ports ${w.hostPort}-${w.hostPort + 1} there are now ${taken.id}'s`,
       );
     }
+    if (tw && to !== undefined && tw.strategy === "stop-first") return mk("drop", null);
+    if (facts.lost.has(node)) {
+      // A lost node cannot be told anything: its document keeps the copy (unrouted) so that when
+      // it returns it runs what it ran, and the copy is decided again then.
+      const meanwhile = to !== undefined ? ` (${to} runs it meanwhile)` : "";
+      return mk(
+        "held",
+        "waiting",
+        `${node} is lost: its document keeps ${w.id} until it is back${meanwhile}`,
+      );
+    }
     if (prev?.phase === "draining") {
       if (waitingProxies.length === 0)
         return mk("drop", "completed", `${w.id} stops on ${node}: every proxy loaded routes without it`);
@@ -112,16 +124,14 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
         `${w.id} stays on ${node} until ${waitingProxies.join(", ")} load${waitingProxies.length === 1 ? "s" : ""} routes without it`,
       );
     }
-    if (tw && to !== undefined && tw.strategy === "stop-first") return mk("drop", null);
     const upstream = upstreamOf(input.addresses.get(node) ?? "", w.hostPort);
     const isRouted = input.addresses.has(node) && routed.has(upstream);
     if (tw && to !== undefined && !ready(to, tw)) {
       if (prev?.phase !== "starting" && !serving(node, w)) {
-        const why = facts.lost.has(node) ? `${node} is lost` : `${node} does not report it running healthy`;
         return mk(
           "drop",
           "skipped",
-          `move ${move}: ${w.id} is not serving on ${node} (${why}), nothing to wait for`,
+          `move ${move}: ${w.id} is not serving on ${node} (${node} does not report it running healthy), nothing to wait for`,
         );
       }
       if (prev?.phase === "starting")
@@ -157,7 +167,8 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
 
   // Documents: the kept copies join their nodes' workloads; proxies route to the starting ones.
   const kept = new Map<string, Workload[]>();
-  const addUpstreams = new Set<string>();
+  /** Old copy's upstream → the upstream of its replacement: it joins the routes that have that one. */
+  const addUpstreams = new Map<string, string>();
   const handoffs: Handoff[] = [];
   for (const d of decisions) {
     if (d.phase === "drop") continue;
@@ -169,11 +180,16 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
       ...(d.to !== undefined ? { to: d.to } : {}),
       phase: d.phase,
     });
-    if (d.phase === "starting")
-      addUpstreams.add(upstreamOf(input.addresses.get(d.node) ?? "", d.workload.hostPort));
+    if (d.phase === "starting" && d.to !== undefined) {
+      const tw = (target.get(d.to) as DesiredState).workloads.find((x) => x.id === d.workload.id) as Workload;
+      addUpstreams.set(
+        upstreamOf(input.addresses.get(d.node) ?? "", d.workload.hostPort),
+        upstreamOf(input.addresses.get(d.to) ?? "", tw.hostPort),
+      );
+    }
   }
   const docs = new Map(target);
-  const routesFor = amendRoutes(published, addUpstreams);
+  const routesFor = amendRoutes(addUpstreams);
   for (const [node, doc] of target) {
     const extra = kept.get(node);
     const routes = doc.routes.length > 0 && routesFor ? routesFor(doc.routes) : doc.routes;
@@ -192,33 +208,20 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
 }
 
 /**
- * Adds each upstream to the routes that routed it in the published documents (by host and path),
- * or null when there is nothing to add. Every proxy has the same routes, so the result is shared.
+ * Adds each old copy's upstream to the routes that send to its replacement (by upstream), or null
+ * when there is nothing to add. Every proxy has the same routes, so the result is shared.
  */
-function amendRoutes(
-  published: HandoffInput["published"],
-  upstreams: ReadonlySet<string>,
-): ((routes: readonly Route[]) => Route[]) | null {
+function amendRoutes(upstreams: ReadonlyMap<string, string>): ((routes: readonly Route[]) => Route[]) | null {
   if (upstreams.size === 0) return null;
-  const add = new Map<string, Set<string>>();
-  for (const doc of published.values()) {
-    for (const r of doc.routes) {
-      for (const u of r.upstreams) {
-        if (!upstreams.has(u)) continue;
-        const key = `${r.host}|${r.path}`;
-        (add.get(key) ?? add.set(key, new Set()).get(key))?.add(u);
-      }
-    }
-  }
-  if (add.size === 0) return null;
   const memo = new WeakMap<readonly Route[], Route[]>();
   return (routes) => {
     const hit = memo.get(routes);
     if (hit) return hit;
     const out = routes.map((r) => {
-      const more = add.get(`${r.host}|${r.path}`);
-      if (!more) return r;
-      const extra = [...more].filter((u) => !r.upstreams.includes(u)).sort();
+      const extra = [...upstreams]
+        .filter(([old, replacement]) => r.upstreams.includes(replacement) && !r.upstreams.includes(old))
+        .map(([old]) => old)
+        .sort();
       return extra.length ? { ...r, upstreams: [...r.upstreams, ...extra] } : r;
     });
     memo.set(routes, out);

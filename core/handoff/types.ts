@@ -17,9 +17,11 @@ export interface Handoff {
   to?: string;
   /**
    * starting: the old copy still serves (proxies route to it) until `to` runs the workload healthy;
-   * draining: proxies no longer route to it; it stops once every proxy loaded those routes.
+   * draining: proxies no longer route to it; it stops once every proxy loaded those routes;
+   * held: its node is lost: the node's document keeps it (unrouted) and it is decided again when
+   * the node is back.
    */
-  phase: "starting" | "draining";
+  phase: "starting" | "draining" | "held";
 }
 
 /** What an agent last reported about one workload. */

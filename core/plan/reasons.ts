@@ -53,8 +53,8 @@ function isShort(v: unknown): boolean {
 
 /** Why a workload of `app` moved from node `from` to node `to`. */
 export function moveCause(from: string, to: string, app: string, ctx: ReasonContext): string {
-  if (ctx.headFailedOver().has(from)) return `${from} lost (failover)`;
-  if (ctx.baseFailedOver().has(to) && !ctx.headFailedOver().has(to)) return `${to} is back (failover over)`;
+  if (ctx.headFailedOver().has(from)) return `${from} lost, failover`;
+  if (ctx.baseFailedOver().has(to) && !ctx.headFailedOver().has(to)) return `${to} back, failover over`;
   const fromHead = ctx.headNodes().get(from);
   if (!fromHead) return `${from} removed`;
   const fromBase = ctx.baseNodes().get(from);

@@ -193,7 +193,7 @@ function isHandoff(h: unknown): h is Handoff {
     typeof v.app === "string" &&
     typeof v.node === "string" &&
     (v.to === undefined || typeof v.to === "string") &&
-    (v.phase === "starting" || v.phase === "draining")
+    (v.phase === "starting" || v.phase === "draining" || v.phase === "held")
   );
 }
 

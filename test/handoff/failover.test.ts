@@ -98,7 +98,8 @@ describe.skipIf(!ok)("failover in the reconciler", () => {
     await waitFor("the failover generation", () => b.r.published().failover?.length, 15_000);
     const lostAt = Date.parse(b.r.published().failover?.[0]?.lostSince as string);
     expect(b.r.published().generation).toBe(gen + 1);
-    expect(b.ids("w1")).toEqual([]);
+    // w1's document keeps its replica (it cannot be told anything while lost); w2 runs both.
+    expect(b.ids("w1")).toEqual(onW1);
     expect(b.ids("w2").sort()).toEqual(["web-0", "web-1"]);
     const p = b.plan();
     expect(p.failover).toEqual([
@@ -109,10 +110,11 @@ describe.skipIf(!ok)("failover in the reconciler", () => {
       },
     ]);
     expect(p.moves).toEqual([
-      { id: onW1[0], app: "web", from: "w1", to: "w2", order: "start-first", reason: "w1 lost (failover)" },
+      { id: onW1[0], app: "web", from: "w1", to: "w2", order: "start-first", reason: "w1 lost, failover" },
     ]);
-    // w1 reported nothing, so its copy is not waited for (a lost node serves nobody).
-    expect(p.handoffs?.[0]?.message).toMatch(/is not serving on w1 \(w1 is lost\)/);
+    expect(p.handoffs?.[0]?.message).toBe(
+      `w1 is lost: its document keeps ${onW1[0]} until it is back (w2 runs it meanwhile)`,
+    );
     expect(b.subject()).toMatch(/^Publish main@[0-9a-f]{7}: failover: w1 lost since /);
     expect(b.sink.of("published").at(-1)?.data.generation).toBe(gen + 1);
 
@@ -120,12 +122,19 @@ describe.skipIf(!ok)("failover in the reconciler", () => {
     b.calling.add("w1");
     await waitFor(
       "the replica back on w1",
-      () => b.ids("w1").length === 1 && !b.r.published().failover,
+      () => b.ids("w2").length === 1 && !b.r.published().failover,
       15_000,
     );
     expect(b.ids("w1")).toEqual(onW1);
     const back = b.plan();
-    expect(back.moves?.[0]).toMatchObject({ from: "w2", to: "w1", reason: "w1 is back (failover over)" });
+    // w1 kept its replica while lost; w2's copy goes (here at once: no agent reports it serving).
+    expect(back.nodes.find((n) => n.node === "w2")?.workloads).toEqual([
+      expect.objectContaining({
+        id: onW1[0],
+        action: "delete",
+        reason: "moved to w1 (w1 back, failover over)",
+      }),
+    ]);
     expect(b.subject()).toContain("failover over: w1 is back");
   }, 60_000);
 

@@ -250,10 +250,37 @@ describe("applyHandoffs: what is not handed off", () => {
     expect(r.notes[0]?.message).toBe(
       "move web-0 w1 → w2: web-0 is not serving on w1 (w1 does not report it running healthy), nothing to wait for",
     );
+  });
+
+  it("a lost node's document keeps its copies, unrouted, until it is back; then they are decided again", () => {
     const lost = applyHandoffs(
       input({ target: after, published: before, facts: facts({ w1: [old0] }, { lost: ["w1"] }) }),
     );
-    expect(lost.notes[0]?.message).toMatch(/\(w1 is lost\)/);
+    expect(ids(lost.docs.get("w1"))).toEqual(["web-0", "web-1"]);
+    expect(ups(lost.docs.get("p1"))).toEqual(["10.0.0.2:20010", "10.0.0.1:20002"]);
+    expect(lost.handoffs).toEqual([{ id: "web-0", app: "web", node: "w1", to: "w2", phase: "held" }]);
+    expect(lost.notes[0]?.message).toBe(
+      "w1 is lost: its document keeps web-0 until it is back (w2 runs it meanwhile)",
+    );
+    // Back, and w2 runs it healthy by then: w1's copy is not routed, so it stops.
+    const back = applyHandoffs(
+      input({
+        target: after,
+        published: lost.docs,
+        pending: lost.handoffs,
+        facts: facts({ w1: [old0], w2: [new0] }),
+      }),
+    );
+    expect(ids(back.docs.get("w1"))).toEqual(["web-1"]);
+    expect(back.notes[0]?.message).toMatch(
+      /^handoff: web-0 w1 → w2 completed \(w2 runs it healthy\); web-0 stops on w1/,
+    );
+    // Back before w2 runs it: w1's copy serves again until then.
+    const early = applyHandoffs(
+      input({ target: after, published: lost.docs, pending: lost.handoffs, facts: facts({ w1: [old0] }) }),
+    );
+    expect(early.handoffs[0]?.phase).toBe("starting");
+    expect(ups(early.docs.get("p1"))).toContain("10.0.0.1:20000");
   });
 
   it("a copy whose ports the commit gave to another workload stops at once", () => {

@@ -11,7 +11,15 @@ import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import type {
+  ApiBackend,
+  BranchRole,
+  EventSink,
+  LoopObserver,
+  ReconcileOutcome,
+  RejectedView,
+  TriggerRequest,
+} from "./contracts.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -23,6 +31,7 @@ import {
   loadWorktreeInput,
 } from "./source/config-input.js";
 import { openLocalSource } from "./source/local.js";
+import { observeSource } from "./source/observed.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
 import {
@@ -57,6 +66,10 @@ export interface ReconcilerOptions {
    * run: the place to fill `hooks` from the settings.
    */
   onSettings?: (settings: BranchSettings) => void | Promise<void>;
+  /** Told of every run's outcome and duration, every fetch and every push (metrics, alert facts). */
+  observers?: LoopObserver[];
+  /** Branch name → role for the observers, beside the three branches of the settings. */
+  extraRoles?: (settings: BranchSettings) => Record<string, BranchRole>;
 }
 
 export interface ReconcilerHooks {
@@ -90,13 +103,23 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const log = opts.logger;
   const events = opts.events;
   const hooks = opts.hooks ?? {};
-  const source: ConfigSource = opts.remote
+  const rawSource: ConfigSource = opts.remote
     ? await openRemoteSource({ ...opts.remote, pollIntervalMs: opts.pollIntervalMs ?? 60_000 })
     : await openLocalSource({
         repoDir: opts.repoDir as string,
         pollIntervalMs: opts.pollIntervalMs ?? 5_000,
       });
   let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
+  const observers = opts.observers ?? [];
+  const roleOf = (branch: string): BranchRole => {
+    if (branch === settings.branch) return "tracked";
+    if (branch === settings.desiredBranch) return "desired";
+    if (branch === settings.statusBranch) return "status";
+    return opts.extraRoles?.(settings)[branch] ?? "other";
+  };
+  const source = observers.length > 0 ? observeSource(rawSource, roleOf, observers) : rawSource;
+  /** How the run in progress ends (set on each return path of reconcileOnce). */
+  let outcome: ReconcileOutcome = "up_to_date";
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
@@ -116,7 +139,19 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let started = false;
 
   const loop = new Coalescer({
-    run: reconcileOnce,
+    async run(t0, why) {
+      const started = performance.now();
+      outcome = "up_to_date";
+      try {
+        await reconcileOnce(t0, why);
+      } catch (err) {
+        outcome = "failed";
+        throw err;
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        for (const o of observers) o.reconciled(outcome, seconds);
+      }
+    },
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
@@ -150,7 +185,10 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
 
     const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
     lap("load");
-    if (!head.evaluation.valid) return reject(tip, head.evaluation.diagnostics);
+    if (!head.evaluation.valid) {
+      outcome = "rejected";
+      return reject(tip, head.evaluation.diagnostics);
+    }
     warnIfSettingsMoved(head.load.config);
 
     const plan = computePlan(await publishedInput(), head.input);
@@ -167,6 +205,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         published: served.source.commit,
         generation: served.generation,
       };
+      outcome = "unchanged";
       log.info(data, "commit changes nothing; nothing published");
       events.emit("unchanged", data);
       hooks.published?.(tip, summary, new Map());
@@ -180,6 +219,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       plan,
     };
     const parent = served.desiredCommit;
+    const writeStarted = performance.now();
     const message = publishMessage(snap.source, snap.generation, summary);
     const commit = await writeDesiredCommit(
       source.git,
@@ -191,6 +231,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const result = await source.publish(settings.desiredBranch, commit, parent);
     lap("publish");
     if (result === "rejected") return lostRace();
+    outcome = "published";
+    for (const o of observers) o.published((performance.now() - writeStarted) / 1000);
     races = 0;
     handled = tip;
     lastRejected = null;
@@ -384,8 +426,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     seen: (node, at) => book.seen(node, at),
     reportStatus(node, report) {
       if (book.report(node, report, Date.now())) {
-        const { phase, appliedCommit, appliedHash } = report;
-        events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
+        const { phase, appliedCommit, appliedHash, desiredHash } = report;
+        events.emit("node-reported", { node, phase, appliedCommit, appliedHash, desiredHash });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);

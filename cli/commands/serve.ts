@@ -99,6 +99,7 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        observers: [metrics],
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);

@@ -22,6 +22,8 @@ export interface PollerOptions {
   signal: AbortSignal;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
+  /** Every answer from the reconciler (a document or "unchanged"): last contact, for /metrics. */
+  onContact?: (at: number) => void;
 }
 
 export async function runPoller(o: PollerOptions): Promise<void> {
@@ -35,11 +37,13 @@ export async function runPoller(o: PollerOptions): Promise<void> {
     o.machine.markPolled();
     switch (r.kind) {
       case "unchanged":
+        o.onContact?.(Date.now());
         failures = 0;
         o.machine.setReconcilerProblem("reconciler-unreachable", null);
         if (Date.now() - t0 < minPollMs) await pause(minPollMs);
         continue;
       case "document": {
+        o.onContact?.(Date.now());
         failures = 0;
         o.machine.setReconcilerProblem("reconciler-unreachable", null);
         const hash = (r.body as { hash?: unknown } | null)?.hash;

@@ -76,12 +76,12 @@ describe("examples/monitoring", () => {
     expect(Number.isInteger(dash.schemaVersion)).toBe(true);
     expect(dash.templating.list.some((v: { type: string }) => v.type === "datasource")).toBe(true);
     const ids = new Set<number>();
-    for (const p of dash.panels as Record<string, never>[]) {
+    for (const p of dash.panels as unknown[]) {
       const panel = p as {
         id: number;
         type: string;
         title: string;
-        gridPos: Record<string, number>;
+        gridPos: { x: number; y: number; w: number; h: number };
         datasource: { type: string };
         targets: { refId: string; expr: string }[];
       };
@@ -89,7 +89,7 @@ describe("examples/monitoring", () => {
       ids.add(panel.id);
       expect(["timeseries", "stat", "table", "gauge", "bargauge"]).toContain(panel.type);
       expect(panel.title.length).toBeGreaterThan(0);
-      for (const k of ["x", "y", "w", "h"]) expect(Number.isInteger(panel.gridPos[k])).toBe(true);
+      for (const k of ["x", "y", "w", "h"] as const) expect(Number.isInteger(panel.gridPos[k])).toBe(true);
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
       expect(panel.datasource.type).toBe("prometheus");
       expect(panel.targets.length).toBeGreaterThan(0);

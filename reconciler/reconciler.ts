@@ -7,7 +7,7 @@
 // not compute anything itself (core/ does). See docs/reconciler.md.
 import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
-import type { Config } from "../core/config/model.js";
+import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
@@ -70,6 +70,11 @@ export interface ReconcilerOptions {
   observers?: LoopObserver[];
   /** Branch name → role for the observers, beside the three branches of the settings. */
   extraRoles?: (settings: BranchSettings) => Record<string, BranchRole>;
+  /**
+   * Repo-wide settings of the newest valid commit: at start (from the tracked tip) and after each
+   * valid commit, published or not (alert receivers and rules, publicUrl). Must not throw.
+   */
+  onConfig?: (settings: Pick<SettingsSpec, "alerts" | "publicUrl">) => void;
 }
 
 export interface ReconcilerHooks {
@@ -89,6 +94,8 @@ export interface Reconciler extends ApiBackend {
   seen(node: string, at: number): void;
   /** The branches in use and the forge berth.yaml names (known after start). */
   settings(): BranchSettings;
+  /** Reading and compare-and-swap writing of branches of the config repo (the alerts branch). */
+  branches(): Pick<ConfigSource, "git" | "mode" | "refresh" | "tip" | "publish">;
 }
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
@@ -190,6 +197,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       return reject(tip, head.evaluation.diagnostics);
     }
     warnIfSettingsMoved(head.load.config);
+    tellConfig(head.load.config.settings);
 
     const plan = computePlan(await publishedInput(), head.input);
     lap("plan");
@@ -341,6 +349,17 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
   }
 
+  function tellConfig(s: Pick<SettingsSpec, "alerts" | "publicUrl">): void {
+    try {
+      opts.onConfig?.({
+        ...(s.alerts ? { alerts: s.alerts } : {}),
+        ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+      });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "applying the settings failed (this is a bug)");
+    }
+  }
+
   function warnIfSettingsMoved(config: Config): void {
     const s = config.settings;
     const now = `${s.branch}/${s.desiredBranch}/${s.statusBranch}`;
@@ -365,6 +384,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       events.emit("error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
+    tellConfig(settings);
     status = new StatusBatcher({
       source,
       branch: settings.statusBranch,
@@ -413,6 +433,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       await loop.idle();
     },
     settings: () => ({ ...settings }),
+    branches: () => source,
     trackedBranch: () => settings.branch,
     published: () => ({
       generation: served.generation,

@@ -5,10 +5,12 @@
 // pull-request plans (reconciler/pr) when berth.yaml names a forge and --forge-token-file is given.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
+import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
+import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
@@ -30,6 +32,7 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  alertSecretsFile?: string;
 }
 
 export function register(program: Command): void {
@@ -60,7 +63,11 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts)",
+    )
+    .option(
+      "--alert-secrets-file <file>",
+      "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
     )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
@@ -84,6 +91,23 @@ export function register(program: Command): void {
         : undefined;
       const hooks: ReconcilerHooks = {};
       let forge: ForgeIntegration | undefined;
+      const alertSecrets = flags.alertSecretsFile
+        ? await readAlertSecrets(flags.alertSecretsFile).catch((err: unknown) => {
+            if (err instanceof SecretsFileError) throw new UserError(err.message);
+            throw err;
+          })
+        : new Map<string, string>();
+      const stateAt = flags.remote
+        ? resolve(flags.cacheDir ?? defaultCacheDir(flags.remote))
+        : resolve(globals.repo);
+      const alerting = createAlerting({
+        events,
+        metrics,
+        logger,
+        secrets: alertSecrets,
+        owner: `${hostname()}:${stateAt}`,
+        userAgent: "berth-alerts",
+      });
 
       const reconciler = await createReconciler({
         ...(flags.remote
@@ -99,7 +123,9 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
-        observers: [metrics],
+        observers: [metrics, alerting.observer],
+        extraRoles: alerting.extraRoles,
+        onConfig: (s) => alerting.service.configure(s),
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
@@ -108,6 +134,7 @@ export function register(program: Command): void {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
+      await alerting.service.start(reconciler, reconciler.branches());
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -123,9 +150,11 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
+        alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
         await reconciler.stop();
+        await alerting.close();
         throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
       });
 
@@ -138,6 +167,7 @@ export function register(program: Command): void {
           api
             .close()
             .then(() => reconciler.stop())
+            .then(() => alerting.close())
             .then(() => forge?.close())
             .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
             .finally(() => {

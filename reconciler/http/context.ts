@@ -47,4 +47,11 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** berth's own alerting (GET /v1/alerts); absent: the route says alerting is not wired. */
+  alerts: AlertsSource | undefined;
+}
+
+/** What GET /v1/alerts serves (reconciler/alerts/service.ts AlertService#view). */
+export interface AlertsSource {
+  view(): unknown;
 }

@@ -9,7 +9,8 @@ export type RouteName =
   | "status"
   | "webhook"
   | "plan"
-  | "events";
+  | "events"
+  | "alerts";
 
 export type RouteMatch =
   | { kind: "route"; route: RouteName; params: Record<string, string> }
@@ -33,6 +34,7 @@ const table: RouteDef[] = [
   { route: "webhook", methods: ["POST"], segments: ["v1", "webhooks", ":forge"] },
   { route: "plan", methods: read, segments: ["v1", "plan"] },
   { route: "events", methods: read, segments: ["v1", "events"] },
+  { route: "alerts", methods: read, segments: ["v1", "alerts"] },
 ];
 
 function matchSegments(def: RouteDef, parts: string[]): Record<string, string> | undefined {

@@ -11,12 +11,12 @@ import type { EventBus } from "../events.js";
 import type { Metrics } from "../metrics.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
-import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
+import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
-import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { handleAlerts, handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
 import { Turns } from "./turns.js";
@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
+  alerts?: AlertsSource;
 }
 
 export interface ApiServer {
@@ -93,6 +95,8 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "alerts":
+      return handleAlerts(ctx, req, res, log);
   }
 }
 
@@ -133,6 +137,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     seen: new Map(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    alerts: opts.alerts,
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 

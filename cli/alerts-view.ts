@@ -8,7 +8,6 @@ type Paint = (style: "red" | "yellow" | "green" | "dim" | "bold" | "cyan", text:
 
 /** Replaces C0/C1 control characters (ESC included) with U+FFFD; keeps text otherwise. */
 export function termSafe(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
 }
 

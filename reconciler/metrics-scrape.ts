@@ -1,17 +1,17 @@
 // The reconciler's per-node and per-app gauges, rebuilt from the backend on every scrape so that
 // nodes and apps removed from the config disappear from the series. Values come from the served
-// desired documents and the agents' last reports (core/status/app-nodes.ts); nothing is counted
-// here. See docs/api.md for each series.
+// desired documents, the agents' last reports (core/status/app-nodes.ts) and the liveness
+// verdicts; nothing is counted here. What nobody can vouch for is left out: a stale or lost
+// node's phase is all 0, and its apps have only their desired count (no health, sync or serving
+// revision). See docs/api.md for each series.
 import { Gauge, type Registry } from "prom-client";
-import { livenessOf } from "../core/alerts/liveness.js";
 import { appNodes } from "../core/status/app-nodes.js";
 import type { DesiredState, NodeStatus } from "../schema/index.js";
 import type { ApiBackend } from "./contracts.js";
+import type { ContactBook } from "./liveness/contacts.js";
 
 const phases = ["converged", "applying", "degraded", "failed"] as const;
 const livenesses = ["alive", "stale", "lost"] as const;
-/** Process start: a node never seen is measured from here (see core/alerts/liveness.ts). */
-const startedAt = Date.now();
 
 type AppNodeLabels = "app" | "node";
 
@@ -19,6 +19,7 @@ export interface ScrapeGauges {
   nodeStatus: Gauge<"node" | "phase">;
   nodeLastSeen: Gauge<"node">;
   nodeLiveness: Gauge<"node" | "state">;
+  nodeLivenessSince: Gauge<"node">;
   nodeInSync: Gauge<"node">;
   trackedValid: Gauge;
   appDesired: Gauge<AppNodeLabels>;
@@ -43,13 +44,18 @@ function create(registers: Registry[]): ScrapeGauges {
     ),
     nodeLastSeen: g(
       "berth_node_last_seen_timestamp_seconds",
-      "When the node's agent last called the API (unix seconds)",
+      "Last moment the reconciler knew the node's agent was there (unix seconds; now while a long-poll is held)",
       ["node"],
     ),
     nodeLiveness: g(
       "berth_node_liveness",
-      "Liveness of the node's agent (1 for the current state of alive, stale, lost; 0 for the others)",
+      "Liveness verdict per node (1 for the current state of alive, stale, lost; 0 for the others)",
       ["node", "state"],
+    ),
+    nodeLivenessSince: g(
+      "berth_node_liveness_since_timestamp_seconds",
+      "When the node entered its current liveness state (unix seconds)",
+      ["node"],
     ),
     nodeInSync: g("berth_node_in_sync", "1 when the node converged on the document currently served", [
       "node",
@@ -94,42 +100,46 @@ function create(registers: Registry[]): ScrapeGauges {
   };
 }
 
-function refresh(
-  g: ScrapeGauges,
-  backend: Backend,
-  seen: ReadonlyMap<string, number> | undefined,
-  now: number,
-) {
-  for (const gauge of [g.nodeStatus, g.nodeLastSeen, g.nodeLiveness, g.nodeInSync]) gauge.reset();
-  for (const gauge of [
+function refresh(g: ScrapeGauges, backend: Backend, contacts: ContactBook | undefined, now: number) {
+  const nodeGauges = [g.nodeStatus, g.nodeLastSeen, g.nodeLiveness, g.nodeLivenessSince, g.nodeInSync];
+  const appGauges = [
     g.appDesired,
     g.appHealthy,
     g.appUnhealthy,
     g.appCrashLooping,
     g.appInSync,
     g.appRevision,
-  ])
-    gauge.reset();
+  ];
+  for (const gauge of [...nodeGauges, ...appGauges]) gauge.reset();
   g.trackedValid.set(backend.published().rejected ? 0 : 1);
   const desired = new Map<string, DesiredState | undefined>();
   const statuses = new Map<string, NodeStatus | null>();
+  const vouched = new Set<string>();
   for (const n of backend.nodes()) {
     const node = n.node;
     const doc = backend.desired(node);
+    const live = n.liveness;
+    // Without a verdict (backends that judge none) the report is taken as it is.
+    const alive = !live || live.state === "alive";
+    if (alive) vouched.add(node);
     desired.set(node, doc);
     statuses.set(node, n.status);
-    const phase = n.status?.phase;
-    if (phase) for (const p of phases) g.nodeStatus.set({ node, phase: p }, p === phase ? 1 : 0);
-    const last = Math.max(n.lastSeen ?? 0, seen?.get(node) ?? 0);
-    if (last > 0) g.nodeLastSeen.set({ node }, last / 1000);
-    const state = livenessOf({ ...n, lastSeen: last > 0 ? last : null }, now, startedAt);
-    for (const s of livenesses) g.nodeLiveness.set({ node, state: s }, s === state ? 1 : 0);
-    const inSync = doc !== undefined && n.status?.appliedHash === doc.hash && phase === "converged";
+    // A phase nobody can vouch for (stale or lost node) is not shown as current: all 0.
+    const phase = alive ? n.status?.phase : undefined;
+    if (n.status) for (const p of phases) g.nodeStatus.set({ node, phase: p }, p === phase ? 1 : 0);
+    const last = live ? live.lastSeen : (contacts?.lastSeen(node, now) ?? n.lastSeen);
+    if (last !== null && last > 0) g.nodeLastSeen.set({ node }, last / 1000);
+    if (live) {
+      for (const s of livenesses) g.nodeLiveness.set({ node, state: s }, s === live.state ? 1 : 0);
+      g.nodeLivenessSince.set({ node }, live.since / 1000);
+    }
+    const inSync = alive && doc !== undefined && n.status?.appliedHash === doc.hash && phase === "converged";
     g.nodeInSync.set({ node }, inSync ? 1 : 0);
   }
   for (const a of appNodes(desired, statuses)) {
     const labels = { app: a.app, node: a.node };
     g.appDesired.set(labels, a.desired);
+    if (!vouched.has(a.node)) continue;
     g.appHealthy.set(labels, a.healthy);
     g.appUnhealthy.set(labels, a.unhealthy);
     g.appCrashLooping.set(labels, a.crashLooping.length);

@@ -6,6 +6,7 @@
 // metrics` (test/reconciler/metrics-promtool.test.ts). Does not serve HTTP itself.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BerthEvent, LoopObserver } from "./contracts.js";
+import type { ContactBook } from "./liveness/contacts.js";
 import { type ScrapeGauges, scrapeGauges } from "./metrics-scrape.js";
 
 export type WebhookResult =
@@ -49,14 +50,10 @@ export interface Metrics extends LoopObserver {
   /** Feeds `published` (generation, latency) and `node-reported` (deploy outcomes) events. */
   observeEvent(event: BerthEvent): void;
   /**
-   * Rebuilds the per-node and per-app gauges from the backend (called before each scrape); `seen`
-   * holds lastSeen times observed by the HTTP layer, merged with the backend's.
+   * Rebuilds the per-node and per-app gauges from the backend (called before each scrape);
+   * `contacts` supplies lastSeen for backends that judge no liveness.
    */
-  refresh(
-    backend: Parameters<typeof scrapeGauges.refresh>[1],
-    seen?: ReadonlyMap<string, number>,
-    now?: number,
-  ): void;
+  refresh(backend: Parameters<typeof scrapeGauges.refresh>[1], contacts?: ContactBook, now?: number): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -197,9 +194,9 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     pushed(branch, result) {
       gitPushes.inc({ branch, result });
     },
-    refresh(backend, seen, now = Date.now()) {
+    refresh(backend, contacts, now = Date.now()) {
       generation.set(backend.published().generation);
-      scrapeGauges.refresh(gauges, backend, seen, now);
+      scrapeGauges.refresh(gauges, backend, contacts, now);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,17 +1,19 @@
-// A node's liveness from the last moment the reconciler knew its agent was there. The reconciler's
-// node book gives `liveness` itself once it tracks it (issue 12); until then (and for nodes
-// without it) this derives it from lastSeen: an agent long-polls every ≤ 30 s, so two minutes of
-// silence is stale and five is lost. A node never seen by this process is measured from the
-// process's start, so a restart does not report every node lost at once. Pure.
+// A node's liveness for the alert facts: the reconciler's own verdict (core/status/liveness.ts,
+// given by the node book) when there is one. Backends without verdicts (test fakes of the API)
+// get one derived from lastSeen, with the same default bounds, measured from the start for a
+// node never seen. Pure.
+import { defaultLivenessBounds, type Liveness } from "../status/liveness.js";
 
-export type Liveness = "alive" | "stale" | "lost";
+export type { Liveness };
 
-export const livenessDefaults = { staleAfterMs: 120_000, lostAfterMs: 300_000 };
+export const livenessDefaults = {
+  staleAfterMs: defaultLivenessBounds.staleAfterMs,
+  lostAfterMs: defaultLivenessBounds.lostAfterMs,
+};
 
 export interface LivenessInput {
   lastSeen: number | null;
-  /** Given by the node book when it tracks liveness itself. */
-  liveness?: string;
+  liveness?: { state: Liveness };
 }
 
 export function livenessOf(
@@ -20,7 +22,7 @@ export function livenessOf(
   startedAt: number,
   t: { staleAfterMs: number; lostAfterMs: number } = livenessDefaults,
 ): Liveness {
-  if (n.liveness === "alive" || n.liveness === "stale" || n.liveness === "lost") return n.liveness;
+  if (n.liveness) return n.liveness.state;
   const age = now - (n.lastSeen ?? startedAt);
   if (age >= t.lostAfterMs) return "lost";
   if (age >= t.staleAfterMs) return "stale";

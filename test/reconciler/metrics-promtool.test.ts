@@ -81,6 +81,26 @@ async function populated(): Promise<Harness> {
       ],
     }),
   );
+  const now = Date.now();
+  harness.backend.liveness.set("node-a", {
+    state: "alive",
+    since: now - 60_000,
+    lastSeen: now,
+    message: "ok",
+  });
+  harness.backend.liveness.set("node-b", {
+    state: "lost",
+    since: now - 5_000,
+    lastSeen: now - 90_000,
+    message: "gone",
+  });
+  const b = makeDoc("node-b", "v1");
+  b.workloads = [workload("web", 5, "v2")];
+  harness.backend.docs.set("node-b", b);
+  harness.backend.statuses.set(
+    "node-b",
+    makeStatus("node-b", { phase: "converged", appliedHash: b.hash, desiredHash: b.hash }),
+  );
   harness.events.emit("published", { generation: 7, latencyMs: 12 });
   harness.events.emit("node-reported", { node: "node-a", phase: "converged", appliedHash: "sha256:1" });
   harness.events.emit("node-reported", { node: "node-a", phase: "failed", desiredHash: doc.hash });
@@ -135,6 +155,13 @@ describe("reconciler /metrics", () => {
       /berth_app_revision_info\{app="web",node="node-a",desired="[0-9a-f]{12}",serving="[0-9a-f]{12}"\} 1/,
     );
     expect(text).toContain('berth_node_liveness{node="node-a",state="alive"} 1');
+    // A lost node's report is not vouched for: phase all 0, not in sync, its apps only desired.
+    expect(text).toContain('berth_node_liveness{node="node-b",state="lost"} 1');
+    expect(text).toContain('berth_node_status{node="node-b",phase="converged"} 0');
+    expect(text).toContain('berth_node_in_sync{node="node-b"} 0');
+    expect(text).toContain('berth_app_desired_instances{app="web",node="node-b"} 1');
+    expect(text).not.toContain('berth_app_healthy_instances{app="web",node="node-b"}');
+    expect(text).not.toContain('berth_app_in_sync{app="web",node="node-b"}');
     expect(text).toContain('berth_node_in_sync{node="node-a"} 0');
     expect(text).toContain("berth_tracked_commit_valid 1");
     expect(text).toContain('berth_deploys_total{node="node-a",outcome="failed"} 1');

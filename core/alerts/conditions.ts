@@ -107,6 +107,17 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
     }
     case "git-trouble":
       for (const t of facts.git) {
+        if (t.op === "degraded") {
+          out.push({
+            ...base,
+            subject: { op: t.op, problem: t.branch },
+            summary: `the reconciler is degraded: ${t.branch}`,
+            cause: t.message,
+            path: "/",
+            resolvedSummary: `the reconciler recovered: ${t.branch}`,
+          });
+          continue;
+        }
         const verb = t.op === "push" ? "push" : "fetch";
         out.push({
           ...base,

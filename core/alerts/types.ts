@@ -26,10 +26,13 @@ export interface Rule {
   nodes?: string[];
 }
 
-/** Trouble the reconciler has with git right now (from its fetches and pushes, or `degraded` events). */
+/**
+ * Trouble the reconciler has right now: failing fetches or pushes of one of its branches (its own
+ * observation), or a problem it announced with a `degraded` event (issue 14) until `recovered`.
+ */
 export interface GitTrouble {
-  op: "fetch" | "push";
-  /** Branch role: tracked, desired, status, alerts. */
+  op: "fetch" | "push" | "degraded";
+  /** Branch role (tracked, desired, status, alerts); for "degraded", the problem's name. */
   branch: string;
   message: string;
   /** When the current run of failures began (ms epoch). */

@@ -46,6 +46,9 @@ function firstLine(text: string): string {
 
 function causeOf(w: WorkloadStatus): string {
   const op = w.operation;
+  // Operations carry a cause {where, message} since issue 13; older agents only lastError.
+  const cause = (op as { cause?: { where?: string; message?: string } } | null | undefined)?.cause;
+  if (cause?.message) return firstLine(cause.where ? `${cause.where}: ${cause.message}` : cause.message);
   if (op?.lastError) return firstLine(op.lastError);
   const exit = (w as { lastExit?: { code?: number | null; signal?: string | null } }).lastExit;
   if (exit) return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;

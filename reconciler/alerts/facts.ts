@@ -28,7 +28,15 @@ export class GitTroubleTracker implements LoopObserver {
     return [...this.open.values()];
   }
 
-  private record(op: "fetch" | "push", branch: BranchRole, failed: boolean, message = "failed"): void {
+  /** `degraded` / `recovered` events ({problem, message}, issue 14): trouble the reconciler announced. */
+  event(type: string, data: Record<string, unknown>): void {
+    if (type !== "degraded" && type !== "recovered") return;
+    const problem = typeof data.problem === "string" ? data.problem : "unknown";
+    const message = typeof data.message === "string" ? data.message : problem;
+    this.record("degraded", problem, type === "degraded", message);
+  }
+
+  private record(op: GitTrouble["op"], branch: string, failed: boolean, message = "failed"): void {
     const key = `${op}:${branch}`;
     if (!failed) {
       this.open.delete(key);

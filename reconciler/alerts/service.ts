@@ -136,6 +136,7 @@ export class AlertService {
 
   /** Events that change facts: evaluate soon rather than at the next tick. */
   onEvent(e: BerthEvent): void {
+    this.git.event(e.type, e.data);
     if (e.type === "detected" || e.type === "planned" || e.type === "status-committed") return;
     this.schedule(50);
   }

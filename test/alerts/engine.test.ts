@@ -325,3 +325,33 @@ describe("restarts, filters, removed rules, schedule", () => {
     ]);
   });
 });
+
+describe("announced trouble (degraded / recovered events)", () => {
+  it("a degraded problem is a git-trouble alert until it recovers", () => {
+    const r = rule("git-trouble", { forMs: 0, resolveMs: 0 });
+    const degraded: Facts = {
+      ...none,
+      git: [
+        {
+          op: "degraded",
+          branch: "publish-failing",
+          message: "publishing has failed for 5 minutes",
+          since: t0,
+        },
+      ],
+    };
+    const { sent } = run(
+      [r],
+      [
+        [t0, degraded],
+        [t0 + s, degraded],
+        [t0 + 2 * s, none],
+      ],
+    );
+    expect(kinds(sent)).toEqual([
+      "firing the reconciler is degraded: publish-failing",
+      "resolved the reconciler recovered: publish-failing",
+    ]);
+    expect(sent[0]?.subject).toEqual({ op: "degraded", problem: "publish-failing" });
+  });
+});

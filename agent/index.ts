@@ -25,8 +25,8 @@ export type { AgentEvent } from "./core/events.js";
 
 export interface AgentOptions {
   node: string;
-  /** Reconciler base URL, e.g. http://10.0.0.1:7070. */
-  url: string;
+  /** Reconciler base URL, e.g. http://10.0.0.1:7070, or several (the agent fails over between them in order). */
+  url: string | readonly string[];
   token: string;
   stateDir: string;
   /** Injected by berth up and tests; otherwise made from the runtimes the documents name. */
@@ -39,7 +39,7 @@ export interface AgentOptions {
   httpListen?: string;
   /** Caddy's TLS listener (default ":443"). */
   httpsListen?: string;
-  /** Long-poll wait in seconds (default 30). */
+  /** Long-poll wait in seconds (default 10; the reconciler answers within its pollHold anyway). */
   pollWaitSeconds?: number;
   logger?: pino.Logger;
   onEvent?: (e: AgentEvent) => void;
@@ -124,12 +124,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         httpsListen: opts.httpsListen ?? ":443",
       })
     : null;
-  const waitSeconds = opts.pollWaitSeconds ?? 30;
+  const waitSeconds = opts.pollWaitSeconds ?? 10;
   const client = createReconcilerClient({
     url: opts.url,
     node: opts.node,
     token: opts.token,
-    maxWaitSeconds: waitSeconds,
   });
   const reporter = createStatusReporter({
     put: (s, signal) => client.putStatus(s, signal),
@@ -209,7 +208,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     logger,
     emit,
   });
-  logger.info({ url: opts.url, stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+  logger.info({ url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
 
   let stopped: Promise<void> | null = null;
   return {

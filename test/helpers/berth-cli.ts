@@ -4,6 +4,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
+/** tsx's loader by absolute URL, so the CLI also runs with a working directory outside the project. */
+export const tsxLoader = import.meta.resolve("tsx");
 
 export interface CliRun {
   code: number;
@@ -13,14 +15,14 @@ export interface CliRun {
 
 export function runBerth(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
+      ["--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args],
       {
-        cwd: projectRoot,
+        cwd: opts.cwd ?? projectRoot,
         timeout: opts.timeoutMs ?? 60_000,
         env: { ...process.env, NO_COLOR: "1", ...opts.env },
       },

@@ -23,7 +23,10 @@ const appYaml = (reply: string) =>
   `kind: App\nname: echo\ncommand: ["node", ${JSON.stringify(app)}]\nport: 8080\nenv:\n  REPLY: ${reply}\nhealth:\n  path: /healthz\n`;
 
 async function healthz(url: string): Promise<{ generation: number; desiredCommit: string | null }> {
-  return (await (await fetch(`${url}/healthz`)).json()) as { generation: number; desiredCommit: string | null };
+  return (await (await fetch(`${url}/healthz`)).json()) as {
+    generation: number;
+    desiredCommit: string | null;
+  };
 }
 
 async function served(hostPort: number): Promise<{ pid: number; body: string } | null> {
@@ -46,7 +49,7 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
     for (const c of closers.splice(0)) await c();
   });
 
-  it("keeps its workloads when the reconciler it uses is killed -9, and applies the survivor's next commit", async () => {
+  async function cluster(intervals: { a: string; b: string }) {
     const base = randomPortBase();
     const work = await temp.makeRepo({
       "berth.yaml": "kind: Settings\nbranch: main\n",
@@ -65,7 +68,7 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
     stateDir = join(dir, "state");
     mkdirSync(stateDir);
     writeFileSync(join(dir, "token"), `${TOKEN}\n`);
-    const reconciler = async (name: string) => {
+    const reconciler = async (name: "a" | "b") => {
       const p = spawnBerth([
         "serve",
         "--remote",
@@ -75,10 +78,13 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
         "--listen",
         "127.0.0.1:0",
         "--interval",
-        "1",
+        intervals[name],
       ]);
       procs.push(p);
-      return { p, url: (await p.waitForLine((l) => l.msg === "API listening", `reconciler ${name}`)).url as string };
+      return {
+        p,
+        url: (await p.waitForLine((l) => l.msg === "API listening", `reconciler ${name}`)).url as string,
+      };
     };
     const a = await reconciler("a");
     const b = await reconciler("b");
@@ -87,7 +93,6 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
       const [ha, hb] = [await healthz(a.url), await healthz(b.url)];
       return ha.generation === 1 && hb.desiredCommit === ha.desiredCommit ? ha : undefined;
     });
-
     const agent = spawnBerth([
       "agent",
       "--node",
@@ -107,13 +112,29 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
         status: { workloads: { hostPort: number }[] } | null;
       };
     };
-    const onA = await waitFor("converged via a", async () => {
-      const n = await statusOf(a.url);
-      return n.inSync === true && n.liveness === "alive" ? n : undefined;
-    }, 60_000);
-    const hostPort = onA.status?.workloads[0]?.hostPort as number;
-    const before = await served(hostPort);
-    expect(before?.body).toBe("v1");
+    const commit = (reply: string) => {
+      writeFileSync(join(work.dir, "apps/echo.yaml"), appYaml(reply));
+      work.git("commit", "-qam", `echo: ${reply}`);
+      work.git("push", "-q", bare, "main");
+    };
+    const servedVia = (url: string, reply: string) =>
+      waitFor(
+        `${reply} served and in sync via ${url}`,
+        async () => {
+          const n = await statusOf(url);
+          const port = n.status?.workloads[0]?.hostPort;
+          if (n.inSync !== true || port === undefined) return undefined;
+          const got = await served(port);
+          return got?.body === reply ? { port, pid: got.pid } : undefined;
+        },
+        60_000,
+      );
+    return { a, b, gen1, agent, accepted, statusOf, commit, servedVia };
+  }
+
+  it("keeps its workloads when the reconciler it uses is killed -9, and applies the survivor's next commit", async () => {
+    const { a, b, gen1, agent, accepted, statusOf, commit, servedVia } = await cluster({ a: "1", b: "1" });
+    const before = await servedVia(a.url, "v1");
     expect(accepted()).toHaveLength(1);
 
     // The reconciler in use dies without a word.
@@ -122,23 +143,40 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
     await agent.waitForLine((l) => String(l.msg).includes(`trying ${b.url}`), "the failover log line");
     // Same document from b: not even accepted again, nothing restarted.
     expect(accepted()).toHaveLength(1);
-    expect((await served(hostPort))?.pid).toBe(before?.pid);
+    expect((await served(before.port))?.pid).toBe(before.pid);
     expect((await statusOf(b.url)).inSync).toBe(true);
 
     // A new commit: the survivor publishes it and the agent applies it from there.
-    writeFileSync(join(work.dir, "apps/echo.yaml"), appYaml("v2"));
-    work.git("commit", "-qam", "echo: v2");
-    work.git("push", "-q", bare, "main");
-    await waitFor("b publishes generation 2", async () => (await healthz(b.url)).generation === gen1.generation + 1, 60_000);
+    commit("v2");
     await waitFor(
-      "v2 served",
-      async () => {
-        const n = await statusOf(b.url);
-        const port = n.status?.workloads[0]?.hostPort;
-        return n.inSync === true && port !== undefined && (await served(port))?.body === "v2";
-      },
+      "b publishes generation 2",
+      async () => (await healthz(b.url)).generation === gen1.generation + 1,
       60_000,
     );
+    await servedVia(b.url, "v2");
     expect(accepted()).toHaveLength(2);
+  });
+
+  it("is not rolled back by a reconciler that has not seen the newest publish yet", async () => {
+    // b fetches only at start (interval 10 min): a publishes the next commit, b does not know it.
+    const { a, b, gen1, agent, accepted, commit, servedVia } = await cluster({ a: "1", b: "600" });
+    await servedVia(a.url, "v1");
+    commit("v2");
+    const v2 = await servedVia(a.url, "v2");
+    expect((await healthz(b.url)).generation).toBe(gen1.generation);
+    expect(accepted()).toHaveLength(2);
+
+    await a.p.kill();
+    await agent.waitForLine((l) => String(l.msg).includes(`trying ${b.url}`), "the failover log line");
+    // b looks at the desired branch before answering an agent that holds a document it does not
+    // know: it serves generation 2 and the agent keeps v2, never getting v1 back.
+    await waitFor(
+      "b caught up",
+      async () => (await healthz(b.url)).generation === gen1.generation + 1,
+      30_000,
+    );
+    await servedVia(b.url, "v2");
+    expect(accepted()).toHaveLength(2);
+    expect((await served(v2.port))?.pid).toBe(v2.pid);
   });
 });

@@ -161,7 +161,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
-      events.emit("error", { op: "reconcile", message });
+      events.emit("reconciler-error", { op: "reconcile", message });
     },
   });
 
@@ -349,7 +349,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     warnedSettings = true;
     const message = `berth.yaml now names branches ${now}; restart berth serve to use them (still using ${used})`;
     log.warn({}, message);
-    events.emit("error", { op: "settings", message });
+    events.emit("reconciler-error", { op: "settings", message });
   }
 
   async function start(): Promise<void> {
@@ -362,7 +362,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         { err: (err as Error).message, repo: source.describe },
         "cannot read the branch settings; using defaults",
       );
-      events.emit("error", { op: "settings", message: (err as Error).message });
+      events.emit("reconciler-error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
     status = new StatusBatcher({

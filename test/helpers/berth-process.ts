@@ -3,6 +3,7 @@
 // for waiting on what it says. stop() sends SIGTERM, kill() SIGKILL; both wait for the exit.
 import { type ChildProcess, spawn } from "node:child_process";
 import { projectRoot, tsxLoader } from "./berth-cli.js";
+import type { Netns } from "./netns.js";
 
 export interface BerthProcess {
   child: ChildProcess;
@@ -23,9 +24,11 @@ export interface BerthProcess {
 
 export function spawnBerth(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string>; netns?: Netns } = {},
 ): BerthProcess {
-  const child = spawn(process.execPath, ["--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args], {
+  const argv = [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
+  const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
+  const child = spawn(cmd as string, rest, {
     cwd: opts.cwd ?? projectRoot,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", ...opts.env },

@@ -11,17 +11,21 @@ export type EventType =
   | "rejected" // the commit is invalid; nothing published
   | "unchanged" // the commit changes no node's desired state; nothing published
   | "node-reported" // an agent reported a changed status
+  | "workload-failed" // a node reported a workload failing with a new cause (exit, crash loop, never healthy…)
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
   | "node-stale" // no contact with a node's agent for longer than the stale bound
   | "node-lost" // no contact for longer than the lost bound
   | "node-back" // a stale or lost node's agent called again
-  | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "reconciler-error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
 
 export interface BerthEvent {
-  /** Strictly increasing per reconciler process; used as the SSE id. */
-  id: number;
+  /**
+   * `<epoch>-<seq>`: the epoch names the reconciler process, seq increases strictly within it.
+   * Unique across restarts; used as the SSE id (opaque to clients).
+   */
+  id: string;
   type: EventType;
   time: string;
   data: Record<string, unknown>;
@@ -121,6 +125,13 @@ export interface ApiBackend {
   reportStatus(node: string, status: NodeStatus): void;
   /** lastSeen (ms epoch), liveness and last status per node, from memory. */
   nodes(): NodeEntryView[];
+  /**
+   * An agent holds a document hash (`etag`) this reconciler does not serve: another reconciler
+   * may have published something newer. Optional; remote mode refreshes the desired branch
+   * first. "behind": it could not find out (the remote is unreachable), so serving its own
+   * document might roll the agent back: the API answers 503 and the agent tries another.
+   */
+  catchUp?(node: string, etag: string): Promise<"serve" | "behind">;
   /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */

@@ -111,6 +111,8 @@ export interface Reconciler extends ApiBackend {
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
+/** How long an agent's poll waits for the desired branch to be fetched when it names a document unknown here. */
+const catchUpMs = 5_000;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
 
@@ -181,6 +183,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
+  let desiredFetchedAt = 0;
 
   const loop = new Coalescer({
     async run(t0, why) {
@@ -199,7 +203,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
-      events.emit("error", { op: "reconcile", message });
+      events.emit("reconciler-error", { op: "reconcile", message });
     },
   });
 
@@ -344,6 +348,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       source.mode === "remote"
         ? await source.refresh(settings.desiredBranch)
         : await source.tip(settings.desiredBranch);
+    desiredFetchedAt = Date.now();
     if (tip !== null && tip !== served.desiredCommit) await serveDesiredCommit(tip, why);
   }
 
@@ -405,7 +410,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     warnedSettings = true;
     const message = `berth.yaml now names branches ${now}; restart berth serve to use them (still using ${used})`;
     log.warn({}, message);
-    events.emit("error", { op: "settings", message });
+    events.emit("reconciler-error", { op: "settings", message });
   }
 
   async function start(): Promise<void> {
@@ -418,7 +423,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         { err: (err as Error).message, repo: source.describe },
         "cannot read the branch settings; using defaults",
       );
-      events.emit("error", { op: "settings", message: (err as Error).message });
+      events.emit("reconciler-error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
     tellConfig(settings);
@@ -505,6 +510,28 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       });
     },
     trigger: (req: TriggerRequest) => loop.trigger(req),
+    async catchUp(node, etag) {
+      // Only several reconcilers on one remote can disagree; a local repo has one publisher.
+      if (source.mode !== "remote" || served.knows(node, etag)) return "serve";
+      const asked = Date.now();
+      adoptFirst = true;
+      loop.trigger({ source: "poll" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        loop.idle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, catchUpMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (served.knows(node, etag) || desiredFetchedAt >= asked) return "serve";
+      log.warn(
+        { node, etag },
+        "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
+      );
+      return "behind";
+    },
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
       const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };

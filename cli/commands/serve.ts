@@ -9,6 +9,7 @@ import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
+import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
 import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
 import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
@@ -33,6 +34,8 @@ interface ServeFlags {
   forgeTokenFile?: string;
   apiTokenFile?: string;
   alertSecretsFile?: string;
+  staleAfter?: string;
+  lostAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -69,6 +72,8 @@ export function register(program: Command): void {
       "--alert-secrets-file <file>",
       "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
     )
+    .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
+    .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
       try {
@@ -80,6 +85,7 @@ export function register(program: Command): void {
         );
       }
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
       const metrics = createMetrics();
@@ -126,6 +132,7 @@ export function register(program: Command): void {
         observers: [metrics, alerting.observer],
         extraRoles: alerting.extraRoles,
         onConfig: (s) => alerting.service.configure(s),
+        liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
@@ -225,6 +232,27 @@ async function readSecret(file: string, flag: string): Promise<string> {
   const secret = text.trim();
   if (!secret) throw new UserError(`${flag} ${file} is empty`, "write the secret into the file (one line)");
   return secret;
+}
+
+/** --stale-after / --lost-after as liveness bounds (the restart grace follows lost-after when longer). */
+function livenessFlags(flags: ServeFlags): Partial<LivenessBounds> {
+  const read = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+      throw new UserError(`${flag} ${value} must be a number of seconds above 0 (at most 86400)`);
+    }
+    return Math.round(n * 1000);
+  };
+  const stale = read("--stale-after", flags.staleAfter) ?? defaultLivenessBounds.staleAfterMs;
+  const lost = read("--lost-after", flags.lostAfter) ?? defaultLivenessBounds.lostAfterMs;
+  if (lost <= stale) {
+    throw new UserError(
+      `--lost-after (${lost / 1000} s) must be longer than --stale-after (${stale / 1000} s)`,
+      "a node is stale first, then lost",
+    );
+  }
+  return { staleAfterMs: stale, lostAfterMs: lost };
 }
 
 function seconds(value: string): number {

@@ -140,7 +140,7 @@ export class StatusBatcher {
           { branch: this.opts.branch, err: message },
           "writing statuses failed; will retry",
         );
-        this.opts.events.emit("error", { op: "status-commit", message });
+        this.opts.events.emit("reconciler-error", { op: "status-commit", message });
       })
       .finally(() => {
         this.inflight = new Map();

@@ -129,7 +129,8 @@ export async function startBed(opts: BedOptions): Promise<Bed> {
       observers: [metrics, alerting.observer],
       extraRoles: alerting.extraRoles,
       onConfig: (s) => alerting.service.configure(s),
-      liveness: { staleAfterMs: 500, lostAfterMs: 1_500, startupGraceMs: 500, pollHoldMs: 300 },
+      // Short enough for a test, long enough that a loaded machine does not lose a live agent.
+      liveness: { staleAfterMs: 2_000, lostAfterMs: 6_000, startupGraceMs: 1_000, pollHoldMs: 1_000 },
     });
     await reconciler.start();
     await alerting.service.start(reconciler, reconciler.branches());

@@ -6,7 +6,7 @@
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BerthEvent } from "../../reconciler/contracts.js";
-import { EventBus } from "../../reconciler/events.js";
+import { EventBus, parseEventId } from "../../reconciler/events.js";
 import { type ApiServer, startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
 import { createReconciler, type Reconciler } from "../../reconciler/reconciler.js";
@@ -146,7 +146,7 @@ describe.skipIf(!ok)("node liveness", () => {
     expect(Math.abs(lastSeen - gone)).toBeLessThan(1_000);
     expect(Date.parse(stale.data.since as string)).toBe(lastSeen + bounds.staleAfterMs);
     expect(Date.parse(lost.data.since as string)).toBe(lastSeen + bounds.lostAfterMs);
-    expect(stale.id).toBeLessThan(lost.id);
+    expect(parseEventId(stale.id)?.seq).toBeLessThan(parseEventId(lost.id)?.seq as number);
 
     // The API never shows a lost node converged or in sync, and says what is known.
     const n = (await bed.nodes())["node-a"] as Record<string, unknown>;

@@ -58,6 +58,8 @@ export class MemoryBackend implements ApiBackend, SeenTracker {
   /** Liveness verdicts to show (none: this backend judges no liveness, like before issue 12). */
   readonly liveness = new Map<string, LivenessView>();
   abortedWaits = 0;
+  /** Set by a test to play a reconciler that must look at the desired branch first. */
+  catchUp?: (node: string, etag: string) => Promise<"serve" | "behind">;
   planImpl: (base: string | undefined, head: string | undefined) => Promise<Plan> = async () => {
     throw Object.assign(new Error("no plan in this test"), { statusCode: 400 });
   };

@@ -129,8 +129,13 @@ export class AlertService {
   /** Reads the alerts branch and resumes: open alerts stay open (nothing re-fires), the outbox is sent. */
   async start(backend: FactsBackend, access: BranchAccess): Promise<void> {
     this.backend = backend;
-    this.access = access;
-    if (this.enabled) await this.reload("startup");
+    // In the evaluation chain: an evaluation must never decide from an empty state while the
+    // branch is being read (it would fire again what is open, and the read would then undo it).
+    this.chain = this.chain.then(async () => {
+      this.access = access;
+      if (this.enabled) await this.reload("startup");
+    });
+    await this.chain;
     this.schedule(0);
   }
 

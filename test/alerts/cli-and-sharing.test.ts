@@ -113,7 +113,7 @@ describe.skipIf(!ok)("two reconcilers on one config repo", () => {
       ["host-a", "host-b"].map(async (owner) => {
         const s = new AlertService({
           secrets: new Map(),
-          logger: pino({ level: "silent" }),
+          logger: pino({ level: process.env.BED_LOG ? "debug" : "silent", base: { owner } }),
           owner,
           tickMs: 60_000,
         });

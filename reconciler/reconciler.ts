@@ -11,7 +11,8 @@ import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import type { ApiBackend, EventSink, HistoryBackend, RejectedView, TriggerRequest } from "./contracts.js";
+import { webUrlFor } from "./forge/client.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -33,6 +34,7 @@ import {
   tokensOf,
 } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
+import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
@@ -67,7 +69,7 @@ export interface ReconcilerHooks {
   nodeStatus?(node: string, status: NodeStatus): void;
 }
 
-export interface Reconciler extends ApiBackend {
+export interface Reconciler extends ApiBackend, HistoryBackend {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Settles when no work is pending (tests). */
@@ -100,6 +102,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
+  const history = new GenerationReader(source.git);
   let status: StatusBatcher | undefined;
 
   /** Config of the published source commit, for the resource part of plans (loaded lazily). */
@@ -392,6 +395,18 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     },
     nodes: () => book.list([...served.docs.keys(), ...served.tokens.keys()]),
     trigger: (req: TriggerRequest) => loop.trigger(req),
+    readGenerations: (opts) => history.list(served.desiredCommit, opts),
+    readGeneration: (n) => history.find(served.desiredCommit, n),
+    forgeWeb() {
+      const forge = settings.forge;
+      if (!forge) return null;
+      try {
+        return { kind: forge.kind, webUrl: webUrlFor(forge) };
+      } catch {
+        // Gitea without apiUrl or webUrl: no address to link to.
+        return null;
+      }
+    },
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
       const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };

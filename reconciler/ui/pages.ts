@@ -195,6 +195,10 @@ async function generationsPage(
   return h.readGenerations({ limit: HISTORY_PAGE, ...(before !== undefined ? { before } : {}) });
 }
 
+function plansOf(gens: readonly GenerationInput[]): Map<number, GenerationInput["plan"]> {
+  return new Map(gens.map((g) => [g.generation, g.plan]));
+}
+
 const historyRoute: Handler = async (ctx, req, res, _p, query) => {
   const b = Number(query.get("before"));
   const before = Number.isInteger(b) && b > 0 ? b : undefined;
@@ -220,7 +224,7 @@ const historyRoute: Handler = async (ctx, req, res, _p, query) => {
 const historyFragmentRoute: Handler = async (ctx, req, res) => {
   const gens = (await generationsPage(ctx, undefined)) ?? [];
   const rows = historyRows(gens, ctx.backend.published().generation, history(ctx).forgeWeb?.() ?? null);
-  await sendHtml(req, res, 200, historyTable(rows, Date.now()));
+  await sendHtml(req, res, 200, historyTable(rows, Date.now(), plansOf(gens)));
 };
 
 const generationRoute: Handler = async (ctx, req, res, p) => {

@@ -1,7 +1,7 @@
 // Sends the operations page's responses: HTML (compressed with brotli or gzip when the browser
 // accepts it, via node:zlib), with headers that keep the page to itself (a strict Content
-// Security Policy: only our own script, style and fetches; no framing; no referrer to forges) and
-// out of caches. Static assets are served with a content hash in their URL and cached for a year.
+// Security Policy: only our own script, style and fetches; no framing; no referrer for forges)
+// and out of caches. Static assets are served with a content hash in their URL, cached a year.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
@@ -14,7 +14,8 @@ export const securityHeaders: Record<string, string> = {
   "Content-Security-Policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
+  // same-origin: forms keep their Origin header (checked on POST); forge links get no referrer.
+  "Referrer-Policy": "same-origin",
   "X-Frame-Options": "DENY",
 };
 

@@ -137,6 +137,31 @@ describe("overview view-model", () => {
     expect(m.counts).toMatchObject({ apps: 2, appsAttention: 1 });
   });
 
+  it("counts the previous version as serving when a replace failed (state failed, health of the old one)", () => {
+    const w = workload("web", 0, 2);
+    const failedReplace: Rep = {
+      ...ok(w),
+      specHash: spec("web", 1),
+      state: "failed",
+      health: "healthy",
+      operation: {
+        status: "backoff",
+        step: "replace web-0",
+        attempt: 2,
+        retryable: true,
+        lastError: "new instance never became healthy",
+      },
+    };
+    const stopped: Rep = { ...ok(workload("job", 0)), state: "stopped", health: "healthy" };
+    const m = overview(input([node("n1", [w, workload("job", 0)], [failedReplace, stopped])]));
+    expect(m.apps.find((a) => a.app === "web")).toMatchObject({
+      sync: "failing",
+      health: "healthy",
+      healthy: 1,
+    });
+    expect(m.apps.find((a) => a.app === "job")).toMatchObject({ health: "unhealthy", healthy: 0 });
+  });
+
   it("prefers a reported cause (where: message) and the exit of a crash-looping instance", () => {
     const w = workload("job", 0);
     const rep: Rep = {

@@ -60,7 +60,10 @@ export function instancesOf(n: NodeInput): InstanceRow[] {
   return doc.workloads.map((w): InstanceRow => {
     const r = trusted ? reported.get(w.id) : undefined;
     const current = r ? (r.specHash === null ? null : r.specHash === w.specHash) : null;
-    const health = r ? (r.state === "running" || r.state === "starting" ? r.health : "unhealthy") : "unknown";
+    // Agents report `failed` for a replace that failed while the previous version keeps serving;
+    // its health is that version's. An instance that is stopped or crash-looping serves nothing.
+    const serving = r?.state === "running" || r?.state === "starting" || r?.state === "failed";
+    const health = r ? (serving ? r.health : "unhealthy") : "unknown";
     return {
       node: n.node,
       app: w.app,

@@ -11,6 +11,7 @@ ${o.problem ? html`<p class="banner bad" role="alert">${o.problem}</p>` : ""}
 <p>These pages show the same data as the reconciler's read API and need the same admin token: the contents of the file given to <code>berth serve --api-token-file</code>.</p>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="${o.next}">
+<input type="text" name="username" value="admin" autocomplete="username" hidden>
 <label for="token">Admin token</label>
 <input type="password" id="token" name="token" autocomplete="current-password" required autofocus>
 <p><button type="submit">Log in</button></p>

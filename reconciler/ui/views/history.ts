@@ -2,6 +2,7 @@
 // commit linked on the forge, and the exact `berth rollback` command) and one generation's page
 // with its whole plan.
 import type { GenerationInput, GenerationRow } from "../../../core/views/ops/index.js";
+import type { Plan } from "../../../schema/index.js";
 import { type Html, html } from "../html.js";
 import { ago, badge, shortSha, when } from "./layout.js";
 import { planHtml } from "./plan.js";
@@ -20,21 +21,28 @@ function commitCell(r: GenerationRow): Html {
   return html`${r.branch ? html`<span class="muted">${r.branch}@</span>` : ""}${r.commitUrl ? html`<a href="${r.commitUrl}" rel="noreferrer">${code}</a>` : code}`;
 }
 
-export function historyRowHtml(r: GenerationRow, now: number): Html {
+/** Lines of a plan shown inline in the history list; the generation's page has all of it. */
+const PLAN_LINES = 40;
+
+export function historyRowHtml(r: GenerationRow, now: number, plan?: Plan | null): Html {
   return html`<tr id="gen-${r.generation}">
 <th scope="row"><a href="/history/${r.generation}">#${r.generation}</a>${r.current ? html` ${badge("serving", "ok")}` : ""}</th>
 <td>${ago(r.at, now)}</td>
 <td>${commitCell(r)}</td>
 <td>${r.subject ?? ""}</td>
-<td>${summaryText(r)}</td>
+<td>${summaryText(r)}${plan ? html`<details><summary>plan</summary>${planHtml(plan, PLAN_LINES)}</details>` : ""}</td>
 <td>${r.rollback ? html`<code class="cmd">${r.rollback}</code>` : html`<span class="muted">${r.current ? "serving now" : "—"}</span>`}</td>
 </tr>`;
 }
 
-export function historyTable(rows: readonly GenerationRow[], now: number): Html {
+export function historyTable(
+  rows: readonly GenerationRow[],
+  now: number,
+  plans: ReadonlyMap<number, Plan | null> = new Map(),
+): Html {
   return html`<table id="history" aria-labelledby="history-title">
 <thead><tr><th scope="col">Generation</th><th scope="col">Published</th><th scope="col">Source commit</th><th scope="col">Subject</th><th scope="col">Plan</th><th scope="col">Roll back to it (run in the config repo)</th></tr></thead>
-<tbody id="history-rows">${rows.map((r) => historyRowHtml(r, now))}</tbody>
+<tbody id="history-rows">${rows.map((r) => historyRowHtml(r, now, plans.get(r.generation)))}</tbody>
 </table>`;
 }
 
@@ -42,10 +50,11 @@ export function historyBody(
   rows: readonly GenerationRow[],
   now: number,
   paging: { before: number | null; next: number | null },
+  plans: ReadonlyMap<number, Plan | null> = new Map(),
 ): Html {
   return html`<h1 id="history-title">History</h1>
 <p class="muted">Every published generation of the desired branch, newest first. A rollback is a new commit on the tracked branch with the old config (history is kept); the reconciler publishes it like any commit.</p>
-${rows.length === 0 ? html`<p>Nothing published yet.</p>` : historyTable(rows, now)}
+${rows.length === 0 ? html`<p>Nothing published yet.</p>` : historyTable(rows, now, plans)}
 <nav class="pager" aria-label="Older generations">${paging.before !== null ? html`<a href="/history">newest</a>` : ""}${paging.next !== null ? html`<a href="/history?before=${paging.next}" rel="next">older →</a>` : ""}</nav>`;
 }
 

@@ -10,17 +10,16 @@ import type { OpsTracker } from "./tracker.js";
 type HealthSource = { health?: () => OpsInput["health"] };
 
 export function opsInput(ctx: ApiContext, tracker: OpsTracker, now = Date.now()): OpsInput {
-  const nodes: NodeInput[] = nodesOverview(ctx).map((n) => {
-    const extra = n as unknown as { liveness?: Liveness; livenessSince?: string };
-    return {
-      node: n.node,
-      lastSeen: n.lastSeen,
-      ...(extra.liveness ? { liveness: extra.liveness } : {}),
-      ...(extra.livenessSince ? { livenessSince: extra.livenessSince } : {}),
-      desired: ctx.backend.desired(n.node),
-      status: n.status,
-    };
-  });
+  const nodes: NodeInput[] = nodesOverview(ctx).map((n) => ({
+    node: n.node,
+    lastSeen: n.lastSeen,
+    // null: a backend that does not judge liveness; the page then says unknown.
+    ...(n.liveness ? { liveness: n.liveness as Liveness } : {}),
+    ...(n.livenessSince ? { livenessSince: n.livenessSince } : {}),
+    ...(n.livenessMessage ? { livenessMessage: n.livenessMessage } : {}),
+    desired: ctx.backend.desired(n.node),
+    status: n.status,
+  }));
   const health = (ctx.backend as HealthSource).health?.() ?? null;
   return {
     now,

@@ -30,7 +30,7 @@ export class OpsTracker {
     events: EventBus,
     private readonly backend: Backend,
   ) {
-    for (const e of events.since(0).events) this.onEvent(e);
+    for (const e of events.since(undefined).events) this.onEvent(e);
     this.unsubscribe = events.subscribe((e) => this.onEvent(e));
   }
 

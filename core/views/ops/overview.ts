@@ -174,6 +174,7 @@ export function nodeRow(n: NodeInput): NodeRow {
     attention,
     liveness,
     livenessSince: n.livenessSince ?? null,
+    livenessMessage: n.livenessMessage ?? null,
     lastSeen: n.lastSeen,
     agentVersion: st?.agentVersion ?? null,
     phase,

@@ -39,6 +39,8 @@ export interface NodeInput {
   /** Absent until the reconciler vouches for liveness: shown as unknown. */
   liveness?: Liveness;
   livenessSince?: string;
+  /** What is known about the node's contact, in words (from the reconciler). */
+  livenessMessage?: string;
   desired: DesiredState | undefined;
   status: (Omit<NodeStatus, "workloads"> & { workloads: ReportedWorkload[]; drift?: DriftReport }) | null;
 }
@@ -165,6 +167,7 @@ export interface NodeRow {
   attention: Attention;
   liveness: Liveness | "unknown";
   livenessSince: string | null;
+  livenessMessage: string | null;
   lastSeen: string | null;
   agentVersion: string | null;
   phase: string;

@@ -165,7 +165,7 @@
       stop("live updates stopped: reload the page (log in again if asked)");
     else show("connecting", "reconnecting…");
   };
-  for (const type of ["node-reported", "node-stale", "node-lost", "node-back"]) {
+  for (const type of ["node-reported", "workload-failed", "node-stale", "node-lost", "node-back"]) {
     source.addEventListener(type, (ev) => {
       const d = data(ev);
       if (typeof d.node !== "string" || !relevant(d.node)) return;

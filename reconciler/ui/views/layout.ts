@@ -12,7 +12,7 @@ export interface PageOptions {
   session?: boolean;
   assets: { css: string; js: string };
   /** Id of the newest event when the page was made: the live script resumes the stream there. */
-  eventId?: number;
+  eventId?: string | null;
   body: Child;
 }
 

@@ -74,7 +74,7 @@ export function appRowHtml(row: AppRow, now: number): Html {
 export function nodeRowHtml(row: NodeRow, now: number): Html {
   return html`<tr id="node-${row.node}" data-sort="${sortKey(row.attention, row.node)}" data-attention="${row.attention}">
 <th scope="row" class="mono">${row.node}</th>
-<td>${badge(row.liveness, livenessTone[row.liveness], row.liveness === "unknown" ? "the reconciler does not report liveness" : undefined)}${row.livenessSince ? html` <span class="muted">since ${ago(row.livenessSince, now)}</span>` : ""}</td>
+<td>${badge(row.liveness, livenessTone[row.liveness], row.livenessMessage ?? (row.liveness === "unknown" ? "the reconciler does not report liveness" : undefined))}${row.livenessSince ? html` <span class="muted">since ${ago(row.livenessSince, now)}</span>` : ""}</td>
 <td>${ago(row.lastSeen, now)}</td>
 <td>${row.agentVersion ?? html`<span class="muted">unknown</span>`}</td>
 <td>${badge(row.phase, row.phase === "converged" ? "ok" : row.phase === "failed" || row.phase === "degraded" ? "bad" : row.phase === "applying" ? "warn" : "unk")}</td>

@@ -17,11 +17,13 @@ import type {
   ApiBackend,
   BranchRole,
   EventSink,
+  HistoryBackend,
   LoopObserver,
   ReconcileOutcome,
   RejectedView,
   TriggerRequest,
 } from "./contracts.js";
+import { webUrlFor } from "./forge/client.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
@@ -46,6 +48,7 @@ import {
   tokensOf,
 } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
+import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
@@ -94,7 +97,7 @@ export interface ReconcilerHooks {
   nodeLiveness?(change: LivenessChange): void;
 }
 
-export interface Reconciler extends ApiBackend {
+export interface Reconciler extends ApiBackend, HistoryBackend {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Settles when no work is pending (tests). */
@@ -143,6 +146,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
+  const history = new GenerationReader(source.git);
   let status: StatusBatcher | undefined;
   const bounds: LivenessBounds = { ...defaultLivenessBounds, ...opts.liveness };
   const contacts = new ContactBook();
@@ -531,6 +535,18 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
       );
       return "behind";
+    },
+    readGenerations: (opts) => history.list(served.desiredCommit, opts),
+    readGeneration: (n) => history.find(served.desiredCommit, n),
+    forgeWeb() {
+      const forge = settings.forge;
+      if (!forge) return null;
+      try {
+        return { kind: forge.kind, webUrl: webUrlFor(forge) };
+      } catch {
+        // Gitea without apiUrl or webUrl: no address to link to.
+        return null;
+      }
     },
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.

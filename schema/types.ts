@@ -348,7 +348,7 @@ export interface Settings {
     webUrl?: string;
   };
   /**
-   * Base URL where operators reach the reconciler (its operations pages); alerts link to <publicUrl>/apps/<app> and <publicUrl>/nodes/<node>.
+   * Base URL where operators reach the reconciler (its operations pages); alerts link to <publicUrl>/apps/<app> (app alerts) and <publicUrl>/ (the rest).
    */
   publicUrl?: string;
   /**

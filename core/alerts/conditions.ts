@@ -50,7 +50,8 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
             n.lastSeen === null
               ? `its agent has not called the reconciler since the reconciler started`
               : `no contact from its agent since ${new Date(n.lastSeen).toISOString()}`,
-          path: `/nodes/${encodeURIComponent(n.node)}`,
+          // The operations page has no page per node (yet): its overview lists nodes with liveness.
+          path: "/",
           resolvedSummary: `node ${n.node} is back`,
         });
       }

@@ -60,8 +60,15 @@ describe("alert delivery", () => {
     d.close();
   });
 
-  it("drops at once what a receiver refuses with a 4xx, and sends to a receiver removed meanwhile nothing", async () => {
-    const rec = await startRecorder("ok");
+  it("drops at once what a receiver refuses with a 4xx, and what goes to a receiver no longer configured", async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const log = memoryLogger();
     const done: string[] = [];
     const d = new Deliverer({
@@ -69,12 +76,15 @@ describe("alert delivery", () => {
       publicUrl: () => undefined,
       done: (e, r) => done.push(`${e.id} ${r}`),
     });
-    d.setReceivers([{ name: "bad", kind: "webhook", url: rec.url.replace("/hook", "/missing") }]);
+    d.setReceivers([{ name: "bad", kind: "webhook", url }]);
+    d.enqueue(entry("a", "bad"));
     d.enqueue(entry("b", "gone"));
     await d.idle();
-    expect(done).toEqual(["b dropped"]);
+    expect(done.sort()).toEqual(["a dropped", "b dropped"]);
+    expect(requests).toBe(1);
+    expect(log.lines.join("")).toContain("alert receiver refused the notification; dropped");
     expect(log.lines.join("")).toContain("receiver no longer in berth.yaml");
     d.close();
-    await rec.close();
+    server.close();
   });
 });

@@ -195,11 +195,14 @@ export function applyHandoffs(input: HandoffInput): HandoffResult {
     const routes = doc.routes.length > 0 && routesFor ? routesFor(doc.routes) : doc.routes;
     if (!extra && routes === doc.routes) continue;
     const workloads = extra ? [...doc.workloads, ...extra].sort(byAppReplica) : doc.workloads;
+    const address = doc.upstreamAddress !== undefined ? { upstreamAddress: doc.upstreamAddress } : {};
     docs.set(node, {
       apiVersion: doc.apiVersion,
       node: doc.node,
+      ...address,
       source: { ...doc.source },
-      hash: hashOf({ workloads, routes }),
+      // What agents check (agent/core/document.ts): over workloads, routes and upstreamAddress.
+      hash: hashOf({ workloads, routes, ...address }),
       workloads,
       routes,
     });

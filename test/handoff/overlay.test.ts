@@ -1,7 +1,7 @@
 // applyHandoffs as a table: published documents + the commit's documents + facts → the documents
 // of the next generation, what it waits for, and the notes that say why.
 import { describe, expect, it } from "vitest";
-import { hashOf } from "../../core/canonical-json.js";
+import { documentHash } from "../../agent/core/document.js";
 import {
   applyHandoffs,
   type Handoff,
@@ -45,11 +45,13 @@ function wl(id: string, hostPort: number, over: Partial<Workload> = {}): Workloa
 }
 
 function doc(node: string, workloads: Workload[], routes: Route[] = []): DesiredState {
+  const upstreamAddress = addresses.get(node) as string;
   return {
     apiVersion: "berth/v1",
     node,
+    upstreamAddress,
     source: { branch: "main", commit: "c".repeat(40) },
-    hash: hashOf({ workloads, routes }),
+    hash: documentHash({ workloads, routes, upstreamAddress }),
     workloads,
     routes,
   };
@@ -117,8 +119,7 @@ describe("applyHandoffs: a start-first move", () => {
       }),
     ]);
     // Every document's hash is over what it holds, as agents check.
-    for (const d of r.docs.values())
-      expect(d.hash).toBe(hashOf({ workloads: d.workloads, routes: d.routes }));
+    for (const d of r.docs.values()) expect(d.hash).toBe(documentHash(d));
   });
 
   const starting: Handoff[] = [{ id: "web-0", app: "web", node: "w1", to: "w2", phase: "starting" }];

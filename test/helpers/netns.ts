@@ -1,17 +1,22 @@
-// Several hosts on one machine, for the multi-host tests and benchmarks (COMPONENTS.md "Several
-// hosts on one machine"): each host is a network namespace with one veth whose peer is a port of a
-// bridge that lives in a namespace of its own, so the root namespace is never touched. Addresses
-// come from one private /24 that exists only inside these namespaces (every cluster has its own
-// bridge namespace, so two clusters never see each other even with the same addresses).
+// Network namespaces for tests that need hosts with addresses of their own (COMPONENTS.md
+// "Several hosts on one machine"). The root namespace is never touched.
+//
+// createNetns(): one namespace with loopback and, on request, a veth pair inside it carrying the
+// addresses asked for (no traffic leaves it). Programs run "on" it through `ip netns exec`.
+//
+// createCluster(): the multi-host tier. Each host is a namespace with one veth whose peer is a
+// port of a bridge that lives in a namespace of its own; addresses come from one private /24 that
+// exists only inside these namespaces (every cluster has its own bridge namespace, so two clusters
+// never see each other even with the same addresses). cleanup() removes everything the cluster
+// made — processes inside its namespaces, podman containers of its private stores, the namespaces
+// and temp dirs — and is also run (synchronously) when the process exits without calling it.
+// Commands run on a cluster host through `nsenter --net=…` (not `ip netns exec`, which remounts
+// /sys and hides the cgroup mounts podman needs).
 //
 // Names carry the test process's pid and a random suffix, so parallel test workers and other
-// people's runs never collide. cleanup() removes everything the cluster made — processes inside
-// its namespaces, podman containers of its private stores, the namespaces and temp dirs — and is
-// also run (synchronously) when the process exits without calling it.
-//
-// Commands run "on" a host through `nsenter --net=…` (not `ip netns exec`, which remounts /sys
-// and hides the cgroup mounts podman needs).
+// people's runs never collide; remove()/cleanup() delete only what they made.
 import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -315,4 +320,56 @@ export function canMakeNamespaces(): boolean {
   } catch {
     return false;
   }
+}
+
+export interface Netns {
+  name: string;
+  /** `argv` prefixed to run inside the namespace. */
+  argv(argv: readonly string[]): string[];
+  /** Runs `ip …` inside the namespace (`ip -n NAME …`); throws with stderr on failure. */
+  ip(...args: string[]): string;
+  remove(): void;
+}
+
+function ipSync(args: readonly string[]): string {
+  try {
+    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`ip ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/**
+ * A new namespace with loopback up. `addresses` (CIDR, e.g. "10.77.0.1/24") go on one end of a
+ * veth pair that lives inside the namespace, so they are this "host's" own, non-loopback addresses.
+ */
+export function createNetns(opts: { addresses?: string[]; tag?: string } = {}): Netns {
+  const name = `berth-${opts.tag ?? "ns"}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  ipSync(["netns", "add", name]);
+  const ns: Netns = {
+    name,
+    argv: (argv) => ["ip", "netns", "exec", name, ...argv],
+    ip: (...args) => ipSync(["-n", name, ...args]),
+    remove() {
+      try {
+        ipSync(["netns", "del", name]);
+      } catch {
+        // already gone
+      }
+    },
+  };
+  try {
+    ns.ip("link", "set", "lo", "up");
+    if (opts.addresses?.length) {
+      ns.ip("link", "add", "host0", "type", "veth", "peer", "name", "host0p");
+      for (const a of opts.addresses) ns.ip("addr", "add", a, "dev", "host0");
+      ns.ip("link", "set", "host0", "up");
+      ns.ip("link", "set", "host0p", "up");
+    }
+  } catch (err) {
+    ns.remove();
+    throw err;
+  }
+  return ns;
 }

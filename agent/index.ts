@@ -145,6 +145,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         httpsListen: opts.httpsListen ?? ":443",
       })
     : null;
+  if (ingress) {
+    const { ensureMigrateReq } = await import("./ingress/reload-sysctl.js");
+    const sysctl = await ensureMigrateReq();
+    if (!sysctl.ok) {
+      logger.warn(sysctl.message);
+      state.problems.set("sysctl", { code: "ingress-reload-resets", message: sysctl.message });
+    } else if (sysctl.changed) {
+      logger.info("set net.ipv4.tcp_migrate_req=1: Caddy config loads no longer reset waiting connections");
+    }
+  }
   const waitSeconds = opts.pollWaitSeconds ?? 10;
   const client = createReconcilerClient({
     url: opts.url,

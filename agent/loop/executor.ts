@@ -118,13 +118,14 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
       case "remove":
         await stop(action.instance);
         return { ok: true, detail: `stopped ${action.instance.name}`, healthy: [] };
-      case "routes":
+      case "routes": {
         if (!deps.ingress)
           return { ok: false, error: "ingress is not managed on this node (no --caddy-admin)" };
-        await withDeadline("loading the Caddy config", deps.deadlines.routesMs, deps.signal, () =>
+        const how = await withDeadline("loading the Caddy config", deps.deadlines.routesMs, deps.signal, () =>
           (deps.ingress as Ingress).load(action.config, action.hash),
         );
-        return { ok: true, detail: `Caddy runs config ${action.hash}`, healthy: [] };
+        return { ok: true, detail: `Caddy runs config ${action.hash} (${how})`, healthy: [] };
+      }
       case "create":
       case "start": {
         if (action.kind === "start") await stop(action.instance);

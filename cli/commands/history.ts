@@ -76,6 +76,9 @@ export async function readHistory(repo: string, limit: number): Promise<Generati
         source: meta?.source ?? null,
         summary: plan?.summary ?? null,
         notes: [
+          // What moved a generation on when no commit did (failover over, a handoff step) leads
+          // its commit subject: `Publish main@abc: <that>; Plan: …`.
+          ...leadOf(c.commit.message, plan),
           ...(plan?.failover ?? []).map((f) => f.message),
           ...(plan?.moves ?? []).map(moveText),
           ...(plan?.handoffs ?? []).map((h) => h.message),
@@ -84,4 +87,14 @@ export async function readHistory(repo: string, limit: number): Promise<Generati
       };
     }),
   );
+}
+
+/** The reason berth put before the plan summary in a generation's subject, unless the plan says it already. */
+function leadOf(message: string, plan: Plan | null): string[] {
+  const lead = /^Publish \S+: (.*); Plan: /.exec(message.split("\n")[0] ?? "")?.[1];
+  if (!lead) return [];
+  const said = [...(plan?.failover ?? []), ...(plan?.handoffs ?? [])].some((n) =>
+    n.message.startsWith(lead.replace(/ \(\+\d+ more\)$/, "")),
+  );
+  return said ? [] : [lead];
 }

@@ -31,6 +31,8 @@ export interface LoadOptions {
   maxCount?: number;
   /** Per-request deadline (default 30 s); a request over it counts as failed (ETIMEDOUT). */
   timeoutMs?: number;
+  /** false: a new connection for every request (default: kept alive, as a browser does). */
+  keepAlive?: boolean;
 }
 
 export interface NsClient {

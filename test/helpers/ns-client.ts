@@ -119,6 +119,8 @@ function startLoad(msg: {
   maxMs: number;
   maxCount: number;
   timeoutMs?: number;
+  /** false: a new connection for every request (default: kept alive, as a browser does). */
+  keepAlive?: boolean;
 }): void {
   if (loads.has(msg.name)) throw new Error(`load ${msg.name} is running already`);
   const samples: Sample[] = [];
@@ -133,7 +135,12 @@ function startLoad(msg: {
   });
   const fire = (): void => {
     const t = performance.now() - start;
-    const p = fetchOnce(msg.url, { headers: msg.headers ?? {}, timeoutMs: msg.timeoutMs ?? 30_000 }).then(
+    const opts = { headers: msg.headers ?? {}, timeoutMs: msg.timeoutMs ?? 30_000 };
+    const p = (
+      msg.keepAlive === false
+        ? once(msg.url, { ...opts, fresh: true }).then((a) => ({ ...a, resent: false }))
+        : fetchOnce(msg.url, opts)
+    ).then(
       (a) => {
         samples.push({
           t,

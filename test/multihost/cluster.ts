@@ -76,6 +76,7 @@ export interface NodesView {
     commit: string | null;
     desiredCommit: string | null;
     handoffs?: { id: string; node: string; event: string; message: string }[];
+    failover?: { node: string; lostSince: string; message: string }[];
   };
   nodes: {
     node: string;

@@ -139,6 +139,24 @@ export function processApp(
   ].join("\n");
 }
 
+/** An app of the busybox test image (test/helpers/podman.ts) on the podman worker wp. */
+export const boxApp = (image: string, port: number): string =>
+  [
+    "kind: App",
+    "name: box",
+    `image: ${image}`,
+    `port: ${port}`,
+    "replicas: 2",
+    "placement:",
+    "  nodes: [wp]",
+    "health:",
+    "  path: /healthz",
+    "  intervalSeconds: 1",
+    "  timeoutSeconds: 1",
+    "  startPeriodSeconds: 30",
+    "",
+  ].join("\n");
+
 export const domainYaml = (host: string, app: string): string =>
   `kind: Domain\nhost: ${host}\napp: ${app}\ntls: "off"\n`;
 

@@ -6,7 +6,7 @@ import { summarize } from "../helpers/load.js";
 import { canMakeNamespaces } from "../helpers/netns.js";
 import { buildTestImages, type TestImages } from "../helpers/podman.js";
 import { requireTool } from "../helpers/tools.js";
-import { type BerthCluster, domainYaml, processApp, startBerthCluster } from "./cluster.js";
+import { type BerthCluster, boxApp, domainYaml, processApp, startBerthCluster } from "./cluster.js";
 
 const ok =
   requireTool("caddy", ["version"]) &&
@@ -14,23 +14,6 @@ const ok =
   requireTool("ip", ["netns", "list"]) &&
   canMakeNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export const boxApp = (image: string, port: number): string =>
-  [
-    "kind: App",
-    "name: box",
-    `image: ${image}`,
-    `port: ${port}`,
-    "replicas: 2",
-    "placement:",
-    "  nodes: [wp]",
-    "health:",
-    "  path: /healthz",
-    "  intervalSeconds: 1",
-    "  timeoutSeconds: 1",
-    "  startPeriodSeconds: 30",
-    "",
-  ].join("\n");
 
 describe.skipIf(!ok)("start-first replaces on a process and a podman worker, under load", () => {
   let c: BerthCluster;

@@ -41,8 +41,10 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
   switch (rule.kind) {
     case "node-lost":
       for (const n of facts.nodes) {
-        if (n.liveness !== "lost" || (rule.nodes && !rule.nodes.includes(n.node))) continue;
+        if (n.liveness === "alive" || (rule.nodes && !rule.nodes.includes(n.node))) continue;
         out.push({
+          // Stale is not back: after a reconciler restart every node is stale until it calls.
+          ...(n.liveness === "stale" ? { unknown: true as const } : {}),
           ...base,
           subject: { node: n.node },
           summary: `node ${n.node} is lost`,

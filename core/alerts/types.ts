@@ -63,6 +63,11 @@ export interface Condition {
   path: string;
   /** What the resolved message says (e.g. "node n1 is back"). */
   resolvedSummary: string;
+  /**
+   * The facts cannot tell whether the condition holds (a stale node: neither lost nor back): an
+   * alert about the subject keeps its state, and none is opened.
+   */
+  unknown?: true;
 }
 
 export type AlertStatus = "pending" | "firing" | "resolving";

@@ -97,6 +97,20 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
       return out;
     case "invalid-commit": {
       const r = facts.rejected;
+      if (facts.tipChecked === false && facts.trackedBranch) {
+        const branch = facts.trackedBranch;
+        const text = `the tip of ${branch} is not checked yet`;
+        out.push({
+          ...base,
+          subject: { branch },
+          summary: text,
+          cause: text,
+          path: "/",
+          resolvedSummary: text,
+          unknown: true,
+        });
+        return out;
+      }
       if (!r) return out;
       out.push({
         ...base,

@@ -386,3 +386,30 @@ describe("what the facts cannot tell", () => {
     expect(sent[1]?.at).toBe(t0 + 200 * s);
   });
 });
+
+describe("a tip not checked yet", () => {
+  it("neither opens nor resolves invalid-commit (a restarted reconciler has not re-read the tip)", () => {
+    const r = rule("invalid-commit");
+    const bad: Facts = {
+      ...none,
+      rejected: { branch: "main", commit: "a".repeat(40), errors: 1, diagnostics: ["x"] },
+    };
+    const unchecked: Facts = { ...none, tipChecked: false, trackedBranch: "main" };
+    const first = run([r], [[t0, bad]]);
+    expect(kinds(first.sent)).toHaveLength(1);
+    const restarted = run(
+      [r],
+      [
+        [t0 + s, unchecked],
+        [t0 + 2 * s, unchecked],
+      ],
+      first.states,
+    );
+    expect(restarted.sent).toEqual([]);
+    expect([...restarted.states.values()].map((x) => x.status)).toEqual(["firing"]);
+    expect(run([r], [[t0, { ...bad, tipChecked: false, trackedBranch: "main" }]]).sent).toEqual([]);
+    expect(kinds(run([r], [[t0 + 3 * s, none]], restarted.states).sent)).toEqual([
+      "resolved the tip of main is valid again",
+    ]);
+  });
+});

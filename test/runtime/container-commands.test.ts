@@ -175,6 +175,7 @@ describe("parsing ps output", () => {
         Labels: { ...managedLabels, "berth.slot": "b" },
         State: "exited",
         ExitCode: 137,
+        ExitedAt: 1796279577,
         Ports: [],
       },
       {
@@ -187,7 +188,7 @@ describe("parsing ps output", () => {
       },
       { Id: "c4", Names: ["someone-else"], Labels: { app: "x" }, State: "running" },
     ]);
-    expect(parsePsOutput(out).map(toInstance)).toEqual([
+    expect(parsePsOutput(out).map((c) => toInstance(c, 5_000))).toEqual([
       {
         ref: "c1",
         name: "berth-web-0-a",
@@ -210,6 +211,7 @@ describe("parsing ps output", () => {
         restarts: 0,
         state: "exited",
         lastError: "exited with code 137",
+        exit: { code: 137, signal: null, at: 1796279577_000 },
       },
       {
         ref: "c3",
@@ -249,7 +251,7 @@ describe("parsing ps output", () => {
         Ports: "",
       }),
     ].join("\n");
-    expect(parsePsOutput(out).map(toInstance)).toEqual([
+    expect(parsePsOutput(out).map((c) => toInstance(c, 5_000))).toEqual([
       {
         ref: "d1",
         name: "berth-web-0-a",
@@ -272,6 +274,7 @@ describe("parsing ps output", () => {
         restarts: 0,
         state: "exited",
         lastError: "exited with code 1",
+        exit: { code: 1, signal: null, at: 5_000 },
       },
     ]);
   });

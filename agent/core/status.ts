@@ -172,7 +172,8 @@ function phaseOf(
   specOf: Map<string, string>,
 ): NodeStatus["phase"] {
   const ingressFailed = Boolean(input.ingress?.lastError);
-  const failed = ws.filter((w) => w.state === "failed").length + (ingressFailed ? 1 : 0);
+  const failed =
+    ws.filter((w) => w.state === "failed" || w.state === "crash-looping").length + (ingressFailed ? 1 : 0);
   if (input.pending) return "applying";
   // Serving: something answers for the workload (a failed one only counts when seen healthy,
   // e.g. the old version kept after a failed replace).

@@ -242,7 +242,11 @@ describe("failures with real processes: the cause, where people look", () => {
     await h.stopAgent();
     const from = h.rec.statuses.length;
     await h.start();
-    await statusFor(h, hash, (s) => h.rec.statuses.indexOf(s) >= from && web(s)?.operation?.cause !== undefined);
+    await statusFor(
+      h,
+      hash,
+      (s) => h.rec.statuses.indexOf(s) >= from && web(s)?.operation?.cause !== undefined,
+    );
     // Every report of the restarted agent counts on from where the last one stopped.
     const counts = h.rec.statuses.slice(from).map((s) => web(s)?.restarts ?? 0);
     expect(counts.length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { ParseCache } from "../core/config/index.js";
 import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
+import { newFailures } from "../core/status/failures.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
 import { loadCommit } from "./repo/load.js";
@@ -383,9 +384,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     tokenSha256: (node) => served.tokens.get(node),
     seen: (node, at) => book.seen(node, at),
     reportStatus(node, report) {
+      const before = book.statusOf(node);
       if (book.report(node, report, Date.now())) {
         const { phase, appliedCommit, appliedHash } = report;
         events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
+        // Each new cause of a failing workload once, with its last output lines.
+        for (const f of newFailures(before, report)) events.emit("workload-failed", { ...f });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);

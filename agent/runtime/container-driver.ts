@@ -187,16 +187,18 @@ export function runFailure(
   message: string,
 ): FailureFact {
   if (takenPort !== null) return { kind: "port-in-use", port: takenPort };
-  if (/image not known|no such image|unable to find image/i.test(stderr) && !/pull/i.test(stderr))
-    return { kind: "image-missing", image };
+  // A pull that was tried and failed (not podman's --pull=never, but a docker client or a config
+  // that pulls) says so with one of these; the image name itself may contain anything.
   if (
-    /pull|pinging container registry|initializing source|manifest unknown|repository .* not found/i.test(
+    /trying to pull|pinging container registry|initializing source|manifest unknown|unable to pull|error pulling|pull access denied/i.test(
       stderr,
     )
   ) {
     const last = stderr.trim().split("\n").pop() ?? stderr;
     return { kind: "image-pull", image, detail: last.replace(/^Error:\s*/, "") };
   }
+  if (/image not known|no such image|unable to find image/i.test(stderr))
+    return { kind: "image-missing", image };
   return { kind: "runtime", detail: message };
 }
 

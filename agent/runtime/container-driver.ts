@@ -144,18 +144,28 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
   }
 
   async function waitExit(instance: Instance, signal: AbortSignal): Promise<InstanceExit | null> {
+    const ref = instance.ref || instance.name;
     if (signal.aborted) return null;
     try {
       // No deadline of its own: it lasts as long as the caller waits (the signal ends it).
-      const r = await run(waitArgv(engine, instance.ref || instance.name), {
-        signal,
-        timeoutMs: 24 * 3_600_000,
-      });
-      const code = Number(r.stdout.trim().split("\n").pop());
-      return { code: r.exitCode === 0 && Number.isInteger(code) ? code : null, signal: null, at: Date.now() };
+      const r = await run(waitArgv(engine, ref), { signal, timeoutMs: 24 * 3_600_000 });
+      // `wait` may end quietly on the SIGTERM of a cancel: that is not an exit of the container.
+      if (signal.aborted) return null;
+      const printed = r.stdout.trim().split("\n").pop() ?? "";
+      if (r.exitCode === 0 && /^-?\d+$/.test(printed))
+        return { code: Number(printed), signal: null, at: Date.now() };
     } catch {
-      // Cancelled (the caller stopped waiting) or the engine could not be run.
-      return signal.aborted ? null : { code: null, signal: null, at: Date.now() };
+      if (signal.aborted) return null;
+    }
+    // `wait` itself failed (the engine hiccuped, or the container is gone): ask the listing instead,
+    // so a hiccup is never reported as an exit of a container that runs.
+    for (;;) {
+      const all = await list().catch(() => null);
+      if (signal.aborted) return null;
+      const found = all?.find((i) => i.ref === instance.ref);
+      if (all !== null && found === undefined) return { code: null, signal: null, at: Date.now() };
+      if (found?.state === "exited") return found.exit ?? { code: null, signal: null, at: Date.now() };
+      await new Promise((r) => setTimeout(r, 1_000));
     }
   }
 

@@ -105,7 +105,8 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
   let state: WorkloadStatus["state"];
   let operation: Operation | null = null;
   if (input.running?.workloadId === w.id) {
-    state = looping ? "crash-looping" : "starting";
+    // A retry of a spec that failed is still failing until it succeeds; a first try is starting.
+    state = looping ? "crash-looping" : entry ? "failed" : "starting";
     operation = {
       status: "running",
       step: clip(input.running.step, 500),

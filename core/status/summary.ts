@@ -47,6 +47,8 @@ export interface FailingSummary {
   workload: string;
   node: string;
   state: string;
+  /** "running" while an attempt is under way, "backoff" while the next one waits. */
+  status: Operation["status"];
   step: string;
   attempt: number;
   nextAttemptAt: string | null;
@@ -121,6 +123,7 @@ function failingOf(a: AppSummary): FailingSummary | null {
     workload: w.id,
     node: w.node,
     state: w.state,
+    status: op.status,
     step: op.step,
     attempt: op.attempt,
     nextAttemptAt: op.nextAttemptAt ?? null,

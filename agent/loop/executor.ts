@@ -58,6 +58,11 @@ export type Outcome =
       started?: Started;
       /** The new instance exited: how, and its last lines. */
       exit?: { ref: string; exit: InstanceExit; output: string[] };
+      /**
+       * Work left once the failure is recorded and reported (stopping a failed new instance takes
+       * several engine calls: the failure is news before that).
+       */
+      cleanup?: () => Promise<void>;
     }
   | {
       /** A newer document no longer wants what this action worked towards: abandoned, not failed. */
@@ -203,7 +208,11 @@ export function createExecutor(
       return { ok: false, instance, fact, detail: health.detail, output };
     }
 
-    const failed = (r: Extract<Waited, { ok: false }>, suffix = "", keepRunning = true): Outcome => {
+    const failed = (
+      r: Extract<Waited, { ok: false }>,
+      suffix = "",
+      keepRunning = true,
+    ): Extract<Outcome, { error: string }> => {
       const base = r.exit
         ? `exited before it became healthy (${r.fact.kind === "exited" ? describeShort(r.exit) : "exited"})`
         : `never became healthy: ${r.detail}`;
@@ -262,8 +271,13 @@ export function createExecutor(
           throw e;
         }
         if (!r.ok) {
-          await stop(tagged(r.instance, w));
-          return failed(r, "; stopped it, the old one keeps serving", false);
+          const failedNew = tagged(r.instance, w);
+          return {
+            ...failed(r, "; stopped it, the old one keeps serving", false),
+            cleanup: async () => {
+              await stop(failedNew);
+            },
+          };
         }
         const healthy = [{ ref: r.instance.ref, detail: r.detail }];
         // Proxies may still count the new slot as failed from when it was idle: keep the old one a

@@ -270,6 +270,16 @@ export async function runPass(
       });
       // Said at once, before the rest of the pass: the failure is news (and the old version serves).
       deps.reporter.report(currentStatus(ctx));
+      if (outcome.cleanup) {
+        await outcome
+          .cleanup()
+          .catch((e: Error) =>
+            deps.logger.warn(
+              { workload: action.workloadId, err: e.message },
+              "cannot stop the failed new instance",
+            ),
+          );
+      }
     }
   }
 

@@ -127,11 +127,13 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
       nextAttemptAt: new Date(retryAt).toISOString(),
       cause: clipCause(entry.cause),
     };
-  } else if (restartPending && crash) {
+  } else if ((restartPending || looping) && crash) {
+    // Waiting to restart after an exit; or restarted, but still in a crash loop until an instance
+    // has run healthy for the stable time (it may well crash again: never "running" meanwhile).
     state = looping ? "crash-looping" : "failed";
     const cause = exitCause(crash);
     operation = {
-      status: "backoff",
+      status: restartPending ? "backoff" : "succeeded",
       step: clip(
         `restart ${w.id}: ${keeper?.runtime === "process" ? "process" : "container"} ${describeExit(crash.lastExit?.code ?? null, crash.lastExit?.signal ?? null)}`,
         500,
@@ -139,9 +141,9 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
       attempt: crash.streak,
       retryable: true,
       lastError: clip(cause.message, 4000),
-      nextAttemptAt: new Date(retryAt).toISOString(),
       cause: clipCause(cause),
     };
+    if (restartPending) operation.nextAttemptAt = new Date(retryAt).toISOString();
   } else if (!keeper || keeper.state === "exited") {
     state = "stopped";
   } else {

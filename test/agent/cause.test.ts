@@ -370,6 +370,38 @@ describe("status of a crash-looping workload", () => {
     });
   });
 
+  it("stays crash-looping (never running or converged) after a restart until the streak ends", () => {
+    const running = instance(w, "a", { state: "running", ref: "pid:10" });
+    const s = buildStatus(
+      input({
+        crashes: crashes(2),
+        instances: [running],
+        health: new Map([["pid:10", "healthy"]]),
+        now: 14_000,
+      }),
+    );
+    expect(s.phase).not.toBe("converged");
+    expect(s.workloads[0]).toMatchObject({
+      state: "crash-looping",
+      health: "healthy",
+      restarts: 5,
+      operation: { status: "succeeded", attempt: 2, cause: { where: "workload" } },
+    });
+    expect(s.workloads[0]?.operation?.nextAttemptAt).toBeUndefined();
+    // Once the streak has ended (settled), it is running again, history kept.
+    const settled = settleCrashes(crashes(2), new Set([key]), 8_000 + 61_000);
+    const s2 = buildStatus(
+      input({ crashes: settled, instances: [running], health: new Map([["pid:10", "healthy"]]) }),
+    );
+    expect(s2.workloads[0]).toMatchObject({
+      state: "running",
+      restarts: 5,
+      lastExit: { code: 3 },
+      operation: null,
+    });
+    expect(s2.phase).toBe("converged");
+  });
+
   it("bounds the output excerpt", () => {
     const many = crashes(2);
     const rec = many.get(key);

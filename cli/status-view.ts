@@ -1,7 +1,8 @@
-// Text view of a status summary: a node table, then an app table — what is desired, how much of it
-// is healthy, what serves (the desired version or a previous one) and the current operation — and
-// under it, for each failing app, the failing step, its cause and the instance's last output.
-// Everything that came from a node is stripped of terminal escapes before it is printed.
+// Text view of a status summary: a node table (with liveness, and what is known about a node
+// that is not alive), then an app table — what is desired, how much of it is healthy, what serves
+// (the desired version or a previous one) and the current operation — and under it, for each
+// failing app, the failing step, its cause and the instance's last output. Everything that came
+// from a node is stripped of terminal escapes before it is printed.
 import { sanitiseLine } from "../agent/core/log-line.js";
 import type { AppSummary, FailingSummary, StatusSummary } from "../core/status/summary.js";
 import type { Style } from "./context.js";
@@ -29,11 +30,15 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
     }
     lines.push("");
   }
+  if (s.livenessSource === "committed") {
+    lines.push("Liveness as last committed by the reconciler (berth status --url URL for live):", "");
+  }
   lines.push(
     ...table(
-      ["NODE", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
+      ["NODE", "LIVENESS", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
       s.nodes.map((n) => [
         n.node,
+        livenessText(n, paint, now),
         phaseText(n.phase, paint),
         n.inSync ? paint("green", "yes") : paint("yellow", "no"),
         n.appliedCommit ? n.appliedCommit.slice(0, 7) : "-",
@@ -41,17 +46,29 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       ]),
     ),
   );
-  for (const n of s.nodes) for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+  for (const n of s.nodes) {
+    if (n.liveness === "stale" || n.liveness === "lost") {
+      const last = n.reportedPhase ? `; last report: ${n.reportedPhase}` : "; no report";
+      const applied = n.appliedCommit ? `, applied ${n.appliedCommit.slice(0, 7)}` : "";
+      lines.push(
+        paint(
+          n.liveness === "lost" ? "red" : "yellow",
+          `  ${n.livenessMessage ?? `${n.node} is ${n.liveness}`}${last}${applied}`,
+        ),
+      );
+    }
+    for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+  }
   lines.push("");
   lines.push(
     ...table(
-      ["APP", "DESIRED", "HEALTHY", "SERVING", "OPERATION"],
+      ["APP", "HEALTHY", "DESIRED", "SERVING", "OPERATION"],
       s.apps.map((a) => {
-        const healthy = `${a.healthy}/${a.desired}`;
+        const healthy = `${a.healthy}/${a.desired}${a.unknown > 0 ? ` (${a.unknown} unknown: node not alive)` : ""}`;
         return [
           a.app,
-          `${a.desired} @ ${short(a.desiredCommit)}`,
           a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy),
+          `${a.desired} @ ${short(a.desiredCommit)}`,
           servingText(a, paint),
           operationText(a, now, paint),
         ];
@@ -130,6 +147,13 @@ function failingLines(a: AppSummary, f: FailingSummary, now: number, paint: Pain
     for (const l of output) out.push(paint("dim", `    | ${safe(l)}`));
   }
   return out;
+}
+
+function livenessText(n: StatusSummary["nodes"][number], paint: Paint, now: number): string {
+  if (n.liveness === "unknown") return "-";
+  if (n.liveness === "alive") return paint("green", "alive");
+  const since = n.livenessSince === null ? "" : ` ${ago(now - n.livenessSince).replace(" ago", "")}`;
+  return paint(n.liveness === "lost" ? "red" : "yellow", `${n.liveness}${since}`);
 }
 
 function phaseText(phase: string, paint: Paint): string {

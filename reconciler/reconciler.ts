@@ -14,7 +14,8 @@ import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/pl
 import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import type { ApiBackend, EventSink, HistoryBackend, RejectedView, TriggerRequest } from "./contracts.js";
+import { webUrlFor } from "./forge/client.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
@@ -38,6 +39,7 @@ import {
   tokensOf,
 } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
+import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
@@ -77,7 +79,7 @@ export interface ReconcilerHooks {
   nodeLiveness?(change: LivenessChange): void;
 }
 
-export interface Reconciler extends ApiBackend {
+export interface Reconciler extends ApiBackend, HistoryBackend {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Settles when no work is pending (tests). */
@@ -92,6 +94,8 @@ export interface Reconciler extends ApiBackend {
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
+/** How long an agent's poll waits for the desired branch to be fetched when it names a document unknown here. */
+const catchUpMs = 5_000;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
 
@@ -112,6 +116,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
+  const history = new GenerationReader(source.git);
   let status: StatusBatcher | undefined;
   const bounds: LivenessBounds = { ...defaultLivenessBounds, ...opts.liveness };
   const contacts = new ContactBook();
@@ -152,6 +157,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
+  let desiredFetchedAt = 0;
 
   const loop = new Coalescer({
     run: reconcileOnce,
@@ -295,6 +302,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       source.mode === "remote"
         ? await source.refresh(settings.desiredBranch)
         : await source.tip(settings.desiredBranch);
+    desiredFetchedAt = Date.now();
     if (tip !== null && tip !== served.desiredCommit) await serveDesiredCommit(tip, why);
   }
 
@@ -446,6 +454,40 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       });
     },
     trigger: (req: TriggerRequest) => loop.trigger(req),
+    async catchUp(node, etag) {
+      // Only several reconcilers on one remote can disagree; a local repo has one publisher.
+      if (source.mode !== "remote" || served.knows(node, etag)) return "serve";
+      const asked = Date.now();
+      adoptFirst = true;
+      loop.trigger({ source: "poll" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        loop.idle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, catchUpMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (served.knows(node, etag) || desiredFetchedAt >= asked) return "serve";
+      log.warn(
+        { node, etag },
+        "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
+      );
+      return "behind";
+    },
+    readGenerations: (opts) => history.list(served.desiredCommit, opts),
+    readGeneration: (n) => history.find(served.desiredCommit, n),
+    forgeWeb() {
+      const forge = settings.forge;
+      if (!forge) return null;
+      try {
+        return { kind: forge.kind, webUrl: webUrlFor(forge) };
+      } catch {
+        // Gitea without apiUrl or webUrl: no address to link to.
+        return null;
+      }
+    },
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
       const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };

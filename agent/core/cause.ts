@@ -12,7 +12,7 @@ export interface HealthObservation {
   detail: string;
   /** The HTTP status, when an answer came. */
   status?: number;
-  /** Error code of a failed connection (ECONNREFUSED, ECONNRESET…) or "timeout". */
+  /** Error code of a failed connection (ECONNREFUSED, ECONNRESET…), "timeout", or "loopback-only". */
   error?: string;
   /** What was checked: the path (HTTP) or null (TCP connect). */
   path: string | null;
@@ -112,6 +112,8 @@ function healthWords(f: Extract<FailureFact, { kind: "never-healthy" }>): string
         ? `nothing answers on host port ${o.port}: the app must listen on port ${f.containerPort ?? "(its port)"} inside the container, on 0.0.0.0`
         : `nothing listens on port ${o.port}: the app must listen on $PORT (${o.port})`;
   } else if (o.error === "timeout") why = `${what} gets no answer within ${seconds(o.timeoutMs)}`;
+  // The app answers on 127.0.0.1 only: the check's own words say where it must listen.
+  else if (o.error === "loopback-only") why = o.detail;
   else why = `${what} fails: ${o.error ?? o.detail}`;
   return `never became healthy after ${f.checks} check${f.checks === 1 ? "" : "s"}: ${why}`;
 }

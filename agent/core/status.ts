@@ -45,7 +45,7 @@ const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.sli
 
 /** Problems that mean the node is not running what it was asked to. */
 const degradingProblem = (p: Problem): boolean =>
-  p.code.startsWith("document-") || p.code === "ingress-disabled";
+  p.code.startsWith("document-") || p.code === "ingress-disabled" || p.code === "address-not-local";
 
 /** Lines kept of an output excerpt in status, and characters per line. */
 export const excerptLines = 10;

@@ -3,6 +3,7 @@
 import type pino from "pino";
 import type { DesiredState, NodeStatus, Workload } from "../../schema/index.js";
 import { type Action, type ObservedInstance, workloadKey } from "../core/actions.js";
+import type { HealthPlace, Reach } from "../core/address.js";
 import type { BackoffBook } from "../core/backoff.js";
 import { type CrashBook, recordExit } from "../core/crash-loop.js";
 import type { AgentEvent } from "../core/events.js";
@@ -32,8 +33,10 @@ export interface LoopDeps {
   reporter: StatusReporter;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
-  /** Address health checks connect to for an instance of this runtime. */
-  healthHost: (runtime: ObservedInstance["runtime"]) => string;
+  /** Where instances of this runtime are health-checked (the node's address), or why not. */
+  healthPlace: (runtime: ObservedInstance["runtime"]) => HealthPlace;
+  /** Where the document's address leads on this host (resolves names, lists interfaces). */
+  findReach: (doc: DesiredState) => Promise<Reach>;
   now: () => number;
   random: () => number;
 }
@@ -54,7 +57,9 @@ export interface LoopState {
   /** Instances replaced start-first that drain until a time (ms epoch), by instance name. */
   retiring: Map<string, number>;
   health: Map<string, HealthRecord>;
-  /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state"). */
+  /** Where this node's workloads are reached (from the document's upstreamAddress). */
+  reach: Reach;
+  /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state", "address"). */
   problems: Map<string, Problem>;
   running: (NonNullable<StatusInput["running"]> & { key: string; abort: AbortController }) | null;
   /** Work is left that is not waiting on backoff. */
@@ -84,6 +89,7 @@ export function initialState(): LoopState {
     specCommits: new Map(),
     retiring: new Map(),
     health: new Map(),
+    reach: { kind: "none", host: "127.0.0.1" },
     problems: new Map(),
     running: null,
     pending: false,
@@ -162,7 +168,7 @@ export async function refreshHealth(ctx: LoopContext, onlyUnknown: boolean): Pro
     instances: state.instances,
     specs,
     previous: state.health,
-    host: deps.healthHost,
+    place: deps.healthPlace,
     onlyUnknown,
   });
 }
@@ -213,4 +219,12 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     now: deps.now(),
     ...over,
   });
+}
+
+/** Records where the document's address leads, and the node problem when it names another host. */
+export function setReach(ctx: LoopContext, reach: Reach): void {
+  ctx.state.reach = reach;
+  if (reach.kind === "not-local")
+    ctx.state.problems.set("address", { code: "address-not-local", message: reach.message });
+  else ctx.state.problems.delete("address");
 }

@@ -8,6 +8,7 @@
 // wants its target). It decides nothing: what happened is returned as facts for the loop.
 import type { Workload } from "../../schema/index.js";
 import type { Action, ObservedInstance } from "../core/actions.js";
+import type { HealthPlace } from "../core/address.js";
 import type { FailureFact } from "../core/cause.js";
 import { type DeadlineSettings, healthDeadlineMs, stopDeadlineMs } from "../core/deadlines.js";
 import { type WaitResult, waitHealthy } from "../health/check.js";
@@ -20,8 +21,8 @@ export interface ExecutorDeps {
   drivers: DriverSet;
   ingress: Ingress | null;
   deadlines: DeadlineSettings;
-  /** Where health checks connect for an instance of this runtime. */
-  healthHost: (runtime: Workload["runtime"]) => string;
+  /** Where instances of this runtime are health-checked (the node's address), or why not. */
+  healthPlace: (runtime: Workload["runtime"]) => HealthPlace;
   /** Aborted when the agent stops. */
   signal: AbortSignal;
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
@@ -137,6 +138,10 @@ export function createExecutor(
     /** Starts `w` in `slot` and waits until it is healthy, it exits, or the wait is over. */
     async function startAndWait(w: Workload, slot: Slot): Promise<Waited> {
       const driver = deps.drivers.forRuntime(w.runtime);
+      const place = deps.healthPlace(w.runtime);
+      // A container publishes its port on the node's address: on another host's address it cannot.
+      if ("error" in place && w.runtime !== "process")
+        throw new Error(`cannot publish ${w.id}: ${place.error}`);
       const t0 = deps.now();
       const instance = await withDeadline(
         `starting ${w.id} in slot ${slot}`,
@@ -146,6 +151,9 @@ export function createExecutor(
       );
       started.value = { ref: instance.ref, at: t0 };
       if (!checkable(w)) return { ok: true, instance, detail: "started (no port: not health-checked)" };
+      if ("error" in place) {
+        return { ok: false, instance, detail: place.error, fact: { kind: "runtime", detail: place.error } };
+      }
       const ms = healthDeadlineMs(w.health, deps.deadlines);
       const done = new AbortController();
       const waitSignal = AbortSignal.any([stopping, AbortSignal.timeout(ms), done.signal]);
@@ -160,7 +168,7 @@ export function createExecutor(
       let health: WaitResult;
       try {
         health = await waitHealthy(
-          { host: deps.healthHost(w.runtime), port: instance.port },
+          { host: place.host, port: instance.port, loopbackHint: place.loopbackHint },
           w.health,
           waitSignal,
         );

@@ -18,6 +18,7 @@ import {
   observe,
   refreshHealth,
   saveMemory,
+  setReach,
 } from "./context.js";
 import { markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 
@@ -238,6 +239,9 @@ export function createMachine(
     );
     deps.emit({ type: "document-accepted", hash: doc.hash, commit: doc.source.commit });
     deps.store.saveDesired(doc);
+    setReach(ctx, await deps.findReach(doc));
+    if (state.reach.kind === "not-local")
+      deps.logger.error({ address: state.reach.address }, state.reach.message);
     trigger("document");
   }
 

@@ -148,7 +148,7 @@ export async function runPass(
   }
 
   let superseded = false;
-  for (const action of planned.actions) {
+  for (const [index, action] of planned.actions.entries()) {
     if (stopping()) break;
     if (state.doc !== doc) {
       superseded = true;
@@ -269,6 +269,8 @@ export async function runPass(
         retryInMs,
       });
       // Said at once, before the rest of the pass: the failure is news (and the old version serves).
+      // Only the actions left in this pass still count as work under way.
+      state.pending = index < planned.actions.length - 1;
       deps.reporter.report(currentStatus(ctx));
       if (outcome.cleanup) {
         await outcome

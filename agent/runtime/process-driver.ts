@@ -49,6 +49,11 @@ export interface ProcessDriverOptions {
   onEvent?: (e: ProcessEvent) => void;
   /** Called as soon as an instance exits by itself (not stopped by berth): the agent wakes up. */
   onExit?: (name: string) => void;
+  /**
+   * The node's address, given to each new process as HOST (unless its env sets HOST): where it
+   * should listen so proxies on other nodes reach it (PORT says on which port).
+   */
+  host?: () => string | undefined;
 }
 
 export interface ProcessEvent {
@@ -76,6 +81,13 @@ interface Supervised {
   exitWaiters: Set<(e: InstanceExit) => void>;
   /** Removal of what the dead process left in its group (it may hold the port); stop waits for it. */
   cleanup?: Promise<unknown>;
+}
+
+/** HOST for a new process: the node's address, unless the workload's env names one. */
+function hostOf(opts: ProcessDriverOptions, env: Record<string, string>): Record<string, string> {
+  if (env.HOST !== undefined) return {};
+  const host = opts.host?.();
+  return host ? { HOST: host } : {};
 }
 
 export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
@@ -279,7 +291,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
         port,
         command: [...w.command],
         cwd,
-        env: { ...w.env, PORT: String(port) },
+        env: { ...hostOf(opts, w.env), ...w.env, PORT: String(port) },
         pid: 0,
         pgid: 0,
         startTime: 0,

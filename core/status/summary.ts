@@ -1,13 +1,25 @@
-// Summarises what runs against what should run: per node (applied commit, in sync, phase, last
-// seen) and per app what is desired (replicas, the commit of its spec) apart from what serves
-// (which version — the desired one or a previous one — and how many healthy), and the failing
-// operation with its step, attempt, next retry, cause, restarts and last exit. Pure; `berth status`
-// feeds it from the status and desired branches or from the live API.
-import type { Cause, DesiredState, Diagnostic, Exit, NodeStatus, Operation } from "../../schema/index.js";
+// Summarises what runs against what should run: per node (liveness, applied commit, in sync,
+// phase, last seen) and per app what is desired (replicas, the commit of its spec) apart from what
+// serves (which version — the desired one or a previous one — and how many healthy), and the
+// failing operation with its step, attempt, next retry, cause, restarts and last exit. A node the
+// reconciler cannot vouch for (stale or lost) is never shown converged or in sync, and its
+// replicas do not count as healthy: what is known is shown as the last report, with since when.
+// Pure; `berth status` feeds it from the status and desired branches or from the live API.
+import type { Cause, Diagnostic, Exit, NodeStatus, Operation } from "../../schema/index.js";
+import type { Liveness } from "./liveness.js";
 
 export interface NodeSummary {
   node: string;
+  /** alive / stale / lost; "unknown" when nothing says (a status branch written before liveness). */
+  liveness: Liveness | "unknown";
+  /** When the node entered that liveness (ms epoch), null when unknown. */
+  livenessSince: number | null;
+  /** What is known about the node's contact, in words (null when nothing is known). */
+  livenessMessage: string | null;
+  /** The reported phase while the node is vouched for; "unknown" otherwise. */
   phase: NodeStatus["phase"] | "unknown";
+  /** The phase of the last report, whatever the liveness. */
+  reportedPhase: NodeStatus["phase"] | null;
   inSync: boolean;
   appliedCommit: string | null;
   desiredHash: string | null;
@@ -63,9 +75,11 @@ export interface AppSummary {
   healthy: number;
   /** Replicas desired. */
   desired: number;
+  /** Replicas on nodes that are stale or lost: their health is not known. */
+  unknown: number;
   /** Config commit the desired version comes from (the commit of the published documents when not known better). */
   desiredCommit: string | null;
-  /** What answers now, by version. */
+  /** What answers now, by version (on nodes the reconciler vouches for). */
   serving: ServingVersion[];
   workloads: WorkloadSummary[];
   failing: FailingSummary | null;
@@ -81,14 +95,35 @@ export interface PublishedSummary {
 
 export interface StatusSummary {
   reconciler?: PublishedSummary;
+  /** Where the liveness comes from: the live API, or the last verdicts committed to the status branch. */
+  livenessSource?: "live" | "committed";
   nodes: NodeSummary[];
   apps: AppSummary[];
 }
 
+/** The part of a desired document a summary needs (a DesiredState or the API's summary of one). */
+export interface DesiredView {
+  hash: string;
+  /** The config commit it was published from (the API's summary). */
+  commit?: string;
+  /** The same, in a whole DesiredState. */
+  source?: { commit: string };
+  workloads: readonly { id: string; app: string; specHash: string }[];
+}
+
+export interface LivenessFact {
+  state: Liveness;
+  since: number;
+  lastSeen: number | null;
+  message?: string;
+}
+
 export interface StatusInputs {
-  desired: Map<string, DesiredState>;
-  statuses: Map<string, NodeStatus>;
-  lastSeen?: Map<string, number | null>;
+  desired: ReadonlyMap<string, DesiredView>;
+  statuses: ReadonlyMap<string, NodeStatus>;
+  lastSeen?: ReadonlyMap<string, number | null>;
+  liveness?: ReadonlyMap<string, LivenessFact>;
+  livenessSource?: "live" | "committed";
   published?: PublishedSummary;
 }
 
@@ -98,15 +133,16 @@ function servingOf(a: AppSummary): ServingVersion[] {
   const groups = new Map<string, ServingVersion>();
   for (const w of a.workloads) {
     if (w.specHash === null || w.state === "stopped" || w.state === "unknown") continue;
+    // An exited instance kept for its slot serves nothing.
+    const answers = w.health === "healthy" || (w.health === "unknown" && w.state === "running");
+    if (!answers) continue;
     const version = w.current ? "desired" : "previous";
     const commit = w.current ? (w.commit ?? a.desiredCommit) : w.commit;
     const k = `${version}|${commit ?? ""}`;
     const g = groups.get(k) ?? { version, commit, healthy: 0, running: 0 };
-    // An exited instance kept for its slot serves nothing.
-    const answers = w.health === "healthy" || (w.health === "unknown" && w.state === "running");
-    if (answers) g.running += 1;
+    g.running += 1;
     if (w.health === "healthy") g.healthy += 1;
-    if (answers) groups.set(k, g);
+    groups.set(k, g);
   }
   return [...groups.values()].sort((x, y) =>
     x.version === y.version ? 0 : x.version === "desired" ? -1 : 1,
@@ -116,7 +152,9 @@ function servingOf(a: AppSummary): ServingVersion[] {
 function failingOf(a: AppSummary): FailingSummary | null {
   const w =
     a.workloads.find((x) => failingState(x.state) && x.operation) ??
-    a.workloads.find((x) => x.operation && x.operation.status !== "succeeded" && x.operation.cause);
+    a.workloads.find(
+      (x) => x.state !== "unknown" && x.operation && x.operation.status !== "succeeded" && x.operation.cause,
+    );
   if (!w?.operation) return null;
   const op = w.operation;
   return {
@@ -144,6 +182,7 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
         app,
         healthy: 0,
         desired: 0,
+        unknown: 0,
         desiredCommit: null,
         serving: [],
         workloads: [],
@@ -159,14 +198,22 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     if (filter.node && node !== filter.node) continue;
     const doc = input.desired.get(node);
     const st = input.statuses.get(node);
+    const live = input.liveness?.get(node);
+    // Without any liveness (an old status branch) the report is all there is; with one, only an
+    // alive node's report is vouched for.
+    const vouched = live === undefined || live.state === "alive";
     nodes.push({
       node,
-      phase: st?.phase ?? "unknown",
-      inSync: Boolean(doc && st && st.appliedHash === doc.hash && st.phase === "converged"),
+      liveness: live?.state ?? "unknown",
+      livenessSince: live?.since ?? null,
+      livenessMessage: live?.message ?? null,
+      phase: vouched ? (st?.phase ?? "unknown") : "unknown",
+      reportedPhase: st?.phase ?? null,
+      inSync: Boolean(vouched && doc && st && st.appliedHash === doc.hash && st.phase === "converged"),
       appliedCommit: st?.appliedCommit ?? null,
       desiredHash: doc?.hash ?? null,
       appliedHash: st?.appliedHash ?? null,
-      lastSeen: input.lastSeen?.get(node) ?? null,
+      lastSeen: input.lastSeen?.get(node) ?? live?.lastSeen ?? null,
       problems: [
         ...(st?.problems ?? []).map((p) => `${p.code}: ${p.message}`),
         ...(st?.ingress?.lastError ? [`ingress: ${st.ingress.lastError}`] : []),
@@ -178,15 +225,16 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
       const r = reported.get(w.id);
       const current = r?.specHash === w.specHash;
       a.desired += 1;
-      if (current && r?.state === "running" && r.health === "healthy") a.healthy += 1;
+      if (!vouched) a.unknown += 1;
+      else if (current && r?.state === "running" && r.health === "healthy") a.healthy += 1;
       // The commit the desired spec came from, as an agent running it says; else the published one.
       if (current && r?.commit) a.desiredCommit = r.commit;
-      else a.desiredCommit ??= doc?.source.commit ?? null;
+      else a.desiredCommit ??= doc?.commit ?? doc?.source?.commit ?? null;
       a.workloads.push({
         id: w.id,
         node,
-        state: r ? r.state : "unknown",
-        health: r ? r.health : "unknown",
+        state: r && vouched ? r.state : "unknown",
+        health: r && vouched ? r.health : "unknown",
         current,
         specHash: r?.specHash ?? null,
         commit: r?.commit ?? null,
@@ -205,5 +253,14 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     a.serving = servingOf(a);
     a.failing = failingOf(a);
   }
-  return { ...(input.published ? { reconciler: input.published } : {}), nodes, apps: appList };
+  return {
+    ...(input.published ? { reconciler: input.published } : {}),
+    ...(input.livenessSource ? { livenessSource: input.livenessSource } : {}),
+    nodes,
+    apps: appList,
+  };
 }
+
+/** True when some node of the summary is stale or lost (`berth status --fail-on-stale`). */
+export const anyNotAlive = (s: StatusSummary): boolean =>
+  s.nodes.some((n) => n.liveness === "stale" || n.liveness === "lost");

@@ -6,6 +6,7 @@ import { type DesiredSummary, summariseDesired } from "../../core/status/desired
 import type { NodeStatus } from "../../schema/index.js";
 import { bearerToken, sha256Hex, sha256HexEqual } from "../auth.js";
 import type { LivenessView } from "../contracts.js";
+import { sessionFrom } from "../ui/session.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { wwwAuthenticate } from "./node-auth.js";
 import { sendError, sendJson } from "./respond.js";
@@ -20,13 +21,16 @@ export function admitReader(
   if (!ctx.apiTokenSha256) return true;
   const token = bearerToken(req.headers.authorization);
   if (token && sha256HexEqual(sha256Hex(token), ctx.apiTokenSha256)) return true;
+  // The operations page's session cookie (HttpOnly, SameSite=Strict) opens the read API too: its
+  // live script reads GET /v1/events with EventSource, which cannot send an Authorization header.
+  if (!token && ctx.sessions.valid(sessionFrom(req.headers.cookie), Date.now())) return true;
   log.result = "unauthorized";
   sendError(
     res,
     401,
     token
       ? "the bearer token is not the API token of this reconciler"
-      : "this reconciler protects its read API: send Authorization: Bearer <the token in --api-token-file>",
+      : "this reconciler protects its read API: send Authorization: Bearer <the token in --api-token-file> (browsers: log in at /login)",
     {},
     wwwAuthenticate,
   );

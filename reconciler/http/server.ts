@@ -11,6 +11,10 @@ import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import { ContactBook } from "../liveness/contacts.js";
 import type { Metrics } from "../metrics.js";
+import { handleLogin, handleLogout } from "../ui/auth.js";
+import { browserNotFound, handleUi } from "../ui/pages.js";
+import { Sessions } from "../ui/session.js";
+import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
@@ -67,7 +71,10 @@ async function dispatch(
   const method = req.method ?? "GET";
   const { pathname, query } = splitTarget(req.url ?? "/");
   const match = matchRoute(method, pathname);
-  if (match.kind === "not_found") return sendError(res, 404, `no route ${method} ${pathname}`);
+  if (match.kind === "not_found") {
+    if (wantsHtml(req)) return browserNotFound(ctx, req, res, pathname);
+    return sendError(res, 404, `no route ${method} ${pathname}`);
+  }
   if (match.kind === "method_not_allowed") {
     return sendError(
       res,
@@ -96,7 +103,19 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "ui-login":
+      return handleLogin(ctx, req, res, query, log);
+    case "ui-logout":
+      return handleLogout(ctx, req, res);
+    default:
+      await handleUi(ctx, match.route, req, res, p, query, req.url ?? "/", log);
   }
+}
+
+/** A browser navigating (it asks for HTML first), as opposed to an API client. */
+function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? "";
+  return req.method === "GET" && accept.includes("text/html");
 }
 
 function logRequest(
@@ -140,6 +159,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     contacts: opts.backend.contacts ?? new ContactBook(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    sessions: new Sessions(),
+    ui: await createUi(opts.events, opts.backend),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 
@@ -190,6 +211,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close() {
       closing ??= new Promise<void>((resolve) => {
         unobserve();
+        ctx.ui.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
         server.close(() => resolve());

@@ -267,11 +267,11 @@ describe("a newer document pre-empts a doomed attempt", () => {
       h.events.some((e) => e.type === "action-started" && e.kind === "replace"),
     );
     // Roll back: the document of v1 again (its hash differs from the doomed one).
+    const from = h.rec.statuses.length;
     h.rec.publish(desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })], [], "d".repeat(40)));
     // The wait for the doomed version is abandoned (the test would otherwise wait out its
     // 10-minute start period), then v1 is reported converged again.
     await waitFor("the doomed attempt abandoned", () => h.events.some((e) => e.type === "action-superseded"));
-    const from = h.rec.statuses.length;
     await statusFor(h, v1doc.hash, (st) => h.rec.statuses.indexOf(st) >= from && converged(v1doc.hash)(st));
     // Not counted as a failure of the doomed version, and nothing of it is left running.
     expect(h.events.some((e) => e.type === "action-failed")).toBe(false);

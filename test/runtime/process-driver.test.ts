@@ -129,7 +129,7 @@ describe("process driver", () => {
       workload({ id: "api-0", hostPort: port, command: [process.execPath, appScript] }),
       "a",
     );
-    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
     const waiting = d.waitExit(inst, new AbortController().signal);
     const t0 = Date.now();
     process.kill(pidOf(inst), "SIGKILL");

@@ -91,7 +91,7 @@ describe("status summary", () => {
     const text = renderStatus(s, (_style, t) => t, NOW);
     expect(text).toContain("previous @ 1111111: 2 healthy");
     expect(text).toMatch(
-      /hello +2 @ 2222222 +0\/2 +previous @ 1111111: 2 healthy +crash-looping: replace hello-0: env.GREETING added \(attempt 3, next retry in 4s\)/,
+      /hello +0\/2 +2 @ 2222222 +previous @ 1111111: 2 healthy +crash-looping: replace hello-0: env.GREETING added \(attempt 3, next retry in 4s\)/,
     );
     expect(text).toContain(
       "hello: hello-0 on local is crash-looping, 3 restarts; the previous version keeps serving (2 healthy @ 1111111)",
@@ -133,7 +133,7 @@ describe("status summary", () => {
       serving: [{ version: "desired", commit: C1, healthy: 1 }],
     });
     const text = renderStatus(s, (_style, t) => t, NOW);
-    expect(text).toMatch(/hello +1 @ 1111111 +1\/1 +desired \(1 healthy\) +-/);
+    expect(text).toMatch(/hello +1\/1 +1 @ 1111111 +desired \(1 healthy\) +-/);
   });
 
   it("nothing serving is said as such", () => {

@@ -17,6 +17,8 @@ export type AgentEvent =
       error: string;
       cause: Cause;
       retryInMs: number;
+      /** How long the failed attempt took. */
+      ms?: number;
     }
   | { type: "action-superseded"; kind: ActionKind; workloadId: string; reason: string; ms: number }
   | { type: "pass-finished"; hash: string; phase: string; actions: number; deferred: number }

@@ -267,6 +267,7 @@ export async function runPass(
         error: outcome.error,
         cause,
         retryInMs,
+        ms,
       });
       // Said at once, before the rest of the pass: the failure is news (and the old version serves).
       // Only the actions left in this pass still count as work under way.

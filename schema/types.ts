@@ -456,7 +456,7 @@ export interface WorkloadStatus {
    */
   specHash: Sha256 | null;
   /**
-   * config commit of the first desired document in which this agent saw the spec that serves (null: not known, e.g. after an agent restart)
+   * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
    */
   commit?: string | null;
   hostPort?: number;

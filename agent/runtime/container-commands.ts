@@ -98,3 +98,15 @@ export const stopArgv = (engine: Engine, ref: string, graceMs: number): string[]
 
 /** Removes a container (killing it if it still runs). Exits 0 even when it does not exist. */
 export const rmArgv = (engine: Engine, ref: string): string[] => [engine, "rm", "-f", ref];
+
+/** Blocks until the container exits and prints its exit code (both engines). */
+export const waitArgv = (engine: Engine, ref: string): string[] => [engine, "wait", ref];
+
+/** The container's last `lines` lines of output (stdout on stdout, stderr on stderr). */
+export const logsArgv = (engine: Engine, ref: string, lines: number): string[] => [
+  engine,
+  "logs",
+  "--tail",
+  String(Math.max(1, Math.floor(lines))),
+  ref,
+];

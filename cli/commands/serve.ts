@@ -60,7 +60,7 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events) and the operations page (/)",
     )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);

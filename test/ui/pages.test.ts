@@ -144,6 +144,15 @@ describe("operations page: auth", () => {
     expect(page.text).toContain('action="/logout"');
     // The cookie opens the read API too (EventSource cannot send a bearer token).
     expect((await h.call("GET", "/v1/nodes", { headers: { cookie: session } })).status).toBe(200);
+    // A wrong bearer token is refused even beside a valid cookie.
+    expect(
+      (await h.call("GET", "/", { headers: { ...browser, cookie: session, authorization: "Bearer nope" } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await h.call("GET", "/v1/nodes", { headers: { cookie: session, authorization: "Bearer nope" } }))
+        .status,
+    ).toBe(401);
     // A made-up session does not.
     expect((await h.call("GET", "/v1/nodes", { headers: { cookie: "berth_session=forged" } })).status).toBe(
       401,

@@ -107,6 +107,13 @@ export interface ApiBackend {
   reportStatus(node: string, status: NodeStatus): void;
   /** lastSeen (ms epoch), liveness and last status per node, from memory. */
   nodes(): NodeEntryView[];
+  /**
+   * An agent holds a document hash (`etag`) this reconciler does not serve: another reconciler
+   * may have published something newer. Optional; remote mode refreshes the desired branch
+   * first. "behind": it could not find out (the remote is unreachable), so serving its own
+   * document might roll the agent back: the API answers 503 and the agent tries another.
+   */
+  catchUp?(node: string, etag: string): Promise<"serve" | "behind">;
   /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */

@@ -93,6 +93,8 @@ export interface Reconciler extends ApiBackend, HistoryBackend {
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
+/** How long an agent's poll waits for the desired branch to be fetched when it names a document unknown here. */
+const catchUpMs = 5_000;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
 
@@ -154,6 +156,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
+  let desiredFetchedAt = 0;
 
   const loop = new Coalescer({
     run: reconcileOnce,
@@ -297,6 +301,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       source.mode === "remote"
         ? await source.refresh(settings.desiredBranch)
         : await source.tip(settings.desiredBranch);
+    desiredFetchedAt = Date.now();
     if (tip !== null && tip !== served.desiredCommit) await serveDesiredCommit(tip, why);
   }
 
@@ -445,6 +450,28 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       });
     },
     trigger: (req: TriggerRequest) => loop.trigger(req),
+    async catchUp(node, etag) {
+      // Only several reconcilers on one remote can disagree; a local repo has one publisher.
+      if (source.mode !== "remote" || served.knows(node, etag)) return "serve";
+      const asked = Date.now();
+      adoptFirst = true;
+      loop.trigger({ source: "poll" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        loop.idle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, catchUpMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (served.knows(node, etag) || desiredFetchedAt >= asked) return "serve";
+      log.warn(
+        { node, etag },
+        "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
+      );
+      return "behind";
+    },
     readGenerations: (opts) => history.list(served.desiredCommit, opts),
     readGeneration: (n) => history.find(served.desiredCommit, n),
     forgeWeb() {

@@ -334,7 +334,7 @@ export interface Route {
   upstreams: string[];
 }
 /**
- * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads and routes, not source.
+ * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads, routes and upstreamAddress, not source.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "DesiredState".
@@ -350,6 +350,10 @@ export interface DesiredState {
     commit: string;
   };
   hash: Sha256;
+  /**
+   * The node's `address` (nodes/<name>.yaml): where proxies reach its workloads. The agent publishes container ports on it and health-checks every workload there. Covered by `hash`.
+   */
+  upstreamAddress?: string;
   workloads: Workload[];
   routes: Route[];
 }

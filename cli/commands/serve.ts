@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
+import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
@@ -30,6 +31,8 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  staleAfter?: string;
+  lostAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -62,6 +65,8 @@ export function register(program: Command): void {
       "--api-token-file <file>",
       "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events) and the operations page (/)",
     )
+    .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
+    .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
       try {
@@ -73,6 +78,7 @@ export function register(program: Command): void {
         );
       }
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
       const metrics = createMetrics();
@@ -99,6 +105,7 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
@@ -194,6 +201,27 @@ async function readSecret(file: string, flag: string): Promise<string> {
   const secret = text.trim();
   if (!secret) throw new UserError(`${flag} ${file} is empty`, "write the secret into the file (one line)");
   return secret;
+}
+
+/** --stale-after / --lost-after as liveness bounds (the restart grace follows lost-after when longer). */
+function livenessFlags(flags: ServeFlags): Partial<LivenessBounds> {
+  const read = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+      throw new UserError(`${flag} ${value} must be a number of seconds above 0 (at most 86400)`);
+    }
+    return Math.round(n * 1000);
+  };
+  const stale = read("--stale-after", flags.staleAfter) ?? defaultLivenessBounds.staleAfterMs;
+  const lost = read("--lost-after", flags.lostAfter) ?? defaultLivenessBounds.lostAfterMs;
+  if (lost <= stale) {
+    throw new UserError(
+      `--lost-after (${lost / 1000} s) must be longer than --stale-after (${stale / 1000} s)`,
+      "a node is stale first, then lost",
+    );
+  }
+  return { staleAfterMs: stale, lostAfterMs: lost };
 }
 
 function seconds(value: string): number {

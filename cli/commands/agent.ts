@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parseListen } from "../../reconciler/http/listen.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
@@ -18,6 +19,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  metricsListen?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -40,6 +42,17 @@ function checkUrl(flag: string, value: string): string {
     throw new UserError(`${flag} must be an http:// or https:// URL, got ${u.protocol}`);
   }
   return value;
+}
+
+function checkListen(value: string): void {
+  try {
+    parseListen(value);
+  } catch (err) {
+    throw new UserError(
+      (err as Error).message,
+      "e.g. --metrics-listen 127.0.0.1:9101 (port 0 picks a free port)",
+    );
+  }
 }
 
 async function readToken(file: string): Promise<string> {
@@ -91,6 +104,10 @@ export function register(program: Command): void {
     )
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
+    .option(
+      "--metrics-listen <host:port>",
+      "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
+    )
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
         throw new UserError(
@@ -109,6 +126,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 300) {
         throw new UserError(`--poll-wait ${flags.pollWait} must be a whole number of seconds from 1 to 300`);
       }
+      if (flags.metricsListen !== undefined) checkListen(flags.metricsListen);
       const token = await readToken(flags.tokenFile);
       // Loaded here, not at the top: other commands need none of the agent.
       const { startAgent } = await import("../../agent/index.js");
@@ -123,6 +141,7 @@ export function register(program: Command): void {
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
         pollWaitSeconds,
+        ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });
       await new Promise<void>((done) => {
         const onSignal = () => {

@@ -17,12 +17,12 @@ import { Sessions } from "../ui/session.js";
 import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
-import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
+import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
-import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { handleAlerts, handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
 import { Turns } from "./turns.js";
@@ -46,6 +46,8 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
+  alerts?: AlertsSource;
 }
 
 export interface ApiServer {
@@ -103,6 +105,8 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "alerts":
+      return handleAlerts(ctx, req, res, log);
     case "ui-login":
       return handleLogin(ctx, req, res, query, log);
     case "ui-logout":
@@ -159,6 +163,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     contacts: opts.backend.contacts ?? new ContactBook(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    alerts: opts.alerts,
     sessions: new Sessions(),
     ui: await createUi(opts.events, opts.backend),
   };

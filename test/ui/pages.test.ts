@@ -215,6 +215,28 @@ describe("operations page: content, bad input, transport", () => {
     expect(hist.text).toContain("first &lt;img src=x onerror=alert(1)&gt;");
   });
 
+  it("shows berth's open alerts above everything, escaped", async () => {
+    const alerts = {
+      view: () => ({
+        enabled: true,
+        alerts: [
+          {
+            summary: "node web-1 lost",
+            cause: `no contact since 10:00 ${EVIL}`,
+            status: "firing",
+            since: "2025-01-01T00:00:00.000Z",
+          },
+        ],
+      }),
+    };
+    h = await startHarness({ apiToken: TOKEN, alerts }, world());
+    const page = await h.call("GET", "/", { headers: auth });
+    expect(page.text).toContain("1 open alert");
+    expect(page.text).toContain("node web-1 lost");
+    expect(page.text).toContain("no contact since 10:00 &lt;img");
+    expect(page.text).not.toMatch(/<img/i);
+  });
+
   it("answers unknown generations and paths with a 404 page and a way back; API clients keep JSON", async () => {
     h = await startHarness({ apiToken: TOKEN }, world());
     for (const path of ["/history/99", "/history/abc", "/history/0"]) {

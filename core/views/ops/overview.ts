@@ -269,6 +269,7 @@ export function overviewOf(
     published: input.published,
     tip: tipRow(input),
     health: input.health ?? null,
+    alerts: input.alerts ?? [],
     counts: {
       apps: apps.length,
       appsAttention: apps.filter((a) => a.attention !== "ok").length,

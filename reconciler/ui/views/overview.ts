@@ -110,6 +110,7 @@ export function summaryHtml(m: OverviewModel, now: number): Html {
   const health = m.health && m.health.status !== "ok" ? m.health : null;
   return html`<div id="summary">
 ${health ? html`<div class="banner bad" role="alert"><strong>The reconciler is ${health.status}.</strong><ul>${health.problems.map((p) => html`<li>${p.message}</li>`)}</ul></div>` : ""}
+${m.alerts.length > 0 ? html`<div class="banner bad" role="alert"><strong>${m.alerts.length} open ${m.alerts.length === 1 ? "alert" : "alerts"}</strong> (<a href="/v1/alerts">GET /v1/alerts</a>)<ul>${m.alerts.map((a) => html`<li>${a.summary}${a.cause ? html` — ${a.cause}` : ""} <span class="muted">${a.status} since ${ago(a.since, now)}</span></li>`)}</ul></div>` : ""}
 ${tipHtml(m.tip, m, now)}
 <ul class="summary">
 <li><strong>${c.appsAttention}</strong> of ${c.apps} apps need attention</li>

@@ -20,6 +20,7 @@ import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
+import { createSecretResolver } from "./secrets/resolver.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -60,6 +61,14 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /**
+   * The node's age identity file (berth node add / berth node identity write it): decrypts the
+   * secrets of the workloads it starts. Without it, a workload that takes secrets fails to start
+   * with an error saying so; everything else runs.
+   */
+  identityFile?: string;
+  /** Where containers' env files live for the moment of a start (default: tmpfs, runtime/env-file.ts). */
+  envDir?: string;
 }
 
 export interface RunningAgent {
@@ -92,6 +101,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
+  // Loads nothing until a workload with secrets starts (the age library stays out of idle agents).
+  const secrets = createSecretResolver({
+    ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+    warn: (m) => logger.warn(m),
+  });
+  const resolveSecrets = secrets.decrypt;
   const drivers = createDriverSet({
     ...(opts.runtime ? { injected: opts.runtime } : {}),
     make: async (runtime: Runtime): Promise<RuntimeDriver> => {
@@ -102,6 +117,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           // Exits of children it spawned arrive as events; polling is for adopted ones (and log
           // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
           pollMs: driftIntervalMs,
+          resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           onEvent: (e) =>
             logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
@@ -111,6 +127,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
+        resolveSecrets,
+        ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
         ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
       });
@@ -168,6 +186,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         signal: abort.signal,
         drainMs: opts.slotDrainMs ?? 0,
         now: Date.now,
+        resolveSecrets,
       }),
       reporter,
       logger,

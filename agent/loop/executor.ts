@@ -24,6 +24,11 @@ export interface ExecutorDeps {
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
   drainMs: number;
   now: () => number;
+  /** Decrypts a workload's secrets; a stop-first replace tries it before stopping the old instance. */
+  resolveSecrets?: (
+    app: string,
+    secrets: NonNullable<Workload["secrets"]>,
+  ) => Promise<Record<string, string>>;
 }
 
 export type Outcome =
@@ -128,6 +133,15 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
       case "replace": {
         const { workload: w, old } = action;
         if (action.strategy === "stop-first") {
+          // Nothing would serve while a new instance that cannot get its secrets fails to start:
+          // find out first (the value is dropped; the driver decrypts again when it starts).
+          if (w.secrets && Object.keys(w.secrets).length > 0 && deps.resolveSecrets) {
+            try {
+              await deps.resolveSecrets(w.app, w.secrets);
+            } catch (e) {
+              return { ok: false, error: `${message(e)}; the old instance keeps serving` };
+            }
+          }
           await stop(old);
           const r = await startAndWait(w, action.slot);
           if (!r.ok) return unhealthy(r);

@@ -16,6 +16,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Values that must never appear in an error message (env values of the workload). */
   secrets?: readonly string[];
+  /** Variables added to the command's environment (the agent's own is passed on too). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A command that could not run, timed out, or (via `mustSucceed`) exited non-zero. */
@@ -75,6 +77,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     cancelSignal: opts.signal,
     stdin: "ignore",
     stripFinalNewline: true,
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const stderr = scrub(String(result.stderr ?? ""), opts.secrets);
   if (result.exitCode === undefined) {

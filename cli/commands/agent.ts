@@ -18,6 +18,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  identityFile?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -80,6 +81,10 @@ export function register(program: Command): void {
     )
     .option("--poll-wait <seconds>", "long-poll wait", "30")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
+    .option(
+      "--identity-file <file>",
+      "this node's age identity (berth node add / berth node identity write it): decrypts the secrets of the apps it starts",
+    )
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
         throw new UserError(
@@ -105,6 +110,7 @@ export function register(program: Command): void {
         httpsListen: flags.httpsListen,
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
+        ...(flags.identityFile ? { identityFile: resolve(flags.identityFile) } : {}),
         pollWaitSeconds,
       });
       await new Promise<void>((done) => {

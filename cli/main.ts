@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   history: () => import("./commands/history.js"),
   events: () => import("./commands/events.js"),
   node: () => import("./commands/node.js"),
+  secret: () => import("./commands/secret.js"),
   schema: () => import("./commands/schema.js"),
 };
 

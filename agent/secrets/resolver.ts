@@ -37,17 +37,18 @@ const PKCS8_X25519 = [
 ];
 
 export function createSecretResolver(opts: ResolverOptions): SecretResolver {
-  let loaded: { file: IdentityFile; key: CryptoKey; age: Age } | undefined;
+  let loaded: { file: IdentityFile; keys: CryptoKey[]; age: Age } | undefined;
   let warned = false;
 
-  async function identity(): Promise<{ key: CryptoKey; age: Age }> {
+  async function identity(): Promise<{ keys: CryptoKey[]; age: Age }> {
     if (!opts.identityFile) {
       throw new SecretError(
         "this agent has no age identity: start it with --identity-file (berth node identity NODE makes one and prints the recipient to commit)",
       );
     }
     const file = await readIdentityFile(opts.identityFile);
-    if (loaded && loaded.file.mtimeMs === file.mtimeMs && loaded.file.key === file.key) return loaded;
+    if (loaded && loaded.file.mtimeMs === file.mtimeMs && loaded.file.keys.join() === file.keys.join())
+      return loaded;
     if (file.looseMode !== undefined && !warned) {
       warned = true;
       opts.warn?.(
@@ -55,12 +56,15 @@ export function createSecretResolver(opts: ResolverOptions): SecretResolver {
       );
     }
     const [age, { bech32 }] = await Promise.all([import("age-encryption"), import("@scure/base")]);
-    const raw = bech32.decodeToBytes(file.key).bytes;
-    const pkcs8 = new Uint8Array([...PKCS8_X25519, ...raw]);
-    const key = await webcrypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, ["deriveBits"]);
-    pkcs8.fill(0);
-    raw.fill(0);
-    loaded = { file, key, age };
+    const keys: CryptoKey[] = [];
+    for (const k of file.keys) {
+      const raw = bech32.decodeToBytes(k).bytes;
+      const pkcs8 = new Uint8Array([...PKCS8_X25519, ...raw]);
+      keys.push(await webcrypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, ["deriveBits"]));
+      pkcs8.fill(0);
+      raw.fill(0);
+    }
+    loaded = { file, keys, age };
     return loaded;
   }
 
@@ -68,7 +72,7 @@ export function createSecretResolver(opts: ResolverOptions): SecretResolver {
     async decrypt(app, secrets) {
       const entries = Object.entries(secrets);
       if (entries.length === 0) return {};
-      let id: { key: CryptoKey; age: Age };
+      let id: { keys: CryptoKey[]; age: Age };
       try {
         id = await identity();
       } catch (e) {
@@ -79,7 +83,7 @@ export function createSecretResolver(opts: ResolverOptions): SecretResolver {
         );
       }
       const decrypter = new id.age.Decrypter();
-      decrypter.addIdentity(id.key as Parameters<typeof decrypter.addIdentity>[0]);
+      for (const key of id.keys) decrypter.addIdentity(key as Parameters<typeof decrypter.addIdentity>[0]);
       // In parallel: WebCrypto's X25519 runs on libuv's thread pool.
       const values = await Promise.all(
         entries.map(async ([env, s]) => {

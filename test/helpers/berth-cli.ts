@@ -13,10 +13,10 @@ export interface CliRun {
 
 export function runBerth(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ["--import", "tsx", "cli/main.ts", ...args],
       {
@@ -27,5 +27,7 @@ export function runBerth(
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
+    // stdin is a pipe: give it the input, or end it at once (a command reading stdin gets EOF).
+    child.stdin?.end(opts.input ?? "");
   });
 }

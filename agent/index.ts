@@ -177,6 +177,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stateDir: opts.stateDir,
       store,
       drivers,
+      secrets,
       ingress,
       execute: createExecutor({
         drivers,

@@ -64,7 +64,7 @@ function admit(
     return false;
   }
   const now = Date.now();
-  ctx.seen.set(node, now);
+  ctx.contacts.touch(node, now);
   ctx.backend.seen?.(node, now);
   return true;
 }
@@ -104,18 +104,21 @@ export async function handleDesired(
   const ifNoneMatch = req.headers["if-none-match"];
   if (!wait || !etagMatches(ifNoneMatch, doc.hash)) return serveDocument(res, doc, ifNoneMatch, log);
 
-  // Long poll: hold the request until the document changes, the wait ends, the client leaves
-  // or the server closes.
+  // Long poll: hold the request until the document changes, the hold ends, the client leaves
+  // or the server closes. The hold is capped below the wait asked for (pollHoldMs): a held poll
+  // counts as contact, and a peer whose link silently went down must not look present longer.
   const abort = new AbortController();
   const stop = () => abort.abort();
   res.once("close", stop);
   ctx.closers.add(stop);
   ctx.metrics.agentsConnected.inc();
+  const release = ctx.contacts.hold(node, Date.now());
   try {
-    await ctx.backend.waitForChange(node, doc.hash, wait, abort.signal);
+    await ctx.backend.waitForChange(node, doc.hash, Math.min(wait, ctx.limits.pollHoldMs), abort.signal);
   } catch (err) {
     ctx.logger.warn({ node, err: (err as Error).message }, "waiting for a desired-state change failed");
   } finally {
+    release(Date.now());
     ctx.metrics.agentsConnected.dec();
     ctx.closers.delete(stop);
     res.off("close", stop);

@@ -5,9 +5,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { defaultLivenessBounds } from "../../core/status/liveness.js";
 import { sha256Hex } from "../auth.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import { ContactBook } from "../liveness/contacts.js";
 import type { Metrics } from "../metrics.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
@@ -51,6 +53,7 @@ export interface ApiServer {
 const defaultLimits: Limits = {
   maxBodyBytes: MiB,
   maxWaitSeconds: 60,
+  pollHoldMs: defaultLivenessBounds.pollHoldMs,
   sseHeartbeatMs: 15_000,
   wakeBatch: 50,
 };
@@ -124,13 +127,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     events: opts.events,
     metrics: opts.metrics,
     logger: opts.logger,
-    limits: { ...defaultLimits, ...opts.limits },
+    limits: {
+      ...defaultLimits,
+      ...(opts.backend.livenessBounds ? { pollHoldMs: opts.backend.livenessBounds().pollHoldMs } : {}),
+      ...opts.limits,
+    },
     webhookSecret: opts.webhooks?.secret || opts.webhookSecret || undefined,
     apiTokenSha256: opts.apiToken ? sha256Hex(opts.apiToken) : undefined,
     onPullRequest: opts.onPullRequest,
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
-    seen: new Map(),
+    contacts: opts.backend.contacts ?? new ContactBook(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
   };

@@ -20,7 +20,7 @@ export interface StanzaInfo {
 
 export type CiphertextInfo = { ok: true; stanzas: StanzaInfo[] } | { ok: false; problem: string };
 
-const B64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
+const B64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 const B64_NOPAD = /^[A-Za-z0-9+/]*$/;
 const VERSION = "age-encryption.org/v1";
 
@@ -36,11 +36,16 @@ export function inspectCiphertext(text: string): CiphertextInfo {
   for (let i = 0; i < body.length; i++) {
     const l = body[i] as string;
     const last = i === body.length - 1;
-    if (!B64_LINE.test(l)) return fail(`line ${i + 2} of the armor is not base64`);
     if (last ? l.length === 0 || l.length > 64 || l.length % 4 !== 0 : l.length !== 64)
       return fail(`line ${i + 2} of the armor has a wrong length: lines are cut or joined`);
   }
-  const bytes = Buffer.from(body.join(""), "base64");
+  // One test over the joined body instead of one per line (10,000 secrets: ~120,000 lines).
+  const joined = body.join("");
+  if (!B64_BODY.test(joined)) {
+    const bad = body.findIndex((l, i) => !(i === body.length - 1 ? B64_BODY : /^[A-Za-z0-9+/]*$/).test(l));
+    return fail(`line ${bad + 2} of the armor is not base64`);
+  }
+  const bytes = Buffer.from(joined, "base64");
   return readHeader(bytes);
 }
 

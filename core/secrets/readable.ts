@@ -22,6 +22,8 @@ export function unreadableSecrets(
     const own = index.get(a.spec.name);
     const placed = placement.byApp.get(a.spec.name);
     if (!own || !placed) continue;
+    // The common case, every placed node a recipient of every secret, allocates nothing.
+    if (allReadable(uses, own.spec, placed.nodes, specs)) continue;
     // Node → the replicas placed there, in replica order.
     const byNode = new Map<NodeSpec, number[]>();
     placed.nodes.forEach((i, replica) => {
@@ -64,6 +66,23 @@ export function unreadableSecrets(
     }
   }
   return findings;
+}
+
+function allReadable(
+  uses: readonly { secret: string }[],
+  secrets: Config["secrets"][number]["spec"],
+  nodes: readonly number[],
+  specs: readonly NodeSpec[],
+): boolean {
+  for (const u of uses) {
+    const value = secrets.secrets[u.secret];
+    if (!value) continue;
+    for (const i of nodes) {
+      const r = specs[i]?.recipient;
+      if (!r || !value.recipients.includes(r)) return false;
+    }
+  }
+  return true;
 }
 
 function plural(names: readonly string[], what: string): string {

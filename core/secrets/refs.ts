@@ -14,15 +14,24 @@ export interface SecretUse {
 export const isSecretRef = (v: unknown): v is SecretRef =>
   typeof v === "object" && v !== null && typeof (v as SecretRef).secret === "string";
 
-/** The env entries of `app` that take their value from a secret, in env-name order. */
-export function secretUses(app: Pick<AppSpec, "env">): SecretUse[] {
-  const out: SecretUse[] = [];
+const NONE: readonly SecretUse[] = Object.freeze([]);
+const uses = new WeakMap<object, readonly SecretUse[]>();
+
+/**
+ * The env entries of `app` that take their value from a secret, in env-name order. Remembered per
+ * spec object (the loader shares unchanged specs between loads, and several rules ask).
+ */
+export function secretUses(app: Pick<AppSpec, "env">): readonly SecretUse[] {
   const env = app.env;
-  if (!env) return out;
+  if (!env || !usesSecrets(app)) return NONE;
+  const hit = uses.get(env);
+  if (hit) return hit;
+  const out: SecretUse[] = [];
   for (const k of Object.keys(env).sort()) {
     const v = env[k];
     if (isSecretRef(v)) out.push({ env: k, secret: v.secret });
   }
+  uses.set(env, out);
   return out;
 }
 

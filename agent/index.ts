@@ -8,13 +8,16 @@ import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
 import type { NodeStatus, Runtime } from "../schema/index.js";
+import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
-import { initialState, type LoopContext } from "./loop/context.js";
+import { AgentMetrics } from "./core/metrics.js";
+import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
 import { createMachine } from "./loop/machine.js";
+import { findReach } from "./loop/node-address.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
@@ -26,8 +29,8 @@ export type { AgentEvent } from "./core/events.js";
 
 export interface AgentOptions {
   node: string;
-  /** Reconciler base URL, e.g. http://10.0.0.1:7070. */
-  url: string;
+  /** Reconciler base URL, e.g. http://10.0.0.1:7070, or several (the agent fails over between them in order). */
+  url: string | readonly string[];
   token: string;
   stateDir: string;
   /** Injected by berth up and tests; otherwise made from the runtimes the documents name. */
@@ -40,7 +43,7 @@ export interface AgentOptions {
   httpListen?: string;
   /** Caddy's TLS listener (default ":443"). */
   httpsListen?: string;
-  /** Long-poll wait in seconds (default 30). */
+  /** Long-poll wait in seconds (default 10; the reconciler answers within its pollHold anyway). */
   pollWaitSeconds?: number;
   logger?: pino.Logger;
   onEvent?: (e: AgentEvent) => void;
@@ -50,7 +53,11 @@ export interface AgentOptions {
   healthIntervalMs?: number;
   /** Binary of the docker runtime (default `docker` on PATH). */
   dockerBin?: string;
-  /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
+  /**
+   * This host's address for its workloads, instead of the document's (the node's `address`):
+   * container ports are published there and every workload is health-checked there. "0.0.0.0" or
+   * "::" publishes on every interface. Default: the document's address.
+   */
   publishAddress?: string;
   /**
    * After a start-first replace, how long the old instance keeps serving beside the new one before
@@ -69,9 +76,13 @@ export interface AgentOptions {
   identityFile?: string;
   /** Where containers' env files live for the moment of a start (default: tmpfs, runtime/env-file.ts). */
   envDir?: string;
+  /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningAgent {
+  /** The /metrics URL when metricsListen was given. */
+  metricsUrl?: string;
   /** Stops the agent; workloads keep running unless stopWorkloads. */
   stop(opts?: { stopWorkloads?: boolean }): Promise<void>;
   status(): NodeStatus;
@@ -89,7 +100,9 @@ function hasProcessRecords(stateDir: string): boolean {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const metrics = opts.metricsListen ? new AgentMetrics(opts.node, version) : null;
   const emit = (e: AgentEvent) => {
+    metrics?.observe(e, Date.now());
     try {
       opts.onEvent?.(e);
     } catch (err) {
@@ -107,6 +120,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     warn: (m) => logger.warn(m),
   });
   const resolveSecrets = secrets.decrypt;
+  const state = initialState();
+  // --publish-address 0.0.0.0 (or ::) publishes container ports on every interface, as before
+  // berth knew node addresses; any other value replaces the document's address on this host.
+  const wildcard = opts.publishAddress === "0.0.0.0" || opts.publishAddress === "::";
+  const override = opts.publishAddress && !wildcard ? opts.publishAddress : undefined;
+  const reachedAt = (): string | undefined => (state.reach.kind === "local" ? state.reach.host : undefined);
   const drivers = createDriverSet({
     ...(opts.runtime ? { injected: opts.runtime } : {}),
     make: async (runtime: Runtime): Promise<RuntimeDriver> => {
@@ -119,6 +138,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           pollMs: driftIntervalMs,
           resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
+          host: reachedAt,
           onEvent: (e) =>
             logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
         });
@@ -130,7 +150,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         resolveSecrets,
         ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
-        ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
+        publishAddress: () => (wildcard ? undefined : reachedAt()),
       });
     },
   });
@@ -142,12 +162,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         httpsListen: opts.httpsListen ?? ":443",
       })
     : null;
-  const waitSeconds = opts.pollWaitSeconds ?? 30;
+  const waitSeconds = opts.pollWaitSeconds ?? 10;
   const client = createReconcilerClient({
     url: opts.url,
     node: opts.node,
     token: opts.token,
-    maxWaitSeconds: waitSeconds,
   });
   const reporter = createStatusReporter({
     put: (s, signal) => client.putStatus(s, signal),
@@ -156,12 +175,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
-  // Processes bind where their app says (loopback works for both 0.0.0.0 and 127.0.0.1);
-  // containers publish on publishAddress when one is given, else on every interface.
-  const publishedOn =
-    opts.publishAddress && !["0.0.0.0", "::"].includes(opts.publishAddress) ? opts.publishAddress : null;
-  const healthHost = (runtime: Runtime): string => (runtime !== "process" && publishedOn) || "127.0.0.1";
-  const state = initialState();
+  // Every workload is health-checked where the proxies reach it: the node's address.
+  const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
       state.problems.delete("state");
@@ -183,7 +198,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         drivers,
         ingress,
         deadlines,
-        healthHost,
+        healthPlace: place,
         signal: abort.signal,
         drainMs: opts.slotDrainMs ?? 0,
         now: Date.now,
@@ -192,7 +207,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       reporter,
       logger,
       emit,
-      healthHost,
+      healthPlace: place,
+      findReach: (doc) => findReach(opts.node, override ?? doc.upstreamAddress),
       now: Date.now,
       random: Math.random,
     },
@@ -205,6 +221,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       ctx.state.doc = check.doc;
       ctx.state.desiredHash = check.doc.hash;
       ctx.state.knownSpecs = new Map(check.doc.workloads.map((w) => [w.specHash, w]));
+      setReach(ctx, await ctx.deps.findReach(check.doc));
       await drivers.ensure(new Set(check.doc.workloads.map((w) => w.runtime)));
       logger.info(
         { hash: check.doc.hash, commit: check.doc.source.commit },
@@ -228,16 +245,28 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
     logger,
     emit,
+    ...(metrics ? { onContact: (at: number) => metrics.contact(at) } : {}),
   });
-  logger.info({ url: opts.url, stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+  const metricsServer =
+    metrics && opts.metricsListen
+      ? await (await import("./loop/metrics-server.js")).startMetricsServer(opts.metricsListen, metrics, () =>
+          machine.status(),
+        )
+      : null;
+  logger.info(
+    { url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress), metrics: metricsServer?.url },
+    "agent started",
+  );
 
   let stopped: Promise<void> | null = null;
   return {
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     status: () => machine.status(),
     idle: () => machine.idle(),
     stop(stopOpts) {
       stopped ??= (async () => {
         abort.abort();
+        await metricsServer?.close();
         await machine.stop();
         await poller.catch(() => undefined);
         await store.flush();

@@ -27,8 +27,11 @@ export interface ContainerDriverOptions {
   bin?: string;
   /** Node name: written to the berth.node label and used to filter listings. */
   node: string;
-  /** Host address to publish ports on (default: all interfaces). */
-  publishAddress?: string;
+  /**
+   * Host address to publish ports on, or a function asked at each start (the agent gives the
+   * node's address from the desired document). Unset or undefined: all interfaces.
+   */
+  publishAddress?: string | (() => string | undefined);
   /** Deadline of one engine command (default 60 s; `stop` adds its grace period). */
   commandTimeoutMs?: number;
   /** Decrypts the secrets a workload's env takes (agent/secrets); without it such a workload cannot start. */
@@ -106,7 +109,14 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
       file = writeEnvFile(envDir, name, split.fileText);
     }
     const delivery = { ...(file ? { file } : {}), fromEnvironment: Object.keys(split.fromEnvironment) };
-    const argv = runArgv(w, slot, { engine, node: opts.node, publishAddress: opts.publishAddress }, delivery);
+    const publishAddress =
+      typeof opts.publishAddress === "function" ? opts.publishAddress() : opts.publishAddress;
+    const argv = runArgv(
+      w,
+      slot,
+      { engine, node: opts.node, ...(publishAddress ? { publishAddress } : {}) },
+      delivery,
+    );
     let r: Awaited<ReturnType<typeof run>>;
     try {
       r = await run(argv, { signal, secrets, env: split.fromEnvironment });

@@ -1,8 +1,9 @@
 // Benchmark of the agent's side of encrypted secrets: decrypting 100 secrets with the node's
 // identity, as the agent does when it starts instances (agent/secrets/resolver.ts: identity file
 // read and imported once, decryptions in parallel). Each secret is encrypted, as berth secret set
-// does it, to one operator and two nodes with this node's stanza last (the slowest case: the
-// library tries the stanzas in order). Also: the first call, which loads the age library, and the
+// does it for an app two nodes may run, to the two nodes and then the operator, with this node's
+// stanza second (the library tries stanzas in order, one X25519 exchange each: the slower of the
+// two nodes). Also: the first call, which loads the age library, and the
 // agent's resident memory before and after (the library is loaded only when a document has secrets).
 // Run: npx tsx bench/secrets.bench.ts   (BENCH_RUNS=20 by default)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,7 +26,7 @@ const [operator, other, node] = keys as [(typeof keys)[0], (typeof keys)[0], (ty
 const secrets: Record<string, { secret: string; ciphertext: string }> = {};
 for (let i = 0; i < 100; i++) {
   const e = new age.Encrypter();
-  for (const r of [operator.recipient, other.recipient, node.recipient]) e.addRecipient(r);
+  for (const r of [other.recipient, node.recipient, operator.recipient]) e.addRecipient(r);
   secrets[`SECRET_${i}`] = {
     secret: `SECRET_${i}`,
     ciphertext: age.armor.encode(await e.encrypt(`value-${i}-${"x".repeat(24)}`)),
@@ -51,7 +52,7 @@ const rssAfter = process.memoryUsage().rss;
 rmSync(dir, { recursive: true, force: true });
 
 console.log(
-  `secrets: 100 secrets (3 recipients, this node's stanza last); ${runs} runs; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
+  `secrets: 100 secrets (3 recipients: 2 nodes then the operator, this node's stanza second); ${runs} runs; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
 );
 const rows: [string, string, string][] = [
   ["decrypt 100 secrets on an agent, p50", `${pct(times, 50).toFixed(1)} ms`, "≤ 50 ms"],

@@ -1,6 +1,9 @@
-// Who a secret of an app is encrypted to: every operator of berth.yaml, then every node that may
-// run the app (its eligible nodes by placement: worker role, runtime, placement.nodes/labels;
-// cordoned nodes too, they come back) that has an age identity. And what `berth secret rekey`
+// Who a secret of an app is encrypted to: every node that may run the app (its eligible nodes by
+// placement: worker role, runtime, placement.nodes/labels; cordoned nodes too, they come back)
+// that has an age identity, then every operator of berth.yaml. Nodes come first because the age
+// library tries a file's stanzas in order, one X25519 exchange each: an agent decrypts at every
+// start, an operator rarely (a pinned app's node decrypts with one exchange instead of 1 + the
+// number of operators). And what `berth secret rekey`
 // would change for each secret. Pure: recipient strings in, recipient strings out.
 import type { AppSpec, Config, SecretsSpec } from "../config/model.js";
 import { type Candidates, candidateNodes } from "../placement/eligibility.js";
@@ -9,7 +12,7 @@ import { appRequest } from "../placement/request.js";
 import { secretsByApp } from "./refs.js";
 
 export interface Intended {
-  /** Operators first (berth.yaml order), then nodes by name; each recipient once. */
+  /** Nodes by name, then operators (berth.yaml order); each recipient once. */
   recipients: string[];
   /** Eligible nodes that have no recipient yet (berth node identity gives them one). */
   withoutIdentity: string[];
@@ -43,7 +46,6 @@ export class RecipientPlanner {
       seen.add(r);
       recipients.push(r);
     };
-    for (const o of this.config.settings.operators ?? []) add(o.recipient);
     const withoutIdentity: string[] = [];
     for (const i of candidateNodes(this.table, appRequest(app), this.memo).all) {
       const spec = this.table.specs[i];
@@ -51,6 +53,7 @@ export class RecipientPlanner {
       if (spec.recipient) add(spec.recipient);
       else withoutIdentity.push(spec.name);
     }
+    for (const o of this.config.settings.operators ?? []) add(o.recipient);
     return { recipients, withoutIdentity };
   }
 }

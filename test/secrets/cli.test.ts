@@ -84,7 +84,7 @@ describe.skipIf(!ok)("berth secret (real CLI, age as the judge)", () => {
     const r = await berth(["secret", "set", "api", "DB_PASSWORD"], `${canary}\n`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      "Set secret DB_PASSWORD of app api in secrets/api.yaml, encrypted to operator alice, node a.",
+      "Set secret DB_PASSWORD of app api in secrets/api.yaml, encrypted to node a, operator alice.",
     );
     expect(r.stdout + r.stderr).not.toContain(canary);
     const text = readFileSync(join(repo, "secrets/api.yaml"), "utf8");
@@ -104,7 +104,7 @@ describe.skipIf(!ok)("berth secret (real CLI, age as the judge)", () => {
     const ls = await berth(["secret", "ls"]);
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(
-      /^api\/DB_PASSWORD {2}set \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n {4}recipients: operator alice, node a\n {4}recipients up to date\n$/,
+      /^api\/DB_PASSWORD {2}set \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n {4}recipients: node a, operator alice\n {4}recipients up to date\n$/,
     );
     const wrong = await berth(["secret", "get", "api", "DB_PASSWORD", "--identity", key("b")]);
     expect(wrong.code).toBe(1);

@@ -311,6 +311,18 @@ export async function createCluster(label = "bm"): Promise<Cluster> {
   return cluster;
 }
 
+/**
+ * True when network namespaces can be made here; when not, throws under CI=true (tests may not
+ * skip there) and otherwise says why, so the caller can describe.skipIf.
+ */
+export function requireNamespaces(): boolean {
+  if (canMakeNamespaces()) return true;
+  const msg = "network namespaces cannot be made here (needs root, iproute2 and nsenter)";
+  if (process.env.CI === "true") throw new Error(`${msg} (CI=true: tests may not skip)`);
+  console.warn(`SKIP: ${msg}`);
+  return false;
+}
+
 /** True when network namespaces can be made here (root and iproute2). */
 export function canMakeNamespaces(): boolean {
   try {

@@ -4,11 +4,11 @@
 // replica goes back to it (its document kept it while it was lost: nothing is restarted there).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarize } from "../helpers/load.js";
-import { canMakeNamespaces } from "../helpers/netns.js";
+import { requireNamespaces } from "../helpers/netns.js";
 import { requireTool } from "../helpers/tools.js";
 import { type BerthCluster, domainYaml, type NodesView, processApp, startBerthCluster } from "./cluster.js";
 
-const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && canMakeNamespaces();
+const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const healthyOn = (v: NodesView, node: string): string[] =>

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../schema/index.js";
 import { summarize } from "../helpers/load.js";
-import { canMakeNamespaces } from "../helpers/netns.js";
+import { requireNamespaces } from "../helpers/netns.js";
 import { requireTool } from "../helpers/tools.js";
 import {
   type BerthCluster,
@@ -16,7 +16,7 @@ import {
   startBerthCluster,
 } from "./cluster.js";
 
-const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && canMakeNamespaces();
+const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The nodes whose agents report the workload running healthy. */

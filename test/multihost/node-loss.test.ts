@@ -3,11 +3,11 @@
 // proxy host: no request fails, and the proxy stops walking into the dead node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarize } from "../helpers/load.js";
-import { canMakeNamespaces } from "../helpers/netns.js";
+import { requireNamespaces } from "../helpers/netns.js";
 import { requireTool } from "../helpers/tools.js";
 import { type BerthCluster, domainYaml, processApp, startBerthCluster } from "./cluster.js";
 
-const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && canMakeNamespaces();
+const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!ok)("a worker lost under load", () => {

@@ -3,7 +3,7 @@
 // request fails while both apps roll to a new version, and afterwards only the new one answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarize } from "../helpers/load.js";
-import { canMakeNamespaces } from "../helpers/netns.js";
+import { requireNamespaces } from "../helpers/netns.js";
 import { buildTestImages, type TestImages } from "../helpers/podman.js";
 import { requireTool } from "../helpers/tools.js";
 import { type BerthCluster, boxApp, domainYaml, processApp, startBerthCluster } from "./cluster.js";
@@ -12,7 +12,7 @@ const ok =
   requireTool("caddy", ["version"]) &&
   requireTool("podman") &&
   requireTool("ip", ["netns", "list"]) &&
-  canMakeNamespaces();
+  requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!ok)("start-first replaces on a process and a podman worker, under load", () => {

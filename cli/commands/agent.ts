@@ -2,6 +2,7 @@
 // leaves the workloads running (a restarted agent adopts them). Flag parsing and the token file
 // live here; everything else is agent/index.ts.
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
@@ -18,6 +19,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  publishAddress?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -38,6 +40,16 @@ function checkUrl(flag: string, value: string): string {
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new UserError(`${flag} must be an http:// or https:// URL, got ${u.protocol}`);
+  }
+  return value;
+}
+
+function checkAddress(value: string): string {
+  if (isIP(value) === 0) {
+    throw new UserError(
+      `--publish-address ${JSON.stringify(value)} is not an IP address`,
+      "give one of this host's addresses, e.g. --publish-address 10.0.0.11 (0.0.0.0: every interface)",
+    );
   }
   return value;
 }
@@ -91,6 +103,10 @@ export function register(program: Command): void {
     )
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
+    .option(
+      "--publish-address <ip>",
+      "this host's address for its workloads instead of the node's `address` (NAT); 0.0.0.0 publishes containers on every interface",
+    )
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
         throw new UserError(
@@ -122,6 +138,7 @@ export function register(program: Command): void {
         httpsListen: flags.httpsListen,
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
+        ...(flags.publishAddress ? { publishAddress: checkAddress(flags.publishAddress) } : {}),
         pollWaitSeconds,
       });
       await new Promise<void>((done) => {

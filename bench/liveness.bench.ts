@@ -30,7 +30,7 @@ interface Sample {
   t: number;
   api: Record<string, string | null>;
   metrics: Record<string, string | null>;
-  events: { type: string; node: string; at: number }[];
+  events: { type: string; node: string; at: number; message: string }[];
 }
 
 // ---------------------------------------------------------------- probe (inside the reconciler's namespace)
@@ -54,8 +54,8 @@ async function probe(url: string): Promise<void> {
         const data = /^data: (.+)$/m.exec(block)?.[1];
         if (!id || !type || !data || seen.has(id)) continue;
         seen.add(id);
-        const e = JSON.parse(data) as { time: string; data: { node: string } };
-        events.push({ type, node: e.data.node, at: Date.parse(e.time) });
+        const e = JSON.parse(data) as { time: string; data: { node: string; message: string } };
+        events.push({ type, node: e.data.node, at: Date.parse(e.time), message: e.data.message });
       }
       const api = Object.fromEntries(body.nodes.map((n) => [n.node, n.liveness]));
       const ages = Object.fromEntries(
@@ -214,6 +214,7 @@ async function main(): Promise<void> {
     console.log(
       `  largest lastSeen age         ${s(maxAge)}   (stale after ${s(defaultLivenessBounds.staleAfterMs)})`,
     );
+    for (const e of idleEvents) console.log(`  ${e.type} at +${s(e.at - idleFrom)}: ${e.message}`);
     console.log(`link down, ${trials} trials × ${nodes.length} nodes:`);
     console.log(row("→ stale in /v1/nodes", stale.api, "≤ 15 s"));
     console.log(row("→ stale in /metrics", stale.metrics, "≤ 15 s"));

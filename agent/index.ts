@@ -12,6 +12,7 @@ import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
+import { AgentMetrics } from "./core/metrics.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -66,9 +67,13 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningAgent {
+  /** The /metrics URL when metricsListen was given. */
+  metricsUrl?: string;
   /** Stops the agent; workloads keep running unless stopWorkloads. */
   stop(opts?: { stopWorkloads?: boolean }): Promise<void>;
   status(): NodeStatus;
@@ -86,7 +91,9 @@ function hasProcessRecords(stateDir: string): boolean {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const metrics = opts.metricsListen ? new AgentMetrics(opts.node, version) : null;
   const emit = (e: AgentEvent) => {
+    metrics?.observe(e, Date.now());
     try {
       opts.onEvent?.(e);
     } catch (err) {
@@ -218,16 +225,28 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
     logger,
     emit,
+    ...(metrics ? { onContact: (at: number) => metrics.contact(at) } : {}),
   });
-  logger.info({ url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+  const metricsServer =
+    metrics && opts.metricsListen
+      ? await (await import("./loop/metrics-server.js")).startMetricsServer(opts.metricsListen, metrics, () =>
+          machine.status(),
+        )
+      : null;
+  logger.info(
+    { url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress), metrics: metricsServer?.url },
+    "agent started",
+  );
 
   let stopped: Promise<void> | null = null;
   return {
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     status: () => machine.status(),
     idle: () => machine.idle(),
     stop(stopOpts) {
       stopped ??= (async () => {
         abort.abort();
+        await metricsServer?.close();
         await machine.stop();
         await poller.catch(() => undefined);
         await store.flush();

@@ -204,6 +204,7 @@ export async function runPass(
         reason: action.reason,
         error: outcome.error,
         retryInMs,
+        ms,
       });
     }
   }

@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parseListen } from "../../reconciler/http/listen.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
@@ -20,6 +21,7 @@ interface AgentFlags {
   pollWait: string;
   dockerBin?: string;
   publishAddress?: string;
+  metricsListen?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -52,6 +54,17 @@ function checkAddress(value: string): string {
     );
   }
   return value;
+}
+
+function checkListen(value: string): void {
+  try {
+    parseListen(value);
+  } catch (err) {
+    throw new UserError(
+      (err as Error).message,
+      "e.g. --metrics-listen 127.0.0.1:9101 (port 0 picks a free port)",
+    );
+  }
 }
 
 async function readToken(file: string): Promise<string> {
@@ -107,6 +120,10 @@ export function register(program: Command): void {
       "--publish-address <ip>",
       "this host's address for its workloads instead of the node's `address` (NAT); 0.0.0.0 publishes containers on every interface",
     )
+    .option(
+      "--metrics-listen <host:port>",
+      "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
+    )
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
         throw new UserError(
@@ -125,6 +142,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 300) {
         throw new UserError(`--poll-wait ${flags.pollWait} must be a whole number of seconds from 1 to 300`);
       }
+      if (flags.metricsListen !== undefined) checkListen(flags.metricsListen);
       const token = await readToken(flags.tokenFile);
       // Loaded here, not at the top: other commands need none of the agent.
       const { startAgent } = await import("../../agent/index.js");
@@ -140,6 +158,7 @@ export function register(program: Command): void {
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
         ...(flags.publishAddress ? { publishAddress: checkAddress(flags.publishAddress) } : {}),
         pollWaitSeconds,
+        ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });
       await new Promise<void>((done) => {
         const onSignal = () => {

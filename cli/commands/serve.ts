@@ -5,12 +5,14 @@
 // pull-request plans (reconciler/pr) when berth.yaml names a forge and --forge-token-file is given.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
 import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
+import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
+import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { exposureProblems } from "../../reconciler/http/exposure.js";
@@ -33,6 +35,7 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  alertSecretsFile?: string;
   staleAfter?: string;
   lostAfter?: string;
   tlsCertFile?: string;
@@ -80,7 +83,11 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts)",
+    )
+    .option(
+      "--alert-secrets-file <file>",
+      "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
     )
     .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
     .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
@@ -130,6 +137,23 @@ export function register(program: Command): void {
         : undefined;
       const hooks: ReconcilerHooks = {};
       let forge: ForgeIntegration | undefined;
+      const alertSecrets = flags.alertSecretsFile
+        ? await readAlertSecrets(flags.alertSecretsFile).catch((err: unknown) => {
+            if (err instanceof SecretsFileError) throw new UserError(err.message);
+            throw err;
+          })
+        : new Map<string, string>();
+      const stateAt = flags.remote
+        ? resolve(flags.cacheDir ?? defaultCacheDir(flags.remote))
+        : resolve(globals.repo);
+      const alerting = createAlerting({
+        events,
+        metrics,
+        logger,
+        secrets: alertSecrets,
+        owner: `${hostname()}:${stateAt}`,
+        userAgent: "berth-alerts",
+      });
 
       const reconciler = await createReconciler({
         ...(flags.remote
@@ -145,6 +169,9 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        observers: [metrics, alerting.observer],
+        extraRoles: alerting.extraRoles,
+        onConfig: (s) => alerting.service.configure(s),
         liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
@@ -154,6 +181,7 @@ export function register(program: Command): void {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
+      await alerting.service.start(reconciler, reconciler.branches());
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -170,9 +198,11 @@ export function register(program: Command): void {
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
         ...(tls ? { tls } : {}),
+        alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
         await reconciler.stop();
+        await alerting.close();
         throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
       });
 
@@ -185,6 +215,7 @@ export function register(program: Command): void {
           api
             .close()
             .then(() => reconciler.stop())
+            .then(() => alerting.close())
             .then(() => forge?.close())
             .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
             .finally(() => {

@@ -79,7 +79,13 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
   const { name: node, proxy } = await pickNode(opts.repo, opts.node);
   const events = new EventBus();
   if (opts.onEvent) events.subscribe(opts.onEvent);
-  const reconciler = await createReconciler({ repoDir: opts.repo, events, logger: opts.logger });
+  const metrics = createMetrics();
+  const reconciler = await createReconciler({
+    repoDir: opts.repo,
+    events,
+    logger: opts.logger,
+    observers: [metrics],
+  });
   const token = randomBytes(32).toString("hex");
   const tokenHash = sha256Hex(token);
   const backend = withLocalToken(reconciler, node, tokenHash);
@@ -93,7 +99,7 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       listen: opts.listen,
       backend,
       events,
-      metrics: createMetrics(),
+      metrics,
       logger: opts.logger,
     });
     started.push(() => api.close());

@@ -7,6 +7,8 @@ import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import type { ContactBook } from "../liveness/contacts.js";
 import type { Metrics } from "../metrics.js";
+import type { Sessions } from "../ui/session.js";
+import type { Ui } from "../ui/ui.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
@@ -60,4 +62,15 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** Browser sessions of the operations page (their cookie also opens the read API). */
+  sessions: Sessions;
+  /** The operations page (reconciler/ui). */
+  ui: Ui;
+  /** berth's own alerting (GET /v1/alerts); absent: the route says alerting is not wired. */
+  alerts: AlertsSource | undefined;
+}
+
+/** What GET /v1/alerts serves (reconciler/alerts/service.ts AlertService#view). */
+export interface AlertsSource {
+  view(): unknown;
 }

@@ -27,7 +27,12 @@ const NODE = "10.78.0.2";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample {
+  /** When the /v1/nodes answer arrived (a sample counts when seen: a stalled server shows late). */
   t: number;
+  /** When the /metrics answer arrived. */
+  tm: number;
+  /** The reconciler's event-loop lag, max since the last scrape (prom-client), seconds. */
+  lag: number;
   api: Record<string, string | null>;
   metrics: Record<string, string | null>;
   events: { type: string; node: string; at: number; message: string }[];
@@ -37,12 +42,15 @@ interface Sample {
 async function probe(url: string): Promise<void> {
   const seen = new Set<string>();
   for (;;) {
-    const t = Date.now();
+    const started = Date.now();
     try {
       const body = (await (await fetch(`${url}/v1/nodes`)).json()) as {
         nodes: { node: string; liveness: string | null; lastSeen: string | null }[];
       };
+      const t = Date.now();
       const text = await (await fetch(`${url}/metrics`)).text();
+      const tm = Date.now();
+      const lag = Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? 0);
       const metrics: Record<string, string | null> = {};
       for (const m of text.matchAll(/^berth_node_liveness\{node="([^"]+)",state="([^"]+)"\} 1$/gm))
         metrics[m[1] as string] = m[2] as string;
@@ -61,11 +69,11 @@ async function probe(url: string): Promise<void> {
       const ages = Object.fromEntries(
         body.nodes.map((n) => [`age:${n.node}`, n.lastSeen ? String(t - Date.parse(n.lastSeen)) : null]),
       );
-      process.stdout.write(`${JSON.stringify({ t, api: { ...api, ...ages }, metrics, events })}\n`);
+      process.stdout.write(`${JSON.stringify({ t, tm, lag, api: { ...api, ...ages }, metrics, events })}\n`);
     } catch (e) {
-      process.stdout.write(`${JSON.stringify({ t, error: (e as Error).message })}\n`);
+      process.stdout.write(`${JSON.stringify({ t: started, error: (e as Error).message })}\n`);
     }
-    await sleep(Math.max(0, 100 - (Date.now() - t)));
+    await sleep(Math.max(0, 100 - (Date.now() - started)));
   }
 }
 
@@ -165,6 +173,8 @@ async function main(): Promise<void> {
     const staleEvents = idleEvents.filter((e) => e.type !== "node-back").length;
     const notAlive = idle.filter((s) => nodes.some((n) => s.api[n] !== "alive")).length;
     const maxAge = Math.max(...idle.flatMap((s) => nodes.map((n) => Number(s.api[`age:${n}`] ?? 0))));
+    const idleLag = Math.max(...idle.map((s) => s.lag));
+    const gaps = idle.slice(1).map((s, i) => s.t - (idle[i] as Sample).t);
 
     // 2. Link down, trials.
     const stale: Record<"api" | "metrics" | "event", number[]> = { api: [], metrics: [], event: [] };
@@ -174,8 +184,8 @@ async function main(): Promise<void> {
       await sleep(Math.random() * defaultLivenessBounds.pollHoldMs);
       const t0 = Date.now();
       link.down();
-      const first = (pred: (s: Sample, n: string) => boolean, n: string) =>
-        samples.find((s) => s.t >= t0 && pred(s, n))?.t;
+      const first = (pred: (s: Sample, n: string) => boolean, n: string, at: "t" | "tm" = "t") =>
+        samples.find((s) => s.t >= t0 && pred(s, n))?.[at];
       await until(
         "every node lost",
         () =>
@@ -191,17 +201,20 @@ async function main(): Promise<void> {
           samples.flatMap((s) => s.events).find((e) => e.node === n && e.type === type && e.at >= t0)?.at;
         stale.api.push((first((s, m) => s.api[m] === "stale" || s.api[m] === "lost", n) as number) - t0);
         stale.metrics.push(
-          (first((s, m) => s.metrics[m] === "stale" || s.metrics[m] === "lost", n) as number) - t0,
+          (first((s, m) => s.metrics[m] === "stale" || s.metrics[m] === "lost", n, "tm") as number) - t0,
         );
         stale.event.push((ev("node-stale") ?? ev("node-lost") ?? Number.NaN) - t0);
         lost.api.push((first((s, m) => s.api[m] === "lost", n) as number) - t0);
-        lost.metrics.push((first((s, m) => s.metrics[m] === "lost", n) as number) - t0);
+        lost.metrics.push((first((s, m) => s.metrics[m] === "lost", n, "tm") as number) - t0);
         lost.event.push((ev("node-lost") ?? Number.NaN) - t0);
       }
       link.up();
       await until("every node back", allAlive, 90_000);
     }
 
+    const trialLag = Math.max(
+      ...samples.filter((x) => x.t > idleFrom + idleSeconds * 1000).map((x) => x.lag),
+    );
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const row = (name: string, v: number[], goal: string) =>
       `  ${name.padEnd(28)} p50 ${s(pct(v, 50)).padStart(7)}  max ${s(Math.max(...v)).padStart(7)}   goal ${goal}`;
@@ -211,6 +224,9 @@ async function main(): Promise<void> {
     console.log(`idle ${idleSeconds} s, ${idle.length} samples of every node:`);
     console.log(`  stale/lost events            ${staleEvents}   goal 0`);
     console.log(`  samples not alive            ${notAlive}   goal 0`);
+    console.log(
+      `  calibration: reconciler event-loop lag max ${s(idleLag * 1000)}; probe sample gap p50 ${s(pct(gaps, 50))}, max ${s(Math.max(...gaps))}`,
+    );
     console.log(
       `  largest lastSeen age         ${s(maxAge)}   (stale after ${s(defaultLivenessBounds.staleAfterMs)})`,
     );
@@ -222,6 +238,7 @@ async function main(): Promise<void> {
     console.log(row("→ lost in /v1/nodes", lost.api, "≤ 45 s"));
     console.log(row("→ lost in /metrics", lost.metrics, "≤ 45 s"));
     console.log(row("→ lost on the event stream", lost.event, "≤ 45 s"));
+    console.log(`  calibration: reconciler event-loop lag max ${s(trialLag * 1000)} during the trials`);
     console.log(
       `machine: ${availableParallelism()} cores, load average ${loadavg()
         .map((l) => l.toFixed(1))

@@ -120,7 +120,10 @@ describe.skipIf(!ok)("single host, end to end with podman (real Caddy)", () => {
     // Published on the node's address (127.0.0.1 here), not on every interface.
     for (const c of running) {
       const ports = (await podman("port", c.name)).stdout.trim().split("\n");
-      expect(ports.every((p) => /-> 127\.0\.0\.1:\d+$/.test(p)), ports.join("; ")).toBe(true);
+      expect(
+        ports.every((p) => /-> 127\.0\.0\.1:\d+$/.test(p)),
+        ports.join("; "),
+      ).toBe(true);
     }
   }, 180_000);
 

@@ -6,7 +6,8 @@
 //      vanish, nothing is refused); time from the link going down to `stale` and `lost` in
 //      GET /v1/nodes, in /metrics and on the event stream, per node. Goals: stale ≤ 15 s, lost ≤ 45 s.
 // A probe process inside the reconciler's namespace polls the API every 100 ms and prints what it
-// sees (the bench's own namespace cannot reach it). Needs root and iproute2. Run: npx tsx
+// sees (the bench's own namespace cannot reach it). BENCH_DEBUG=1 prints every node event per trial.
+// Needs root and iproute2. Run: npx tsx
 // bench/liveness.bench.ts
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";

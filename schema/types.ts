@@ -22,6 +22,20 @@ export type Hostname = string;
  */
 export type Memory = string;
 /**
+ * Name of a secret: letters, digits and '_', not starting with a digit (like an environment variable).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretName".
+ */
+export type SecretName = string;
+/**
+ * An age X25519 recipient (public key): age1 and 58 bech32 characters. Its identity (private key) never enters the repo.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Recipient".
+ */
+export type Recipient = string;
+/**
  * A SHA-256 digest prefixed with its algorithm.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -101,6 +115,24 @@ export interface Env {
   [k: string]: string;
 }
 /**
+ * Environment variables of an app, name to value: a string, or {secret: NAME} for the value of the app's encrypted secret NAME (secrets/<app>.yaml, docs/secrets.md).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AppEnv".
+ */
+export interface AppEnv {
+  [k: string]: string | SecretRef;
+}
+/**
+ * Takes an env value from the app's encrypted secret of this name.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretRef".
+ */
+export interface SecretRef {
+  secret: SecretName;
+}
+/**
  * Health check on the app's port: HTTP GET of `path` (2xx/3xx is healthy), or a TCP connect when no path is given.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -178,7 +210,7 @@ export interface App {
    * Working directory of a process app; a relative path is resolved against the agent's --base-dir (berth up: the config repo).
    */
   workdir?: string;
-  env?: Env;
+  env?: AppEnv;
   /**
    * Port the app listens on inside its container; needed for routes and health checks.
    */
@@ -249,6 +281,7 @@ export interface Node {
    * SHA-256 (hex) of the agent's bearer token; the token itself is never committed.
    */
   tokenSha256?: string;
+  recipient?: Recipient;
   /**
    * Nothing is placed here; what ran here moves elsewhere.
    */
@@ -330,6 +363,16 @@ export interface Settings {
     env?: Env;
   };
   /**
+   * People who may read and write secrets: every secret is encrypted to each of them, besides the nodes that may run its app (docs/secrets.md).
+   */
+  operators?: {
+    /**
+     * Who this is, e.g. alice or ops@example.com.
+     */
+    name: string;
+    recipient: Recipient;
+  }[];
+  /**
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
@@ -371,6 +414,39 @@ export interface Settings {
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "EncryptedValue".
+ */
+export interface EncryptedValue {
+  /**
+   * The recipients the ciphertext was encrypted to, in the order of its header stanzas (age headers do not name their recipients, so berth records them).
+   *
+   * @minItems 1
+   */
+  recipients: [Recipient, ...Recipient[]];
+  /**
+   * When the value was last set (UTC); berth secret rekey keeps it.
+   */
+  updated?: string;
+  /**
+   * ASCII-armored age ciphertext (-----BEGIN AGE ENCRYPTED FILE-----).
+   */
+  ciphertext: string;
+}
+/**
+ * The encrypted secrets of one app (secrets/<app>.yaml), written by berth secret set / rekey. Each value is standard ASCII-armored age ciphertext encrypted to the operators and to the nodes that may run the app.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Secrets".
+ */
+export interface Secrets {
+  kind: "Secrets";
+  app: Name;
+  secrets: {
+    [k: string]: EncryptedValue;
+  };
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Workload".
  */
 export interface Workload {
@@ -385,6 +461,12 @@ export interface Workload {
   command?: string[];
   workdir?: string;
   env: Env;
+  /**
+   * Env values the agent decrypts with the node's age identity when it starts an instance, by env name. The reconciler never sees their plaintext.
+   */
+  secrets?: {
+    [k: string]: SecretEnv;
+  };
   port?: number;
   hostPort: number;
   health: {
@@ -398,6 +480,17 @@ export interface Workload {
   volumes: Volume[];
   strategy: Strategy;
   specHash: Sha256;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretEnv".
+ */
+export interface SecretEnv {
+  secret: SecretName;
+  /**
+   * ASCII-armored age ciphertext, as in secrets/<app>.yaml.
+   */
+  ciphertext: string;
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -443,12 +536,52 @@ export interface DesiredState {
 export interface WorkloadStatus {
   id: string;
   app: Name;
-  state: "running" | "starting" | "stopped" | "failed";
+  /**
+   * crash-looping: instances of the desired spec keep exiting soon after they start; the agent restarts them with a growing delay
+   */
+  state: "running" | "starting" | "stopped" | "failed" | "crash-looping";
+  /**
+   * health of the instance that serves (the old version while a new one fails)
+   */
   health: "healthy" | "unhealthy" | "unknown";
+  /**
+   * spec of the instance that serves; differs from the desired one while an old version is kept
+   */
   specHash: Sha256 | null;
+  /**
+   * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
+   */
+  commit?: string | null;
   hostPort?: number;
+  /**
+   * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
+   */
   restarts?: number;
+  lastExit?: null | Exit;
   operation?: null | Operation;
+}
+/**
+ * The last time an instance of the workload exited without berth stopping it.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Exit".
+ */
+export interface Exit {
+  /**
+   * exit code; null when killed by a signal or not known
+   */
+  code: number | null;
+  /**
+   * e.g. SIGKILL
+   */
+  signal: string | null;
+  at: string;
+  /**
+   * the instance's last output lines, sanitised and with secret env values redacted
+   *
+   * @maxItems 50
+   */
+  output: string[];
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -464,6 +597,26 @@ export interface Operation {
   retryable: boolean;
   lastError: string | null;
   nextAttemptAt?: string;
+  cause?: Cause;
+}
+/**
+ * Why an operation failed, and whose failure it is.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Cause".
+ */
+export interface Cause {
+  /**
+   * workload: the app itself (exited, unhealthy); runtime: podman/docker/the process runtime or the node (image, port, workdir); agent: berth's agent (a deadline, Caddy); reconciler: the desired state it was given
+   */
+  where: "reconciler" | "agent" | "runtime" | "workload";
+  message: string;
+  /**
+   * the last output lines of the instance the failure is about, when it did not exit (an exit's lines are in lastExit)
+   *
+   * @maxItems 50
+   */
+  output?: string[];
 }
 /**
  * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).
@@ -557,13 +710,17 @@ export interface FieldChange {
   field: string;
   before?: JsonValue;
   after?: JsonValue;
+  /**
+   * Set for an encrypted secret (field secrets.NAME): what happened to it. Its value is never shown: before/after are absent.
+   */
+  secret?: "added" | "removed" | "changed" | "re-encrypted";
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "ResourceChange".
  */
 export interface ResourceChange {
-  kind: "App" | "Domain" | "Node" | "Settings";
+  kind: "App" | "Domain" | "Node" | "Settings" | "Secrets";
   /**
    * app/node name, or host+path for a domain
    */

@@ -21,6 +21,7 @@ interface AgentFlags {
   pollWait: string;
   dockerBin?: string;
   publishAddress?: string;
+  identityFile?: string;
   metricsListen?: string;
 }
 
@@ -121,6 +122,10 @@ export function register(program: Command): void {
       "this host's address for its workloads instead of the node's `address` (NAT); 0.0.0.0 publishes containers on every interface",
     )
     .option(
+      "--identity-file <file>",
+      "this node's age identity (berth node add / berth node identity write it): decrypts the secrets of the apps it starts",
+    )
+    .option(
       "--metrics-listen <host:port>",
       "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
     )
@@ -157,6 +162,7 @@ export function register(program: Command): void {
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
         ...(flags.publishAddress ? { publishAddress: checkAddress(flags.publishAddress) } : {}),
+        ...(flags.identityFile ? { identityFile: resolve(flags.identityFile) } : {}),
         pollWaitSeconds,
         ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });

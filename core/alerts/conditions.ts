@@ -41,8 +41,10 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
   switch (rule.kind) {
     case "node-lost":
       for (const n of facts.nodes) {
-        if (n.liveness !== "lost" || (rule.nodes && !rule.nodes.includes(n.node))) continue;
+        if (n.liveness === "alive" || (rule.nodes && !rule.nodes.includes(n.node))) continue;
         out.push({
+          // Stale is not back: after a reconciler restart every node is stale until it calls.
+          ...(n.liveness === "stale" ? { unknown: true as const } : {}),
           ...base,
           subject: { node: n.node },
           summary: `node ${n.node} is lost`,
@@ -95,6 +97,20 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
       return out;
     case "invalid-commit": {
       const r = facts.rejected;
+      if (facts.tipChecked === false && facts.trackedBranch) {
+        const branch = facts.trackedBranch;
+        const text = `the tip of ${branch} is not checked yet`;
+        out.push({
+          ...base,
+          subject: { branch },
+          summary: text,
+          cause: text,
+          path: "/",
+          resolvedSummary: text,
+          unknown: true,
+        });
+        return out;
+      }
       if (!r) return out;
       out.push({
         ...base,

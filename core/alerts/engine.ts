@@ -52,6 +52,10 @@ export function step(
 
   for (const [fp, { rule, c }] of active) {
     const prev = previous.get(fp);
+    if (c.unknown) {
+      if (prev) states.set(fp, prev);
+      continue;
+    }
     const latest = { summary: c.summary, cause: c.cause, path: c.path, resolvedSummary: c.resolvedSummary };
     let s: AlertState;
     if (!prev) {

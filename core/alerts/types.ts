@@ -46,6 +46,13 @@ export interface Facts {
   apps: AppNode[];
   /** The tracked branch's tip when it is invalid. */
   rejected: { branch: string; commit: string; errors: number; diagnostics: string[] } | null;
+  /**
+   * False until the reconciler has checked the tracked tip since it started (then `rejected` says
+   * nothing yet: a restarted reconciler must not resolve an open invalid-commit alert). Default true.
+   */
+  tipChecked?: boolean;
+  /** The tracked branch (the subject of invalid-commit while the tip is not checked). */
+  trackedBranch?: string;
   git: GitTrouble[];
 }
 
@@ -63,6 +70,11 @@ export interface Condition {
   path: string;
   /** What the resolved message says (e.g. "node n1 is back"). */
   resolvedSummary: string;
+  /**
+   * The facts cannot tell whether the condition holds (a stale node: neither lost nor back): an
+   * alert about the subject keeps its state, and none is opened.
+   */
+  unknown?: true;
 }
 
 export type AlertStatus = "pending" | "firing" | "resolving";

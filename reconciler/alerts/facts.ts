@@ -6,16 +6,20 @@
 import { type Facts, type GitTrouble, livenessDefaults, livenessOf } from "../../core/alerts/index.js";
 import { appNodes } from "../../core/status/app-nodes.js";
 import type { DesiredState, NodeStatus } from "../../schema/index.js";
-import type { ApiBackend, BranchRole, LoopObserver } from "../contracts.js";
+import type { ApiBackend, BranchRole, LoopObserver, ReconcileOutcome } from "../contracts.js";
 
 export type FactsBackend = Pick<ApiBackend, "nodes" | "desired" | "published" | "trackedBranch">;
 
 /** Failed fetches and pushes by branch, until the next success (a LoopObserver). */
 export class GitTroubleTracker implements LoopObserver {
   private readonly open = new Map<string, GitTrouble>();
+  /** A run of the loop has read the tracked tip since this process started. */
+  tipChecked = false;
   constructor(private readonly clock: () => number = Date.now) {}
 
-  reconciled(): void {}
+  reconciled(outcome: ReconcileOutcome, _seconds?: number): void {
+    if (outcome !== "failed") this.tipChecked = true;
+  }
   published(): void {}
   fetched(role: BranchRole, result: "ok" | "error", message?: string): void {
     this.record("fetch", role, result === "error", message);
@@ -49,6 +53,8 @@ export class GitTroubleTracker implements LoopObserver {
 
 export interface FactsOptions {
   startedAt: number;
+  /** Whether the tracked tip was checked since the start (default true). */
+  tipChecked?: boolean;
   liveness?: { staleAfterMs: number; lostAfterMs: number };
 }
 
@@ -83,5 +89,7 @@ export function gatherFacts(
         }
       : null,
     git: [...git],
+    tipChecked: opts.tipChecked ?? true,
+    trackedBranch: backend.trackedBranch(),
   };
 }

@@ -250,6 +250,7 @@ export class AlertService {
     const now = this.clock();
     const facts = gatherFacts(this.backend, this.git.list(), now, {
       startedAt: this.startedAt,
+      tipChecked: this.git.tipChecked,
       ...(this.opts.liveness ? { liveness: this.opts.liveness } : {}),
     });
     const r = step(this.rules, this.states, facts, now);

@@ -118,6 +118,8 @@ describe.skipIf(!ok)("two reconcilers on one config repo", () => {
           tickMs: 60_000,
         });
         s.configure(config);
+        // What the loop tells its observers once it has read the tracked tip.
+        s.git.reconciled("rejected", 0.01);
         await s.start(backend, await openLocalSource({ repoDir: repo.dir, pollIntervalMs: 60_000 }));
         return s;
       }),

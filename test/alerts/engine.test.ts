@@ -355,3 +355,61 @@ describe("announced trouble (degraded / recovered events)", () => {
     expect(sent[0]?.subject).toEqual({ op: "degraded", problem: "publish-failing" });
   });
 });
+
+describe("what the facts cannot tell", () => {
+  it("a stale node neither opens node-lost nor closes it (a restarted reconciler sees every node stale)", () => {
+    const r = rule("node-lost", { resolveMs: 0 });
+    const at = (liveness: "alive" | "stale" | "lost"): Facts => ({
+      ...none,
+      nodes: [{ node: "n1", liveness, lastSeen: t0 }],
+    });
+    expect(
+      run(
+        [r],
+        [
+          [t0, at("stale")],
+          [t0 + s, at("stale")],
+        ],
+      ).sent,
+    ).toEqual([]);
+    const { sent } = run(
+      [r],
+      [
+        [t0, at("lost")],
+        [t0 + 10 * s, at("stale")],
+        [t0 + 100 * s, at("stale")],
+        [t0 + 101 * s, at("lost")],
+        [t0 + 200 * s, at("alive")],
+      ],
+    );
+    expect(kinds(sent)).toEqual(["firing node n1 is lost", "resolved node n1 is back"]);
+    expect(sent[1]?.at).toBe(t0 + 200 * s);
+  });
+});
+
+describe("a tip not checked yet", () => {
+  it("neither opens nor resolves invalid-commit (a restarted reconciler has not re-read the tip)", () => {
+    const r = rule("invalid-commit");
+    const bad: Facts = {
+      ...none,
+      rejected: { branch: "main", commit: "a".repeat(40), errors: 1, diagnostics: ["x"] },
+    };
+    const unchecked: Facts = { ...none, tipChecked: false, trackedBranch: "main" };
+    const first = run([r], [[t0, bad]]);
+    expect(kinds(first.sent)).toHaveLength(1);
+    const restarted = run(
+      [r],
+      [
+        [t0 + s, unchecked],
+        [t0 + 2 * s, unchecked],
+      ],
+      first.states,
+    );
+    expect(restarted.sent).toEqual([]);
+    expect([...restarted.states.values()].map((x) => x.status)).toEqual(["firing"]);
+    expect(run([r], [[t0, { ...bad, tipChecked: false, trackedBranch: "main" }]]).sent).toEqual([]);
+    expect(kinds(run([r], [[t0 + 3 * s, none]], restarted.states).sent)).toEqual([
+      "resolved the tip of main is valid again",
+    ]);
+  });
+});

@@ -11,6 +11,14 @@ import { portRange } from "./port-range.js";
 import { replicasFit } from "./replicas-fit.js";
 import { domainNoReplicas, noProxy, settingsBranches } from "./repo-checks.js";
 import { runtimeMismatch } from "./runtime.js";
+import {
+  duplicateSecrets,
+  secretMalformed,
+  secretMissing,
+  secretNoOperator,
+  secretsAppMissing,
+  secretUnused,
+} from "./secrets.js";
 import type { Rule } from "./types.js";
 
 export const rules: readonly Rule[] = [
@@ -31,6 +39,12 @@ export const rules: readonly Rule[] = [
   domainNoReplicas,
   noProxy,
   loopbackAddress,
+  duplicateSecrets,
+  secretsAppMissing,
+  secretMalformed,
+  secretMissing,
+  secretUnused,
+  secretNoOperator,
 ];
 
 export { indexNodes, type NodeIndex } from "./node-index.js";

@@ -273,8 +273,13 @@ async function main(): Promise<void> {
   );
 }
 
-if (!canMakeNamespaces() || !hasTool("caddy", ["version"]) || !hasTool("podman")) {
-  console.log("skipped: needs root, iproute2 (network namespaces), caddy and podman");
+if (
+  !canMakeNamespaces() ||
+  !hasTool("caddy", ["version"]) ||
+  !hasTool("podman") ||
+  !hasTool("openssl", ["version"])
+) {
+  console.log("skipped: needs root, iproute2 (network namespaces), caddy, podman and openssl");
 } else {
   await main();
 }

@@ -51,9 +51,10 @@ export interface NsClient {
 }
 
 /** Starts ns-client.ts on `host` (tsx) and waits until it is ready. */
-export async function startNsClient(host: NetHost): Promise<NsClient> {
+export async function startNsClient(host: NetHost, env: Record<string, string> = {}): Promise<NsClient> {
   const child: ChildProcess = host.spawn(process.execPath, ["--import", "tsx", script], {
     stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
   });
   const waiting = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();

@@ -11,6 +11,7 @@
 // request whose REUSED connection the server closed before answering is sent again once on a new
 // connection (RFC 9112 §9.3.1) — counted apart as `resent`, never hidden.
 import { Agent, request } from "node:http";
+import { Agent as TlsAgent, request as tlsRequest } from "node:https";
 import { createInterface } from "node:readline";
 
 interface Sample {
@@ -35,6 +36,8 @@ interface Load {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+// https URLs (the reconciler over TLS): the CA comes from NODE_EXTRA_CA_CERTS, as for agents.
+const tlsAgent = new TlsAgent({ keepAlive: true, maxSockets: 64 });
 const loads = new Map<string, Load>();
 
 function send(msg: unknown): void {
@@ -59,9 +62,14 @@ function once(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request(
+    const tls = url.startsWith("https:");
+    const req = (tls ? tlsRequest : request)(
       url,
-      { method: opts.method ?? "GET", headers: opts.headers ?? {}, agent: opts.fresh ? false : agent },
+      {
+        method: opts.method ?? "GET",
+        headers: opts.headers ?? {},
+        agent: opts.fresh ? false : tls ? tlsAgent : agent,
+      },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];

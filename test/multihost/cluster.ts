@@ -1,5 +1,6 @@
 // A berth cluster on network-namespace hosts (test/helpers/netns.ts), run as an operator runs it:
-// `berth serve` on a reconciler host, `berth agent` on every node (process and podman workers, a
+// `berth serve` on a reconciler host (HTTPS with a private CA, the admin token for reads, as
+// docs/operating.md says), `berth agent` on every node (process and podman workers, a
 // proxy node with a real Caddy), and a client host that sends requests through the proxy. The
 // config repo is a real git repo the test commits to; the reconciler watches it.
 //
@@ -13,6 +14,7 @@ import type { NodeStatus } from "../../schema/index.js";
 import { makeRepo, type TestRepo } from "../helpers/git-repo.js";
 import { type NsClient, startNsClient } from "../helpers/load.js";
 import { type Cluster, createCluster, type NetHost } from "../helpers/netns.js";
+import { makeCerts } from "../helpers/tls.js";
 
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 export const appScript = join(projectRoot, "test/fixtures/apps/app.mjs");
@@ -81,6 +83,7 @@ export interface NodesView {
   nodes: {
     node: string;
     lastSeen: string | null;
+    liveness?: "alive" | "stale" | "lost";
     phase: string | null;
     desiredHash: string | null;
     appliedHash: string | null;
@@ -222,7 +225,11 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
     const adminFile = join(reconHost.dir, "admin.token");
     writeFileSync(adminFile, adminToken, { mode: 0o600 });
     const reconLog = join(reconHost.dir, "serve.log");
-    const url = `http://${reconHost.address}:7070`;
+    // As docs/operating.md tells an operator: the reconciler serves HTTPS on its host's address
+    // (a private CA here), agents and clients trust the CA, the read API needs the admin token.
+    const certs = makeCerts(reconHost.dir, [reconHost.address]);
+    const trust = { NODE_EXTRA_CA_CERTS: certs.ca };
+    const url = `https://${reconHost.address}:7070`;
     const spawnLogged = (
       host: NetHost,
       logFile: string,
@@ -248,6 +255,10 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
       `${reconHost.address}:7070`,
       "--api-token-file",
       adminFile,
+      "--tls-cert-file",
+      certs.cert,
+      "--tls-key-file",
+      certs.key,
       ...(opts.serveArgs ?? []),
     ]);
 
@@ -279,7 +290,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
           "--https-listen",
           `${n.host.address}:443`,
         );
-      spawnLogged(n.host, n.logFile, args, n.host.podmanEnv ?? {});
+      spawnLogged(n.host, n.logFile, args, { ...trust, ...(n.host.podmanEnv ?? {}) });
     };
 
     // Caddy on every proxy node, with its admin API on the node's own loopback.
@@ -304,7 +315,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
       }
     }
     for (const name of nodes.keys()) startAgent(name);
-    client = await startNsClient(clientHost);
+    client = await startNsClient(clientHost, trust);
 
     const logs = (): string => {
       const parts = [`--- serve (${reconLog}) ---\n${tail(reconLog)}`];
@@ -358,7 +369,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
       logs,
       berth: (args, host = clientHost) =>
         host.run(process.execPath, ["--import", "tsx", join(projectRoot, "cli/main.ts"), ...args], {
-          env: { ...process.env, NO_COLOR: "1" },
+          env: { ...process.env, NO_COLOR: "1", ...trust },
         }),
       async cleanup() {
         await c.close().catch(() => {});

@@ -8,7 +8,11 @@ import { requireNamespaces } from "../helpers/netns.js";
 import { requireTool } from "../helpers/tools.js";
 import { type BerthCluster, domainYaml, type NodesView, processApp, startBerthCluster } from "./cluster.js";
 
-const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && requireNamespaces();
+const ok =
+  requireTool("caddy", ["version"]) &&
+  requireTool("openssl", ["version"]) &&
+  requireTool("ip", ["netns", "list"]) &&
+  requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const healthyOn = (v: NodesView, node: string): string[] =>

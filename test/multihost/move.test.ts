@@ -16,7 +16,11 @@ import {
   startBerthCluster,
 } from "./cluster.js";
 
-const ok = requireTool("caddy", ["version"]) && requireTool("ip", ["netns", "list"]) && requireNamespaces();
+const ok =
+  requireTool("caddy", ["version"]) &&
+  requireTool("openssl", ["version"]) &&
+  requireTool("ip", ["netns", "list"]) &&
+  requireNamespaces();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The nodes whose agents report the workload running healthy. */

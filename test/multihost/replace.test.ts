@@ -10,6 +10,7 @@ import { type BerthCluster, boxApp, domainYaml, processApp, startBerthCluster } 
 
 const ok =
   requireTool("caddy", ["version"]) &&
+  requireTool("openssl", ["version"]) &&
   requireTool("podman") &&
   requireTool("ip", ["netns", "list"]) &&
   requireNamespaces();

@@ -30,6 +30,7 @@ import { webUrlFor } from "./forge/client.js";
 import { generationSummary, overlayHandoffs } from "./handoff-step.js";
 import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
+import { lostNodes } from "./liveness/lost.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
@@ -196,34 +197,15 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let failoverBlocked: string | null = null;
   /** Places the commit again with failed-over nodes cordoned; apart from the loop's warm evaluator. */
   const failoverEvaluator = new Evaluator();
-  let failoverTimer: NodeJS.Timeout | undefined;
-  /** Runs the loop again when the next lost node's grace period ends. */
-  const scheduleFailover = (at: number | null): void => {
-    clearTimeout(failoverTimer);
-    failoverTimer = undefined;
-    if (at === null) return;
-    failoverTimer = setTimeout(
-      () => {
-        factsDirty = true;
-        loop.trigger({ source: "facts" });
-      },
-      Math.max(0, at - Date.now()) + 20,
-    );
-    failoverTimer.unref();
-  };
-  /** Lost nodes and since when, from the liveness watch. */
-  const lostSince = () => {
-    const now = Date.now();
-    return [...knownNodes()].flatMap((node) => {
-      const v = liveness.view(node, now);
-      return v.state === "lost" ? [{ node, since: v.since }] : [];
-    });
-  };
-  /** Nodes the liveness watch judges lost now: handoffs do not wait for them. */
-  const lostNodes = (): ReadonlySet<string> => {
-    const now = Date.now();
-    return new Set([...knownNodes()].filter((n) => liveness.view(n, now).state === "lost"));
-  };
+  /** Lost nodes, and the timer that plans again when a failover grace period ends. */
+  const lost = lostNodes({
+    liveness,
+    nodes: knownNodes,
+    due: () => {
+      factsDirty = true;
+      loop.trigger({ source: "facts" });
+    },
+  });
   /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
   let desiredFetchedAt = 0;
 
@@ -296,12 +278,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       head.load,
       head.evaluation.desired,
       { branch: settings.branch, commit },
-      lostSince(),
+      lost.since(),
       Date.now(),
       failoverEvaluator,
     );
     failoverOn = fo.settings !== null;
-    scheduleFailover(fo.nextAt);
+    lost.schedule(fo.nextAt);
     if (fo.blocked !== null && fo.blocked !== failoverBlocked) {
       log.warn({ commit }, fo.blocked);
       events.emit("reconciler-error", { op: "failover", message: fo.blocked });
@@ -312,7 +294,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       config: head.load.config,
       served,
       statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
-      lost: lostNodes(),
+      lost: lost.names(),
     });
     const plan = computePlan(await publishedInput(), {
       ...head.input,
@@ -562,7 +544,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   return {
     start,
     async stop() {
-      clearTimeout(failoverTimer);
+      lost.stop();
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
       liveness.stop();

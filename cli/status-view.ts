@@ -13,6 +13,19 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         ? `Published: generation ${r.generation} from ${r.commit.slice(0, 7)}`
         : "Published: nothing yet",
     );
+    for (const p of r.health?.problems ?? []) lines.push(paint("red", `Degraded: ${p.message}`));
+    if (r.ahead) {
+      const after =
+        r.ahead.commits === null
+          ? ""
+          : ` (${r.ahead.commits} commit${r.ahead.commits === 1 ? "" : "s"} after it)`;
+      lines.push(
+        paint(
+          "yellow",
+          `Not published: ${r.ahead.branch} is at ${r.ahead.tip.slice(0, 7)}${after}; it is invalid (berth validate --ref ${r.ahead.branch}), not seen yet, or the reconciler is stuck (berth status --url URL, GET /healthz)`,
+        ),
+      );
+    }
     if (r.rejected) {
       lines.push(
         paint(

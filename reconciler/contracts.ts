@@ -1,6 +1,7 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
 import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
+import type { HealthView } from "./health.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
 export type EventType =
@@ -13,7 +14,9 @@ export type EventType =
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
-  | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "error" // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "degraded" // a problem has lasted longer than the bound: publishing or status writes keep failing, or the tracked branch stays ahead
+  | "recovered"; // that problem is gone
 
 export interface BerthEvent {
   /** Strictly increasing per reconciler process; used as the SSE id. */
@@ -83,4 +86,6 @@ export interface ApiBackend {
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */
   plan(base: string | undefined, head: string | undefined): Promise<Plan>;
+  /** What keeps the reconciler from doing its job (absent: a backend that cannot tell, seen as ok). */
+  health?(): HealthView;
 }

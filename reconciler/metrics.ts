@@ -4,6 +4,7 @@
 // the HTTP layer; publish latency comes from `published` events. Does not serve HTTP itself.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ApiBackend, BerthEvent } from "./contracts.js";
+import { problemNames } from "./health.js";
 
 export type WebhookResult =
   | "accepted" // push to the tracked branch: a reconcile was triggered
@@ -29,6 +30,8 @@ export interface Metrics {
   readonly nodeLastSeen: Gauge<"node">;
   readonly statusPuts: Counter<"result">;
   readonly httpRequests: Counter<"route" | "code">;
+  readonly degraded: Gauge;
+  readonly healthProblem: Gauge<"problem">;
   /** Records one publish, from detection of the commit to the documents being served. */
   observePublish(seconds: number): void;
   /** Feeds `published` events (data.generation, data.latencyMs) into the gauges. */
@@ -94,6 +97,18 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     registers,
   });
 
+  const degraded = new Gauge({
+    name: "berth_degraded",
+    help: "1 while the reconciler is degraded (GET /healthz answers 503), else 0",
+    registers,
+  });
+  const healthProblem = new Gauge({
+    name: "berth_health_problem",
+    help: "1 while the problem has lasted longer than the degraded bound, else 0",
+    labelNames: ["problem"] as const,
+    registers,
+  });
+
   const observePublish = (seconds: number): void => {
     if (Number.isFinite(seconds) && seconds >= 0) publishLatency.observe(seconds);
   };
@@ -108,6 +123,8 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     nodeLastSeen,
     statusPuts,
     httpRequests,
+    degraded,
+    healthProblem,
     observePublish,
     observeEvent(event) {
       if (event.type !== "published") return;
@@ -117,6 +134,10 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     },
     refresh(backend, seen) {
       generation.set(backend.published().generation);
+      const health = backend.health?.() ?? { status: "ok", problems: [] };
+      degraded.set(health.status === "ok" ? 0 : 1);
+      const active = new Set(health.problems.map((p) => p.problem));
+      for (const problem of problemNames) healthProblem.set({ problem }, active.has(problem) ? 1 : 0);
       // Rebuilt on each scrape so nodes removed from the config disappear from the series.
       nodeStatus.reset();
       nodeLastSeen.reset();

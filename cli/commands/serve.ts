@@ -30,6 +30,8 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  degradedAfter: string;
+  statusBatch: string;
 }
 
 export function register(program: Command): void {
@@ -62,6 +64,16 @@ export function register(program: Command): void {
       "--api-token-file <file>",
       "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
     )
+    .option(
+      "--degraded-after <seconds>",
+      "a stall (publishing or status writes failing, the branch ahead of what is published) this long makes /healthz answer 503",
+      "60",
+    )
+    .option(
+      "--status-batch <seconds>",
+      "agents' changed statuses are committed at most once per this many seconds",
+      "2",
+    )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
       try {
@@ -72,7 +84,9 @@ export function register(program: Command): void {
           "e.g. --listen 127.0.0.1:7070 (port 0 picks a free port)",
         );
       }
-      const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval, "--interval", 1);
+      const degradedAfterMs = seconds(flags.degradedAfter, "--degraded-after", 0.1);
+      const statusBatchMs = seconds(flags.statusBatch, "--status-batch", 0.05);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
       const metrics = createMetrics();
@@ -96,6 +110,8 @@ export function register(program: Command): void {
             }
           : { repoDir: globals.repo }),
         ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
+        degradedAfterMs,
+        statusBatchMs,
         events,
         logger,
         hooks,
@@ -196,10 +212,10 @@ async function readSecret(file: string, flag: string): Promise<string> {
   return secret;
 }
 
-function seconds(value: string): number {
+function seconds(value: string, flag: string, min: number): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 1 || n > 86_400) {
-    throw new UserError(`--interval ${value} must be a number of seconds from 1 to 86400`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > 86_400) {
+    throw new UserError(`${flag} ${value} must be a number of seconds from ${min} to 86400`);
   }
   return Math.round(n * 1000);
 }

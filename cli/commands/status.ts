@@ -10,6 +10,7 @@ import type { DesiredState, NodeStatus } from "../../schema/index.js";
 import { branchTip, readJsonFile, readJsonFolder } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
+import { git, gitOk } from "../git-cli.js";
 import { renderStatus } from "../status-view.js";
 
 interface StatusOptions {
@@ -67,7 +68,7 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
     const live = await fetchLive(opts.url, opts.apiTokenFile);
     statuses = new Map(live.nodes.flatMap((n) => (n.status ? [[n.node, n.status] as const] : [])));
     lastSeen = new Map(live.nodes.map((n) => [n.node, n.lastSeen === null ? null : Date.parse(n.lastSeen)]));
-    published = live.published;
+    published = live.health ? { ...live.published, health: live.health } : live.published;
   } else {
     const statusTip = await branchTip(repo, settings.statusBranch);
     if (statusTip) statuses = await readJsonFolder<NodeStatus>(repo, statusTip, "nodes");
@@ -78,6 +79,15 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
         "meta.json",
       );
       if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+    }
+    if (published?.commit) {
+      const tip = await branchTip(repo, settings.branch);
+      if (tip && tip !== published.commit) {
+        const count = await gitOk(repo, ["merge-base", "--is-ancestor", published.commit, tip]).then((yes) =>
+          yes ? git(repo, ["rev-list", "--count", `${published?.commit}..${tip}`]).catch(() => null) : null,
+        );
+        published.ahead = { branch: settings.branch, tip, commits: count === null ? null : Number(count) };
+      }
     }
   }
   const filter: { node?: string; app?: string } = {};
@@ -99,7 +109,7 @@ interface LiveNode {
 async function fetchLive(
   url: string,
   tokenFile?: string,
-): Promise<{ nodes: LiveNode[]; published: PublishedSummary }> {
+): Promise<{ nodes: LiveNode[]; published: PublishedSummary; health?: PublishedSummary["health"] }> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (tokenFile) headers.authorization = `Bearer ${readFileSync(tokenFile, "utf8").trim()}`;
   const endpoint = new URL("/v1/nodes", url).toString();
@@ -116,5 +126,9 @@ async function fetchLive(
   if (res.statusCode !== 200) {
     throw new UserError(`GET ${endpoint} answered ${res.statusCode}: ${body.slice(0, 300)}`);
   }
-  return JSON.parse(body) as { nodes: LiveNode[]; published: PublishedSummary };
+  return JSON.parse(body) as {
+    nodes: LiveNode[];
+    published: PublishedSummary;
+    health?: PublishedSummary["health"];
+  };
 }

@@ -17,6 +17,8 @@ export interface StatusBatcherOptions {
   batchMs: number;
   events: EventSink;
   logger: Logger;
+  /** Told of every write attempt's outcome (null: written), for the health checks. */
+  onWrite?: (err: Error | null) => void;
 }
 
 /** How often a batch is rebased onto a moved tip before the write counts as failed. */
@@ -106,6 +108,7 @@ export class StatusBatcher {
     this.flushing = this.write(batch)
       .then(() => {
         this.failures = 0;
+        this.opts.onWrite?.(null);
       })
       .catch((err: unknown) => {
         this.failures++;
@@ -117,6 +120,7 @@ export class StatusBatcher {
           "writing statuses failed; will retry",
         );
         this.opts.events.emit("error", { op: "status-commit", message });
+        this.opts.onWrite?.(err as Error);
       })
       .finally(() => {
         this.inflight = new Map();

@@ -1,8 +1,9 @@
 // The file system isomorphic-git writes the remote-mode cache through: node's fs, except that
 // every whole-file write goes to a temporary file in the same folder and is renamed over the
 // target. isomorphic-git writes pack files, their indexes, refs, packed-refs and the config in
-// place; a kill -9 in the middle left a truncated `.idx` that made every later object read of the
-// cache fail (a stall no retry cures). With this, a crash leaves the old file or the new one, plus
+// place; a kill -9 in the middle leaves a torn file (a truncated `.idx` makes every later object
+// read of the cache fail: a stall no retry cures; test/reconciler/crash-remote.test.ts never
+// recovers with in-place writes). With this, a crash leaves the old file or the new one, plus
 // at worst a `*.berth-tmp` file that openRemoteSource removes at start. I/O.
 import fs from "node:fs";
 import { readdir, rename, unlink, writeFile } from "node:fs/promises";

@@ -14,6 +14,8 @@ export type WebhookResult =
   | "duplicate"
   | "unauthorized" // missing or bad signature, or no secret configured
   | "too_large"
+  | "busy" // more deliveries at once than bodies are read; 503, body not read
+  | "timeout" // the body did not arrive within its deadline; 408
   | "bad_request";
 
 export type StatusPutResult = "ok" | "invalid" | "too_large" | "unauthorized" | "forbidden" | "not_found";
@@ -30,6 +32,8 @@ export interface Metrics {
   readonly nodeLastSeen: Gauge<"node">;
   readonly statusPuts: Counter<"result">;
   readonly httpRequests: Counter<"route" | "code">;
+  readonly connectionsOpen: Gauge<"listener">;
+  readonly connectionsRefused: Counter<"listener" | "reason">;
   readonly degraded: Gauge;
   readonly healthProblem: Gauge<"problem">;
   /** Records one publish, from detection of the commit to the documents being served. */
@@ -97,6 +101,18 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     registers,
   });
 
+  const connectionsOpen = new Gauge({
+    name: "berth_http_connections_open",
+    help: "Open connections per listener (api, webhooks)",
+    labelNames: ["listener"] as const,
+    registers,
+  });
+  const connectionsRefused = new Counter({
+    name: "berth_http_connections_refused_total",
+    help: "Connections closed at once because a cap was reached (reason: total, per_client)",
+    labelNames: ["listener", "reason"] as const,
+    registers,
+  });
   const degraded = new Gauge({
     name: "berth_degraded",
     help: "1 while the reconciler is degraded (GET /healthz answers 503), else 0",
@@ -123,6 +139,8 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     nodeLastSeen,
     statusPuts,
     httpRequests,
+    connectionsOpen,
+    connectionsRefused,
     degraded,
     healthProblem,
     observePublish,

@@ -32,6 +32,9 @@ interface ServeFlags {
   apiTokenFile?: string;
   degradedAfter: string;
   statusBatch: string;
+  webhookListen?: string;
+  maxConnections?: string;
+  maxConnectionsPerClient?: string;
 }
 
 export function register(program: Command): void {
@@ -70,6 +73,12 @@ export function register(program: Command): void {
       "60",
     )
     .option(
+      "--webhook-listen <host:port>",
+      "a second listener serving only POST /v1/webhooks/{forge}: expose this one to the internet, keep --listen private",
+    )
+    .option("--max-connections <n>", "open connections on --listen (default 4096; lowered to fit ulimit -n)")
+    .option("--max-connections-per-client <n>", "open connections from one address on --listen (default 256)")
+    .option(
       "--status-batch <seconds>",
       "agents' changed statuses are committed at most once per this many seconds",
       "2",
@@ -84,6 +93,22 @@ export function register(program: Command): void {
           "e.g. --listen 127.0.0.1:7070 (port 0 picks a free port)",
         );
       }
+      if (flags.webhookListen) {
+        try {
+          parseListen(flags.webhookListen);
+        } catch (err) {
+          throw new UserError(
+            `--webhook-listen: ${(err as Error).message}`,
+            "e.g. --webhook-listen 0.0.0.0:8443",
+          );
+        }
+      }
+      const budget = {
+        ...(flags.maxConnections ? { maxConnections: count(flags.maxConnections, "--max-connections") } : {}),
+        ...(flags.maxConnectionsPerClient
+          ? { maxPerClient: count(flags.maxConnectionsPerClient, "--max-connections-per-client") }
+          : {}),
+      };
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval, "--interval", 1);
       const degradedAfterMs = seconds(flags.degradedAfter, "--degraded-after", 0.1);
       const statusBatchMs = seconds(flags.statusBatch, "--status-batch", 0.05);
@@ -139,9 +164,17 @@ export function register(program: Command): void {
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
+        ...(flags.webhookListen ? { webhookListen: flags.webhookListen } : {}),
+        budget,
       }).catch(async (err: unknown) => {
         await reconciler.stop();
-        throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
+        const where = flags.webhookListen ? `${flags.listen} or ${flags.webhookListen}` : flags.listen;
+        throw new UserError(
+          `cannot listen on ${where}: ${(err as Error).message}`,
+          (err as NodeJS.ErrnoException).code === "EADDRINUSE"
+            ? "another process uses that port: pick another one"
+            : undefined,
+        );
       });
 
       await new Promise<void>((done) => {
@@ -218,6 +251,14 @@ function seconds(value: string, flag: string, min: number): number {
     throw new UserError(`${flag} ${value} must be a number of seconds from ${min} to 86400`);
   }
   return Math.round(n * 1000);
+}
+
+function count(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    throw new UserError(`${flag} ${value} must be a whole number from 1 to 1000000`);
+  }
+  return n;
 }
 
 /** /var/cache/berth as root, else $XDG_CACHE_HOME/berth. */

@@ -19,6 +19,10 @@ export interface Limits {
   sseHeartbeatMs: number;
   /** Long-polls woken by one publish that are answered per event-loop turn (see turns.ts). */
   wakeBatch: number;
+  /** A request body (status report, webhook) must arrive within this time; 408 after. */
+  bodyTimeoutMs: number;
+  /** Webhook bodies read at once; more deliveries get 503 + Retry-After without being read. */
+  maxWebhookBodies: number;
 }
 
 /** Optional extension of ApiBackend: told of every authenticated agent call, for lastSeen. */
@@ -47,4 +51,6 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** Webhook bodies being read now (bounded by limits.maxWebhookBodies). */
+  webhookBodies: number;
 }

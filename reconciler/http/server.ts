@@ -2,7 +2,8 @@
 // one line per request (method, path, status, duration, node/forge/delivery; never a token,
 // signature or body) and closes cleanly, ending long-polls and event streams. The routes live in
 // their own modules; this file only wires them.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { sha256Hex } from "../auth.js";
@@ -13,6 +14,15 @@ import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
+import {
+  apiBudget,
+  type ConnectionBudget,
+  fitToFdLimit,
+  guardConnections,
+  readFdLimit,
+  serverOptions,
+  webhookBudget,
+} from "./guard.js";
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
@@ -40,11 +50,21 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /** Connection budget of the main listener (default apiBudget). */
+  budget?: Partial<ConnectionBudget>;
+  /**
+   * A second, public listener that serves only `POST /v1/webhooks/{forge}`, with its own budget
+   * (default webhookBudget): a flood there cannot take the main listener's connections.
+   */
+  webhookListen?: string;
+  webhookBudget?: Partial<ConnectionBudget>;
 }
 
 export interface ApiServer {
   url: string;
   port: number;
+  /** The webhook-only listener's URL, when one was asked for. */
+  webhookUrl?: string;
   close(): Promise<void>;
 }
 
@@ -53,18 +73,27 @@ const defaultLimits: Limits = {
   maxWaitSeconds: 60,
   sseHeartbeatMs: 15_000,
   wakeBatch: 50,
+  bodyTimeoutMs: 10_000,
+  maxWebhookBodies: 32,
 };
+
+type RouteSet = "all" | "webhooks";
 
 async function dispatch(
   ctx: ApiContext,
   req: IncomingMessage,
   res: ServerResponse,
   log: LogFields,
+  routes: RouteSet,
 ): Promise<void> {
   const method = req.method ?? "GET";
   const { pathname, query } = splitTarget(req.url ?? "/");
   const match = matchRoute(method, pathname);
-  if (match.kind === "not_found") return sendError(res, 404, `no route ${method} ${pathname}`);
+  if (
+    match.kind === "not_found" ||
+    (routes === "webhooks" && !(match.kind === "route" && match.route === "webhook"))
+  )
+    return sendError(res, 404, `no route ${method} ${pathname}`);
   if (match.kind === "method_not_allowed") {
     return sendError(
       res,
@@ -118,7 +147,8 @@ function logRequest(
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
-  const { host, port } = parseListen(opts.listen);
+  parseListen(opts.listen);
+  if (opts.webhookListen) parseListen(opts.webhookListen);
   const ctx: ApiContext = {
     backend: opts.backend,
     events: opts.events,
@@ -133,6 +163,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     seen: new Map(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    webhookBodies: 0,
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 
@@ -140,39 +171,77 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // end with them instead of idling until the forced close.
   const active = new Set<ServerResponse>();
   let closingNow = false;
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    const log: LogFields = {};
-    if (closingNow) res.setHeader("Connection", "close");
-    active.add(res);
-    res.once("close", () => {
-      active.delete(res);
-      logRequest(ctx, req, res, started, log);
+  const open = async (listen: string, routes: RouteSet, budget: ConnectionBudget, name: string) => {
+    const { host, port } = parseListen(listen);
+    const server = createServer(serverOptions(budget), (req, res) => {
+      const started = performance.now();
+      const log: LogFields = {};
+      if (closingNow) res.setHeader("Connection", "close");
+      active.add(res);
+      res.once("close", () => {
+        active.delete(res);
+        logRequest(ctx, req, res, started, log);
+      });
+      dispatch(ctx, req, res, log, routes).catch((err: unknown) => {
+        ctx.logger.error(
+          { path: splitTarget(req.url ?? "/").pathname, err: (err as Error)?.stack ?? String(err) },
+          "request handler crashed (this is a bug)",
+        );
+        if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
+        else res.destroy();
+      });
     });
-    dispatch(ctx, req, res, log).catch((err: unknown) => {
-      ctx.logger.error(
-        { path: splitTarget(req.url ?? "/").pathname, err: (err as Error)?.stack ?? String(err) },
-        "request handler crashed (this is a bug)",
-      );
-      if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
-      else res.destroy();
+    guardConnections(server, budget, name, opts.logger, {
+      refused: (reason) => opts.metrics.connectionsRefused.inc({ listener: name, reason }),
+      opened: () => opts.metrics.connectionsOpen.inc({ listener: name }),
+      closed: () => opts.metrics.connectionsOpen.dec({ listener: name }),
     });
-  });
-  // Agents keep their connection between long-polls; keep it a little longer than Node's 5 s.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = (server.address() as AddressInfo).port;
+    return { server, port: bound, url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}` };
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  // Both listeners' connections must fit under the open-file limit with room for git and files.
+  const wanted = [{ ...apiBudget, ...opts.budget }];
+  if (opts.webhookListen) wanted.push({ ...webhookBudget, ...opts.webhookBudget });
+  const fdLimit = readFdLimit((p) => readFileSync(p, "utf8"));
+  const fitted = fitToFdLimit(wanted, fdLimit);
+  if (fitted.lowered) {
+    opts.logger.warn(
+      { fdLimit, maxConnections: fitted.budgets.map((b) => b.maxConnections) },
+      "the open-file limit is low for the connection caps; caps lowered to fit (raise LimitNOFILE / ulimit -n)",
+    );
+  }
+  const [apiFit, hooksFit] = fitted.budgets as [ConnectionBudget, ConnectionBudget | undefined];
+  const servers: Server[] = [];
+  let main: Awaited<ReturnType<typeof open>>;
+  let hooks: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    main = await open(opts.listen, "all", apiFit, "api");
+    servers.push(main.server);
+    if (opts.webhookListen && hooksFit) {
+      hooks = await open(opts.webhookListen, "webhooks", hooksFit, "webhooks");
+      servers.push(hooks.server);
+    }
+  } catch (err) {
+    unobserve();
+    for (const s of servers) s.close();
+    throw err;
+  }
+  const { url, port: bound } = main;
   opts.logger.info(
-    { url, webhooks: ctx.webhookSecret !== undefined, readApiProtected: ctx.apiTokenSha256 !== undefined },
+    {
+      url,
+      ...(hooks ? { webhookUrl: hooks.url } : {}),
+      webhooks: ctx.webhookSecret !== undefined,
+      readApiProtected: ctx.apiTokenSha256 !== undefined,
+    },
     "API listening",
   );
 
@@ -180,18 +249,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   return {
     url,
     port: bound,
+    ...(hooks ? { webhookUrl: hooks.url } : {}),
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         unobserve();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
-        server.close(() => resolve());
+        const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
         // Long-polls answer 304 now and event streams end, so agents reconnect elsewhere at once.
         for (const stop of [...ctx.closers]) stop();
-        server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 2_000);
-        force.unref();
-      });
+        for (const server of servers) {
+          server.closeIdleConnections();
+          const force = setTimeout(() => server.closeAllConnections(), 2_000);
+          force.unref();
+        }
+        await Promise.all(closed);
+      })();
       return closing;
     },
   };

@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
+import type { RefusalLog } from "./refusal-log.js";
 import type { Turns } from "./turns.js";
 
 export interface Limits {
@@ -53,4 +54,6 @@ export interface ApiContext {
   closers: Set<() => void>;
   /** Webhook bodies being read now (bounded by limits.maxWebhookBodies). */
   webhookBodies: number;
+  /** Where refused requests are logged, bounded per minute. */
+  refusals: RefusalLog;
 }

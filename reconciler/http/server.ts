@@ -27,6 +27,7 @@ import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
 import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { RefusalLog } from "./refusal-log.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
 import { Turns } from "./turns.js";
@@ -140,9 +141,11 @@ function logRequest(
     ...log,
   };
   ctx.metrics.httpRequests.inc({ route: String(log.route ?? "none"), code: String(res.statusCode) });
-  if (res.statusCode >= 500) ctx.logger.error(line, "request failed");
+  // Refusals can be caused by anyone: bounded (RefusalLog). 503 here is "busy", not our failure.
+  const refused = [401, 403, 408, 413, 503].includes(res.statusCode) || log.result === "bad_request";
+  if (refused) ctx.refusals.warn(line, log.route === "webhook" ? "webhook refused" : "request refused");
+  else if (res.statusCode >= 500) ctx.logger.error(line, "request failed");
   else if (log.route === "webhook") ctx.logger.info(line, "webhook");
-  else if (res.statusCode === 401 || res.statusCode === 403) ctx.logger.warn(line, "request refused");
   else ctx.logger.debug(line, "request");
 }
 
@@ -164,6 +167,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
     webhookBodies: 0,
+    refusals: new RefusalLog(opts.logger),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 

@@ -23,6 +23,8 @@ export interface FloodOptions {
   tickMs?: number;
   /** Hard end of the flood, ms (default 30 s). */
   maxMs?: number;
+  /** Open a new connection whenever the server closes one (a sustained flood; still `count` at most at once). */
+  sustain?: boolean;
 }
 
 export interface FloodStats {
@@ -38,6 +40,8 @@ export interface Flood {
   stats: FloodStats;
   /** Connections of the flood still open. */
   open(): number;
+  /** Connections opened so far (with `sustain`, more than `count`). */
+  started(): number;
   stop(): void;
 }
 
@@ -64,7 +68,9 @@ export function startFlood(opts: FloodOptions): Flood {
   const perAddress = opts.perAddress ?? 16;
   const path = opts.path ?? "/v1/webhooks/github";
   let stopped = false;
-  for (let i = 0; i < opts.count; i++) {
+  let started = 0;
+  const open = (i: number) => {
+    started++;
     const kind = opts.kinds[i % opts.kinds.length] as FloodKind;
     const n = Math.floor(i / perAddress);
     const localAddress = `127.0.${(opts.octet ?? 1) + Math.floor(n / 250)}.${(n % 250) + 1}`;
@@ -81,7 +87,10 @@ export function startFlood(opts: FloodOptions): Flood {
     socket.on("close", () => {
       if (timer) clearInterval(timer);
       sockets.delete(socket);
-      if (!stopped) stats.closedByServer++;
+      if (stopped) return;
+      stats.closedByServer++;
+      // Like the attacker of a slow flood: the lost connection comes back a tick later.
+      if (opts.sustain) setTimeout(() => !stopped && open(i), opts.tickMs ?? 1_000).unref();
     });
     socket.connect({ port: opts.port, host: "127.0.0.1", localAddress }, () => {
       stats.opened++;
@@ -93,7 +102,8 @@ export function startFlood(opts: FloodOptions): Flood {
         socket.write(kind === "headers" ? `X-Pad-${k++}: x\r\n` : "a");
       }, opts.tickMs ?? 1_000);
     });
-  }
+  };
+  for (let i = 0; i < opts.count; i++) open(i);
   const stop = () => {
     if (stopped) return;
     stopped = true;
@@ -102,5 +112,5 @@ export function startFlood(opts: FloodOptions): Flood {
   };
   const hardEnd = setTimeout(stop, opts.maxMs ?? 30_000);
   hardEnd.unref();
-  return { stats, open: () => sockets.size, stop };
+  return { stats, open: () => sockets.size, started: () => started, stop };
 }

@@ -124,7 +124,8 @@ describe.skipIf(!ok)("berth serve says when it is stuck", () => {
     const url = await waitFor("API url", () => /"url":"(http:[^"]+)"/.exec(log)?.[1], 60_000);
     await waitFor(
       "first publish",
-      async () => ((await fetch(`${url}/healthz`).then((r) => r.json())) as { commit?: string }).commit === c1,
+      async () =>
+        ((await fetch(`${url}/healthz`).then((r) => r.json())) as { commit?: string }).commit === c1,
     );
     const healthy = await fetch(`${url}/healthz`);
     expect(healthy.status).toBe(200);

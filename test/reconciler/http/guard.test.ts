@@ -131,6 +131,22 @@ describe("webhook bodies are read only after cheap checks", () => {
   });
 });
 
+describe("refused requests are logged in bounded numbers", () => {
+  it("logs the first 20 refusals of a minute and counts the rest", async () => {
+    h = await startHarness();
+    h.backend.publish([makeDoc("node-a", "v1")], { "node-a": "0".repeat(64) });
+    for (let i = 0; i < 50; i++) {
+      const res = await h.call("GET", "/v1/nodes/node-a/desired", {
+        headers: { authorization: "Bearer wrong" },
+      });
+      expect(res.status).toBe(401);
+    }
+    expect(h.logLines.filter((l) => l.includes('"msg":"request refused"'))).toHaveLength(20);
+    const counted = await h.metrics.httpRequests.get();
+    expect(counted.values.find((v) => v.labels.code === "401")?.value).toBe(50);
+  });
+});
+
 describe("caps and the open-file limit", () => {
   const b = (maxConnections: number): ConnectionBudget => ({
     maxConnections,

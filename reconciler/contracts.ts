@@ -1,5 +1,8 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
+
+import type { Liveness } from "../core/status/liveness.js";
+import type { GenerationInput } from "../core/views/ops/history.js";
 import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type { HealthView } from "./health.js";
 
@@ -11,16 +14,23 @@ export type EventType =
   | "rejected" // the commit is invalid; nothing published
   | "unchanged" // the commit changes no node's desired state; nothing published
   | "node-reported" // an agent reported a changed status
+  | "workload-failed" // a node reported a workload failing with a new cause (exit, crash loop, never healthy…)
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
-  | "error" // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "node-stale" // no contact with a node's agent for longer than the stale bound
+  | "node-lost" // no contact for longer than the lost bound
+  | "node-back" // a stale or lost node's agent called again
+  | "reconciler-error" // an I/O failure the reconciler will retry (fetch, push, forge API)
   | "degraded" // a problem has lasted longer than the bound: publishing or status writes keep failing, or the tracked branch stays ahead
   | "recovered"; // that problem is gone
 
 export interface BerthEvent {
-  /** Strictly increasing per reconciler process; used as the SSE id. */
-  id: number;
+  /**
+   * `<epoch>-<seq>`: the epoch names the reconciler process, seq increases strictly within it.
+   * Unique across restarts; used as the SSE id (opaque to clients).
+   */
+  id: string;
   type: EventType;
   time: string;
   data: Record<string, unknown>;
@@ -60,6 +70,24 @@ export interface PublishedView {
   rejected?: RejectedView | null;
 }
 
+/** A node's liveness verdict as the API shows it (times in ms epoch). */
+export interface LivenessView {
+  state: Liveness;
+  since: number;
+  lastSeen: number | null;
+  /** What is known and since when, in words. */
+  message: string;
+}
+
+export interface NodeEntryView {
+  node: string;
+  /** The last moment the reconciler knew the agent was there (an open long-poll counts). */
+  lastSeen: number | null;
+  status: NodeStatus | null;
+  /** Absent only for backends that do not judge liveness (test fakes). */
+  liveness?: LivenessView;
+}
+
 /** What the HTTP API needs from the reconciler. */
 export interface ApiBackend {
   trackedBranch(): string;
@@ -80,12 +108,32 @@ export interface ApiBackend {
   tokenSha256(node: string): string | undefined;
   /** A validated status report; the reconciler batches changed ones into status-branch commits. */
   reportStatus(node: string, status: NodeStatus): void;
-  /** lastSeen (ms epoch) and last status per node, from memory. */
-  nodes(): { node: string; lastSeen: number | null; status: NodeStatus | null }[];
+  /** lastSeen (ms epoch), liveness and last status per node, from memory. */
+  nodes(): NodeEntryView[];
+  /**
+   * An agent holds a document hash (`etag`) this reconciler does not serve: another reconciler
+   * may have published something newer. Optional; remote mode refreshes the desired branch
+   * first. "behind": it could not find out (the remote is unreachable), so serving its own
+   * document might roll the agent back: the API answers 503 and the agent tries another.
+   */
+  catchUp?(node: string, etag: string): Promise<"serve" | "behind">;
   /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */
   plan(base: string | undefined, head: string | undefined): Promise<Plan>;
   /** What keeps the reconciler from doing its job (absent: a backend that cannot tell, seen as ok). */
   health?(): HealthView;
+}
+
+/**
+ * Optional extension of ApiBackend for the operations page (reconciler/ui): the published
+ * generations read back from the desired branch, and the forge's web address for commit links.
+ */
+export interface HistoryBackend {
+  /** Up to `limit` generations, newest first, numbered below `before` when given. */
+  readGenerations(opts: { limit: number; before?: number }): Promise<GenerationInput[]>;
+  /** Generation `n` with its plan, or null when the desired branch has no such generation. */
+  readGeneration(n: number): Promise<GenerationInput | null>;
+  /** The forge berth.yaml names, with the repo's web address; null when none or unknown. */
+  forgeWeb(): { kind: "github" | "gitea" | "gitlab"; webUrl: string } | null;
 }

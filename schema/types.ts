@@ -334,7 +334,7 @@ export interface Route {
   upstreams: string[];
 }
 /**
- * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads and routes, not source.
+ * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads, routes and upstreamAddress, not source.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "DesiredState".
@@ -350,6 +350,10 @@ export interface DesiredState {
     commit: string;
   };
   hash: Sha256;
+  /**
+   * The node's `address` (nodes/<name>.yaml): where proxies reach its workloads. The agent publishes container ports on it and health-checks every workload there. Covered by `hash`.
+   */
+  upstreamAddress?: string;
   workloads: Workload[];
   routes: Route[];
 }
@@ -381,6 +385,27 @@ export interface Operation {
   retryable: boolean;
   lastError: string | null;
   nextAttemptAt?: string;
+}
+/**
+ * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LivenessRecord".
+ */
+export interface LivenessRecord {
+  node: Name;
+  /**
+   * alive: in contact; stale: no contact for longer than the stale bound; lost: for longer than the lost bound
+   */
+  liveness: "alive" | "stale" | "lost";
+  /**
+   * when the node entered this state
+   */
+  since: string;
+  /**
+   * the last contact known when the verdict was made (null: none known)
+   */
+  lastSeen: string | null;
 }
 /**
  * What an agent reports about its node. Committed to the status branch when it changes (observedAt excluded).

@@ -1,7 +1,9 @@
 // HTTP client of the reconciler's node API (keep-alive, see http-call.ts): long-polls the node's
 // desired document with its ETag and PUTs status reports. It classifies answers into results and
 // never throws for a bad answer; the token is only ever put in the Authorization header, never in
-// a message.
+// a message. With several reconciler URLs it talks to one at a time (the poller moves it to the
+// next when one fails: failover()); every reconciler serves the same desired branch, so the same
+// document has the same hash wherever it comes from.
 import type { NodeStatus } from "../../schema/index.js";
 import { createHttpClient, type HttpResult } from "./http-call.js";
 
@@ -14,6 +16,12 @@ export type PollResult =
   | { kind: "unavailable"; message: string };
 
 export interface ReconcilerClient {
+  /** The base URL in use. */
+  current(): string;
+  /** Every base URL, in the order given. */
+  urls(): readonly string[];
+  /** Moves to the next URL (round robin); returns it. */
+  failover(): string;
   /** GET the desired document; with an etag, waits up to `waitSeconds` for a change (304 when none). */
   poll(etag: string | null, waitSeconds: number, signal: AbortSignal): Promise<PollResult>;
   /** PUT a status report; throws with a message saying what failed. */
@@ -32,21 +40,25 @@ function excerpt(body: string): string {
 }
 
 export function createReconcilerClient(opts: {
-  url: string;
+  /** One reconciler base URL, or several (failover in this order). */
+  url: string | readonly string[];
   node: string;
   token: string;
-  /** Longest long-poll wait the client will ask for; sizes the header timeout. */
-  maxWaitSeconds: number;
 }): ReconcilerClient {
-  const base = opts.url.replace(/\/+$/, "");
-  const nodePath = `${base}/v1/nodes/${encodeURIComponent(opts.node)}`;
+  const bases = (typeof opts.url === "string" ? [opts.url] : [...opts.url]).map((u) => u.replace(/\/+$/, ""));
+  if (bases.length === 0) throw new Error("createReconcilerClient needs at least one URL");
+  let index = 0;
+  const nodePath = () => `${bases[index]}/v1/nodes/${encodeURIComponent(opts.node)}`;
   const http = createHttpClient();
   const auth = { authorization: `Bearer ${opts.token}` };
   // The server holds a long-poll up to the wait before it sends headers: allow that plus slack.
-  const headersTimeoutMs = (opts.maxWaitSeconds + 30) * 1000;
+  // The slack also bounds how long a reconciler that silently vanished (its host's link down)
+  // keeps the agent waiting before it fails over.
+  const slackMs = 15_000;
 
   async function poll(etag: string | null, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
-    const url = `${nodePath}/desired?wait=${waitSeconds}`;
+    const url = `${nodePath()}/desired?wait=${waitSeconds}`;
+    const headersTimeoutMs = waitSeconds * 1000 + slackMs;
     const where = `GET ${url}`;
     let res: HttpResult;
     try {
@@ -91,7 +103,7 @@ export function createReconcilerClient(opts: {
   }
 
   async function putStatus(status: NodeStatus, signal: AbortSignal): Promise<void> {
-    const url = `${nodePath}/status`;
+    const url = `${nodePath()}/status`;
     let res: HttpResult;
     try {
       res = await http.call({
@@ -113,6 +125,12 @@ export function createReconcilerClient(opts: {
   }
 
   return {
+    current: () => bases[index] as string,
+    urls: () => bases,
+    failover() {
+      index = (index + 1) % bases.length;
+      return bases[index] as string;
+    },
     poll,
     putStatus,
     close: async () => http.close(),

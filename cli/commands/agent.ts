@@ -9,7 +9,7 @@ import { UserError } from "../errors.js";
 
 interface AgentFlags {
   node: string;
-  url: string;
+  url: string[];
   tokenFile: string;
   stateDir?: string;
   caddyAdmin?: string;
@@ -62,7 +62,18 @@ export function register(program: Command): void {
     .command("agent")
     .description("run the agent of one node: pull its desired state, apply it, report status")
     .requiredOption("--node <name>", "this node's name (as in nodes/<name>.yaml)")
-    .requiredOption("--url <url>", "reconciler base URL, e.g. http://10.0.0.1:7070")
+    .option(
+      "--url <url>",
+      "reconciler base URL, e.g. https://10.0.0.1:7070; repeat it or separate with commas for several reconcilers (failover in that order)",
+      (value: string, prev: string[]) => [
+        ...prev,
+        ...value
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean),
+      ],
+      [] as string[],
+    )
     .requiredOption("--token-file <file>", "file holding this node's bearer token")
     .option(
       "--state-dir <dir>",
@@ -78,7 +89,7 @@ export function register(program: Command): void {
       "--base-dir <dir>",
       "directory relative workdirs of process apps are resolved against (default: current directory)",
     )
-    .option("--poll-wait <seconds>", "long-poll wait", "30")
+    .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
@@ -86,7 +97,13 @@ export function register(program: Command): void {
           `--node ${JSON.stringify(flags.node)} is not a node name (a DNS label: a-z, 0-9, '-')`,
         );
       }
-      const url = checkUrl("--url", flags.url);
+      if (flags.url.length === 0) {
+        throw new UserError(
+          "--url is required",
+          "e.g. --url https://berth.internal:7070 (repeat it for several reconcilers)",
+        );
+      }
+      const url = [...new Set(flags.url.map((u) => checkUrl("--url", u)))];
       const caddyAdmin = flags.caddyAdmin ? checkUrl("--caddy-admin", flags.caddyAdmin) : undefined;
       const pollWaitSeconds = Number(flags.pollWait);
       if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 300) {

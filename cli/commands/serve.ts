@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
+import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
@@ -35,6 +36,8 @@ interface ServeFlags {
   webhookListen?: string;
   maxConnections?: string;
   maxConnectionsPerClient?: string;
+  staleAfter?: string;
+  lostAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -83,6 +86,8 @@ export function register(program: Command): void {
       "agents' changed statuses are committed at most once per this many seconds",
       "2",
     )
+    .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
+    .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
       try {
@@ -112,6 +117,7 @@ export function register(program: Command): void {
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval, "--interval", 1);
       const degradedAfterMs = seconds(flags.degradedAfter, "--degraded-after", 0.1);
       const statusBatchMs = seconds(flags.statusBatch, "--status-batch", 0.05);
+      const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
       const metrics = createMetrics();
@@ -140,6 +146,7 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
@@ -243,6 +250,27 @@ async function readSecret(file: string, flag: string): Promise<string> {
   const secret = text.trim();
   if (!secret) throw new UserError(`${flag} ${file} is empty`, "write the secret into the file (one line)");
   return secret;
+}
+
+/** --stale-after / --lost-after as liveness bounds (the restart grace follows lost-after when longer). */
+function livenessFlags(flags: ServeFlags): Partial<LivenessBounds> {
+  const read = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+      throw new UserError(`${flag} ${value} must be a number of seconds above 0 (at most 86400)`);
+    }
+    return Math.round(n * 1000);
+  };
+  const stale = read("--stale-after", flags.staleAfter) ?? defaultLivenessBounds.staleAfterMs;
+  const lost = read("--lost-after", flags.lostAfter) ?? defaultLivenessBounds.lostAfterMs;
+  if (lost <= stale) {
+    throw new UserError(
+      `--lost-after (${lost / 1000} s) must be longer than --stale-after (${stale / 1000} s)`,
+      "a node is stale first, then lost",
+    );
+  }
+  return { staleAfterMs: stale, lostAfterMs: lost };
 }
 
 function seconds(value: string, flag: string, min: number): number {

@@ -40,6 +40,12 @@ export function etagMatches(ifNoneMatch: string | undefined, hash: string): bool
   return false;
 }
 
+/** The first entity tag of an If-None-Match header, unquoted (undefined for none or `*`). */
+function firstTag(ifNoneMatch: string | undefined): string | undefined {
+  const tag = ifNoneMatch?.split(",")[0]?.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
+  return tag && tag !== "*" ? tag : undefined;
+}
+
 /** `?wait=SECONDS` → milliseconds, capped; undefined = no wait; an error string when malformed. */
 export function parseWait(value: string | null, maxSeconds: number): number | undefined | string {
   if (value === null || value === "") return undefined;
@@ -71,7 +77,7 @@ function admit(
     return false;
   }
   const now = Date.now();
-  ctx.seen.set(node, now);
+  ctx.contacts.touch(node, now);
   ctx.backend.seen?.(node, now);
   return true;
 }
@@ -103,26 +109,44 @@ export async function handleDesired(
   if (!admit(ctx, req, res, node, log)) return;
   const wait = parseWait(query.get("wait"), ctx.limits.maxWaitSeconds);
   if (typeof wait === "string") return sendError(res, 400, wait);
-  const doc = ctx.backend.desired(node);
+  let doc = ctx.backend.desired(node);
   if (!doc) {
     log.result = "no_document";
     return sendError(res, 404, `node ${node} has no published desired state yet`);
   }
   const ifNoneMatch = req.headers["if-none-match"];
+  const held = firstTag(ifNoneMatch);
+  if (held && ctx.backend.catchUp && !etagMatches(ifNoneMatch, doc.hash)) {
+    // The agent may come from a reconciler that published something newer: never hand it an
+    // older document (that would roll it back) without first looking at the desired branch.
+    if ((await ctx.backend.catchUp(node, held)) === "behind") {
+      log.result = "behind";
+      return sendError(
+        res,
+        503,
+        "this reconciler does not know the agent's document and cannot fetch the desired branch to see whether its own is older; try another reconciler",
+      );
+    }
+    doc = ctx.backend.desired(node);
+    if (!doc) return sendError(res, 404, `node ${node} is no longer in the published config`);
+  }
   if (!wait || !etagMatches(ifNoneMatch, doc.hash)) return serveDocument(res, doc, ifNoneMatch, log);
 
-  // Long poll: hold the request until the document changes, the wait ends, the client leaves
-  // or the server closes.
+  // Long poll: hold the request until the document changes, the hold ends, the client leaves
+  // or the server closes. The hold is capped below the wait asked for (pollHoldMs): a held poll
+  // counts as contact, and a peer whose link silently went down must not look present longer.
   const abort = new AbortController();
   const stop = () => abort.abort();
   res.once("close", stop);
   ctx.closers.add(stop);
   ctx.metrics.agentsConnected.inc();
+  const release = ctx.contacts.hold(node, Date.now());
   try {
-    await ctx.backend.waitForChange(node, doc.hash, wait, abort.signal);
+    await ctx.backend.waitForChange(node, doc.hash, Math.min(wait, ctx.limits.pollHoldMs), abort.signal);
   } catch (err) {
     ctx.logger.warn({ node, err: (err as Error).message }, "waiting for a desired-state change failed");
   } finally {
+    release(Date.now());
     ctx.metrics.agentsConnected.dec();
     ctx.closers.delete(stop);
     res.off("close", stop);

@@ -9,7 +9,17 @@ export type RouteName =
   | "status"
   | "webhook"
   | "plan"
-  | "events";
+  | "events"
+  | "ui-overview"
+  | "ui-app"
+  | "ui-history"
+  | "ui-generation"
+  | "ui-login"
+  | "ui-logout"
+  | "ui-fragment-overview"
+  | "ui-fragment-app"
+  | "ui-fragment-history"
+  | "ui-asset";
 
 export type RouteMatch =
   | { kind: "route"; route: RouteName; params: Record<string, string> }
@@ -33,6 +43,17 @@ const table: RouteDef[] = [
   { route: "webhook", methods: ["POST"], segments: ["v1", "webhooks", ":forge"] },
   { route: "plan", methods: read, segments: ["v1", "plan"] },
   { route: "events", methods: read, segments: ["v1", "events"] },
+  // The operations page (reconciler/ui): HTML for browsers.
+  { route: "ui-overview", methods: read, segments: [""] },
+  { route: "ui-app", methods: read, segments: ["apps", ":app"] },
+  { route: "ui-history", methods: read, segments: ["history"] },
+  { route: "ui-generation", methods: read, segments: ["history", ":generation"] },
+  { route: "ui-login", methods: [...read, "POST"], segments: ["login"] },
+  { route: "ui-logout", methods: ["POST"], segments: ["logout"] },
+  { route: "ui-fragment-overview", methods: read, segments: ["ui", "fragments", "overview"] },
+  { route: "ui-fragment-app", methods: read, segments: ["ui", "fragments", "app", ":app"] },
+  { route: "ui-fragment-history", methods: read, segments: ["ui", "fragments", "history"] },
+  { route: "ui-asset", methods: read, segments: ["ui", "assets", ":name"] },
 ];
 
 function matchSegments(def: RouteDef, parts: string[]): Record<string, string> | undefined {

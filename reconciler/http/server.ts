@@ -6,10 +6,16 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { defaultLivenessBounds } from "../../core/status/liveness.js";
 import { sha256Hex } from "../auth.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import { ContactBook } from "../liveness/contacts.js";
 import type { Metrics } from "../metrics.js";
+import { handleLogin, handleLogout } from "../ui/auth.js";
+import { browserNotFound, handleUi } from "../ui/pages.js";
+import { Sessions } from "../ui/session.js";
+import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
@@ -72,6 +78,7 @@ export interface ApiServer {
 const defaultLimits: Limits = {
   maxBodyBytes: MiB,
   maxWaitSeconds: 60,
+  pollHoldMs: defaultLivenessBounds.pollHoldMs,
   sseHeartbeatMs: 15_000,
   wakeBatch: 50,
   bodyTimeoutMs: 10_000,
@@ -90,11 +97,13 @@ async function dispatch(
   const method = req.method ?? "GET";
   const { pathname, query } = splitTarget(req.url ?? "/");
   const match = matchRoute(method, pathname);
-  if (
-    match.kind === "not_found" ||
-    (routes === "webhooks" && !(match.kind === "route" && match.route === "webhook"))
-  )
+  // The public webhook listener serves nothing else (not even the operations page).
+  if (routes === "webhooks" && !(match.kind === "route" && match.route === "webhook"))
     return sendError(res, 404, `no route ${method} ${pathname}`);
+  if (match.kind === "not_found") {
+    if (wantsHtml(req)) return browserNotFound(ctx, req, res, pathname);
+    return sendError(res, 404, `no route ${method} ${pathname}`);
+  }
   if (match.kind === "method_not_allowed") {
     return sendError(
       res,
@@ -123,7 +132,19 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "ui-login":
+      return handleLogin(ctx, req, res, query, log);
+    case "ui-logout":
+      return handleLogout(ctx, req, res);
+    default:
+      await handleUi(ctx, match.route, req, res, p, query, req.url ?? "/", log);
   }
+}
+
+/** A browser navigating (it asks for HTML first), as opposed to an API client. */
+function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? "";
+  return req.method === "GET" && accept.includes("text/html");
 }
 
 function logRequest(
@@ -157,17 +178,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     events: opts.events,
     metrics: opts.metrics,
     logger: opts.logger,
-    limits: { ...defaultLimits, ...opts.limits },
+    limits: {
+      ...defaultLimits,
+      ...(opts.backend.livenessBounds ? { pollHoldMs: opts.backend.livenessBounds().pollHoldMs } : {}),
+      ...opts.limits,
+    },
     webhookSecret: opts.webhooks?.secret || opts.webhookSecret || undefined,
     apiTokenSha256: opts.apiToken ? sha256Hex(opts.apiToken) : undefined,
     onPullRequest: opts.onPullRequest,
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
-    seen: new Map(),
+    contacts: opts.backend.contacts ?? new ContactBook(),
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
     webhookBodies: 0,
     refusals: new RefusalLog(opts.logger),
+    sessions: new Sessions(),
+    ui: await createUi(opts.events, opts.backend),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 
@@ -257,6 +284,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close() {
       closing ??= (async () => {
         unobserve();
+        ctx.ui.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
         const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -50,6 +50,8 @@ export class MemoryBackend implements ApiBackend, SeenTracker {
   readonly reports: { node: string; status: NodeStatus }[] = [];
   readonly waiters = new Set<Waiter>();
   abortedWaits = 0;
+  /** Set by a test to play a reconciler that must look at the desired branch first. */
+  catchUp?: (node: string, etag: string) => Promise<"serve" | "behind">;
   planImpl: (base: string | undefined, head: string | undefined) => Promise<Plan> = async () => {
     throw Object.assign(new Error("no plan in this test"), { statusCode: 400 });
   };

@@ -218,7 +218,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         "resuming the document from the state dir",
       );
     } else {
-      logger.warn(`ignoring the stored desired document: ${check.message}`);
+      const message = `ignoring the stored desired document: ${check.message}`;
+      logger.warn(message);
+      note("state-file-desired", "state-file-unreadable", message);
     }
   }
   ctx.state.applied = stored.applied;

@@ -15,7 +15,7 @@ export type Name = string;
  */
 export type Hostname = string;
 /**
- * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi.
+ * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi; at most about 10 PB (16 digits of bytes, 13 of K, 10 of M, 7 of G, 4 of T).
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Memory".
@@ -127,7 +127,7 @@ export interface Volume {
  */
 export interface Resources {
   /**
-   * CPU cores requested, e.g. 0.5
+   * CPU cores requested, e.g. 0.5 (at most 1024)
    */
   cpu?: number;
   memory?: Memory;
@@ -225,7 +225,7 @@ export interface Node {
   labels?: Labels;
   capacity?: {
     /**
-     * CPU cores available to apps.
+     * CPU cores available to apps (at most 4096).
      */
     cpu?: number;
     memory?: Memory;

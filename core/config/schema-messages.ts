@@ -175,7 +175,11 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
-  if (typeof value === "number") return `the number ${value}`;
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return ".nan (not a number)";
+    if (!Number.isFinite(value)) return `${value > 0 ? "" : "-"}.inf: numbers must be finite`;
+    return `the number ${value}`;
+  }
   return String(value);
 }
 
@@ -192,12 +196,18 @@ const FORMATS: Record<string, string> = {
   Name: "use lowercase letters, digits and '-' (a DNS label)",
   Hostname:
     "use lowercase letters, digits, '-' and '.', like www.example.com (a leading '*.' makes a wildcard)",
-  Memory: "use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi",
+  Memory: "use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi (at most about 10 PB)",
   Sha256: 'use "sha256:" and 64 lowercase hex digits',
 };
 
+/** A value quoted in a message: JSON (control characters escaped), cut after 60 characters. */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 62 ? `${text.slice(0, 60)}…"` : text;
+}
+
 function patternMessage(at: SchemaAt | undefined, label: string, value: unknown): string {
-  const shown = JSON.stringify(value);
+  const shown = quoted(value);
   const def = at?.def;
   if (def === "Name") return `${label} ${shown} is not a valid name: ${FORMATS.Name}`;
   if (def === "Hostname") return `${label} ${shown} is not a valid host name: ${FORMATS.Hostname}`;

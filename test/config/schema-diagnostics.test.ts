@@ -92,7 +92,7 @@ const cases: Case[] = [
     name: "memory that is not an amount",
     files: { ...BASE, "apps/web.yaml": `${APP}resources:\n  memory: lots\n` },
     errors: [
-      'apps/web.yaml:6:11: resources.memory "lots" is not an amount of memory: use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi [schema]',
+      'apps/web.yaml:6:11: resources.memory "lots" is not an amount of memory: use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi (at most about 10 PB) [schema]',
     ],
   },
   {

@@ -64,18 +64,26 @@ export function schemaFindings(
         break;
       case "type": {
         // YAML reads true, 8080 and 1.5 as a boolean and numbers: where text is wanted, quotes fix it.
+        // An env value (or a secret-looking field) is never repeated: the message goes to logs,
+        // events and forge commit statuses; its kind is enough to fix it.
+        const hide = isPrivate(kind, path);
+        const scalar = typeof value === "number" || typeof value === "boolean";
         const quote =
-          p.type === "string" && (typeof value === "number" || typeof value === "boolean")
-            ? `: write it in quotes, "${String(value)}"`
+          p.type === "string" && scalar
+            ? hide
+              ? ": write the value in quotes"
+              : `: write it in quotes, "${String(value)}"`
             : "";
-        push(path, `${label} must be ${typeName(String(p.type))}, not ${describe(value)}${quote}`);
+        const was =
+          hide && scalar ? (typeof value === "number" ? "a number" : "true or false") : describe(value);
+        push(path, `${label} must be ${typeName(String(p.type))}, not ${was}${quote}`);
         break;
       }
       case "enum": {
         const allowed = (p.allowedValues as unknown[]).map(String);
         push(
           path,
-          `${label} ${JSON.stringify(value)} is not one of ${allowed.join(", ")}${typeof value === "string" ? didYouMean(value, allowed) : ""}`,
+          `${label} ${quoted(value)} is not one of ${allowed.join(", ")}${typeof value === "string" ? didYouMean(value, allowed) : ""}`,
         );
         break;
       }
@@ -96,7 +104,7 @@ export function schemaFindings(
         const later = Math.max(Number(p.i), Number(p.j));
         push(
           [...path, later],
-          `${label} lists ${JSON.stringify(valueAt(doc, [...path, later]))} twice; list it once`,
+          `${label} lists ${quoted(valueAt(doc, [...path, later]))} twice; list it once`,
         );
         break;
       }
@@ -112,13 +120,28 @@ export function schemaFindings(
         push(path, `${label} is too long: at most ${String(p.limit)} characters`);
         break;
       case "pattern":
-        push(path, patternMessage(schemaAt(kind, path), label, value));
+        push(
+          path,
+          isPrivate(kind, path)
+            ? `${label} does not have the expected form`
+            : patternMessage(schemaAt(kind, path), label, value),
+        );
         break;
       default:
         push(path, `${label} ${e.message ?? "is not valid"}`);
     }
   }
   return out;
+}
+
+// Names of fields whose values are secrets or may be: never quoted in a message.
+const secretName = /secret|token|passw|pwd|credential|private|api[-_]?key|auth/i;
+
+/** Whether the value at `path` must not appear in a message: any env value, or a secret-looking key. */
+export function isPrivate(kind: ConfigKind, path: Path): boolean {
+  const key = path.at(-1);
+  if (typeof key === "string" && secretName.test(key)) return true;
+  return path.length > 0 && schemaAt(kind, path.slice(0, -1))?.def === "Env";
 }
 
 /** "/placement/nodes/0" → ["placement", "nodes", 0] (array indices become numbers). */

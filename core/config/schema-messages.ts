@@ -140,7 +140,8 @@ const secretName = /secret|token|passw|pwd|credential|private|api[-_]?key|auth/i
 /** Whether the value at `path` must not appear in a message: any env value, or a secret-looking key. */
 export function isPrivate(kind: ConfigKind, path: Path): boolean {
   const key = path.at(-1);
-  if (typeof key === "string" && secretName.test(key)) return true;
+  // A digest (tokenSha256) is made to be shown; the token itself never is in the config.
+  if (typeof key === "string" && secretName.test(key) && !/sha256$/i.test(key)) return true;
   return path.length > 0 && schemaAt(kind, path.slice(0, -1))?.def === "Env";
 }
 

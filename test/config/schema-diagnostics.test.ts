@@ -112,7 +112,10 @@ const cases: Case[] = [
   {
     name: "env value that is not a string",
     files: { ...BASE, "apps/web.yaml": `${APP}env:\n  DEBUG: true\n` },
-    errors: ['apps/web.yaml:6:10: env.DEBUG must be a string, not true: write it in quotes, "true" [schema]'],
+    // An env value is never repeated in a message (it may be a secret).
+    errors: [
+      "apps/web.yaml:6:10: env.DEBUG must be a string, not true or false: write the value in quotes [schema]",
+    ],
   },
   {
     name: "duplicate list item",

@@ -1,5 +1,8 @@
 // Text view of a status summary: a node table (with liveness, and what is known about a node
 // that is not alive), then an app table with the current operation.
+// Everything shown that came from a repo or an agent goes through oneLine: an agent's error text
+// or a file name cannot forge lines or send escape sequences to the operator's terminal.
+import { oneLine } from "../core/escape.js";
 import type { StatusSummary } from "../core/status/summary.js";
 import type { Style } from "./context.js";
 
@@ -14,7 +17,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         ? `Published: generation ${r.generation} from ${r.commit.slice(0, 7)}`
         : "Published: nothing yet",
     );
-    for (const p of r.health?.problems ?? []) lines.push(paint("red", `Degraded: ${p.message}`));
+    for (const p of r.health?.problems ?? []) lines.push(paint("red", `Degraded: ${oneLine(p.message)}`));
     if (r.ahead) {
       const after =
         r.ahead.commits === null
@@ -35,7 +38,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         ),
       );
       for (const d of r.rejected.diagnostics.slice(0, 10))
-        lines.push(paint("red", `  ${d.file}:${d.line}:${d.col}: ${d.message}`));
+        lines.push(paint("red", `  ${oneLine(d.file)}:${d.line}:${d.col}: ${oneLine(d.message)}`));
     }
     lines.push("");
   }
@@ -46,7 +49,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
     ...table(
       ["NODE", "LIVENESS", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
       s.nodes.map((n) => [
-        n.node,
+        oneLine(n.node),
         livenessText(n, paint, now),
         phaseText(n.phase, paint),
         n.inSync ? paint("green", "yes") : paint("yellow", "no"),
@@ -62,11 +65,11 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       lines.push(
         paint(
           n.liveness === "lost" ? "red" : "yellow",
-          `  ${n.livenessMessage ?? `${n.node} is ${n.liveness}`}${last}${applied}`,
+          `  ${oneLine(n.livenessMessage ?? `${n.node} is ${n.liveness}`)}${last}${applied}`,
         ),
       );
     }
-    for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+    for (const p of n.problems) lines.push(paint("red", `  ${oneLine(n.node)}: ${oneLine(p)}`));
   }
   lines.push("");
   lines.push(
@@ -75,12 +78,18 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       s.apps.map((a) => {
         const op = a.workloads.find((w) => w.operation && w.operation.status !== "succeeded")?.operation;
         const opText = op
-          ? `${op.status}: ${op.step} (attempt ${op.attempt}${op.retryable ? ", will retry" : ""})${
-              op.lastError ? ` — ${op.lastError}` : ""
-            }`
+          ? oneLine(
+              `${op.status}: ${op.step} (attempt ${op.attempt}${op.retryable ? ", will retry" : ""})${
+                op.lastError ? ` — ${op.lastError}` : ""
+              }`,
+            )
           : "-";
         const healthy = `${a.healthy}/${a.desired}${a.unknown > 0 ? ` (${a.unknown} unknown: node not alive)` : ""}`;
-        return [a.app, a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy), opText];
+        return [
+          oneLine(a.app),
+          a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy),
+          opText,
+        ];
       }),
     ),
   );

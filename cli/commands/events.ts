@@ -3,11 +3,13 @@
 // keeps streaming, reconnects after a disconnect and resumes from the last event id
 // (Last-Event-ID). The server sends an explicit `gap` event when events were missed (the buffer
 // moved on, or the reconciler restarted), which is printed as a notice.
+
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { request } from "undici";
-import { painter, readGlobals } from "../context.js";
+import { oneLine } from "../../core/escape.js";
+import { painter, readGlobals, type Style } from "../context.js";
 import { UserError } from "../errors.js";
 
 interface EventsOptions {
@@ -47,11 +49,8 @@ export function register(program: Command): void {
           process.stdout.write(paint("yellow", `-- events were missed: ${why}\n`));
           return;
         }
-        const data = safeJson(e.data) as { time?: string } & Record<string, unknown>;
-        const time = typeof data.time === "string" ? data.time : new Date().toISOString();
-        process.stdout.write(
-          `${paint("dim", time)} ${paint("cyan", (e.event ?? "message").padEnd(16))} ${summary(data)}\n`,
-        );
+        const data = safeJson(e.data) as Record<string, unknown>;
+        process.stdout.write(`${eventLine(e.event ?? "message", data, paint)}\n`);
       };
       await streamEvents(opts, print);
     });
@@ -65,11 +64,21 @@ function safeJson(s: string): unknown {
   }
 }
 
+/** One event as a line of text: time, type, then key=value pairs (user text escaped). */
+export function eventLine(
+  type: string,
+  data: { time?: unknown } & Record<string, unknown>,
+  paint: (style: Style, text: string) => string,
+): string {
+  const time = typeof data.time === "string" ? data.time : new Date().toISOString();
+  return `${paint("dim", oneLine(time))} ${paint("cyan", oneLine(type).padEnd(16))} ${summary(data)}`;
+}
+
 function summary(data: Record<string, unknown>): string {
   const inner = (data.data ?? data) as Record<string, unknown>;
   return Object.entries(inner)
     .filter(([k]) => k !== "time")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => oneLine(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`))
     .join(" ");
 }
 

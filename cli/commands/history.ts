@@ -1,7 +1,9 @@
 // `berth history [--limit N] [--json]`: the published generations, newest first, read from the
 // desired branch (one commit per generation): generation, source commit, time, plan summary.
+
 import type { Command } from "commander";
 import git from "isomorphic-git";
+import { oneLine } from "../../core/escape.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
 import type { Plan } from "../../schema/index.js";
 import { branchTip, gitArgs, readJsonFile } from "../branch-files.js";
@@ -45,10 +47,10 @@ export function register(program: Command): void {
           ? s.add + s.change + s.remove === 0
             ? "No changes."
             : `Plan: ${s.add} to add, ${s.change} to change, ${s.remove} to remove.`
-          : gen.message;
+          : oneLine(gen.message);
         process.stdout.write(
           `${paint("bold", `#${n}`.padEnd(6))} ${paint("dim", gen.time)}  ${paint("cyan", src)}  ${plan}` +
-            `${gen.source?.subject ? paint("dim", `  ${gen.source.subject}`) : ""}\n`,
+            `${gen.source?.subject ? paint("dim", `  ${oneLine(gen.source.subject)}`) : ""}\n`,
         );
       }
     });

@@ -2,8 +2,10 @@
 // COMMIT's, so the reconciler publishes the old config as a new generation (history is kept; nothing
 // is rewritten). Prints the plan of the rollback first; refuses a dirty work tree, a commit outside
 // the branch's history, and an invalid target.
+
 import type { Command } from "commander";
 import { ParseCache } from "../../core/config/index.js";
+import { oneLine } from "../../core/escape.js";
 import { Evaluator } from "../../core/evaluate.js";
 import { computePlan } from "../../core/plan/index.js";
 import { renderJson } from "../../core/views/json.js";
@@ -101,7 +103,7 @@ export async function rollback(
   }
   const note = view.json
     ? ""
-    : `\nCommitted ${created.slice(0, 7)} "${message}" on ${branch}${pushed}.\n` +
+    : `\nCommitted ${created.slice(0, 7)} "${oneLine(message)}" on ${branch}${pushed}.\n` +
       (opts.push ? "" : "Push it (or run with --push) so a remote reconciler publishes it.\n");
   return `${rendered}${note}`;
 }

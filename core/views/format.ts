@@ -1,6 +1,7 @@
 // Pieces every plan view shares: action symbols and their legend words, how a value and a side
 // (base/head) are written. Pure.
 import type { Action, FieldChange, NodeChange, Side } from "../../schema/index.js";
+import { oneLine } from "../escape.js";
 
 export const symbols: Record<Action, string> = { create: "+", update: "~", delete: "-", replace: "-/+" };
 export const legendWords: Record<Action, string> = {
@@ -14,14 +15,16 @@ export const actionOrder: readonly Action[] = ["create", "update", "replace", "d
 /** A value as it appears in a view: JSON for strings, arrays and objects; plain numbers/booleans. */
 export function formatValue(v: unknown): string {
   if (v === "(sensitive)") return "(sensitive)";
-  return JSON.stringify(v) ?? "null";
+  // JSON escapes control characters but not line separators or bidirectional controls.
+  return oneLine(JSON.stringify(v) ?? "null");
 }
 
 /** `field = value`, `field = before → after`, or `field = before → (removed)`. */
 export function formatFieldChange(c: FieldChange): string {
-  if (c.before === undefined) return `${c.field} = ${formatValue(c.after)}`;
-  if (c.after === undefined) return `${c.field} = ${formatValue(c.before)} → (removed)`;
-  return `${c.field} = ${formatValue(c.before)} → ${formatValue(c.after)}`;
+  const field = oneLine(c.field);
+  if (c.before === undefined) return `${field} = ${formatValue(c.after)}`;
+  if (c.after === undefined) return `${field} = ${formatValue(c.before)} → (removed)`;
+  return `${field} = ${formatValue(c.before)} → ${formatValue(c.after)}`;
 }
 
 /** Symbol of one field change inside a resource or workload change. */
@@ -33,9 +36,9 @@ export function fieldSymbol(c: FieldChange): string {
 export function sideLabel(side: Side): string {
   if (side.ref === null && side.commit === null) return "the empty state";
   const short = side.commit ? side.commit.slice(0, 7) : null;
-  let label = side.ref ?? short ?? "";
+  let label = oneLine(side.ref ?? short ?? "");
   if (short && side.ref !== null && !side.commit?.startsWith(side.ref)) label += `@${short}`;
-  if (side.subject) label += ` "${side.subject}"`;
+  if (side.subject) label += ` "${oneLine(side.subject)}"`;
   return label;
 }
 

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
@@ -91,7 +92,13 @@ export function register(program: Command): void {
     )
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: AgentFlags, cmd: Command) => {
+      if (readGlobals(cmd).json) {
+        throw new UserError(
+          "berth agent has no JSON output: its log lines on stderr are JSON already",
+          "drop --json",
+        );
+      }
       if (!namePattern.test(flags.node)) {
         throw new UserError(
           `--node ${JSON.stringify(flags.node)} is not a node name (a DNS label: a-z, 0-9, '-')`,

@@ -82,13 +82,33 @@ function summary(data: Record<string, unknown>): string {
     .join(" ");
 }
 
+function readToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserError(
+      `cannot read --api-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (!token) throw new UserError(`--api-token-file ${file} is empty`);
+  return token;
+}
+
 export async function streamEvents(
   opts: EventsOptions,
   onEvent: (e: EventSourceMessage) => void,
 ): Promise<void> {
   let lastId = opts.since;
   let delay = 500;
-  const endpoint = new URL("/v1/events", opts.url);
+  let endpoint: URL;
+  try {
+    endpoint = new URL("/v1/events", opts.url);
+  } catch {
+    throw new UserError(`--url ${JSON.stringify(opts.url)} is not a URL`, "e.g. --url http://127.0.0.1:7070");
+  }
+  const token = opts.apiTokenFile ? readToken(opts.apiTokenFile) : undefined;
   if (!opts.follow) endpoint.searchParams.set("follow", "0");
   for (;;) {
     // Without a cursor yet, ask for the backlog first (what --follow promises to print).
@@ -98,7 +118,7 @@ export async function streamEvents(
     }
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (lastId !== undefined) headers["last-event-id"] = lastId;
-    if (opts.apiTokenFile) headers.authorization = `Bearer ${readFileSync(opts.apiTokenFile, "utf8").trim()}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     try {
       const res = await request(endpoint, { headers, headersTimeout: 10_000, bodyTimeout: 0 });
       if (res.statusCode !== 200) {

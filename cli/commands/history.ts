@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import git from "isomorphic-git";
 import { oneLine } from "../../core/escape.js";
-import { loadWorktree } from "../../reconciler/repo/load.js";
+import { findGitdir, loadWorktree } from "../../reconciler/repo/load.js";
 import type { Plan } from "../../schema/index.js";
 import { branchTip, gitArgs, readJsonFile } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
@@ -57,6 +57,8 @@ export function register(program: Command): void {
 }
 
 export async function readHistory(repo: string, limit: number): Promise<Generation[]> {
+  // Outside a git repository there is no history to read: say so rather than "nothing published".
+  await findGitdir(repo);
   const { settings } = (await loadWorktree(repo)).config;
   const tip = await branchTip(repo, settings.desiredBranch);
   if (!tip) return [];

@@ -90,6 +90,12 @@ export function register(program: Command): void {
     .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
+      if (globals.json) {
+        throw new UserError(
+          "berth serve has no JSON output: its log lines on stderr are JSON already",
+          "drop --json; berth status --json and berth events --json read a running reconciler",
+        );
+      }
       try {
         parseListen(flags.listen);
       } catch (err) {

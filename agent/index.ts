@@ -7,11 +7,15 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
-import type { NodeStatus, Runtime } from "../schema/index.js";
+import type { NodeStatus, Runtime, Workload } from "../schema/index.js";
+import type { ObservedInstance } from "./core/actions.js";
 import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
+import { sanitiseLine } from "./core/log-line.js";
+import { AgentMetrics } from "./core/metrics.js";
+import { excerptLineChars, excerptLines } from "./core/status.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -23,6 +27,8 @@ import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.j
 import { createStatusReporter } from "./loop/status-reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
 import { agentMarker, findMarked } from "./runtime/process-markers.js";
+import { createSecretResolver } from "./secrets/resolver.js";
+import { sensitiveValues } from "./secrets/sensitive.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -67,9 +73,21 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /**
+   * The node's age identity file (berth node add / berth node identity write it): decrypts the
+   * secrets of the workloads it starts. Without it, a workload that takes secrets fails to start
+   * with an error saying so; everything else runs.
+   */
+  identityFile?: string;
+  /** Where containers' env files live for the moment of a start (default: tmpfs, runtime/env-file.ts). */
+  envDir?: string;
+  /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningAgent {
+  /** The /metrics URL when metricsListen was given. */
+  metricsUrl?: string;
   /** Stops the agent; workloads keep running unless stopWorkloads. */
   stop(opts?: { stopWorkloads?: boolean }): Promise<void>;
   status(): NodeStatus;
@@ -92,7 +110,9 @@ const startNoteMs = 10 * 60_000;
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const metrics = opts.metricsListen ? new AgentMetrics(opts.node, version) : null;
   const emit = (e: AgentEvent) => {
+    metrics?.observe(e, Date.now());
     try {
       opts.onEvent?.(e);
     } catch (err) {
@@ -100,10 +120,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
   const driftIntervalMs = opts.driftIntervalMs ?? 5_000;
+  // Bound late: the machine that wakes on an exit is made after the drivers.
+  let onRuntimeExit: () => void = () => {};
   await ensureStateDir(opts.stateDir);
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
+  // Loads nothing until a workload with secrets starts (the age library stays out of idle agents).
+  const secrets = createSecretResolver({
+    ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+    warn: (m) => logger.warn(m),
+  });
+  const resolveSecrets = secrets.decrypt;
   const state = initialState();
   // What was found unreadable at start is said in the status for a while, not only in the log.
   const note = (key: string, code: string, message: string) => {
@@ -126,6 +154,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           // Exits of children it spawned arrive as events; polling is for adopted ones (and log
           // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
           pollMs: driftIntervalMs,
+          resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           host: reachedAt,
           onEvent: (e) => {
@@ -135,12 +164,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
               note(`process-record:${e.name}`, `process-${e.kind}`, `${e.name}: ${e.detail ?? ""}`);
             } else logger.info(line, `process ${e.kind}`);
           },
+          onExit: () => onRuntimeExit(),
         });
       }
       const { createContainerDriver } = await import("./runtime/container-driver.js");
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
+        resolveSecrets,
+        ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
         publishAddress: () => (wildcard ? undefined : reachedAt()),
       });
@@ -169,6 +201,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
   // Every workload is health-checked where the proxies reach it: the node's address.
   const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
+  /**
+   * The instance's last lines, made safe to show: sanitised, bounded, and with every value the
+   * workload must not show redacted — secret-looking env values, URL passwords and the plaintext of
+   * its encrypted secrets (an app that prints its own secret on the way down).
+   */
+  const excerpt = async (i: ObservedInstance, w: Workload) => {
+    const raw = await drivers.forRuntime(i.runtime).tail(i, excerptLines);
+    if (raw === "") return [];
+    const hidden = await sensitiveValues(w, secrets);
+    return raw
+      .split("\n")
+      .slice(-excerptLines)
+      .map((l) => sanitiseLine(l, { secrets: hidden, maxBytes: excerptLineChars }));
+  };
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
       state.problems.delete("state");
@@ -184,6 +230,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stateDir: opts.stateDir,
       store,
       drivers,
+      secrets,
       ingress,
       execute: createExecutor({
         drivers,
@@ -192,8 +239,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         healthPlace: place,
         signal: abort.signal,
         drainMs: opts.slotDrainMs ?? 0,
+        excerpt,
         now: Date.now,
+        resolveSecrets,
       }),
+      excerpt,
       reporter,
       logger,
       emit,
@@ -224,10 +274,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   }
   ctx.state.applied = stored.applied;
+  ctx.state.crashes = new Map(stored.memory.crashes.map((r) => [r.key, r]));
+  ctx.state.specCommits = new Map(Object.entries(stored.memory.specCommits));
   // Processes recorded by an earlier run are adopted even when no document names the process runtime now.
   if (!opts.runtime && hasProcessRecords(opts.stateDir)) await drivers.ensure(["process"]);
 
   const machine = createMachine(ctx, { driftIntervalMs, healthIntervalMs: opts.healthIntervalMs ?? 15_000 });
+  onRuntimeExit = () => machine.runtimeChanged();
   machine.start();
   const poller = runPoller({
     client,
@@ -237,16 +290,28 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
     logger,
     emit,
+    ...(metrics ? { onContact: (at: number) => metrics.contact(at) } : {}),
   });
-  logger.info({ url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+  const metricsServer =
+    metrics && opts.metricsListen
+      ? await (await import("./loop/metrics-server.js")).startMetricsServer(opts.metricsListen, metrics, () =>
+          machine.status(),
+        )
+      : null;
+  logger.info(
+    { url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress), metrics: metricsServer?.url },
+    "agent started",
+  );
 
   let stopped: Promise<void> | null = null;
   return {
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     status: () => machine.status(),
     idle: () => machine.idle(),
     stop(stopOpts) {
       stopped ??= (async () => {
         abort.abort();
+        await metricsServer?.close();
         await machine.stop();
         await poller.catch(() => undefined);
         await store.flush();

@@ -29,7 +29,9 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.js"),
   history: () => import("./commands/history.js"),
   events: () => import("./commands/events.js"),
+  alerts: () => import("./commands/alerts.js"),
   node: () => import("./commands/node.js"),
+  secret: () => import("./commands/secret.js"),
   schema: () => import("./commands/schema.js"),
 };
 

@@ -70,6 +70,26 @@ export interface PublishedView {
   rejected?: RejectedView | null;
 }
 
+/** How one run of the loop ended (the `outcome` label of berth_reconcile_duration_seconds). */
+export type ReconcileOutcome = "published" | "unchanged" | "rejected" | "up_to_date" | "failed";
+
+/** Which of berth's branches a git operation touched (a label: branch names are the operator's). */
+export type BranchRole = "tracked" | "desired" | "status" | "alerts" | "other";
+
+/**
+ * Observes the loop's work for metrics and alert facts. Implementations must be cheap and must
+ * not throw (reconciler/metrics.ts counts; reconciler/alerts keeps the git trouble fact).
+ */
+export interface LoopObserver {
+  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  /** Writing and moving the desired branch of one publish (commit objects + CAS push/ref update). */
+  published(seconds: number): void;
+  /** A remote fetch of one branch (remote mode only). */
+  fetched(role: BranchRole, result: "ok" | "error", message?: string): void;
+  /** A push (remote) or ref update (local) with compare-and-swap. */
+  pushed(role: BranchRole, result: "ok" | "rejected" | "error", message?: string): void;
+}
+
 /** A node's liveness verdict as the API shows it (times in ms epoch). */
 export interface LivenessView {
   state: Liveness;

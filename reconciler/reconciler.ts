@@ -8,12 +8,22 @@
 // itself (core/ does). See docs/reconciler.md.
 import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
-import type { Config } from "../core/config/model.js";
+import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
+import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, HistoryBackend, RejectedView, TriggerRequest } from "./contracts.js";
+import type {
+  ApiBackend,
+  BranchRole,
+  EventSink,
+  HistoryBackend,
+  LoopObserver,
+  ReconcileOutcome,
+  RejectedView,
+  TriggerRequest,
+} from "./contracts.js";
 import { webUrlFor } from "./forge/client.js";
 import { type BrokenLock, defaultLockStaleMs, type LockPolicy } from "./git/refs.js";
 import { HealthTracker, type HealthView, healthChanges } from "./health.js";
@@ -30,6 +40,7 @@ import {
   loadWorktreeInput,
 } from "./source/config-input.js";
 import { openLocalSource } from "./source/local.js";
+import { observeSource } from "./source/observed.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
 import {
@@ -75,6 +86,15 @@ export interface ReconcilerOptions {
   lockStaleMs?: number;
   /** How long one ref update waits for a lock that is not stale before it fails (default 2 s). */
   lockWaitMs?: number;
+  /** Told of every run's outcome and duration, every fetch and every push (metrics, alert facts). */
+  observers?: LoopObserver[];
+  /** Branch name → role for the observers, beside the three branches of the settings. */
+  extraRoles?: (settings: BranchSettings) => Record<string, BranchRole>;
+  /**
+   * Repo-wide settings of the newest valid commit: at start (from the tracked tip) and after each
+   * valid commit, published or not (alert receivers and rules, publicUrl). Must not throw.
+   */
+  onConfig?: (settings: Pick<SettingsSpec, "alerts" | "publicUrl">) => void;
   /** Liveness bounds (defaults: core/status/liveness.ts defaultLivenessBounds). */
   liveness?: Partial<LivenessBounds>;
 }
@@ -100,6 +120,8 @@ export interface Reconciler extends ApiBackend, HistoryBackend {
   livenessBounds(): LivenessBounds;
   /** The branches in use and the forge berth.yaml names (known after start). */
   settings(): BranchSettings;
+  /** Reading and compare-and-swap writing of branches of the config repo (the alerts branch). */
+  branches(): Pick<ConfigSource, "git" | "mode" | "refresh" | "tip" | "publish">;
 }
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
@@ -125,7 +147,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         "removed a ref lock left by a crash (no git process held it); going on",
       ),
   };
-  const source: ConfigSource = opts.remote
+  const rawSource: ConfigSource = opts.remote
     ? await openRemoteSource({
         ...opts.remote,
         pollIntervalMs: opts.pollIntervalMs ?? 60_000,
@@ -142,6 +164,16 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         lockPolicy,
       });
   let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
+  const observers = opts.observers ?? [];
+  const roleOf = (branch: string): BranchRole => {
+    if (branch === settings.branch) return "tracked";
+    if (branch === settings.desiredBranch) return "desired";
+    if (branch === settings.statusBranch) return "status";
+    return opts.extraRoles?.(settings)[branch] ?? "other";
+  };
+  const source = observers.length > 0 ? observeSource(rawSource, roleOf, observers) : rawSource;
+  /** How the run in progress ends (set on each return path of reconcileOnce). */
+  let outcome: ReconcileOutcome = "up_to_date";
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
@@ -212,7 +244,19 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   }
 
   const loop = new Coalescer({
-    run: reconcileOnce,
+    async run(t0, why) {
+      const started = performance.now();
+      outcome = "up_to_date";
+      try {
+        await reconcileOnce(t0, why);
+      } catch (err) {
+        outcome = "failed";
+        throw err;
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        for (const o of observers) o.reconciled(outcome, seconds);
+      }
+    },
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
@@ -256,8 +300,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
 
     const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
     lap("load");
-    if (!head.evaluation.valid) return reject(tip, head.evaluation.diagnostics);
+    if (!head.evaluation.valid) {
+      outcome = "rejected";
+      return reject(tip, head.evaluation.diagnostics);
+    }
     warnIfSettingsMoved(head.load.config);
+    tellConfig(head.load.config.settings);
 
     const plan = computePlan(await publishedInput(), head.input);
     lap("plan");
@@ -273,6 +321,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         published: served.source.commit,
         generation: served.generation,
       };
+      outcome = "unchanged";
       log.info(data, "commit changes nothing; nothing published");
       events.emit("unchanged", data);
       hooks.published?.(tip, summary, new Map());
@@ -286,6 +335,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       plan,
     };
     const parent = served.desiredCommit;
+    const writeStarted = performance.now();
     const message = publishMessage(snap.source, snap.generation, summary);
     const commit = await writeDesiredCommit(
       source.git,
@@ -297,6 +347,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const result = await source.publish(settings.desiredBranch, commit, parent);
     lap("publish");
     if (result === "rejected") return lostRace();
+    outcome = "published";
+    for (const o of observers) o.published((performance.now() - writeStarted) / 1000);
     races = 0;
     setHandled(tip);
     lastRejected = null;
@@ -406,6 +458,17 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
   }
 
+  function tellConfig(s: Pick<SettingsSpec, "alerts" | "publicUrl">): void {
+    try {
+      opts.onConfig?.({
+        ...(s.alerts ? { alerts: s.alerts } : {}),
+        ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+      });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "applying the settings failed (this is a bug)");
+    }
+  }
+
   function warnIfSettingsMoved(config: Config): void {
     const s = config.settings;
     const now = `${s.branch}/${s.desiredBranch}/${s.statusBranch}`;
@@ -430,6 +493,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       events.emit("reconciler-error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
+    tellConfig(settings);
     status = new StatusBatcher({
       source,
       branch: settings.statusBranch,
@@ -493,6 +557,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       await loop.idle();
     },
     settings: () => ({ ...settings }),
+    branches: () => source,
     trackedBranch: () => settings.branch,
     published: () => ({
       generation: served.generation,
@@ -506,11 +571,14 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     contacts,
     livenessBounds: () => ({ ...bounds }),
     reportStatus(node, report) {
+      const before = book.statusOf(node);
       // A report is contact too (the HTTP layer has touched already; in-process callers have not).
       contacts.touch(node, Date.now());
       if (book.report(node, report)) {
-        const { phase, appliedCommit, appliedHash } = report;
-        events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
+        const { phase, appliedCommit, appliedHash, desiredHash } = report;
+        events.emit("node-reported", { node, phase, appliedCommit, appliedHash, desiredHash });
+        // Each new cause of a failing workload once, with its last output lines.
+        for (const f of newFailures(before, report)) events.emit("workload-failed", { ...f });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);

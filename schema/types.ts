@@ -22,6 +22,20 @@ export type Hostname = string;
  */
 export type Memory = string;
 /**
+ * Name of a secret: letters, digits and '_', not starting with a digit (like an environment variable).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretName".
+ */
+export type SecretName = string;
+/**
+ * An age X25519 recipient (public key): age1 and 58 bech32 characters. Its identity (private key) never enters the repo.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Recipient".
+ */
+export type Recipient = string;
+/**
  * A SHA-256 digest prefixed with its algorithm.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -54,6 +68,13 @@ export type Strategy = "start-first" | "stop-first";
  * via the `definition` "Tls".
  */
 export type Tls = "auto" | "internal" | "off";
+/**
+ * A duration: 0, or a whole number with ms, s, m or h, e.g. 30s, 5m, 4h.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Duration".
+ */
+export type Duration = string;
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Action".
@@ -92,6 +113,24 @@ export interface Labels {
  */
 export interface Env {
   [k: string]: string;
+}
+/**
+ * Environment variables of an app, name to value: a string, or {secret: NAME} for the value of the app's encrypted secret NAME (secrets/<app>.yaml, docs/secrets.md).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AppEnv".
+ */
+export interface AppEnv {
+  [k: string]: string | SecretRef;
+}
+/**
+ * Takes an env value from the app's encrypted secret of this name.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretRef".
+ */
+export interface SecretRef {
+  secret: SecretName;
 }
 /**
  * Health check on the app's port: HTTP GET of `path` (2xx/3xx is healthy), or a TCP connect when no path is given.
@@ -201,7 +240,7 @@ export interface App {
    * Working directory of a process app; a relative path is resolved against the agent's --base-dir (berth up: the config repo).
    */
   workdir?: string;
-  env?: Env;
+  env?: AppEnv;
   /**
    * Port the app listens on inside its container; needed for routes and health checks.
    */
@@ -290,10 +329,62 @@ export interface Node {
    * SHA-256 (hex) of the agent's bearer token; the token itself is never committed.
    */
   tokenSha256?: string;
+  recipient?: Recipient;
   /**
    * Nothing is placed here; what ran here moves elsewhere.
    */
   cordon?: boolean;
+}
+/**
+ * Where alert notifications go. Secrets (chat webhook URLs, signing keys) are names of entries in the file given to `berth serve --alert-secrets-file`, never the values.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AlertReceiver".
+ */
+export interface AlertReceiver {
+  name: Name;
+  /**
+   * webhook: berth's JSON body signed with HMAC-SHA256; slack, discord, teams: their incoming-webhook formats.
+   */
+  kind: "webhook" | "slack" | "discord" | "teams";
+  /**
+   * webhook only: the URL to POST to (when it is no secret; else urlSecret).
+   */
+  url?: string;
+  /**
+   * Name of the secrets-file entry holding the URL (required for slack, discord, teams: their URL is the credential).
+   */
+  urlSecret?: string;
+  /**
+   * webhook only: name of the secrets-file entry holding the HMAC-SHA256 key; the body's signature is sent in X-Berth-Signature-256.
+   */
+  signingSecret?: string;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AlertRule".
+ */
+export interface AlertRule {
+  name?: Name;
+  /**
+   * node-lost (its resolution is the node-back message), deploy-failed, crash-loop, app-unhealthy, invalid-commit, git-trouble (the reconciler cannot push or fetch).
+   */
+  kind: "node-lost" | "deploy-failed" | "crash-loop" | "app-unhealthy" | "invalid-commit" | "git-trouble";
+  for?: Duration;
+  resolveAfter?: Duration;
+  repeatInterval?: Duration;
+  /**
+   * Receiver names (default: every receiver).
+   */
+  receivers?: Name[];
+  /**
+   * Only these apps (app kinds).
+   */
+  apps?: Name[];
+  /**
+   * Only these nodes.
+   */
+  nodes?: Name[];
 }
 /**
  * Repo-wide settings (berth.yaml); at most one per repo.
@@ -332,6 +423,16 @@ export interface Settings {
     env?: Env;
   };
   /**
+   * People who may read and write secrets: every secret is encrypted to each of them, besides the nodes that may run its app (docs/secrets.md).
+   */
+  operators?: {
+    /**
+     * Who this is, e.g. alice or ops@example.com.
+     */
+    name: string;
+    recipient: Recipient;
+  }[];
+  /**
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
@@ -351,6 +452,70 @@ export interface Settings {
      * Base URL of the repo's web pages, for file:line links in comments.
      */
     webUrl?: string;
+  };
+  /**
+   * Base URL where operators reach the reconciler (its operations pages); alerts link to <publicUrl>/apps/<app> (app alerts) and <publicUrl>/ (the rest).
+   */
+  publicUrl?: string;
+  /**
+   * berth's own alerting (docs/alerts.md): receivers and rules.
+   */
+  alerts?: {
+    /**
+     * Branch where the reconciler keeps alert state (so a restart or a second reconciler does not fire again).
+     */
+    branch?: string;
+    /**
+     * Where alerts are sent (at most 50).
+     *
+     * @maxItems 50
+     */
+    receivers?: AlertReceiver[];
+    /**
+     * When an alert fires (at most 200).
+     *
+     * @maxItems 200
+     */
+    rules?: AlertRule[];
+  };
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "EncryptedValue".
+ */
+export interface EncryptedValue {
+  /**
+   * The recipients the ciphertext was encrypted to, in the order of its header stanzas (age headers do not name their recipients, so berth records them).
+   *
+   * @minItems 1
+   */
+  recipients: [Recipient, ...Recipient[]];
+  /**
+   * When the value was last set (UTC); berth secret rekey keeps it.
+   */
+  updated?: string;
+  /**
+   * ASCII-armored age ciphertext (-----BEGIN AGE ENCRYPTED FILE-----).
+   */
+  ciphertext: string;
+}
+/**
+ * The encrypted secrets of one app (secrets/<app>.yaml), written by berth secret set / rekey. Each value is standard ASCII-armored age ciphertext encrypted to the operators and to the nodes that may run the app.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Secrets".
+ */
+export interface Secrets {
+  /**
+   * The document kind: Secrets.
+   */
+  kind: "Secrets";
+  app: Name;
+  /**
+   * Encrypted values by name; an App env entry {secret: NAME} takes its value.
+   */
+  secrets: {
+    [k: string]: EncryptedValue;
   };
 }
 /**
@@ -381,6 +546,12 @@ export interface Workload {
    */
   workdir?: string;
   env: Env;
+  /**
+   * Env values the agent decrypts with the node's age identity when it starts an instance, by env name. The reconciler never sees their plaintext.
+   */
+  secrets?: {
+    [k: string]: SecretEnv;
+  };
   /**
    * Port the app listens on inside its container.
    */
@@ -424,6 +595,17 @@ export interface Workload {
   volumes: Volume[];
   strategy: Strategy;
   specHash: Sha256;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretEnv".
+ */
+export interface SecretEnv {
+  secret: SecretName;
+  /**
+   * ASCII-armored age ciphertext, as in secrets/<app>.yaml.
+   */
+  ciphertext: string;
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -494,29 +676,63 @@ export interface WorkloadStatus {
   id: string;
   app: Name;
   /**
-   * What its instance is doing.
+   * crash-looping: instances of the desired spec keep exiting soon after they start; the agent restarts them with a growing delay
    */
-  state: "running" | "starting" | "stopped" | "failed";
+  state: "running" | "starting" | "stopped" | "failed" | "crash-looping";
   /**
-   * Result of its health checks.
+   * health of the instance that serves (the old version while a new one fails)
    */
   health: "healthy" | "unhealthy" | "unknown";
   /**
-   * Spec hash of the instance that serves (null: none).
+   * spec of the instance that serves; differs from the desired one while an old version is kept
    */
   specHash: Sha256 | null;
+  /**
+   * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
+   */
+  commit?: string | null;
   /**
    * Host port it answers on.
    */
   hostPort?: number;
   /**
-   * How often its instance was restarted.
+   * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
    */
   restarts?: number;
+  /**
+   * The last time an instance exited without berth stopping it (null: never).
+   */
+  lastExit?: null | Exit;
   /**
    * The step under way or failing for it (null: none).
    */
   operation?: null | Operation;
+}
+/**
+ * The last time an instance of the workload exited without berth stopping it.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Exit".
+ */
+export interface Exit {
+  /**
+   * exit code; null when killed by a signal or not known
+   */
+  code: number | null;
+  /**
+   * e.g. SIGKILL
+   */
+  signal: string | null;
+  /**
+   * When it exited.
+   */
+  at: string;
+  /**
+   * the instance's last output lines, sanitised and with secret env values redacted
+   *
+   * @maxItems 50
+   */
+  output: string[];
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -547,6 +763,29 @@ export interface Operation {
    * When the next attempt is due.
    */
   nextAttemptAt?: string;
+  cause?: Cause;
+}
+/**
+ * Why an operation failed, and whose failure it is.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Cause".
+ */
+export interface Cause {
+  /**
+   * workload: the app itself (exited, unhealthy); runtime: podman/docker/the process runtime or the node (image, port, workdir); agent: berth's agent (a deadline, Caddy); reconciler: the desired state it was given
+   */
+  where: "reconciler" | "agent" | "runtime" | "workload";
+  /**
+   * What failed, for a person.
+   */
+  message: string;
+  /**
+   * the last output lines of the instance the failure is about, when it did not exit (an exit's lines are in lastExit)
+   *
+   * @maxItems 50
+   */
+  output?: string[];
 }
 /**
  * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).
@@ -669,6 +908,10 @@ export interface FieldChange {
   field: string;
   before?: JsonValue;
   after?: JsonValue;
+  /**
+   * Set for an encrypted secret (field secrets.NAME): what happened to it. Its value is never shown: before/after are absent.
+   */
+  secret?: "added" | "removed" | "changed" | "re-encrypted";
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -678,7 +921,7 @@ export interface ResourceChange {
   /**
    * Kind of the config document.
    */
-  kind: "App" | "Domain" | "Node" | "Settings";
+  kind: "App" | "Domain" | "Node" | "Settings" | "Secrets";
   /**
    * app/node name, or host+path for a domain
    */

@@ -24,6 +24,8 @@ export interface PollerOptions {
   signal: AbortSignal;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
+  /** Every answer from the reconciler (a document or "unchanged"): last contact, for /metrics. */
+  onContact?: (at: number) => void;
 }
 
 export async function runPoller(o: PollerOptions): Promise<void> {
@@ -33,6 +35,7 @@ export async function runPoller(o: PollerOptions): Promise<void> {
   const urls = o.client.urls().length;
   const pause = (ms: number) => sleep(ms, undefined, { signal: o.signal }).catch(() => undefined);
   const recovered = () => {
+    o.onContact?.(Date.now());
     if (failures > 0) o.logger.info({ url: o.client.current(), failures }, "reconciler reachable again");
     failures = 0;
     o.machine.setReconcilerProblem("reconciler-unreachable", null);

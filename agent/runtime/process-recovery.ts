@@ -6,7 +6,6 @@
 // decision comes with a sentence for the log and the node's status. Pure.
 import type { Slot } from "./driver.js";
 import type { MarkedProcess } from "./process-markers.js";
-import { markerKeys } from "./process-markers.js";
 import type { ProcessRecord } from "./process-records.js";
 
 export interface Unreadable {
@@ -35,23 +34,14 @@ export interface RecoveryPlan {
 const instanceRe = /^berth-(.+)-(a|b)$/;
 
 /** A record for a marked group leader whose own record is lost; null when it cannot be rebuilt. */
-export function rebuildRecord(
-  m: MarkedProcess,
-  inherited: Readonly<Record<string, string | undefined>>,
-  now: Date,
-): ProcessRecord | null {
+export function rebuildRecord(m: MarkedProcess, now: Date): ProcessRecord | null {
   const parsed = instanceRe.exec(m.instance);
   const port = Number(m.env.PORT);
   if (!parsed || !Number.isInteger(port) || port <= 0 || m.command.length === 0 || !m.cwd) return null;
   const workloadId = parsed[1] as string;
-  const env: Record<string, string> = {};
-  const markers = new Set<string>(Object.values(markerKeys));
-  for (const [k, v] of Object.entries(m.env)) {
-    // The agent's own variables passed through at spawn are not the workload's (they are added
-    // again at every start); a workload value that differs from the agent's is kept.
-    if (markers.has(k) || inherited[k] === v) continue;
-    env[k] = v;
-  }
+  // Only PORT is kept: supervising needs no env (a new start takes the desired document's), and
+  // the process's environment may hold decrypted secrets, which must never reach a file.
+  const env = { PORT: String(port) };
   return {
     version: 1,
     name: m.instance,
@@ -77,7 +67,6 @@ export function planRecovery(input: {
   marked: MarkedProcess[];
   /** Whether the process a record names still runs (pid and start time). */
   alive: (r: ProcessRecord) => boolean;
-  inherited: Readonly<Record<string, string | undefined>>;
   now: Date;
 }): RecoveryPlan {
   const plan: RecoveryPlan = { records: [], rewrite: new Set(), stop: [], notes: [] };
@@ -123,7 +112,7 @@ export function planRecovery(input: {
       continue;
     }
     const why = unreadable.get(name);
-    const rebuilt = rebuildRecord(leader, input.inherited, input.now);
+    const rebuilt = rebuildRecord(leader, input.now);
     if (!rebuilt) {
       stopGroup(
         leader,

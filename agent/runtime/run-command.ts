@@ -8,6 +8,8 @@ export interface CommandResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved as written, when asked for (RunOptions.all). */
+  all?: string;
 }
 
 export interface RunOptions {
@@ -16,6 +18,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Values that must never appear in an error message (env values of the workload). */
   secrets?: readonly string[];
+  /** Also collect stdout and stderr interleaved (e.g. `podman logs`, which writes the app's two streams to its two). */
+  all?: boolean;
+  /** Variables added to the command's environment (the agent's own is passed on too). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A command that could not run, timed out, or (via `mustSucceed`) exited non-zero. */
@@ -75,6 +81,8 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     cancelSignal: opts.signal,
     stdin: "ignore",
     stripFinalNewline: true,
+    all: opts.all === true,
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const stderr = scrub(String(result.stderr ?? ""), opts.secrets);
   if (result.exitCode === undefined) {
@@ -92,7 +100,9 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
       stderr,
     );
   }
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr };
+  const out: CommandResult = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr };
+  if (opts.all) out.all = String((result as { all?: unknown }).all ?? "");
+  return out;
 }
 
 /** Throws a CommandError saying what ran, its exit code and its stderr when it did not exit 0. */

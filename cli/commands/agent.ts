@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parseListen } from "../../reconciler/http/listen.js";
 import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
 
@@ -19,6 +20,8 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  identityFile?: string;
+  metricsListen?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -41,6 +44,17 @@ function checkUrl(flag: string, value: string): string {
     throw new UserError(`${flag} must be an http:// or https:// URL, got ${u.protocol}`);
   }
   return value;
+}
+
+function checkListen(value: string): void {
+  try {
+    parseListen(value);
+  } catch (err) {
+    throw new UserError(
+      (err as Error).message,
+      "e.g. --metrics-listen 127.0.0.1:9101 (port 0 picks a free port)",
+    );
+  }
 }
 
 async function readToken(file: string): Promise<string> {
@@ -92,6 +106,14 @@ export function register(program: Command): void {
     )
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
+    .option(
+      "--identity-file <file>",
+      "this node's age identity (berth node add / berth node identity write it): decrypts the secrets of the apps it starts",
+    )
+    .option(
+      "--metrics-listen <host:port>",
+      "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
+    )
     .action(async (flags: AgentFlags, cmd: Command) => {
       if (readGlobals(cmd).json) {
         throw new UserError(
@@ -116,6 +138,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 300) {
         throw new UserError(`--poll-wait ${flags.pollWait} must be a whole number of seconds from 1 to 300`);
       }
+      if (flags.metricsListen !== undefined) checkListen(flags.metricsListen);
       const token = await readToken(flags.tokenFile);
       // Loaded here, not at the top: other commands need none of the agent.
       const { startAgent } = await import("../../agent/index.js");
@@ -129,7 +152,9 @@ export function register(program: Command): void {
         httpsListen: flags.httpsListen,
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
+        ...(flags.identityFile ? { identityFile: resolve(flags.identityFile) } : {}),
         pollWaitSeconds,
+        ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });
       await new Promise<void>((done) => {
         const onSignal = () => {

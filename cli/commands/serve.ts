@@ -5,11 +5,13 @@
 // pull-request plans (reconciler/pr) when berth.yaml names a forge and --forge-token-file is given.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
 import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
+import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
+import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
@@ -36,6 +38,7 @@ interface ServeFlags {
   webhookListen?: string;
   maxConnections?: string;
   maxConnectionsPerClient?: string;
+  alertSecretsFile?: string;
   staleAfter?: string;
   lostAfter?: string;
 }
@@ -68,7 +71,11 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts) and the operations page (/)",
+    )
+    .option(
+      "--alert-secrets-file <file>",
+      "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
     )
     .option(
       "--degraded-after <seconds>",
@@ -135,6 +142,23 @@ export function register(program: Command): void {
         : undefined;
       const hooks: ReconcilerHooks = {};
       let forge: ForgeIntegration | undefined;
+      const alertSecrets = flags.alertSecretsFile
+        ? await readAlertSecrets(flags.alertSecretsFile).catch((err: unknown) => {
+            if (err instanceof SecretsFileError) throw new UserError(err.message);
+            throw err;
+          })
+        : new Map<string, string>();
+      const stateAt = flags.remote
+        ? resolve(flags.cacheDir ?? defaultCacheDir(flags.remote))
+        : resolve(globals.repo);
+      const alerting = createAlerting({
+        events,
+        metrics,
+        logger,
+        secrets: alertSecrets,
+        owner: `${hostname()}:${stateAt}`,
+        userAgent: "berth-alerts",
+      });
 
       const reconciler = await createReconciler({
         ...(flags.remote
@@ -152,6 +176,9 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        observers: [metrics, alerting.observer],
+        extraRoles: alerting.extraRoles,
+        onConfig: (s) => alerting.service.configure(s),
         liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
@@ -161,6 +188,7 @@ export function register(program: Command): void {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
+      await alerting.service.start(reconciler, reconciler.branches());
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -176,11 +204,13 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
+        alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
         ...(flags.webhookListen ? { webhookListen: flags.webhookListen } : {}),
         budget,
       }).catch(async (err: unknown) => {
         await reconciler.stop();
+        await alerting.close();
         const where = flags.webhookListen ? `${flags.listen} or ${flags.webhookListen}` : flags.listen;
         throw new UserError(
           `cannot listen on ${where}: ${(err as Error).message}`,
@@ -199,6 +229,7 @@ export function register(program: Command): void {
           api
             .close()
             .then(() => reconciler.stop())
+            .then(() => alerting.close())
             .then(() => forge?.close())
             .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
             .finally(() => {

@@ -44,7 +44,9 @@ export function describeAgentEvent(e: AgentEvent, paint: Paint): string | null {
     case "action-succeeded":
       return `${paint("green", "done")}      ${oneLine(e.reason)} (${e.ms} ms)`;
     case "action-failed":
-      return `${paint("red", "failed")}    ${oneLine(e.reason)}: ${oneLine(e.error)}${e.retryInMs > 0 ? `; retrying in ${Math.round(e.retryInMs / 1000)} s` : ""}`;
+      return `${paint("red", "failed")}    ${oneLine(e.reason)}: ${e.cause.where}: ${oneLine(e.cause.message)}${e.retryInMs > 0 ? `; retrying in ${Math.round(e.retryInMs / 1000)} s` : ""}`;
+    case "action-superseded":
+      return `${paint("yellow", "abandoned")} ${oneLine(e.reason)}: a newer commit no longer wants it`;
     case "document-rejected":
       return `${paint("red", "rejected")}  desired document: ${oneLine(e.message)}`;
     case "drift":

@@ -152,10 +152,19 @@ function resourcesBlock(resources: readonly ResourceChange[]): Block {
   const byKind = new Map<string, number>();
   for (const r of resources) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
   const what = [...byKind]
-    .map(([k, n]) => plural(n, k === "Settings" ? "setting" : k.toLowerCase()))
+    .map(([k, n]) =>
+      k === "Secrets"
+        ? `secrets of ${plural(n, "app")}`
+        : plural(n, k === "Settings" ? "setting" : k.toLowerCase()),
+    )
     .join(", ");
   const items = resources.map((r) => {
-    const name = r.kind === "Settings" ? "settings" : `${r.kind.toLowerCase()} ${oneLine(r.name)}`;
+    const name =
+      r.kind === "Settings"
+        ? "settings"
+        : r.kind === "Secrets"
+          ? `secrets of ${oneLine(r.name)}`
+          : `${r.kind.toLowerCase()} ${oneLine(r.name)}`;
     const file = r.file ? `  (${oneLine(r.file)})` : "";
     return lines([`${symbols[r.action]} ${name}${file}`, ...fieldLines(r.changes)]);
   });

@@ -75,4 +75,11 @@ export interface ApiContext {
   sessions: Sessions;
   /** The operations page (reconciler/ui). */
   ui: Ui;
+  /** berth's own alerting (GET /v1/alerts); absent: the route says alerting is not wired. */
+  alerts: AlertsSource | undefined;
+}
+
+/** What GET /v1/alerts serves (reconciler/alerts/service.ts AlertService#view). */
+export interface AlertsSource {
+  view(): unknown;
 }

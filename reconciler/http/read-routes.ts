@@ -1,5 +1,5 @@
-// The read-only routes: GET /healthz, /metrics, /v1/nodes (status overview), /v1/plan. The last
-// two are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
+// The read-only routes: GET /healthz, /metrics, /v1/nodes (status overview), /v1/plan, /v1/alerts.
+// The last three are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
 // open so load balancers and Prometheus need no secret (they show no secret either).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DesiredSummary, summariseDesired } from "../../core/status/desired-summary.js";
@@ -57,6 +57,20 @@ export async function handleMetrics(ctx: ApiContext, res: ServerResponse): Promi
     "Cache-Control": "no-store",
   });
   res.end(body);
+}
+
+export function handleAlerts(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: LogFields,
+): void {
+  if (!admitReader(ctx, req, res, log)) return;
+  if (!ctx.alerts) {
+    sendJson(res, 200, { enabled: false, alerts: [], pending: [], undelivered: 0, receivers: [] });
+    return;
+  }
+  sendJson(res, 200, ctx.alerts.view());
 }
 
 export interface NodeOverview {

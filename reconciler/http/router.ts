@@ -10,6 +10,7 @@ export type RouteName =
   | "webhook"
   | "plan"
   | "events"
+  | "alerts"
   | "ui-overview"
   | "ui-app"
   | "ui-history"
@@ -43,6 +44,7 @@ const table: RouteDef[] = [
   { route: "webhook", methods: ["POST"], segments: ["v1", "webhooks", ":forge"] },
   { route: "plan", methods: read, segments: ["v1", "plan"] },
   { route: "events", methods: read, segments: ["v1", "events"] },
+  { route: "alerts", methods: read, segments: ["v1", "alerts"] },
   // The operations page (reconciler/ui): HTML for browsers.
   { route: "ui-overview", methods: read, segments: [""] },
   { route: "ui-app", methods: read, segments: ["apps", ":app"] },

@@ -18,7 +18,7 @@ import { Sessions } from "../ui/session.js";
 import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
-import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
+import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import {
   apiBudget,
@@ -32,7 +32,7 @@ import {
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
-import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { handleAlerts, handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
 import { RefusalLog } from "./refusal-log.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
@@ -65,6 +65,8 @@ export interface ApiServerOptions {
    */
   webhookListen?: string;
   webhookBudget?: Partial<ConnectionBudget>;
+  /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
+  alerts?: AlertsSource;
 }
 
 export interface ApiServer {
@@ -132,6 +134,8 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "alerts":
+      return handleAlerts(ctx, req, res, log);
     case "ui-login":
       return handleLogin(ctx, req, res, query, log);
     case "ui-logout":
@@ -193,6 +197,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     closers: new Set(),
     webhookBodies: 0,
     refusals: new RefusalLog(opts.logger),
+    alerts: opts.alerts,
     sessions: new Sessions(),
     ui: await createUi(opts.events, opts.backend),
   };

@@ -243,7 +243,12 @@ describe("status, events, history and progress lines", () => {
     );
     assertSafe(`${rejected}\n`, "berth up rejected");
     const failed = describeAgentEvent(
-      { type: "action-failed", reason: hostile, error: hostile, retryInMs: 0 } as never,
+      {
+        type: "action-failed",
+        reason: hostile,
+        cause: { where: "workload", message: hostile },
+        retryInMs: 0,
+      } as never,
       paint as never,
     );
     assertSafe(`${failed}\n`, "berth up failed action");

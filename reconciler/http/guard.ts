@@ -101,9 +101,15 @@ export function fitToFdLimit(
 interface Tracked {
   /** Requests being served on the connection (0: evictable). */
   busy: number;
+  /** The TCP socket (under TLS, the one beneath the request's socket). */
+  socket: Socket;
 }
 
-const tracked = new WeakMap<Socket, Tracked>();
+/**
+ * A connection's key: its peer address and port. Under TLS a request's socket is the TLS socket,
+ * not the TCP socket the connection event saw; both have the same peer.
+ */
+const peerKey = (s: Socket): string => `${s.remoteAddress ?? "?"}|${s.remotePort ?? "?"}`;
 
 /** Applies the budget to `server`. */
 export function guardConnections(
@@ -116,6 +122,7 @@ export function guardConnections(
   const perClient = new Map<string, number>();
   // Every open connection, the least recently busy first: the front holds eviction candidates.
   const open = new Map<Socket, Tracked>();
+  const byPeer = new Map<string, Tracked>();
   const refusedSince: Record<RefusalReason, number> = { total: 0, per_client: 0, evicted: 0 };
   let lastLog = 0;
   const refuse = (reason: RefusalReason) => {
@@ -155,13 +162,15 @@ export function guardConnections(
       return;
     }
     perClient.set(client, fromClient);
-    const t: Tracked = { busy: 0 };
+    const t: Tracked = { busy: 0, socket };
     open.set(socket, t);
-    tracked.set(socket, t);
+    const key = peerKey(socket);
+    byPeer.set(key, t);
     hooks.opened();
     socket.once("close", () => {
       hooks.closed();
       open.delete(socket);
+      if (byPeer.get(key) === t) byPeer.delete(key);
       const left = (perClient.get(client) ?? 1) - 1;
       if (left <= 0) perClient.delete(client);
       else perClient.set(client, left);
@@ -170,15 +179,14 @@ export function guardConnections(
 
   /** Marks the connection busy while the request is served; idle (and last in line) after. */
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    const t = tracked.get(socket);
+    const t = byPeer.get(peerKey(req.socket));
     if (!t) return;
     t.busy++;
     res.once("close", () => {
       t.busy--;
-      if (t.busy === 0 && open.has(socket)) {
-        open.delete(socket);
-        open.set(socket, t);
+      if (t.busy === 0 && open.has(t.socket)) {
+        open.delete(t.socket);
+        open.set(t.socket, t);
       }
     });
   });

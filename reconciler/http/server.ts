@@ -4,6 +4,7 @@
 // their own modules; this file only wires them.
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultLivenessBounds } from "../../core/status/liveness.js";
@@ -65,6 +66,11 @@ export interface ApiServerOptions {
    */
   webhookListen?: string;
   webhookBudget?: Partial<ConnectionBudget>;
+  /**
+   * Serve HTTPS with this certificate (chain, PEM) and key. Agents send bearer tokens: beyond
+   * this host the API must be reached over TLS (built in here, or a proxy on this host).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
   alerts?: AlertsSource;
 }
@@ -74,6 +80,8 @@ export interface ApiServer {
   port: number;
   /** The webhook-only listener's URL, when one was asked for. */
   webhookUrl?: string;
+  /** Uses a new certificate and key for new connections (cert renewal; `berth serve` on SIGHUP). */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -207,26 +215,35 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // end with them instead of idling until the forced close.
   const active = new Set<ServerResponse>();
   let closingNow = false;
+  const handler = (routes: RouteSet) => (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const log: LogFields = {};
+    if (closingNow) res.setHeader("Connection", "close");
+    active.add(res);
+    res.once("close", () => {
+      active.delete(res);
+      logRequest(ctx, req, res, started, log);
+    });
+    dispatch(ctx, req, res, log, routes).catch((err: unknown) => {
+      ctx.logger.error(
+        { path: splitTarget(req.url ?? "/").pathname, err: (err as Error)?.stack ?? String(err) },
+        "request handler crashed (this is a bug)",
+      );
+      if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
+      else res.destroy();
+    });
+  };
   const open = async (listen: string, routes: RouteSet, budget: ConnectionBudget, name: string) => {
     const { host, port } = parseListen(listen);
-    const server = createServer(serverOptions(budget), (req, res) => {
-      const started = performance.now();
-      const log: LogFields = {};
-      if (closingNow) res.setHeader("Connection", "close");
-      active.add(res);
-      res.once("close", () => {
-        active.delete(res);
-        logRequest(ctx, req, res, started, log);
-      });
-      dispatch(ctx, req, res, log, routes).catch((err: unknown) => {
-        ctx.logger.error(
-          { path: splitTarget(req.url ?? "/").pathname, err: (err as Error)?.stack ?? String(err) },
-          "request handler crashed (this is a bug)",
-        );
-        if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
-        else res.destroy();
-      });
-    });
+    const options = serverOptions(budget);
+    // The TLS handshake comes before node's header deadline starts: it gets the same bound
+    // (node's default is 120 s, room for a slow-handshake flood).
+    const server: Server | TlsServer = opts.tls
+      ? createTlsServer(
+          { ...options, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: budget.headersTimeoutMs },
+          handler(routes),
+        )
+      : createServer(options, handler(routes));
     guardConnections(server, budget, name, opts.logger, {
       refused: (reason) => opts.metrics.connectionsRefused.inc({ listener: name, reason }),
       opened: () => opts.metrics.connectionsOpen.inc({ listener: name }),
@@ -240,7 +257,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
     });
     const bound = (server.address() as AddressInfo).port;
-    return { server, port: bound, url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}` };
+    const scheme = opts.tls ? "https" : "http";
+    return { server, port: bound, url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${bound}` };
   };
 
   // Both listeners' connections must fit under the open-file limit with room for git and files.
@@ -255,7 +273,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     );
   }
   const [apiFit, hooksFit] = fitted.budgets as [ConnectionBudget, ConnectionBudget | undefined];
-  const servers: Server[] = [];
+  const servers: (Server | TlsServer)[] = [];
   let main: Awaited<ReturnType<typeof open>>;
   let hooks: Awaited<ReturnType<typeof open>> | undefined;
   try {
@@ -275,6 +293,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     {
       url,
       ...(hooks ? { webhookUrl: hooks.url } : {}),
+      tls: opts.tls !== undefined,
       webhooks: ctx.webhookSecret !== undefined,
       readApiProtected: ctx.apiTokenSha256 !== undefined,
     },
@@ -286,6 +305,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url,
     port: bound,
     ...(hooks ? { webhookUrl: hooks.url } : {}),
+    setTls(tls) {
+      for (const server of servers) {
+        if (!("setSecureContext" in server)) throw new Error("this server was started without TLS");
+        server.setSecureContext({ cert: tls.cert, key: tls.key });
+      }
+    },
     close() {
       closing ??= (async () => {
         unobserve();

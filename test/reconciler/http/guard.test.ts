@@ -3,10 +3,15 @@
 // the total cap an idle connection makes room for a newcomer (and only busy ones make it refuse),
 // a webhook without a well-formed signature or beyond the bodies read at once is answered without
 // reading its body, a slow body gets 408, and the caps fit under the open-file limit.
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { connect as connectTls, type TLSSocket } from "node:tls";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ConnectionBudget, fitToFdLimit } from "../../../reconciler/http/guard.js";
+import { makeTempDir } from "../../helpers/git-repo.js";
+import { makeCerts } from "../../helpers/tls.js";
+import { requireTool } from "../../helpers/tools.js";
 import { type Harness, startHarness, until } from "./harness.js";
 import { makeDoc } from "./memory-backend.js";
 
@@ -93,6 +98,45 @@ describe("connection budget", () => {
     await late.ended;
     expect(await refused(h, "total")).toBe(1);
     for (const s of streams) expect(s.destroyed).toBe(false);
+  });
+});
+
+describe.skipIf(!requireTool("openssl", ["version"]))("connection budget under TLS", () => {
+  const tls = () => {
+    const certs = makeCerts(makeTempDir("berth-guard-tls-"), ["127.0.0.1"]);
+    const read = (f: string) => readFileSync(f, "utf8");
+    return { cert: read(certs.cert), key: read(certs.key), ca: read(certs.ca) };
+  };
+  const secure = (port: number, ca: string, localAddress: string) =>
+    new Promise<TLSSocket & { text: () => string }>((resolve, reject) => {
+      const s = connectTls({ port, host: "127.0.0.1", localAddress, ca, servername: "127.0.0.1" });
+      sockets.push(s);
+      let text = "";
+      s.on("data", (d: Buffer) => {
+        text += d.toString("latin1");
+      });
+      s.once("secureConnect", () => resolve(Object.assign(s, { text: () => text })));
+      s.once("error", reject);
+    });
+
+  it("counts a TLS connection serving a request as busy: a newcomer is refused, not a stream", async () => {
+    const t = tls();
+    h = await startHarness({ tls: t, budget: { maxConnections: 2, maxPerClient: 100 } });
+    const port = portOf(h.server.url);
+    const streams = await Promise.all([1, 2].map((i) => secure(port, t.ca, `127.0.4.${40 + i}`)));
+    for (const s of streams) s.write("GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => streams.every((s) => s.text().includes("200 OK")), "two streams over TLS");
+    const late = await raw(port, "127.0.4.50");
+    await late.ended;
+    expect(await refused(h, "total")).toBe(1);
+    expect(await refused(h, "evicted")).toBe(0);
+    for (const s of streams) expect(s.destroyed).toBe(false);
+  });
+
+  it("cuts a connection that never finishes its TLS handshake at the header deadline", async () => {
+    h = await startHarness({ tls: tls(), budget: { headersTimeoutMs: 300 } });
+    const s = await raw(portOf(h.server.url));
+    expect(await s.ended).toBeLessThan(10_000);
   });
 });
 

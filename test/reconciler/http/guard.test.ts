@@ -109,7 +109,9 @@ describe.skipIf(!requireTool("openssl", ["version"]))("connection budget under T
   };
   const secure = (port: number, ca: string, localAddress: string) =>
     new Promise<TLSSocket & { text: () => string }>((resolve, reject) => {
-      const s = connectTls({ port, host: "127.0.0.1", localAddress, ca, servername: "127.0.0.1" });
+      const tcp = connect({ port, host: "127.0.0.1", localAddress });
+      sockets.push(tcp);
+      const s = connectTls({ socket: tcp, host: "127.0.0.1", ca });
       sockets.push(s);
       let text = "";
       s.on("data", (d: Buffer) => {

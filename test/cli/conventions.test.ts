@@ -6,6 +6,7 @@
 // the issue names one by one: status/history outside a repo, plan --json --format text, status
 // --watch --interval, --version --json, NDJSON streams, berth up on a busy port and its state dir
 // per repo, and berth init's editor validation with a description on every schema property.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -57,6 +58,18 @@ function placeholders(leaf: Leaf, dir: string): string[] {
     out.push("--url", "http://127.0.0.1:9");
   return out;
 }
+
+/** Commands that run until stopped. */
+const longRunning = new Set(["serve", "agent", "up"]);
+
+/** A home and XDG dirs inside `dir`: a swept command (secret keygen, up) never writes the real ones. */
+const homeIn = (dir: string): Record<string, string> => ({
+  HOME: join(dir, ".home"),
+  XDG_CONFIG_HOME: join(dir, ".home", "config"),
+  XDG_CACHE_HOME: join(dir, ".home", "cache"),
+  XDG_STATE_HOME: join(dir, ".home", "state"),
+  XDG_DATA_HOME: join(dir, ".home", "data"),
+});
 
 const stack = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 
@@ -111,6 +124,16 @@ describe("every registered command, swept", () => {
       expect.arrayContaining(["validate", "plan", "status", "node add"]),
     );
     const runs: { what: string; args: string[]; json: boolean; cwd: string }[] = [];
+    // A config repo as `berth init` makes it (a git repo with a first commit): commands run there
+    // as on day one.
+    const initialised = async () => {
+      const dir = tempDir();
+      expect((await runBerth(["init", dir], { env: homeIn(dir) })).code).toBe(0);
+      expect(execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8" })).toMatch(
+        /^[0-9a-f]{40}/,
+      );
+      return dir;
+    };
     for (const leaf of all) {
       const base = (dir: string) => [...leaf.path, "--repo", dir, ...placeholders(leaf, dir)];
       for (const json of [false, true]) {
@@ -120,6 +143,16 @@ describe("every registered command, swept", () => {
           args: [...base(dir), ...(json ? ["--json"] : [])],
           json,
           cwd: dir,
+        });
+        // Inside a repo, every command that ends by itself (serve, agent and up run until stopped;
+        // outside a repo and with --json they are swept above).
+        if (longRunning.has(leaf.path.join(" "))) continue;
+        const repo = await initialised();
+        runs.push({
+          what: `berth ${leaf.path.join(" ")}${json ? " --json" : ""} (in a new config repo)`,
+          args: [...base(repo), ...(json ? ["--json"] : [])],
+          json,
+          cwd: repo,
         });
       }
       for (const o of leaf.cmd.options) {
@@ -137,7 +170,7 @@ describe("every registered command, swept", () => {
     const results: string[] = [];
     const failures: string[] = [];
     await pool(runs, 4, async (run) => {
-      const r = await runBerth(run.args, { timeoutMs: 30_000 });
+      const r = await runBerth(run.args, { timeoutMs: 30_000, env: homeIn(run.cwd) });
       results.push(`${r.code} ${run.what}`);
       try {
         checkRun(run.what, r, run.json);
@@ -197,6 +230,40 @@ describe("conventions, one by one", () => {
       expect(r.code, cmd).toBe(1);
       expect(JSON.parse(r.stdout).error.message).toContain(`berth ${cmd} has no JSON output`);
     }
+  });
+
+  it("rollback --json is one JSON document: nothing to do, a dry run, a rollback", async () => {
+    const repo = tempDir();
+    expect((await runBerth(["init", repo], { env: homeIn(repo) })).code).toBe(0);
+    const git = (...a: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...a], {
+        cwd: repo,
+        encoding: "utf8",
+      }).trim();
+    const first = git("rev-parse", "HEAD");
+    const app = join(repo, "apps", "hello.yaml");
+    writeFileSync(app, readFileSync(app, "utf8").replace(/replicas: \d+/, "replicas: 3"));
+    git("commit", "-qam", "three hellos");
+    const run = async (...extra: string[]) => {
+      // rollback commits with the user's git identity; the isolated home has none.
+      const identity = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com" };
+      const env = {
+        ...homeIn(repo),
+        ...identity,
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@example.com",
+      };
+      const r = await runBerth(["rollback", ...extra, "--json", "--repo", repo], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const nothing = await run("HEAD");
+    expect(nothing).toMatchObject({ rolledBack: false, commit: null, plan: null });
+    const dry = await run(first, "--dry-run");
+    expect(dry).toMatchObject({ target: first, dryRun: true, rolledBack: false, commit: null });
+    expect(dry.plan.summary.change + dry.plan.summary.add + dry.plan.summary.remove).toBeGreaterThan(0);
+    const done = await run(first);
+    expect(done).toMatchObject({ target: first, rolledBack: true, commit: git("rev-parse", "HEAD") });
   });
 
   it("a usage error with --json is a JSON error", async () => {

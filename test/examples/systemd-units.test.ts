@@ -102,7 +102,11 @@ describe.skipIf(!ok)("the shipped systemd units", () => {
       "User=",
       "DynamicUser=",
     ];
-    for (const f of forbidden) expect(l.filter((x) => x.startsWith(f)), f).toEqual([]);
+    for (const f of forbidden)
+      expect(
+        l.filter((x) => x.startsWith(f)),
+        f,
+      ).toEqual([]);
     const families = l.find((x) => x.startsWith("RestrictAddressFamilies="));
     for (const af of ["AF_INET", "AF_INET6", "AF_UNIX", "AF_NETLINK"]) expect(families).toContain(af);
     const caps = l.find((x) => x.startsWith("CapabilityBoundingSet=~")) ?? "";

@@ -8,9 +8,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { renderAlerts } from "../../cli/alerts-view.js";
 import { eventLine } from "../../cli/commands/events.js";
 import { renderStatus } from "../../cli/status-view.js";
 import { describeAgentEvent, describeEvent } from "../../cli/up/progress.js";
+import { discordBody, slackBody, teamsBody } from "../../core/alerts/payloads.js";
+import type { Notification } from "../../core/alerts/types.js";
 import { diagnosticPlace, formatDiagnostic, loadFromFiles } from "../../core/config/index.js";
 import type { Config } from "../../core/config/model.js";
 import { oneLine } from "../../core/escape.js";
@@ -277,6 +280,60 @@ describe("status, events, history and progress lines", () => {
     } finally {
       await repo.cleanup();
     }
+  });
+
+  it("berth alerts and the chat messages of alert receivers (Slack, Discord, Teams)", () => {
+    const view = {
+      enabled: true,
+      branch: "berth/alerts",
+      alerts: [
+        {
+          fingerprint: "0".repeat(16),
+          rule: `r${hostile}`,
+          kind: "deploy-failed",
+          subject: { app: "web" },
+          status: "firing" as const,
+          summary: `deploy of app web failed${hostile}`,
+          cause: `node-a/web-0: ${hostile}`,
+          link: null,
+          since: "2026-01-01T00:00:00.000Z",
+          firedAt: "2026-01-01T00:00:00.000Z",
+        },
+      ],
+      pending: [],
+      undelivered: 0,
+      receivers: [{ name: `rec${hostile}`, kind: "slack", ok: false, problem: hostile }],
+    };
+    assertSafe(
+      renderAlerts(view, (_s, t) => t),
+      "berth alerts",
+    );
+    const n: Notification = {
+      kind: "firing",
+      fingerprint: "0".repeat(16),
+      rule: "r",
+      ruleKind: "deploy-failed",
+      subject: { app: "web" },
+      summary: `deploy of app web failed${hostile}`,
+      cause: `node-a/web-0: ${hostile}`,
+      path: "/apps/web",
+      startedAt: 0,
+      at: 0,
+      receivers: [],
+    };
+    const texts = [
+      String(slackBody(n, null).text),
+      String(discordBody(n, null).content),
+      JSON.stringify(teamsBody(n, null)),
+    ];
+    // The chat services render their own markup: no raw control, separator or bidi character, and
+    // the message keeps its two lines (title, cause) whatever the cause holds.
+    for (const t of texts.slice(0, 2)) {
+      expect(t).not.toMatch(/[\r\u001b\u202e\u202c\u2028]/);
+      for (const line of t.split("\n")) expect(line.startsWith("FAKE"), line).toBe(false);
+      expect(t.split("\n").length).toBe(2);
+    }
+    expect(JSON.parse(texts[2] as string).text).not.toMatch(/[\n\r\u001b\u202e\u2028]/);
   });
 
   it("log lines stay one JSON object per line", () => {

@@ -25,6 +25,7 @@ import { renderMarkdown } from "../../core/views/markdown.js";
 import { renderText } from "../../core/views/text.js";
 import { planStatus } from "../../reconciler/pr/status-text.js";
 import { createReconciler } from "../../reconciler/reconciler.js";
+import { html } from "../../reconciler/ui/html.js";
 import type { Diagnostic, NodeStatus, Plan, Side } from "../../schema/index.js";
 import { runBerth } from "../helpers/berth-cli.js";
 import { makeRepo } from "../helpers/git-repo.js";
@@ -334,6 +335,13 @@ describe("status, events, history and progress lines", () => {
       expect(t.split("\n").length).toBe(2);
     }
     expect(JSON.parse(texts[2] as string).text).not.toMatch(/[\n\r\u001b\u202e\u2028]/);
+  });
+
+  it("the operations page (HTML): markup escaped, bidi controls shown", () => {
+    const page = html`<td>${`<b>${hostile}</b>`}</td>`.text;
+    expect(page).not.toMatch(/<b>|[\u001b\u202e\u202c]/);
+    expect(page).toContain("&lt;b&gt;");
+    expect(page).toContain("\\u{202e}FAKE reversed");
   });
 
   it("log lines stay one JSON object per line", () => {

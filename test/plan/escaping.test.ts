@@ -3,7 +3,8 @@
 // images, commit subjects and agent messages go through every renderer — the plan's text,
 // markdown (PR comments) and JSON views, diagnostics (`berth validate`, text and --json), commit
 // status descriptions, `berth status`, `berth events`, `berth history`, `berth up`'s progress
-// lines, and the reconciler's JSON log lines — and come out escaped (visible as \n, \x1b, \u{202e})
+// lines, `berth alerts` and the alert receivers' chat messages, the operations page's HTML helper,
+// and the reconciler's JSON log lines — and come out escaped (visible as \n, \x1b, \u{202e})
 // or, for JSON, exact.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

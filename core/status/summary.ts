@@ -96,6 +96,10 @@ export interface PublishedSummary {
   /** With failover on: lost nodes whose replicas run elsewhere, and why failover is blocked. */
   failover?: { node: string; lostSince: string; message: string }[];
   failoverBlocked?: string;
+  /** The reconciler's own health (live API only): degraded while a stall has lasted too long. */
+  health?: { status: "ok" | "degraded"; problems: { problem: string; message: string; since: string }[] };
+  /** Read from the repo: the tracked branch's tip when it is not the published commit. */
+  ahead?: { branch: string; tip: string; commits: number | null };
 }
 
 export interface StatusSummary {

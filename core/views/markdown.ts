@@ -4,6 +4,7 @@
 // (cut between changes, never leaving a block open) and a closing note says exactly what was
 // left out. Pure.
 import type { FieldChange, NodeChange, Plan, ResourceChange } from "../../schema/index.js";
+import { oneLine } from "../escape.js";
 import { isMoveStep, moveKeys, moveText, summaryLine } from "../plan/index.js";
 import { emptyNote, fieldSymbol, formatFieldChange, plural, sideLabel, symbols } from "./format.js";
 import { type Block, type Fit, fitBlock, fitGroups, renderBlock } from "./markdown-fit.js";
@@ -130,13 +131,13 @@ function tableBlock(nodes: readonly NodeChange[], keys: ReadonlySet<string>): Bl
     const c = counts(n, keys);
     const items = [
       ...n.workloads.map((w) =>
-        isMoveStep(keys, n.node, w) ? `-> ${w.id}` : `${symbols[w.action]} ${w.id}`,
+        isMoveStep(keys, n.node, w) ? `-> ${oneLine(w.id)}` : `${symbols[w.action]} ${oneLine(w.id)}`,
       ),
-      ...n.routes.map((r) => `${symbols[r.action]} ${r.host}${r.path}`),
+      ...n.routes.map((r) => `${symbols[r.action]} ${oneLine(`${r.host}${r.path}`)}`),
     ];
     const shown = items.slice(0, CELL_ITEMS).map(cellCode);
     if (items.length > CELL_ITEMS) shown.push(`and ${items.length - CELL_ITEMS} more`);
-    return `| ${cell(n.node)} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |\n`;
+    return `| ${cell(oneLine(n.node))} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |\n`;
   });
   return {
     open: "| Node | Add | Change | Remove | Changes |\n|---|--:|--:|--:|---|\n",
@@ -179,9 +180,10 @@ function resourcesBlock(resources: readonly ResourceChange[]): Block {
       r.kind === "Settings"
         ? "settings"
         : r.kind === "Secrets"
-          ? `secrets of ${r.name}`
-          : `${r.kind.toLowerCase()} ${r.name}`;
-    return lines([`${symbols[r.action]} ${name}${r.file ? `  (${r.file})` : ""}`, ...fieldLines(r.changes)]);
+          ? `secrets of ${oneLine(r.name)}`
+          : `${r.kind.toLowerCase()} ${oneLine(r.name)}`;
+    const file = r.file ? `  (${oneLine(r.file)})` : "";
+    return lines([`${symbols[r.action]} ${name}${file}`, ...fieldLines(r.changes)]);
   });
   return details(`Config changes: ${what}`, items, "more config change");
 }
@@ -192,8 +194,8 @@ function movesBlock(plan: Plan): Block | null {
   const notes = plan.handoffs ?? [];
   if (moves.length === 0 && notes.length === 0) return null;
   const items = [
-    ...moves.map((m) => lines([`-> ${moveText(m)}`])),
-    ...notes.map((h) => lines([`   ${h.message}`])),
+    ...moves.map((m) => lines([`-> ${oneLine(moveText(m))}`])),
+    ...notes.map((h) => lines([`   ${oneLine(h.message)}`])),
   ];
   const what = [
     moves.length ? plural(moves.length, "move") : "",
@@ -207,15 +209,17 @@ function nodeBlock(n: NodeChange, keys: ReadonlySet<string>): Block {
   const items: string[] = [];
   for (const w of n.workloads) {
     if (isMoveStep(keys, n.node, w)) {
-      items.push(lines([`-> workload ${w.id}  part of a move (see Moves)`]));
+      items.push(lines([`-> workload ${oneLine(w.id)}  part of a move (see Moves)`]));
       continue;
     }
     const fields = w.action === "replace" ? fieldLines(w.changes) : [];
-    items.push(lines([`${symbols[w.action]} workload ${w.id}  ${w.reason}`, ...fields]));
+    items.push(lines([`${symbols[w.action]} workload ${oneLine(w.id)}  ${oneLine(w.reason)}`, ...fields]));
   }
   for (const r of n.routes) {
     const fields = r.action !== "delete" ? fieldLines(r.changes) : [];
-    items.push(lines([`${symbols[r.action]} route ${r.host}${r.path}  ${r.reason}`, ...fields]));
+    items.push(
+      lines([`${symbols[r.action]} route ${oneLine(`${r.host}${r.path}`)}  ${oneLine(r.reason)}`, ...fields]),
+    );
   }
   if (items.length === 0) items.push(lines([`  (${emptyNote(n)})`]));
   return details(
@@ -305,7 +309,7 @@ function thousands(n: number): string {
 }
 
 function code(s: string): string {
-  return `\`${s.replace(/`/g, "'")}\``;
+  return `\`${oneLine(s).replace(/`/g, "'")}\``;
 }
 
 /** Table cells: a `|` would end the cell, even inside a code span, unless escaped. */
@@ -318,7 +322,7 @@ function cellCode(s: string): string {
 }
 
 function escapeMd(s: string): string {
-  return s.replace(/[\\`*_[\]<>|&]/g, (c) =>
+  return oneLine(s).replace(/[\\`*_[\]<>|&]/g, (c) =>
     c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`,
   );
 }

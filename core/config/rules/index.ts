@@ -5,11 +5,20 @@ import { duplicateVolume, healthWithoutPort } from "./app-checks.js";
 import { domainAppMissing, domainAppPort } from "./domain-app.js";
 import { duplicateDomain } from "./duplicate-domain.js";
 import { duplicateApp, duplicateNode } from "./duplicate-names.js";
+import { loopbackAddress } from "./loopback-address.js";
 import { placementUnknownLabel, placementUnknownNode } from "./placement-refs.js";
 import { portRange } from "./port-range.js";
 import { replicasFit } from "./replicas-fit.js";
 import { domainNoReplicas, noProxy, settingsBranches } from "./repo-checks.js";
 import { runtimeMismatch } from "./runtime.js";
+import {
+  duplicateSecrets,
+  secretMalformed,
+  secretMissing,
+  secretNoOperator,
+  secretsAppMissing,
+  secretUnused,
+} from "./secrets.js";
 import type { Rule } from "./types.js";
 
 export const rules: readonly Rule[] = [
@@ -29,6 +38,13 @@ export const rules: readonly Rule[] = [
   alertReceivers,
   domainNoReplicas,
   noProxy,
+  loopbackAddress,
+  duplicateSecrets,
+  secretsAppMissing,
+  secretMalformed,
+  secretMissing,
+  secretUnused,
+  secretNoOperator,
 ];
 
 export { indexNodes, type NodeIndex } from "./node-index.js";

@@ -140,7 +140,7 @@ async function converged(b: Bed, hash: string, from: number): Promise<number> {
     // Say where the agent stands instead of only that it timed out.
     const last = b.reports.at(-1)?.s;
     const where = last
-      ? `phase ${last.phase}; ${last.workloads.map((w) => `${w.id} ${w.state}/${w.health} ${w.operation?.step ?? ""} ${w.operation?.lastError ?? ""}`).join("; ")}`
+      ? `desired ${last.desiredHash?.slice(7, 15)} applied ${last.appliedHash?.slice(7, 15)} (waiting for ${hash.slice(7, 15)}), phase ${last.phase}; ${last.workloads.map((w) => `${w.id} ${w.state}/${w.health} ${w.operation?.step ?? ""} ${w.operation?.lastError ?? ""}`).join("; ")}`
       : "no report";
     throw new Error(`${(e as Error).message} (last report: ${where})`);
   }
@@ -336,11 +336,17 @@ async function killRounds(): Promise<{ idle: KillSample[]; busy: KillSample[] }>
           ? Date.parse(pending.operation?.nextAttemptAt ?? "") - Date.parse(pending.lastExit?.at ?? "")
           : Number.NaN;
         res[kind].push({ servedMs, delayMs, ...(kind === "busy" ? { waitStillRunning: !apiEnded } : {}) });
-        // Back to api v1 (pre-empts the doomed wait) before the next round.
-        const back = desiredDoc(node, [web, api1], [], commit());
-        t = Date.now();
-        b.rec.publish(back);
-        await converged(b, back.hash, t);
+        if (kind === "busy") {
+          // Back to api v1 (pre-empts the doomed wait) before the next round.
+          const back = desiredDoc(node, [web, api1], [], commit());
+          t = Date.now();
+          b.rec.publish(back);
+          await converged(b, back.hash, t);
+        } else {
+          // Nothing to publish: the same workloads again would have the same hash, which the agent
+          // accepts without a pass or a report. Wait for its report after the restart instead.
+          await converged(b, base.hash, killedAt);
+        }
       }
     }
   } finally {

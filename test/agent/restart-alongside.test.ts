@@ -25,6 +25,28 @@ afterEach(async () => {
   await h?.cleanup();
 });
 
+/** The last `n` lines of the agent's pino log, as "level msg {fields}" (a failure's context). */
+function logTail(logs: readonly string[], n: number): string {
+  return logs
+    .slice(-n)
+    .map((l) => {
+      try {
+        const {
+          level,
+          msg,
+          time: _t,
+          pid: _p,
+          hostname: _h,
+          ...rest
+        } = JSON.parse(l) as Record<string, unknown>;
+        return `${String(level)} ${String(msg)} ${JSON.stringify(rest)}`;
+      } catch {
+        return l.trim();
+      }
+    })
+    .join("\n");
+}
+
 const of = (s: NodeStatus | undefined, id: string) =>
   s?.workloads.find((w) => w.id === id) as WorkloadStatus | undefined;
 
@@ -63,7 +85,10 @@ describe("restarts do not wait behind another workload's health wait", () => {
         return r && r.pid !== before?.pid ? r : undefined;
       },
       45_000,
-    );
+    ).catch((e: Error) => {
+      // Seen once in six runs of the agent suite under load ~20: say what the agent did meanwhile.
+      throw new Error(`${e.message}; the agent's last log lines:\n${logTail(h.logs, 40)}`);
+    });
     expect(after.body).toBe("web");
     // Restarted by the agent, alongside the wait: api-0's attempt has not ended.
     expect(apiDone()).toBe(false);

@@ -16,6 +16,12 @@ export interface Problem {
   message: string;
 }
 
+export interface RunningStep {
+  workloadId: string;
+  step: string;
+  attempt: number;
+}
+
 export interface StatusInput {
   node: string;
   agentVersion: string;
@@ -32,8 +38,10 @@ export interface StatusInput {
   crashes?: CrashBook;
   /** Config commit each spec first came with, by specHash. */
   specCommits?: ReadonlyMap<string, string>;
-  /** The action being executed now, if any. */
-  running: { workloadId: string; step: string; attempt: number } | null;
+  /** The action a pass executes now, if any. */
+  running: RunningStep | null;
+  /** Restarts of exited instances under way beside it (the restart lane), one per workload. */
+  restarting?: readonly RunningStep[];
   /** Work remains that is not waiting on backoff (a pass is under way or due). */
   pending: boolean;
   ingress: NodeStatus["ingress"];
@@ -104,13 +112,15 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
   const retryAt = Math.max(entry?.nextAttemptAt ?? 0, restartPending ? (crash?.nextRestartAt ?? 0) : 0);
   let state: WorkloadStatus["state"];
   let operation: Operation | null = null;
-  if (input.running?.workloadId === w.id) {
+  const running =
+    input.running?.workloadId === w.id ? input.running : input.restarting?.find((r) => r.workloadId === w.id);
+  if (running) {
     // A retry of a spec that failed is still failing until it succeeds; a first try is starting.
     state = looping ? "crash-looping" : entry ? "failed" : "starting";
     operation = {
       status: "running",
-      step: clip(input.running.step, 500),
-      attempt: input.running.attempt,
+      step: clip(running.step, 500),
+      attempt: running.attempt,
       retryable: true,
       lastError: entry ? clip(entry.lastError, 4000) : null,
     };

@@ -1,10 +1,11 @@
 // The agent's state machine. IDLE: wait for a trigger — a new accepted document, drift seen by the
 // periodic observation (killed process, removed container, edited Caddy config), a backoff retry
-// falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE. Passes and
-// drift ticks run one at a time on a single queue, so they never race on the state. Documents
-// are checked here before they can replace the one being applied; a new one that no longer wants
-// the target of the action under way (e.g. a rollback while a doomed version is waited on) stops
-// that wait at once.
+// falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE; while the pass
+// waits on an action, its restart lane (restart-lane.ts) restarts exited instances of other
+// workloads, woken here when the runtime reports an exit. Passes (with their lane) and drift ticks
+// run one at a time on a single queue, so they never race on the state. Documents are checked here
+// before they can replace the one being applied; a new one that no longer wants the target of an
+// action under way (e.g. a rollback while a doomed version is waited on) stops that wait at once.
 import type { NodeStatus } from "../../schema/index.js";
 import { workloadKey } from "../core/actions.js";
 import { nextDue } from "../core/backoff.js";
@@ -21,6 +22,7 @@ import {
   setReach,
 } from "./context.js";
 import { markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
+import { createRestartLane, type RestartLane } from "./restart-lane.js";
 
 export interface Machine {
   /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
@@ -60,6 +62,8 @@ export function createMachine(
   let ticker: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let waiters: (() => void)[] = [];
+  /** The restart lane of the pass under way, if any. */
+  let lane: RestartLane | null = null;
 
   const poke = () => {
     const w = wake;
@@ -150,8 +154,10 @@ export function createMachine(
         processing = true;
         let retryInMs: number | undefined;
         let wakeAt: number | undefined;
+        const isStopping = () => stopping;
+        lane = createRestartLane(ctx, { lookEveryMs: opts.driftIntervalMs, stopping: isStopping });
         try {
-          const r = await runPass(ctx, t, () => stopping);
+          const r = await runPass(ctx, t, isStopping, lane);
           retryInMs = r.retryInMs;
           wakeAt = r.wakeAt;
           repeats = r.again ? repeats + 1 : 0;
@@ -161,6 +167,7 @@ export function createMachine(
           retryInMs = 5_000;
         } finally {
           processing = false;
+          lane = null;
         }
         if (!stopping) scheduleRetry(retryInMs, wakeAt);
       } else {
@@ -210,9 +217,10 @@ export function createMachine(
       newSpecs = true;
     }
     if (newSpecs) saveMemory(ctx);
-    // Stop waiting for a target the new document no longer wants (start, create, replace of a spec).
-    const r = state.running;
-    if (r && r.workloadId !== "" && !r.key.startsWith("remove:")) {
+    // Stop waiting for a target the new document no longer wants (start, create, replace of a
+    // spec), in the pass and in the restart lane beside it.
+    for (const r of [...(state.running ? [state.running] : []), ...state.restarting.values()]) {
+      if (r.workloadId === "" || r.key.startsWith("remove:")) continue;
       const wanted = doc.workloads.some((w) => workloadKey(w.id, w.specHash) === r.key);
       if (!wanted) {
         deps.logger.info(
@@ -277,6 +285,8 @@ export function createMachine(
     runtimeChanged() {
       if (stopping) return;
       tickDue = true;
+      // A pass under way may be waiting on a long health check: its restart lane looks now.
+      lane?.wake();
       poke();
     },
     idle() {
@@ -288,6 +298,7 @@ export function createMachine(
       stopping = true;
       if (ticker) clearInterval(ticker);
       if (retryTimer) clearTimeout(retryTimer);
+      lane?.wake();
       poke();
       await loopDone;
       const ws = waiters;

@@ -2,24 +2,25 @@
 // SPEC §6 order (stopping early when a newer document arrives or the agent stops; an action whose
 // target a newer document no longer wants is abandoned at once), record failures for backoff and
 // exits per spec, observe again, mark the document applied when everything matches, and report
-// status. The state machine around it lives in machine.ts.
-import { type ActionKind, removeKey, routesKey, workloadKey } from "../core/actions.js";
-import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../core/backoff.js";
-import { causeOf } from "../core/cause.js";
-import { pruneCrashes, recordExit, recordStart, settleCrashes } from "../core/crash-loop.js";
+// status. While it waits on an action, the restart lane (restart-lane.ts) restarts exited
+// instances of other workloads as their delay ends; an action of this pass that such a restart
+// made out of date is left to the next pass. The state machine around it lives in machine.ts.
+import { removeKey, routesKey, workloadKey } from "../core/actions.js";
+import { clearEntry, pruneBook } from "../core/backoff.js";
+import { pruneCrashes, settleCrashes } from "../core/crash-loop.js";
 import type { PassTrigger } from "../core/events.js";
-import { healthyNow, unhealthyNow } from "../core/health-track.js";
-import { type PlanResult, planActions } from "../core/planner.js";
 import {
   currentStatus,
   desiredIngress,
   fingerprint,
-  healthMap,
   type LoopContext,
   observe,
+  plan,
   refreshHealth,
   saveMemory,
 } from "./context.js";
+import { announce, runningOf, settle } from "./outcome.js";
+import type { RestartLane } from "./restart-lane.js";
 
 export interface PassResult {
   /** Work remains that is not backing off: run another pass soon. */
@@ -89,25 +90,6 @@ export function markAppliedIfComplete(ctx: LoopContext): void {
   deps.store.saveApplied(state.applied);
 }
 
-function plan(ctx: LoopContext): PlanResult {
-  const { state, deps } = ctx;
-  const ing = desiredIngress(ctx);
-  return planActions({
-    desired: state.doc as NonNullable<typeof state.doc>,
-    instances: state.instances,
-    health: healthMap(state),
-    knownSpecs: state.knownSpecs,
-    backoff: state.backoff,
-    crashes: state.crashes,
-    retiring: state.retiring,
-    now: deps.now(),
-    ingress:
-      ing && state.doc
-        ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
-        : null,
-  });
-}
-
 /** Observes and checks health; false (with a problem recorded) when the runtime cannot be listed. */
 async function snapshot(ctx: LoopContext): Promise<boolean> {
   try {
@@ -130,6 +112,7 @@ export async function runPass(
   ctx: LoopContext,
   trigger: PassTrigger,
   stopping: () => boolean,
+  lane: RestartLane,
 ): Promise<PassResult> {
   const { state, deps } = ctx;
   const doc = state.doc;
@@ -147,6 +130,7 @@ export async function runPass(
     deps.logger.debug({ key: d.action.key, nextAttemptAt: d.until }, `backing off: ${d.action.reason}`);
   }
 
+  lane.expect(planned);
   let superseded = false;
   for (const [index, action] of planned.actions.entries()) {
     if (stopping()) break;
@@ -154,137 +138,41 @@ export async function runPass(
       superseded = true;
       break;
     }
-    const abort = new AbortController();
-    state.running = {
-      workloadId: action.workloadId,
-      step: action.reason,
-      attempt: action.attempt,
-      key: action.key,
-      abort,
-    };
+    // Planned before the lane restarted something: the next pass plans it from a fresh snapshot.
+    const blocked = lane.blocks(action);
+    if (blocked !== null) {
+      deps.logger.info(
+        { action: action.kind, workload: action.workloadId || undefined },
+        `left for the next pass: ${action.reason} (${blocked})`,
+      );
+      continue;
+    }
+    const running = runningOf(action);
+    state.running = running;
     deps.reporter.report(currentStatus(ctx));
-    deps.emit({
-      type: "action-started",
-      kind: action.kind,
-      workloadId: action.workloadId,
-      reason: action.reason,
-      attempt: action.attempt,
-    });
-    deps.logger.info(
-      { action: action.kind, workload: action.workloadId || undefined, attempt: action.attempt },
-      action.reason,
-    );
+    announce(ctx, action);
     const t0 = deps.now();
-    const outcome = await deps.execute(action, abort.signal);
+    const outcome = await lane.alongside(action, deps.execute(action, running.abort.signal));
     state.running = null;
     const ms = deps.now() - t0;
     // An action cut short by the agent stopping did not fail: the next start resumes it.
     if (!outcome.ok && stopping()) break;
-    if (outcome.started) {
-      state.crashes = recordStart(state.crashes, action.key, action.workloadId, outcome.started.at);
-      saveMemory(ctx);
-    }
-    if (outcome.ok) {
-      state.backoff = clearEntry(state.backoff, action.key);
-      for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
-      if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
-      if (action.kind === "routes") state.ingressError = null;
-      deps.logger.info(
-        { action: action.kind, workload: action.workloadId || undefined, ms },
-        `done: ${action.reason}`,
-      );
-      deps.emit({
-        type: "action-succeeded",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        ms,
-      });
-    } else if (outcome.superseded) {
-      // Not a failure: the target is gone from the newest document, which the next pass works on.
-      deps.logger.info({ action: action.kind, workload: action.workloadId || undefined, ms }, outcome.detail);
-      deps.emit({
-        type: "action-superseded",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        ms,
-      });
+    // After a failure, only the actions left in this pass (and restarts under way) count as work under way.
+    const settled = await settle(
+      ctx,
+      action,
+      outcome,
+      ms,
+      () => index < planned.actions.length - 1 || lane.busy(),
+    );
+    if (settled === "superseded") {
       superseded = true;
       break;
-    } else {
-      const cause = causeOf(outcome.fact);
-      if (outcome.exit) {
-        state.crashes = recordExit(
-          state.crashes,
-          {
-            key: action.key,
-            workloadId: action.workloadId,
-            ref: outcome.exit.ref,
-            exit: { ...outcome.exit.exit, output: outcome.exit.output },
-          },
-          deps.random(),
-        );
-        saveMemory(ctx);
-      }
-      state.backoff = recordFailure(
-        state.backoff,
-        {
-          key: action.key,
-          kind: action.kind as ActionKind,
-          step: action.reason,
-          workloadId: action.workloadId,
-          error: outcome.error,
-          cause,
-        },
-        deps.now(),
-        deps.random(),
-        defaultBackoffPolicy,
-      );
-      if (action.kind === "routes") state.ingressError = outcome.error;
-      if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
-      const due = Math.max(
-        state.backoff.get(action.key)?.nextAttemptAt ?? 0,
-        state.crashes.get(action.key)?.nextRestartAt ?? 0,
-      );
-      const retryInMs = Math.max(0, due - deps.now());
-      deps.logger.warn(
-        {
-          action: action.kind,
-          workload: action.workloadId || undefined,
-          attempt: action.attempt,
-          retryInMs,
-          where: cause.where,
-          err: outcome.error,
-        },
-        `failed: ${action.reason}: ${cause.message}`,
-      );
-      deps.emit({
-        type: "action-failed",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        error: outcome.error,
-        cause,
-        retryInMs,
-        ms,
-      });
-      // Said at once, before the rest of the pass: the failure is news (and the old version serves).
-      // Only the actions left in this pass still count as work under way.
-      state.pending = index < planned.actions.length - 1;
-      deps.reporter.report(currentStatus(ctx));
-      if (outcome.cleanup) {
-        await outcome
-          .cleanup()
-          .catch((e: Error) =>
-            deps.logger.warn(
-              { workload: action.workloadId, err: e.message },
-              "cannot stop the failed new instance",
-            ),
-          );
-      }
     }
   }
+  // Restarts still under way finish before the pass observes again and says where it stands.
+  await lane.drain();
+  if (lane.superseded) superseded = true;
 
   if (!(await snapshot(ctx))) {
     deps.reporter.report(currentStatus(ctx), true);

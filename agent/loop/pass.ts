@@ -1,12 +1,13 @@
 // One PROCESSING pass: observe, plan from that snapshot, execute the actions one at a time in
 // SPEC §6 order (stopping early when a newer document arrives or the agent stops; an action whose
 // target a newer document no longer wants is abandoned at once), record failures for backoff and
-// exits per spec, observe again, mark the document applied when everything matches, and report
-// status. The state machine around it lives in machine.ts.
+// exits per spec, count what it put back after drift (drift.ts), observe again, mark the document
+// applied when everything matches, and report status. The state machine around it lives in machine.ts.
 import { type ActionKind, removeKey, routesKey, workloadKey } from "../core/actions.js";
 import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../core/backoff.js";
 import { causeOf } from "../core/cause.js";
-import { pruneCrashes, recordExit, recordStart, settleCrashes } from "../core/crash-loop.js";
+import { isCrashLooping, pruneCrashes, recordExit, recordStart, settleCrashes } from "../core/crash-loop.js";
+import { actionSucceeded, driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
 import { healthyNow, unhealthyNow } from "../core/health-track.js";
 import { type PlanResult, planActions } from "../core/planner.js";
@@ -139,6 +140,13 @@ export async function runPass(
     deps.reporter.report(currentStatus(ctx));
     return { again: false, retryInMs: 5_000 };
   }
+  // A change no drift tick saw yet (it happened while the previous pass ran, or just now).
+  if (
+    state.lastPassHash === doc.hash &&
+    state.fingerprint !== null &&
+    fingerprint(state) !== state.fingerprint
+  )
+    state.drift = driftSeen(state.drift, state.applied?.hash === doc.hash);
 
   const planned = plan(ctx);
   state.pending = planned.actions.length > 0;
@@ -189,6 +197,14 @@ export async function runPass(
       for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
       if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
       if (action.kind === "routes") state.ingressError = null;
+      const before = state.drift;
+      state.drift = actionSucceeded(
+        state.drift,
+        { reason: action.reason, crashLooping: isCrashLooping(state.crashes.get(action.key)) },
+        deps.now(),
+      );
+      if (state.drift !== before)
+        deps.logger.info({ repaired: state.drift.repaired }, `repaired drift: ${action.reason}`);
       deps.logger.info(
         { action: action.kind, workload: action.workloadId || undefined, ms },
         `done: ${action.reason}`,
@@ -295,6 +311,9 @@ export async function runPass(
   state.pending = superseded || (after.actions.length > 0 && !stopping());
   if (state.doc === doc) markAppliedIfComplete(ctx);
   state.lastPassHash = doc.hash;
+  // Nothing left to do for this document: the drift seen so far is repaired (or was never ours to).
+  if (state.doc === doc && after.actions.length === 0 && after.deferred.length === 0)
+    state.drift = driftClosed(state.drift);
   const status = currentStatus(ctx);
   deps.reporter.report(status, true);
   deps.emit({

@@ -1,9 +1,9 @@
 // Builds the NodeStatus report (status.schema.json) from what the loop knows: the document being
 // applied, observed instances and health, backoff entries and exits per spec, the action in
 // progress, ingress and problems. Says per workload what serves (its spec, health and commit) apart
-// from what is wanted, how often the wanted spec exited and how it last did, and the failing
-// operation's step, attempt, next retry and cause, and the drift repaired so far. Decides the phase; never says converged when
-// something failed. Pure.
+// from what is wanted, how often the wanted spec exited and how it last did, the failing
+// operation's step, attempt, next retry and cause, and the drift repaired so far. Decides the
+// phase; never says converged when something failed. Pure.
 import type {
   Cause,
   DesiredState,

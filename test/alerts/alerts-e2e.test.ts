@@ -94,7 +94,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
     await waitFor("node-lost firing", () => of(rec, "node-lost").length === 1, 30_000);
     expect(of(rec, "node-lost")[0]?.body).toMatchObject({
       summary: "node n1 is lost",
-      link: "https://berth.example.com/",
+      link: "https://berth.example.com/nodes/n1",
     });
     expect(of(rec, "node-lost")[0]?.body.cause).toMatch(/no contact from its agent since \d{4}-/);
     await b.startAgent();

@@ -13,7 +13,7 @@ import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
-import { sanitiseLine, secretValues } from "./core/log-line.js";
+import { sanitiseLine } from "./core/log-line.js";
 import { AgentMetrics } from "./core/metrics.js";
 import { excerptLineChars, excerptLines } from "./core/status.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
@@ -26,6 +26,8 @@ import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
+import { createSecretResolver } from "./secrets/resolver.js";
+import { sensitiveValues } from "./secrets/sensitive.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -70,6 +72,14 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /**
+   * The node's age identity file (berth node add / berth node identity write it): decrypts the
+   * secrets of the workloads it starts. Without it, a workload that takes secrets fails to start
+   * with an error saying so; everything else runs.
+   */
+  identityFile?: string;
+  /** Where containers' env files live for the moment of a start (default: tmpfs, runtime/env-file.ts). */
+  envDir?: string;
   /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
   metricsListen?: string;
 }
@@ -110,6 +120,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
+  // Loads nothing until a workload with secrets starts (the age library stays out of idle agents).
+  const secrets = createSecretResolver({
+    ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+    warn: (m) => logger.warn(m),
+  });
+  const resolveSecrets = secrets.decrypt;
   const state = initialState();
   // --publish-address 0.0.0.0 (or ::) publishes container ports on every interface, as before
   // berth knew node addresses; any other value replaces the document's address on this host.
@@ -126,6 +142,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           // Exits of children it spawned arrive as events; polling is for adopted ones (and log
           // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
           pollMs: driftIntervalMs,
+          resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           host: reachedAt,
           onEvent: (e) =>
@@ -137,6 +154,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
+        resolveSecrets,
+        ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
         publishAddress: () => (wildcard ? undefined : reachedAt()),
       });
@@ -165,16 +184,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
   // Every workload is health-checked where the proxies reach it: the node's address.
   const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
-  /** The instance's last lines, made safe to show: sanitised, secret env values redacted, bounded. */
+  /**
+   * The instance's last lines, made safe to show: sanitised, bounded, and with every value the
+   * workload must not show redacted — secret-looking env values, URL passwords and the plaintext of
+   * its encrypted secrets (an app that prints its own secret on the way down).
+   */
   const excerpt = async (i: ObservedInstance, w: Workload) => {
     const raw = await drivers.forRuntime(i.runtime).tail(i, excerptLines);
-    const secrets = secretValues(w.env);
-    return raw === ""
-      ? []
-      : raw
-          .split("\n")
-          .slice(-excerptLines)
-          .map((l) => sanitiseLine(l, { secrets, maxBytes: excerptLineChars }));
+    if (raw === "") return [];
+    const hidden = await sensitiveValues(w, secrets);
+    return raw
+      .split("\n")
+      .slice(-excerptLines)
+      .map((l) => sanitiseLine(l, { secrets: hidden, maxBytes: excerptLineChars }));
   };
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
@@ -191,6 +213,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stateDir: opts.stateDir,
       store,
       drivers,
+      secrets,
       ingress,
       execute: createExecutor({
         drivers,
@@ -201,6 +224,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         drainMs: opts.slotDrainMs ?? 0,
         excerpt,
         now: Date.now,
+        resolveSecrets,
       }),
       excerpt,
       reporter,

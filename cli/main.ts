@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   events: () => import("./commands/events.js"),
   alerts: () => import("./commands/alerts.js"),
   node: () => import("./commands/node.js"),
+  secret: () => import("./commands/secret.js"),
   schema: () => import("./commands/schema.js"),
 };
 

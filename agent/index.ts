@@ -21,6 +21,7 @@ import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
 import { createMachine } from "./loop/machine.js";
 import { findReach } from "./loop/node-address.js";
+import { createNudge } from "./loop/nudge.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
@@ -175,10 +176,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     node: opts.node,
     token: opts.token,
   });
+  // A report or a poll that gets through ends the other's back-off: after an outage the agent is
+  // back in contact on its first successful call, not after the longer of two back-offs.
+  const nudge = createNudge();
   const reporter = createStatusReporter({
     put: (s, signal) => client.putStatus(s, signal),
     logger,
-    onSent: (s) => emit({ type: "status-reported", phase: s.phase }),
+    onSent: (s) => {
+      nudge.fire();
+      emit({ type: "status-reported", phase: s.phase });
+    },
   });
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
@@ -264,6 +271,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   onRuntimeExit = () => machine.runtimeChanged();
   machine.start();
   const poller = runPoller({
+    nudge,
+    onRecovered: () => reporter.retryNow(),
     client,
     machine,
     waitSeconds,

@@ -2,7 +2,8 @@
 // one line per request (method, path, status, duration, node/forge/delivery; never a token,
 // signature or body) and closes cleanly, ending long-polls and event streams. The routes live in
 // their own modules; this file only wires them.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultLivenessBounds } from "../../core/status/liveness.js";
@@ -46,6 +47,11 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /**
+   * Serve HTTPS with this certificate (chain, PEM) and key. Agents send bearer tokens: beyond
+   * this host the API must be reached over TLS (built in here, or a proxy on this host).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
   alerts?: AlertsSource;
 }
@@ -53,6 +59,8 @@ export interface ApiServerOptions {
 export interface ApiServer {
   url: string;
   port: number;
+  /** Uses a new certificate and key for new connections (cert renewal; `berth serve` on SIGHUP). */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -173,7 +181,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // end with them instead of idling until the forced close.
   const active = new Set<ServerResponse>();
   let closingNow = false;
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const log: LogFields = {};
     if (closingNow) res.setHeader("Connection", "close");
@@ -190,7 +198,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
       else res.destroy();
     });
-  });
+  };
+  const server: Server | TlsServer = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    : createServer(handler);
   // Agents keep their connection between long-polls; keep it a little longer than Node's 5 s.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -203,9 +214,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  const url = `${opts.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${bound}`;
   opts.logger.info(
-    { url, webhooks: ctx.webhookSecret !== undefined, readApiProtected: ctx.apiTokenSha256 !== undefined },
+    {
+      url,
+      tls: opts.tls !== undefined,
+      webhooks: ctx.webhookSecret !== undefined,
+      readApiProtected: ctx.apiTokenSha256 !== undefined,
+    },
     "API listening",
   );
 
@@ -213,6 +229,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   return {
     url,
     port: bound,
+    setTls(tls) {
+      if (!("setSecureContext" in server)) throw new Error("this server was started without TLS");
+      server.setSecureContext({ cert: tls.cert, key: tls.key });
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         unobserve();

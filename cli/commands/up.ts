@@ -2,7 +2,7 @@
 // its node and, when installed, a Caddy owned by berth; prints progress while it converges and a
 // summary with URLs; Ctrl-C stops everything it started (--keep-running leaves the apps running).
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
 import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
@@ -21,6 +21,7 @@ interface UpOptions {
   keepRunning?: boolean;
   logLevel: string;
   alertSecretsFile?: string;
+  identityFile?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +42,10 @@ export function register(program: Command): void {
     .option(
       "--alert-secrets-file <file>",
       "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
+    )
+    .option(
+      "--identity-file <file>",
+      "the node's age identity, for apps with secrets (default: <state-dir>/identity; berth node identity NODE --identity-file writes one)",
     )
     .action(async (opts: UpOptions, cmd: Command) => {
       const g = readGlobals(cmd);
@@ -69,6 +74,7 @@ export function register(program: Command): void {
         ...(alertSecrets ? { alertSecrets } : {}),
         repo: g.repo,
         ...(opts.node ? { node: opts.node } : {}),
+        ...(opts.identityFile ? { identityFile: resolve(opts.identityFile) } : {}),
         listen: opts.listen,
         stateDir,
         httpListen,

@@ -2,7 +2,8 @@
 // `berth serve` and a real `berth agent` running the apps as processes: the admin token is
 // required; a commit whose app never becomes healthy shows that app first with its cause, live;
 // rolling back turns it healthy on the open page without a reload; the app, node and history pages
-// show their content; a process killed by hand shows on the open node page as drift repaired;
+// show their content; a process killed by hand shows on the open node page and, in another tab,
+// in the open overview's Drift repaired column as drift repaired;
 // unknown apps, nodes and generations get a 404 page with a way back. With
 // BERTH_SCREENSHOTS=DIR the screenshots of each view are written there (docs/ holds the ones the
 // README shows).
@@ -192,6 +193,17 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
       await page.evaluate(() => {
         (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
       });
+      // A second tab keeps the overview open (same session): its Drift repaired column must
+      // follow too, live, without a reload.
+      const overview = await page.context().newPage();
+      overview.setDefaultTimeout(WAIT);
+      await overview.goto(`${c.url}/`);
+      await overview.waitForSelector("#live[data-state=open]");
+      const overviewDrift = overview.locator("#node-local td").nth(5);
+      await expect(overviewDrift.textContent()).resolves.toBe("0");
+      await overview.evaluate(() => {
+        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+      });
 
       // Someone kills an instance by hand: the agent restarts it and the open page says so.
       const record = readdirSync(join(c.stateDir, "processes")).find((f) =>
@@ -212,6 +224,20 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
       await expect(page.locator("#node-local td").nth(5).textContent()).resolves.toMatch(
         /^1 last \d+ s ago$/,
       );
+      // The overview tab: the count, when, and the repair in the tooltip; the same document.
+      await overview.waitForFunction(() =>
+        /^1 last \d+ s ago$/.test(
+          (globalThis as unknown as { document: Doc }).document.querySelectorAll("#node-local td")[5]
+            ?.textContent ?? "",
+        ),
+      );
+      await expect(overviewDrift.locator("span[title]").getAttribute("title")).resolves.toBe(
+        "last: restart hello-0: process exited (killed by SIGKILL)",
+      );
+      expect(
+        await overview.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+      ).toBe(true);
+      await overview.close();
       const hello0 = await page.locator("#instances tr").first().locator("td, th").allTextContents();
       expect(hello0[7]).toBe("1");
       expect(hello0[9]).toMatch(/^last exit: killed by SIGKILL \d+ s ago/);

@@ -257,6 +257,33 @@ describe("operations page: content, bad input, transport", () => {
     expect((await h.call("GET", "/ui/fragments/node/nope", { headers: auth })).status).toBe(404);
   });
 
+  it("the overview's Drift repaired column: unknown for an agent that does not report it, the count, the count with when and what", async () => {
+    const b = world();
+    const st = b.statuses.get("n1")!;
+    const { drift: _none, ...older } = st;
+    b.statuses.set("n1", older);
+    h = await startHarness({ apiToken: TOKEN }, b);
+    const cell = async () => {
+      const text = (await h!.call("GET", "/", { headers: auth })).text;
+      const row = /<tr id="node-n1"[^>]*>([\s\S]*?)<\/tr>/.exec(text)?.[1] ?? "";
+      return [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1])[5];
+    };
+    // An older agent sends no drift: unknown, never 0.
+    expect(await cell()).toBe(
+      '<span class="muted" title="this agent does not report the drift it repairs">unknown</span>',
+    );
+    b.statuses.set("n1", { ...st, drift: { repaired: 0, lastAt: null, last: null } });
+    expect(await cell()).toBe("0");
+    const lastAt = new Date(Date.now() - 180_000).toISOString();
+    b.statuses.set("n1", {
+      ...st,
+      drift: { repaired: 2, lastAt, last: "restart web-0: process exited (killed by SIGKILL)" },
+    });
+    expect(await cell()).toBe(
+      `<span title="last: restart web-0: process exited (killed by SIGKILL)">2</span> <span class="muted">last <time datetime="${lastAt}" title="${lastAt}" data-ago>3 min ago</time></span>`,
+    );
+  });
+
   it("shows berth's open alerts above everything, escaped", async () => {
     const alerts = {
       view: () => ({

@@ -15,7 +15,7 @@ export type Name = string;
  */
 export type Hostname = string;
 /**
- * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi.
+ * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi; at most about 10 PB (16 digits of bytes, 13 of K, 10 of M, 7 of G, 4 of T).
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Memory".
@@ -143,10 +143,25 @@ export interface Health {
    * HTTP path to GET, e.g. /healthz
    */
   path?: string;
+  /**
+   * Seconds between two checks (default 2).
+   */
   intervalSeconds?: number;
+  /**
+   * Seconds one check may take before it counts as failed (default 2).
+   */
   timeoutSeconds?: number;
+  /**
+   * Seconds after a start during which failures do not count yet (default 30).
+   */
   startPeriodSeconds?: number;
+  /**
+   * Successful checks in a row that make a replica healthy (default 1).
+   */
   healthyThreshold?: number;
+  /**
+   * Failed checks in a row that make a replica unhealthy (default 3).
+   */
   unhealthyThreshold?: number;
 }
 /**
@@ -166,7 +181,7 @@ export interface Volume {
  */
 export interface Resources {
   /**
-   * CPU cores requested, e.g. 0.5
+   * CPU cores requested, e.g. 0.5 (at most 1024)
    */
   cpu?: number;
   memory?: Memory;
@@ -178,13 +193,25 @@ export interface Resources {
  * via the `definition` "Diagnostic".
  */
 export interface Diagnostic {
+  /**
+   * Repo-relative path of the file the problem is in.
+   */
   file: string;
+  /**
+   * Line of the problem, from 1.
+   */
   line: number;
+  /**
+   * Column of the problem, from 1.
+   */
   col: number;
   /**
    * Name of the check that found it, e.g. schema, duplicate-app, yaml-syntax
    */
   rule: string;
+  /**
+   * What is wrong and how to fix it.
+   */
   message: string;
 }
 /**
@@ -194,6 +221,9 @@ export interface Diagnostic {
  * via the `definition` "App".
  */
 export interface App {
+  /**
+   * The document kind: App.
+   */
   kind: "App";
   name: Name;
   /**
@@ -215,7 +245,13 @@ export interface App {
    * Port the app listens on inside its container; needed for routes and health checks.
    */
   port?: number;
+  /**
+   * How many copies of the app run, spread over the nodes its placement allows (0 stops it; default 1, or berth.yaml defaults.replicas).
+   */
   replicas?: number;
+  /**
+   * Where the app may run: only the listed nodes and/or only nodes with these labels. Without it, any worker node.
+   */
   placement?: {
     /**
      * Only these nodes may run it.
@@ -225,6 +261,9 @@ export interface App {
   };
   resources?: Resources;
   health?: Health;
+  /**
+   * Node-local volumes mounted into each replica; their data is kept across deploys on that node.
+   */
   volumes?: Volume[];
   strategy?: Strategy;
 }
@@ -235,6 +274,9 @@ export interface App {
  * via the `definition` "Domain".
  */
 export interface Domain {
+  /**
+   * The document kind: Domain.
+   */
   kind: "Domain";
   host: Hostname;
   app: Name;
@@ -251,6 +293,9 @@ export interface Domain {
  * via the `definition` "Node".
  */
 export interface Node {
+  /**
+   * The document kind: Node.
+   */
   kind: "Node";
   name: Name;
   /**
@@ -262,9 +307,12 @@ export interface Node {
    */
   roles?: ("worker" | "proxy")[];
   labels?: Labels;
+  /**
+   * What this node offers to apps; placement never puts more replicas on it than this holds. Without it, unlimited.
+   */
   capacity?: {
     /**
-     * CPU cores available to apps.
+     * CPU cores available to apps (at most 4096).
      */
     cpu?: number;
     memory?: Memory;
@@ -345,17 +393,29 @@ export interface AlertRule {
  * via the `definition` "Settings".
  */
 export interface Settings {
+  /**
+   * The document kind: Settings (one berth.yaml per repo).
+   */
   kind: "Settings";
   /**
    * The tracked branch.
    */
   branch?: string;
+  /**
+   * Branch the reconciler commits each published generation to (default berth/desired).
+   */
   desiredBranch?: string;
+  /**
+   * Branch the reconciler commits the agents' statuses to (default berth/status).
+   */
   statusBranch?: string;
   /**
    * Defaults for every app; an app's own fields win.
    */
   defaults?: {
+    /**
+     * Replicas of an app that does not say (default 1).
+     */
     replicas?: number;
     strategy?: Strategy;
     health?: Health;
@@ -376,6 +436,9 @@ export interface Settings {
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
+    /**
+     * Which forge hosts the repo: github, gitea (also Forgejo) or gitlab.
+     */
     kind: "github" | "gitea" | "gitlab";
     /**
      * API base URL, e.g. https://api.github.com, https://gitea.example.com/api/v1, https://gitlab.example.com/api/v4
@@ -403,10 +466,14 @@ export interface Settings {
      */
     branch?: string;
     /**
+     * Where alerts are sent (at most 50).
+     *
      * @maxItems 50
      */
     receivers?: AlertReceiver[];
     /**
+     * When an alert fires (at most 200).
+     *
      * @maxItems 200
      */
     rules?: AlertRule[];
@@ -439,8 +506,14 @@ export interface EncryptedValue {
  * via the `definition` "Secrets".
  */
 export interface Secrets {
+  /**
+   * The document kind: Secrets.
+   */
   kind: "Secrets";
   app: Name;
+  /**
+   * Encrypted values by name; an App env entry {secret: NAME} takes its value.
+   */
   secrets: {
     [k: string]: EncryptedValue;
   };
@@ -455,10 +528,22 @@ export interface Workload {
    */
   id: string;
   app: Name;
+  /**
+   * Index of this replica of the app, from 0.
+   */
   replica: number;
   runtime: Runtime;
+  /**
+   * Container image (podman and docker runtimes).
+   */
   image?: string;
+  /**
+   * argv of the process (process runtime).
+   */
   command?: string[];
+  /**
+   * Working directory of the process (process runtime).
+   */
   workdir?: string;
   env: Env;
   /**
@@ -467,16 +552,46 @@ export interface Workload {
   secrets?: {
     [k: string]: SecretEnv;
   };
+  /**
+   * Port the app listens on inside its container.
+   */
   port?: number;
+  /**
+   * Host port of slot a (slot b uses hostPort + 1).
+   */
   hostPort: number;
+  /**
+   * The health check, with every default filled in.
+   */
   health: {
+    /**
+     * HTTP path to GET; absent: a TCP connect.
+     */
     path?: string;
+    /**
+     * Seconds between two checks.
+     */
     intervalSeconds: number;
+    /**
+     * Seconds one check may take.
+     */
     timeoutSeconds: number;
+    /**
+     * Seconds after a start during which failures do not count.
+     */
     startPeriodSeconds: number;
+    /**
+     * Successful checks in a row that make it healthy.
+     */
     healthyThreshold: number;
+    /**
+     * Failed checks in a row that make it unhealthy.
+     */
     unhealthyThreshold: number;
   };
+  /**
+   * Node-local volumes to mount.
+   */
   volumes: Volume[];
   strategy: Strategy;
   specHash: Sha256;
@@ -497,7 +612,13 @@ export interface SecretEnv {
  * via the `definition` "Route".
  */
 export interface Route {
+  /**
+   * Host name Caddy answers for.
+   */
   host: string;
+  /**
+   * Path prefix routed to the upstreams.
+   */
   path: string;
   tls: Tls;
   /**
@@ -512,9 +633,18 @@ export interface Route {
  * via the `definition` "DesiredState".
  */
 export interface DesiredState {
+  /**
+   * Version of this document format.
+   */
   apiVersion: "berth/v1";
   node: Name;
+  /**
+   * The commit of the config repo this document was made from.
+   */
   source: {
+    /**
+     * The tracked branch of the config repo.
+     */
     branch: string;
     /**
      * 40-hex commit id, or 'worktree' for an uncommitted working tree.
@@ -526,7 +656,13 @@ export interface DesiredState {
    * The node's `address` (nodes/<name>.yaml): where proxies reach its workloads. The agent publishes container ports on it and health-checks every workload there. Covered by `hash`.
    */
   upstreamAddress?: string;
+  /**
+   * Every replica this node runs, one entry each.
+   */
   workloads: Workload[];
+  /**
+   * The routes of this node's Caddy (proxy nodes only).
+   */
   routes: Route[];
 }
 /**
@@ -534,6 +670,9 @@ export interface DesiredState {
  * via the `definition` "WorkloadStatus".
  */
 export interface WorkloadStatus {
+  /**
+   * Workload id (app-replica).
+   */
   id: string;
   app: Name;
   /**
@@ -552,12 +691,21 @@ export interface WorkloadStatus {
    * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
    */
   commit?: string | null;
+  /**
+   * Host port it answers on.
+   */
   hostPort?: number;
   /**
    * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
    */
   restarts?: number;
+  /**
+   * The last time an instance exited without berth stopping it (null: never).
+   */
   lastExit?: null | Exit;
+  /**
+   * The step under way or failing for it (null: none).
+   */
   operation?: null | Operation;
 }
 /**
@@ -575,6 +723,9 @@ export interface Exit {
    * e.g. SIGKILL
    */
   signal: string | null;
+  /**
+   * When it exited.
+   */
   at: string;
   /**
    * the instance's last output lines, sanitised and with secret env values redacted
@@ -588,14 +739,29 @@ export interface Exit {
  * via the `definition` "Operation".
  */
 export interface Operation {
+  /**
+   * running, succeeded, failed or backoff.
+   */
   status: "running" | "succeeded" | "failed" | "backoff";
   /**
    * the action and its reason, e.g. 'replace web-0: image a:1 -> a:2'
    */
   step: string;
+  /**
+   * Attempt number of the step.
+   */
   attempt: number;
+  /**
+   * Whether the agent will try again by itself.
+   */
   retryable: boolean;
+  /**
+   * Why the last attempt failed.
+   */
   lastError: string | null;
+  /**
+   * When the next attempt is due.
+   */
   nextAttemptAt?: string;
   cause?: Cause;
 }
@@ -610,6 +776,9 @@ export interface Cause {
    * workload: the app itself (exited, unhealthy); runtime: podman/docker/the process runtime or the node (image, port, workdir); agent: berth's agent (a deadline, Caddy); reconciler: the desired state it was given
    */
   where: "reconciler" | "agent" | "runtime" | "workload";
+  /**
+   * What failed, for a person.
+   */
   message: string;
   /**
    * the last output lines of the instance the failure is about, when it did not exit (an exit's lines are in lastExit)
@@ -667,6 +836,9 @@ export interface LivenessRecord {
  */
 export interface NodeStatus {
   node: Name;
+  /**
+   * Version of the reporting agent.
+   */
   agentVersion: string;
   /**
    * hash of the newest document the agent received
@@ -676,19 +848,39 @@ export interface NodeStatus {
    * hash of the document it last applied completely
    */
   appliedHash: Sha256 | null;
+  /**
+   * Config commit of the document it last applied completely.
+   */
   appliedCommit: string | null;
+  /**
+   * converged, applying, degraded or failed (see docs/agent.md).
+   */
   phase: "converged" | "applying" | "degraded" | "failed";
   /**
    * when the agent built this report; not committed
    */
   observedAt?: string;
   /**
+   * One entry per workload of the desired document.
+   *
    * @maxItems 10000
    */
   workloads: WorkloadStatus[];
+  /**
+   * The state of the node's Caddy (null on nodes without ingress).
+   */
   ingress: null | {
+    /**
+     * Hash of the routes Caddy runs.
+     */
     hash: Sha256 | null;
+    /**
+     * Whether Caddy runs the routes of the desired document.
+     */
     applied: boolean;
+    /**
+     * Why loading the routes failed last, if it did.
+     */
     lastError?: string | null;
   };
   drift?: Drift;
@@ -698,7 +890,13 @@ export interface NodeStatus {
    * @maxItems 100
    */
   problems?: {
+    /**
+     * Stable name of the problem.
+     */
     code: string;
+    /**
+     * What is wrong, for a person.
+     */
     message: string;
   }[];
 }
@@ -741,13 +939,22 @@ export interface FieldChange {
  * via the `definition` "ResourceChange".
  */
 export interface ResourceChange {
+  /**
+   * Kind of the config document.
+   */
   kind: "App" | "Domain" | "Node" | "Settings" | "Secrets";
   /**
    * app/node name, or host+path for a domain
    */
   name: string;
   action: Action;
+  /**
+   * Repo-relative file it lives in.
+   */
   file?: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -755,10 +962,25 @@ export interface ResourceChange {
  * via the `definition` "NodeChange".
  */
 export interface NodeChange {
+  /**
+   * Node name.
+   */
   node: string;
+  /**
+   * Hash of its document before (null: new node).
+   */
   hashBefore?: string | null;
+  /**
+   * Hash of its document after (null: node removed).
+   */
   hashAfter?: string | null;
+  /**
+   * Workloads that change on it.
+   */
   workloads: WorkloadChange[];
+  /**
+   * Routes that change on it.
+   */
   routes: RouteChange[];
 }
 /**
@@ -766,13 +988,25 @@ export interface NodeChange {
  * via the `definition` "WorkloadChange".
  */
 export interface WorkloadChange {
+  /**
+   * Workload id (app-replica).
+   */
   id: string;
+  /**
+   * App it belongs to.
+   */
   app: string;
+  /**
+   * What happens to it.
+   */
   action: "create" | "replace" | "delete";
   /**
    * a sentence a person can read, e.g. 'image nginx:1.25 -> nginx:1.27'
    */
   reason: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -780,10 +1014,25 @@ export interface WorkloadChange {
  * via the `definition` "RouteChange".
  */
 export interface RouteChange {
+  /**
+   * Host name of the route.
+   */
   host: string;
+  /**
+   * Path prefix of the route.
+   */
   path: string;
+  /**
+   * What happens to it.
+   */
   action: "create" | "update" | "delete";
+  /**
+   * Why, for a person.
+   */
   reason: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -793,6 +1042,9 @@ export interface RouteChange {
  * via the `definition` "Plan".
  */
 export interface Plan {
+  /**
+   * Version of this plan format.
+   */
   formatVersion: 1;
   base: Side;
   head: Side;
@@ -800,12 +1052,33 @@ export interface Plan {
    * false when head has errors; then nothing would be published
    */
   valid: boolean;
+  /**
+   * Why the head is invalid (empty when it is valid).
+   */
   errors: Diagnostic[];
+  /**
+   * Config documents added, changed or removed.
+   */
   resources: ResourceChange[];
+  /**
+   * Per node: the workloads and routes that change.
+   */
   nodes: NodeChange[];
+  /**
+   * Counts of what the plan adds, changes and removes.
+   */
   summary: {
+    /**
+     * Workloads and routes created.
+     */
     add: number;
+    /**
+     * Workloads and routes replaced or updated.
+     */
     change: number;
+    /**
+     * Workloads and routes removed.
+     */
     remove: number;
   };
 }

@@ -12,6 +12,7 @@ import type { Ui } from "../ui/ui.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
+import type { RefusalLog } from "./refusal-log.js";
 import type { Turns } from "./turns.js";
 
 export interface Limits {
@@ -29,6 +30,10 @@ export interface Limits {
   sseHeartbeatMs: number;
   /** Long-polls woken by one publish that are answered per event-loop turn (see turns.ts). */
   wakeBatch: number;
+  /** A request body (status report, webhook) must arrive within this time; 408 after. */
+  bodyTimeoutMs: number;
+  /** Webhook bodies read at once; more deliveries get 503 + Retry-After without being read. */
+  maxWebhookBodies: number;
 }
 
 /** Optional extensions of ApiBackend: told of agent contact, for lastSeen and liveness. */
@@ -62,6 +67,10 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** Webhook bodies being read now (bounded by limits.maxWebhookBodies). */
+  webhookBodies: number;
+  /** Where refused requests are logged, bounded per minute. */
+  refusals: RefusalLog;
   /** Browser sessions of the operations page (their cookie also opens the read API). */
   sessions: Sessions;
   /** The operations page (reconciler/ui). */

@@ -1,10 +1,18 @@
 // Builds the NodeStatus report (status.schema.json) from what the loop knows: the document being
 // applied, observed instances and health, backoff entries and exits per spec, the action in
 // progress, ingress and problems. Says per workload what serves (its spec, health and commit) apart
-// from what is wanted, how often the wanted spec exited and how it last did, and the failing
-// operation's step, attempt, next retry and cause. Decides the phase; never says converged when
-// something failed. Pure.
-import type { Cause, DesiredState, Exit, NodeStatus, Operation, WorkloadStatus } from "../../schema/index.js";
+// from what is wanted, how often the wanted spec exited and how it last did, the failing
+// operation's step, attempt, next retry and cause, and the drift repaired so far. Decides the
+// phase; never says converged when something failed. Pure.
+import type {
+  Cause,
+  DesiredState,
+  Drift,
+  Exit,
+  NodeStatus,
+  Operation,
+  WorkloadStatus,
+} from "../../schema/index.js";
 import { type ObservedInstance, workloadKey } from "./actions.js";
 import type { BackoffBook } from "./backoff.js";
 import { causeOf, describeExit } from "./cause.js";
@@ -46,6 +54,8 @@ export interface StatusInput {
   pending: boolean;
   ingress: NodeStatus["ingress"];
   problems: readonly Problem[];
+  /** Drift repaired since the agent started (absent: not reported). */
+  drift?: Drift;
   now: number;
 }
 
@@ -219,6 +229,7 @@ export function buildStatus(input: StatusInput): NodeStatus {
     workloads,
     ingress: input.ingress,
   };
+  if (input.drift) status.drift = input.drift;
   if (input.problems.length > 0) {
     status.problems = input.problems
       .slice(0, 100)

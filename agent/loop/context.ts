@@ -6,6 +6,7 @@ import { type Action, type ObservedInstance, workloadKey } from "../core/actions
 import type { HealthPlace, Reach } from "../core/address.js";
 import type { BackoffBook } from "../core/backoff.js";
 import { type CrashBook, recordExit } from "../core/crash-loop.js";
+import { type DriftRecord, driftReport, noDrift } from "../core/drift.js";
 import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
 import { observedFingerprint } from "../core/observed.js";
@@ -80,6 +81,8 @@ export interface LoopState {
   fingerprint: string | null;
   /** Hash of the document the last finished pass worked on. */
   lastPassHash: string | null;
+  /** Drift found on a converged node and repaired since the agent started. */
+  drift: DriftRecord;
 }
 
 /** An action under way, as status shows it, with the switch that abandons it. */
@@ -111,6 +114,7 @@ export function initialState(): LoopState {
     ingressError: null,
     fingerprint: null,
     lastPassHash: null,
+    drift: noDrift,
   };
 }
 
@@ -265,6 +269,7 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
       ? { hash: ing.hash, applied: state.ingressRunning === ing.hash, lastError: state.ingressError }
       : null,
     problems,
+    drift: driftReport(state.drift),
     now: deps.now(),
     ...over,
   });

@@ -11,6 +11,7 @@ import { workloadKey } from "../core/actions.js";
 import { nextDue } from "../core/backoff.js";
 import { nextRestartDue } from "../core/crash-loop.js";
 import { checkDocument } from "../core/document.js";
+import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
 import {
   currentStatus,
@@ -131,6 +132,7 @@ export function createMachine(
     if (fp !== state.fingerprint) {
       deps.logger.info("observed state changed since the last pass (drift); processing");
       deps.emit({ type: "drift", detail: "observed state changed" });
+      state.drift = driftSeen(state.drift, state.applied?.hash === state.doc.hash);
       trigger("drift");
     } else if (state.pending) {
       trigger("repeat");
@@ -210,6 +212,8 @@ export function createMachine(
       [...(state.doc?.workloads ?? []), ...doc.workloads].map((w) => [w.specHash, w]),
     );
     state.doc = doc;
+    // What the new document's pass does is a deploy, not a repair.
+    state.drift = driftClosed(state.drift);
     let newSpecs = false;
     for (const w of doc.workloads) {
       if (state.specCommits.has(w.specHash)) continue;

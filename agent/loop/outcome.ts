@@ -6,7 +6,8 @@
 import type { Action, ActionKind } from "../core/actions.js";
 import { clearEntry, defaultBackoffPolicy, recordFailure } from "../core/backoff.js";
 import { causeOf } from "../core/cause.js";
-import { recordExit, recordStart } from "../core/crash-loop.js";
+import { isCrashLooping, recordExit, recordStart } from "../core/crash-loop.js";
+import { actionSucceeded } from "../core/drift.js";
 import { healthyNow, unhealthyNow } from "../core/health-track.js";
 import { currentStatus, type LoopContext, type Running, saveMemory } from "./context.js";
 import type { Outcome } from "./executor.js";
@@ -59,6 +60,14 @@ export async function settle(
     for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
     if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
     if (action.kind === "routes") state.ingressError = null;
+    const before = state.drift;
+    state.drift = actionSucceeded(
+      state.drift,
+      { reason: action.reason, crashLooping: isCrashLooping(state.crashes.get(action.key)) },
+      deps.now(),
+    );
+    if (state.drift !== before)
+      deps.logger.info({ repaired: state.drift.repaired }, `repaired drift: ${action.reason}`);
     deps.logger.info(
       { action: action.kind, workload: action.workloadId || undefined, ms },
       `done: ${action.reason}`,

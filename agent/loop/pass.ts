@@ -1,13 +1,14 @@
 // One PROCESSING pass: observe, plan from that snapshot, execute the actions one at a time in
 // SPEC §6 order (stopping early when a newer document arrives or the agent stops; an action whose
 // target a newer document no longer wants is abandoned at once), record failures for backoff and
-// exits per spec, observe again, mark the document applied when everything matches, and report
-// status. While it waits on an action, the restart lane (restart-lane.ts) restarts exited
+// exits per spec, count what it put back after drift (drift.ts), observe again, mark the document
+// applied when everything matches, and report status. While it waits on an action, the restart lane (restart-lane.ts) restarts exited
 // instances of other workloads as their delay ends; an action of this pass that such a restart
 // made out of date is left to the next pass. The state machine around it lives in machine.ts.
 import { removeKey, routesKey, workloadKey } from "../core/actions.js";
 import { clearEntry, pruneBook } from "../core/backoff.js";
 import { pruneCrashes, settleCrashes } from "../core/crash-loop.js";
+import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
 import {
   currentStatus,
@@ -122,6 +123,13 @@ export async function runPass(
     deps.reporter.report(currentStatus(ctx));
     return { again: false, retryInMs: 5_000 };
   }
+  // A change no drift tick saw yet (it happened while the previous pass ran, or just now).
+  if (
+    state.lastPassHash === doc.hash &&
+    state.fingerprint !== null &&
+    fingerprint(state) !== state.fingerprint
+  )
+    state.drift = driftSeen(state.drift, state.applied?.hash === doc.hash);
 
   const planned = plan(ctx);
   state.pending = planned.actions.length > 0;
@@ -183,6 +191,9 @@ export async function runPass(
   state.pending = superseded || (after.actions.length > 0 && !stopping());
   if (state.doc === doc) markAppliedIfComplete(ctx);
   state.lastPassHash = doc.hash;
+  // Nothing left to do for this document: the drift seen so far is repaired (or was never ours to).
+  if (state.doc === doc && after.actions.length === 0 && after.deferred.length === 0)
+    state.drift = driftClosed(state.drift);
   const status = currentStatus(ctx);
   deps.reporter.report(status, true);
   deps.emit({

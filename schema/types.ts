@@ -696,6 +696,14 @@ export interface WorkloadStatus {
    */
   hostPort?: number;
   /**
+   * The slot of the instance that serves (its name ends in it; a replace starts the other slot).
+   */
+  slot?: "a" | "b";
+  /**
+   * When berth started the instance that serves, if the agent knows (it keeps this across its own restarts).
+   */
+  startedAt?: string;
+  /**
    * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
    */
   restarts?: number;

@@ -180,6 +180,11 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
     restarts: crash?.restarts ?? 0,
     operation,
   };
+  if (serving) {
+    out.slot = serving.slot;
+    const startedAt = input.crashes?.get(workloadKey(w.id, serving.specHash))?.lastStartAt;
+    if (startedAt) out.startedAt = new Date(startedAt).toISOString();
+  }
   const commit = keeper && input.specCommits?.get(keeper.specHash);
   if (commit) out.commit = commit;
   // The wanted spec's last exit, else that of the spec that serves (an old version that crashed).

@@ -24,8 +24,6 @@ export interface LastExit {
 export type ReportedWorkload = Omit<WorkloadStatus, "state" | "operation"> & {
   state: string;
   lastExit?: LastExit | null;
-  since?: string;
-  slot?: string;
   operation?:
     | (NonNullable<WorkloadStatus["operation"]> & { cause?: Cause | null; startedAt?: string })
     | null;

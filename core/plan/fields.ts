@@ -7,10 +7,13 @@ import { canonicalJson } from "../canonical-json.js";
 export const SENSITIVE = "(sensitive)";
 const secretKey = /(SECRET|TOKEN|PASSWORD|KEY)/i;
 
+/** True for an env key whose value must never be shown (plans, logs, status). */
+export const isSecretEnvKey = (name: string): boolean => secretKey.test(name);
+
 /** True for `env.NAME` (at any depth, e.g. defaults.env.NAME) when NAME looks secret. */
 export function isSensitiveField(field: string): boolean {
   const m = /(?:^|\.)env\.([^.]+)$/.exec(field);
-  return m !== null && secretKey.test(m[1]!);
+  return m !== null && isSecretEnvKey(m[1]!);
 }
 
 /**

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Workload } from "../../schema/index.js";
+import { createTimeIndexer } from "../logs/time-index.js";
 import { type Instance, type RuntimeDriver, type Slot, slotPort } from "./driver.js";
 import { assertPortFree } from "./port-check.js";
 import { isSameProcessAlive, readProcStat } from "./proc-stat.js";
@@ -37,6 +38,11 @@ export interface ProcessDriverOptions {
   stableAfterMs?: number;
   /** How often adopted processes are checked for liveness and logs for size (default 1 s). */
   pollMs?: number;
+  /**
+   * How often the logs of running instances are stamped in their time index (default 1 s): the
+   * precision of the times `berth logs` gives their lines. 0 turns stamping off.
+   */
+  stampMs?: number;
   /** Grace period used by close({stopAll: true}) (default 10 s). */
   stopAllGraceMs?: number;
   /** Told about starts, exits, restarts and adoptions (for the agent's log). Never carries env values. */
@@ -78,6 +84,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   const stableAfter = opts.stableAfterMs ?? 10_000;
   const emit = (e: ProcessEvent) => opts.onEvent?.(e);
   const instances = new Map<string, Supervised>();
+  const stamps = createTimeIndexer();
   let closed = false;
 
   ensureDirs(stateDir);
@@ -92,7 +99,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   function spawnChild(s: Supervised): Promise<void> {
     const { rec } = s;
     const log = logPath(stateDir, rec.name);
-    if (rotateIfNeeded(log, maxBytes, keep)) emit({ kind: "log-rotated", name: rec.name });
+    rotate(log, rec.name);
     appendMarker(log, `starting ${rec.name} (${rec.command[0]}, port ${rec.port}, restart ${rec.restarts})`);
     const fd = openAppend(log);
     let child: ChildProcess;
@@ -143,7 +150,9 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     s.child = undefined;
     s.lastError = why;
     const { rec } = s;
-    appendMarker(logPath(stateDir, rec.name), `${rec.name} (pid ${rec.pid}) ${why}`);
+    const log = logPath(stateDir, rec.name);
+    stamps.tick([log]);
+    appendMarker(log, `${rec.name} (pid ${rec.pid}) ${why}`);
     emit({ kind: "exited", name: rec.name, pid: rec.pid, detail: why });
     // Whatever the dead leader left in its group belongs to the dead instance (and may hold the port).
     s.cleanup = stopGroup({ pgid: rec.pgid, startTime: rec.startTime }, 1_000).catch(() => {});
@@ -176,11 +185,19 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     }
   }
 
+  /** Rotates a log that reached its size, stamping its last lines first so the copy keeps their times. */
+  function rotate(log: string, name: string): void {
+    stamps.tick([log]);
+    if (rotateIfNeeded(log, maxBytes, keep)) {
+      stamps.forget(log);
+      emit({ kind: "log-rotated", name });
+    }
+  }
+
   function rotateLogs(): void {
     for (const s of instances.values()) {
       try {
-        if (rotateIfNeeded(logPath(stateDir, s.rec.name), maxBytes, keep))
-          emit({ kind: "log-rotated", name: s.rec.name });
+        rotate(logPath(stateDir, s.rec.name), s.rec.name);
       } catch {
         // A log that cannot be rotated now is retried on the next tick; it never stops supervision.
       }
@@ -225,6 +242,17 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     rotateLogs();
   }, opts.pollMs ?? 1_000);
   poll.unref();
+  // Only logs of instances that run can grow (a dead one's last lines were stamped when it exited).
+  const stampMs = opts.stampMs ?? 1_000;
+  const stamper =
+    stampMs > 0
+      ? setInterval(() => {
+          const live: string[] = [];
+          for (const s of instances.values()) if (s.running) live.push(logPath(stateDir, s.rec.name));
+          stamps.tick(live);
+        }, stampMs)
+      : null;
+  stamper?.unref();
 
   async function start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance> {
     if (closed) throw new Error("process driver is closed");
@@ -288,7 +316,9 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     const how = await stopGroup({ pgid: s.rec.pgid, startTime: s.rec.startTime }, graceMs);
     removeRecord(stateDir, s.rec.name);
     if (instances.get(s.rec.name) === s) instances.delete(s.rec.name);
-    appendMarker(logPath(stateDir, s.rec.name), `${s.rec.name} stopped (${how})`);
+    const log = logPath(stateDir, s.rec.name);
+    stamps.tick([log]);
+    appendMarker(log, `${s.rec.name} stopped (${how})`);
     emit({ kind: "stopped", name: s.rec.name, pid: s.rec.pid, detail: how });
   }
 
@@ -302,6 +332,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     stop,
     close: async (o) => {
       clearInterval(poll);
+      if (stamper) clearInterval(stamper);
       if (o?.stopAll) {
         for (const s of [...instances.values()]) await stop(toInstance(s), opts.stopAllGraceMs ?? 10_000);
       }

@@ -111,6 +111,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
+        savedLogsDir: join(opts.stateDir, "logs", "containers"),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
         ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
       });

@@ -96,3 +96,21 @@ export const stopArgv = (engine: Engine, ref: string, graceMs: number): string[]
 
 /** Removes a container (killing it if it still runs). Exits 0 even when it does not exist. */
 export const rmArgv = (engine: Engine, ref: string): string[] => [engine, "rm", "-f", ref];
+
+/**
+ * Output of a container with the engine's timestamps (RFC 3339, nanoseconds), stdout on stdout and
+ * stderr on stderr: the newest `tail` lines, those after `since` (exclusive, an RFC 3339 time), and
+ * with `follow` until the container stops.
+ */
+export function logsArgv(
+  engine: Engine,
+  ref: string,
+  opts: { tail?: number; since?: string; follow?: boolean } = {},
+): string[] {
+  const argv = [engine, "logs", "--timestamps"];
+  if (opts.follow) argv.push("--follow");
+  if (opts.tail !== undefined) argv.push("--tail", String(opts.tail));
+  if (opts.since !== undefined) argv.push("--since", opts.since);
+  argv.push(ref);
+  return argv;
+}

@@ -3,12 +3,14 @@
 // only runs them and checks results (not exit codes alone: `rm -f` of a missing name exits 0).
 // It never touches a container that lacks berth.managed=true or belongs to another node.
 import type { Workload } from "../../schema/index.js";
+import { saveContainerOutput } from "../logs/container-logs.js";
 import {
   containerName,
   type Engine,
   inspectArgv,
   label,
   listArgv,
+  logsArgv,
   rmArgv,
   runArgv,
   stopArgv,
@@ -28,6 +30,11 @@ export interface ContainerDriverOptions {
   publishAddress?: string;
   /** Deadline of one engine command (default 60 s; `stop` adds its grace period). */
   commandTimeoutMs?: number;
+  /**
+   * Where the output of a container is saved before berth removes it (`berth logs` shows it as
+   * the previous instance's output); none when unset.
+   */
+  savedLogsDir?: string;
 }
 
 export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriver {
@@ -117,6 +124,17 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     if (stopped.exitCode !== 0 && !/no such|not found|not running/i.test(stopped.stderr)) {
       mustSucceed(withBin(stopCmd), stopped, `stopping ${instance.name}`);
     }
+    // Once removed, its output is gone from the engine: keep it for `berth logs`.
+    if (opts.savedLogsDir) {
+      await saveContainerOutput(
+        {
+          instance: instance.name,
+          ref: readInspectId(found.stdout) ?? ref,
+          argv: (o) => withBin(logsArgv(engine, ref, o)),
+        },
+        opts.savedLogsDir,
+      );
+    }
     await removeManaged(ref, `removing ${instance.name}`);
     const still = await findByName(instance.name);
     if (still && still.ref === instance.ref) {
@@ -134,12 +152,18 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     list,
     start,
     stop,
+    logsArgv: (ref, o) => withBin(logsArgv(engine, ref, o)),
     // Nothing held: containers run under the engine, not under this process.
     close: async (o) => {
       if (!o?.stopAll) return;
       for (const i of await list()) await stop(i, 10_000);
     },
   };
+}
+
+function readInspectId(stdout: string): string | undefined {
+  const parsed = JSON.parse(stdout || "[]") as { Id?: string }[];
+  return parsed[0]?.Id;
 }
 
 function readInspectLabels(stdout: string): Record<string, string> {

@@ -38,6 +38,11 @@ export interface RuntimeDriver {
   start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance>;
   /** Stops and removes an instance: SIGTERM, then SIGKILL after graceMs. Missing is not an error. */
   stop(instance: Instance, graceMs: number): Promise<void>;
+  /**
+   * Container runtimes: the engine command that prints an instance's output with timestamps
+   * (`logs --timestamps`, see container-commands.ts logsArgv). Processes write files instead.
+   */
+  logsArgv?(ref: string, opts: { tail?: number; since?: string; follow?: boolean }): string[];
   /** Releases resources held by the driver (supervised processes keep running unless `stopAll`). */
   close(opts?: { stopAll?: boolean }): Promise<void>;
 }

@@ -7,19 +7,24 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
-import type { NodeStatus, Runtime } from "../schema/index.js";
+import type { LogRequest, NodeStatus, Runtime } from "../schema/index.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
+import { secretValues } from "./core/log-line.js";
+import { appOfWorkload } from "./core/log-parse.js";
+import { createJournal } from "./logs/journal.js";
 import { initialState, type LoopContext } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
 import { createMachine } from "./loop/machine.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
+import { createRequestDispatcher } from "./loop/requests.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
+import { readRecords } from "./runtime/process-records.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -80,7 +85,12 @@ function hasProcessRecords(stateDir: string): boolean {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const journal = createJournal(opts.stateDir);
+  /** Called after every action: log followers look for new instances then. */
+  const activity = new Set<() => void>();
   const emit = (e: AgentEvent) => {
+    noteInJournal(journal, e);
+    if (e.type === "action-succeeded" || e.type === "action-failed") for (const fn of activity) fn();
     try {
       opts.onEvent?.(e);
     } catch (err) {
@@ -201,6 +211,68 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const machine = createMachine(ctx, { driftIntervalMs, healthIntervalMs: opts.healthIntervalMs ?? 15_000 });
   machine.start();
+
+  // Secret values the app's output is redacted of: from the documents the agent knows and, for
+  // processes started before an agent restart, from the process records (cached for 10 s).
+  let recorded: { at: number; env: { app: string; env: Record<string, string> }[] } = { at: 0, env: [] };
+  const secretsFor = (app: string): string[] => {
+    if (Date.now() - recorded.at > 10_000) {
+      recorded = {
+        at: Date.now(),
+        env: readRecords(opts.stateDir).records.map((r) => ({ app: r.app, env: r.env })),
+      };
+    }
+    const out = new Set<string>();
+    for (const w of ctx.state.knownSpecs.values())
+      if (w.app === app) for (const v of secretValues(w.env)) out.add(v);
+    for (const r of recorded.env) if (r.app === app) for (const v of secretValues(r.env)) out.add(v);
+    return [...out];
+  };
+  const sessions = new Set<Promise<void>>();
+  const maxSessions = 8;
+  const startLogs = (req: LogRequest): void => {
+    if (sessions.size >= maxSessions) {
+      const notices = [
+        `node ${opts.node} already serves ${maxSessions} log requests; try again when one ends`,
+      ];
+      void client.uploadLogs(req.id, { entries: [], historyDone: true, done: true, notices }, abort.signal);
+      return;
+    }
+    // The log reader is loaded on the first request only: an agent nobody watches does not carry it.
+    const run = import("./logs/session.js").then((m) =>
+      m.runLogSession(req, {
+        stateDir: opts.stateDir,
+        instances: () => drivers.list(),
+        driverOf: (runtime) => {
+          try {
+            return drivers.forRuntime(runtime);
+          } catch {
+            return undefined;
+          }
+        },
+        secrets: secretsFor,
+        upload: (id, batch, signal) => client.uploadLogs(id, batch, signal),
+        onActivity: (fn) => {
+          activity.add(fn);
+          return () => activity.delete(fn);
+        },
+        signal: abort.signal,
+      }),
+    );
+    const p: Promise<void> = run
+      .catch((e: Error) =>
+        logger.error({ err: e.stack, request: req.id }, "log session failed (this is a bug)"),
+      )
+      .finally(() => sessions.delete(p));
+    sessions.add(p);
+  };
+  const requests = createRequestDispatcher({
+    fetch: (signal) => client.fetchRequests(signal),
+    onLogs: startLogs,
+    onRestart: (req) => logger.warn({ request: req.id }, "restart requests are not handled yet"),
+    logger,
+    signal: abort.signal,
+  });
   const poller = runPoller({
     client,
     machine,
@@ -209,6 +281,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
     logger,
     emit,
+    onRequests: () => requests.pending(),
   });
   logger.info({ url: opts.url, stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
 
@@ -221,6 +294,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         abort.abort();
         await machine.stop();
         await poller.catch(() => undefined);
+        await Promise.all([...sessions]);
         await store.flush();
         await reporter.flush(2_000);
         reporter.close();
@@ -241,4 +315,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return stopped;
     },
   };
+}
+
+/** berth's own line in the app's journal for each action on it (shown by `berth logs`). */
+function noteInJournal(journal: ReturnType<typeof createJournal>, e: AgentEvent): void {
+  if (e.type !== "action-started" && e.type !== "action-succeeded" && e.type !== "action-failed") return;
+  if (!e.workloadId) return;
+  const app = appOfWorkload(e.workloadId);
+  if (e.type === "action-started")
+    journal.note(app, `${e.reason}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);
+  else if (e.type === "action-succeeded") journal.note(app, `done: ${e.reason} (${e.ms} ms)`);
+  else
+    journal.note(
+      app,
+      `failed: ${e.reason}: ${e.error}; retrying in ${Math.max(1, Math.round(e.retryInMs / 1000))} s`,
+    );
 }

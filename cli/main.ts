@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.js"),
   history: () => import("./commands/history.js"),
   events: () => import("./commands/events.js"),
+  logs: () => import("./commands/logs.js"),
   node: () => import("./commands/node.js"),
   schema: () => import("./commands/schema.js"),
 };

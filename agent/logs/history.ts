@@ -53,6 +53,11 @@ async function timeSourceOf(
   return { kind: "stamps", stamps: parseStamps(text, size), mtime };
 }
 
+/** Where a follower goes on reading a live file: past its newest complete line. */
+interface Resume {
+  at: number | null;
+}
+
 /**
  * Newest lines of one file, newest first, appended to `out` until it holds `q.lines`. Returns
  * false when a line older than `since` was met (older files need not be read).
@@ -64,16 +69,23 @@ async function fromFile(
   live: boolean,
   out: LogItem[],
   order: { ceiling: number },
+  resume: Resume,
 ): Promise<boolean> {
   const fh = await openIfExists(path);
   if (!fh) return true;
   try {
     const st = await fh.stat();
-    if (q.sinceMs !== null && st.mtimeMs < q.sinceMs) return false;
+    const following = live && q.following;
+    if (following) resume.at = 0;
+    if (q.sinceMs !== null && st.mtimeMs < q.sinceMs && !following) return false;
     const time = await timeSourceOf(source, path, st.size, Math.floor(st.mtimeMs));
     const from = q.sinceMs !== null && time.kind === "stamps" ? offsetSince(time.stamps, q.sinceMs) : 0;
     let older = false;
-    await readBackward(fh, { from, to: st.size }, { partial: !(live && q.following) }, (raw) => {
+    // A follower needs the end of the newest complete line even when no history is wanted.
+    const range = { from: following ? 0 : from, to: st.size };
+    await readBackward(fh, range, { partial: !following }, (raw) => {
+      if (following && resume.at === 0) resume.at = raw.end;
+      if (out.length >= q.lines || raw.end <= from) return false;
       const item = entryOf(raw, { instance: source.instance, time, secrets: q.secrets });
       if (!item) return true;
       // Lines are written in file order: an upper-bound time never exceeds the next line's.
@@ -95,22 +107,30 @@ async function fromFile(
   }
 }
 
+export interface FileHistory {
+  /** Oldest first. */
+  items: LogItem[];
+  /** Following: the offset of the live file where new lines start (null when not following). */
+  resumeAt: number | null;
+}
+
 /** The newest `q.lines` lines of a source that pass the query, oldest first. */
-export async function readFileHistory(source: FileSource, q: HistoryQuery): Promise<LogItem[]> {
+export async function readFileHistory(source: FileSource, q: HistoryQuery): Promise<FileHistory> {
   const out: LogItem[] = [];
-  if (q.lines <= 0) return out;
   const order = { ceiling: Number.POSITIVE_INFINITY };
+  const resume: Resume = { at: null };
   if (source.kind !== "process") {
-    await fromFile(source, source.path, q, source.kind === "journal", out, order);
+    if (source.kind === "saved" ? q.lines > 0 : true)
+      await fromFile(source, source.path, q, source.kind === "journal", out, order, resume);
   } else {
-    for (let g = 0; g <= maxGenerations && out.length < q.lines; g++) {
+    for (let g = 0; g <= maxGenerations && (out.length < q.lines || g === 0); g++) {
       const path = g === 0 ? source.path : `${source.path}.${g}`;
       if (g > 0 && !(await exists(path))) break;
-      if (!(await fromFile(source, path, q, g === 0, out, order))) break;
+      if (!(await fromFile(source, path, q, g === 0, out, order, resume))) break;
     }
   }
   // Readers went newest first; time order within a source is file order.
-  return out.reverse();
+  return { items: out.reverse(), resumeAt: resume.at };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -22,6 +22,8 @@ export interface PollerOptions {
   signal: AbortSignal;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
+  /** The reconciler holds requests for this node (logs, restart): fetch them. */
+  onRequests?: () => void;
 }
 
 export async function runPoller(o: PollerOptions): Promise<void> {
@@ -33,11 +35,13 @@ export async function runPoller(o: PollerOptions): Promise<void> {
     const r = await o.client.poll(etag, o.waitSeconds, o.signal);
     if (o.signal.aborted) break;
     o.machine.markPolled();
+    if ((r.kind === "unchanged" || r.kind === "document") && r.requests) o.onRequests?.();
     switch (r.kind) {
       case "unchanged":
         failures = 0;
         o.machine.setReconcilerProblem("reconciler-unreachable", null);
-        if (Date.now() - t0 < minPollMs) await pause(minPollMs);
+        // A poll ended early by a request is not a server that fails to long-poll.
+        if (Date.now() - t0 < minPollMs && !r.requests) await pause(minPollMs);
         continue;
       case "document": {
         failures = 0;

@@ -2,8 +2,10 @@
 // limits and the small in-memory state the HTTP layer keeps (token index, delivery log, lastSeen,
 // open long-polls and streams to end on close). Types and construction only.
 import type { Logger } from "pino";
+import type { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import type { LogHub } from "../logs/hub.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
@@ -47,4 +49,8 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** Requests held for agents (logs, restart) until they fetch them. */
+  requests: NodeRequests;
+  /** Open `berth logs` watches. */
+  logs: LogHub;
 }

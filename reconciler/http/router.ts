@@ -9,7 +9,12 @@ export type RouteName =
   | "status"
   | "webhook"
   | "plan"
-  | "events";
+  | "events"
+  | "requests"
+  | "log-upload"
+  | "request-report"
+  | "app-logs"
+  | "app-restart";
 
 export type RouteMatch =
   | { kind: "route"; route: RouteName; params: Record<string, string> }
@@ -33,6 +38,15 @@ const table: RouteDef[] = [
   { route: "webhook", methods: ["POST"], segments: ["v1", "webhooks", ":forge"] },
   { route: "plan", methods: read, segments: ["v1", "plan"] },
   { route: "events", methods: read, segments: ["v1", "events"] },
+  { route: "requests", methods: read, segments: ["v1", "nodes", ":node", "requests"] },
+  { route: "log-upload", methods: ["POST"], segments: ["v1", "nodes", ":node", "logs", ":id"] },
+  {
+    route: "request-report",
+    methods: ["POST"],
+    segments: ["v1", "nodes", ":node", "requests", ":id", "report"],
+  },
+  { route: "app-logs", methods: read, segments: ["v1", "apps", ":app", "logs"] },
+  { route: "app-restart", methods: ["POST"], segments: ["v1", "apps", ":app", "restart"] },
 ];
 
 function matchSegments(def: RouteDef, parts: string[]): Record<string, string> | undefined {

@@ -6,11 +6,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { sha256Hex } from "../auth.js";
+import { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import { LogHub, type LogHubOptions } from "../logs/hub.js";
+import { handleAppLogs } from "../logs/route.js";
 import type { Metrics } from "../metrics.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
+import { handleLogUpload, handleRequests } from "./channel-routes.js";
 import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import { parseListen } from "./listen.js";
@@ -40,6 +44,8 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /** Timeouts of `berth logs` watches (tests shorten them). */
+  logs?: Omit<LogHubOptions, "lastSeen" | "now">;
 }
 
 export interface ApiServer {
@@ -93,6 +99,15 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "requests":
+      return handleRequests(ctx, req, res, p.node as string, log);
+    case "log-upload":
+      return handleLogUpload(ctx, req, res, p.node as string, p.id as string, log);
+    case "app-logs":
+      return handleAppLogs(ctx, req, res, p.app as string, query, log);
+    case "request-report":
+    case "app-restart":
+      return sendError(res, 501, "restart is not built yet");
   }
 }
 
@@ -119,6 +134,8 @@ function logRequest(
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseListen(opts.listen);
+  const requests = new NodeRequests();
+  const seen = new Map<string, number>();
   const ctx: ApiContext = {
     backend: opts.backend,
     events: opts.events,
@@ -130,9 +147,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     onPullRequest: opts.onPullRequest,
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
-    seen: new Map(),
+    seen,
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    requests,
+    logs: new LogHub(requests, { ...opts.logs, lastSeen: (node) => seen.get(node) ?? null }),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 

@@ -140,10 +140,12 @@ describe.skipIf(!ok)("container output (real podman)", () => {
     await f.done;
     const files = readdirSync(saved).filter((name) => name.startsWith(`${inst.name}.`));
     expect(files).toEqual([`${inst.name}.${inst.ref.slice(0, 12)}.log`]);
-    const prev = await readFileHistory(
-      { kind: "saved", instance: inst.name, path: join(saved, files[0] as string) },
-      q(),
-    );
+    const prev = (
+      await readFileHistory(
+        { kind: "saved", instance: inst.name, path: join(saved, files[0] as string) },
+        q(),
+      )
+    ).items;
     expect(prev.slice(0, 4).map((e) => e.line)).toEqual([
       "first",
       "to stderr",

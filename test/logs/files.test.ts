@@ -134,7 +134,7 @@ describe("readFileHistory of a process log", () => {
   const src = (path: string) => ({ kind: "process" as const, instance: "berth-web-0-a", path });
 
   it("gives each line the time of its stamp, and the marker its own", async () => {
-    const got = await readFileHistory(src(stampedLog(3)), q());
+    const got = (await readFileHistory(src(stampedLog(3)), q())).items;
     expect(got.map((e) => [new Date(e.ms).toISOString(), e.line, e.origin])).toEqual([
       ["2025-05-01T09:59:59.000Z", "starting berth-web-0-a (node, port 1, restart 0)", "berth"],
       ["2025-05-01T10:00:00.000Z", "l0", "app"],
@@ -144,17 +144,18 @@ describe("readFileHistory of a process log", () => {
   });
 
   it("-n: the newest lines, oldest first", async () => {
-    const got = await readFileHistory(src(stampedLog(50)), q({ lines: 3 }));
+    const got = (await readFileHistory(src(stampedLog(50)), q({ lines: 3 }))).items;
     expect(got.map((e) => e.line)).toEqual(["l47", "l48", "l49"]);
   });
 
   it("since: only lines at or after it", async () => {
-    const got = await readFileHistory(src(stampedLog(50)), q({ sinceMs: base + 47_000 }));
+    const got = (await readFileHistory(src(stampedLog(50)), q({ sinceMs: base + 47_000 }))).items;
     expect(got.map((e) => e.line)).toEqual(["l47", "l48", "l49"]);
   });
 
   it("grep: the newest matching lines", async () => {
-    const got = await readFileHistory(src(stampedLog(50)), q({ lines: 2, grep: (l) => l.endsWith("7") }));
+    const got = (await readFileHistory(src(stampedLog(50)), q({ lines: 2, grep: (l) => l.endsWith("7") })))
+      .items;
     expect(got.map((e) => e.line)).toEqual(["l37", "l47"]);
   });
 
@@ -162,7 +163,7 @@ describe("readFileHistory of a process log", () => {
     const path = stampedLog(2);
     writeFileSync(`${path}.1`, "r1a\nr1b\n");
     writeFileSync(`${path}.2`, "r2a\n");
-    const got = await readFileHistory(src(path), q({ lines: 5 }));
+    const got = (await readFileHistory(src(path), q({ lines: 5 }))).items;
     expect(got.map((e) => e.line)).toEqual([
       "r1a",
       "r1b",
@@ -181,15 +182,24 @@ describe("readFileHistory of a process log", () => {
       `${path}.times`,
       formatStamp({ offset: 4, ms: base + 9000 }) + formatStamp({ offset: 6, ms: base + 9000 }),
     );
-    const got = await readFileHistory(src(path), q());
+    const got = (await readFileHistory(src(path), q())).items;
     const ms = got.map((e) => e.ms);
     expect([...ms].sort((x, y) => x - y)).toEqual(ms);
   });
 
   it("leaves out the line still being written while following, shows it otherwise", async () => {
     const path = fileWith("done\nhalf");
-    expect((await readFileHistory(src(path), q({ following: true }))).map((e) => e.line)).toEqual(["done"]);
-    expect((await readFileHistory(src(path), q())).map((e) => e.line)).toEqual(["done", "half"]);
+    const following = await readFileHistory(src(path), q({ following: true }));
+    expect(following.items.map((e) => e.line)).toEqual(["done"]);
+    // A follower goes on where the unfinished line starts.
+    expect(following.resumeAt).toBe(5);
+    expect((await readFileHistory(src(path), q())).items.map((e) => e.line)).toEqual(["done", "half"]);
+  });
+
+  it("gives the follower's starting point even when no history is wanted", async () => {
+    const path = fileWith("a\nb\nc");
+    const h = await readFileHistory(src(path), q({ lines: 0, following: true }));
+    expect(h).toEqual({ items: [], resumeAt: 4 });
   });
 
   it("sanitises binary garbage, ANSI, progress, and redacts secrets", async () => {
@@ -199,13 +209,13 @@ describe("readFileHistory of a process log", () => {
     const path = fileWith(
       Buffer.concat([Buffer.from("token=sup3r-s3cret\n"), garbage, Buffer.from("\n10%\r100%\n")]),
     );
-    const got = await readFileHistory(src(path), q({ secrets: ["sup3r-s3cret"] }));
+    const got = (await readFileHistory(src(path), q({ secrets: ["sup3r-s3cret"] }))).items;
     expect(got.map((e) => e.line)).toEqual(["token=[redacted]", "B", "100%"]);
   });
 
   it("a 1 MiB line comes out capped with its real size", async () => {
     const path = fileWith(`${"z".repeat(1024 * 1024)}\nnext\n`);
-    const got = await readFileHistory(src(path), q());
+    const got = (await readFileHistory(src(path), q())).items;
     expect(got[0]?.line).toMatch(/^z+ … \[truncated by berth: 1048576 bytes\]$/);
     expect(Buffer.byteLength(got[0]?.line as string)).toBeLessThanOrEqual(8192);
     expect(got[1]?.line).toBe("next");
@@ -214,7 +224,7 @@ describe("readFileHistory of a process log", () => {
   it("a missing file has no history", async () => {
     expect(
       await readFileHistory({ kind: "process", instance: "x", path: "/nonexistent/berth-x-0-a.log" }, q()),
-    ).toEqual([]);
+    ).toEqual({ items: [], resumeAt: null });
   });
 });
 
@@ -231,7 +241,7 @@ describe("readFileHistory of saved container output and the journal", () => {
         following: false,
       },
     );
-    expect(got).toEqual([
+    expect(got.items).toEqual([
       { ms: Date.parse("2026-12-03T06:17:46.000Z"), instance: "berth-web-0-b", line: "b", origin: "app" },
     ]);
   });
@@ -249,6 +259,8 @@ describe("readFileHistory of saved container output and the journal", () => {
         following: false,
       },
     );
-    expect(got).toEqual([{ ms: 2000, instance: "berth", line: "restart r-1 succeeded", origin: "berth" }]);
+    expect(got.items).toEqual([
+      { ms: 2000, instance: "berth", line: "restart r-1 succeeded", origin: "berth" },
+    ]);
   });
 });

@@ -1,0 +1,175 @@
+// `berth logs APP [--node N] [-n LINES] [--since DURATION] [-f] [--grep RE]`: the output of an
+// app's instances on every node, merged in time order, each line tagged with its node and instance
+// (GET /v1/apps/{app}/logs, Server-Sent Events). Notices (a node that does not answer, a source
+// that ended) go to stderr; with --json every event is one JSON object per line on stdout. Exits 1
+// when some node's lines are missing, so a partial answer is never mistaken for the whole.
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { createParser } from "eventsource-parser";
+import { request } from "undici";
+import { compileGrep } from "../../core/logs/grep.js";
+import { parseSince } from "../../core/logs/since.js";
+import type { LogLine, LogNotice } from "../../schema/index.js";
+import { painter, readGlobals, type Style } from "../context.js";
+import { FailedError, UserError } from "../errors.js";
+
+interface LogsOptions {
+  node?: string;
+  lines?: string;
+  since?: string;
+  follow?: boolean;
+  grep?: string;
+  url: string;
+  apiTokenFile?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("logs")
+    .argument("<app>", "the app whose output to show")
+    .description("an app's output on every node, merged in time order and tagged with node and instance")
+    .option("--node <node>", "only this node")
+    .option("-n, --lines <n>", "lines of history (default 100, at most 10000; 0 with -f: only new lines)")
+    .option(
+      "--since <when>",
+      "only lines since a duration ago (90s, 10m, 2h, 1d) or a time (2025-05-01T10:00:00Z)",
+    )
+    .option("-f, --follow", "keep printing new lines as the app writes them")
+    .option("--grep <re>", "only lines matching this regular expression (no backreferences or lookaround)")
+    .option("--url <url>", "reconciler URL", "http://127.0.0.1:7070")
+    .option("--api-token-file <file>", "admin token for the reconciler's read API, if it requires one")
+    .action(async (app: string, opts: LogsOptions, cmd: Command) => {
+      const g = readGlobals(cmd);
+      const url = logsUrl(app, opts, Date.now());
+      const view = g.json ? jsonView() : textView(painter(g.color));
+      const end = await streamLogs(url, opts, view);
+      if (!end.complete) {
+        throw new FailedError(
+          `berth logs: incomplete — the lines of ${end.missing.join(", ")} are missing (see the notices above)`,
+        );
+      }
+    });
+}
+
+/** The request URL for the options, or a UserError saying which option is wrong. */
+export function logsUrl(app: string, opts: LogsOptions, now: number): URL {
+  const url = new URL(`/v1/apps/${encodeURIComponent(app)}/logs`, opts.url);
+  if (opts.node) url.searchParams.set("node", opts.node);
+  if (opts.lines !== undefined) {
+    const n = Number(opts.lines);
+    if (!Number.isInteger(n) || n < 0 || n > 10_000)
+      throw new UserError(`-n ${opts.lines}: give a whole number of lines from 0 to 10000`);
+    url.searchParams.set("lines", String(n));
+  }
+  if (opts.since !== undefined) {
+    const s = parseSince(opts.since, now);
+    if (!s.ok) throw new UserError(`--since: ${s.error}`);
+    url.searchParams.set("since", new Date(s.ms).toISOString());
+  }
+  if (opts.follow) url.searchParams.set("follow", "1");
+  if (opts.grep !== undefined) {
+    const c = compileGrep(opts.grep);
+    if (!c.ok) throw new UserError(`--grep: ${c.error}`);
+    url.searchParams.set("grep", opts.grep);
+  }
+  return url;
+}
+
+export interface LogsView {
+  line(l: LogLine): void;
+  notice(n: LogNotice): void;
+  caughtUp(info: unknown): void;
+  end(info: unknown): void;
+}
+
+function jsonView(): LogsView {
+  const out = (type: string, data: unknown) =>
+    process.stdout.write(`${JSON.stringify({ type, ...(data as object) })}\n`);
+  return {
+    line: (l) => out("line", l),
+    notice: (n) => out("notice", n),
+    caughtUp: (i) => out("caught-up", i),
+    end: (i) => out("end", i),
+  };
+}
+
+/** `2025-05-01T10:00:00.123Z node-a/web-0-a  text`; berth's own lines in yellow with a [berth] tag. */
+export function textView(paint: (s: Style, t: string) => string): LogsView {
+  let width = 0;
+  return {
+    line(l) {
+      const tag = `${l.node}/${l.instance.replace(/^berth-/, "")}`;
+      width = Math.max(width, tag.length);
+      const text = l.origin === "berth" ? paint("yellow", `[berth] ${l.line}`) : l.line;
+      process.stdout.write(`${paint("dim", l.time)} ${paint("cyan", tag.padEnd(width))}  ${text}\n`);
+    },
+    notice(n) {
+      process.stderr.write(paint(n.level === "warning" ? "yellow" : "dim", `berth logs: ${n.message}\n`));
+    },
+    caughtUp() {},
+    end() {},
+  };
+}
+
+/** Streams one watch to `view`; resolves with its end ({complete, missing}). */
+export async function streamLogs(
+  url: URL,
+  opts: Pick<LogsOptions, "apiTokenFile">,
+  view: LogsView,
+): Promise<{ complete: boolean; missing: string[] }> {
+  const headers: Record<string, string> = { accept: "text/event-stream" };
+  if (opts.apiTokenFile) headers.authorization = `Bearer ${readToken(opts.apiTokenFile)}`;
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(url, { headers, headersTimeout: 60_000, bodyTimeout: 0 });
+  } catch (err) {
+    throw new UserError(
+      `cannot reach the reconciler at ${url.origin}: ${(err as Error).message}`,
+      "is `berth serve` (or `berth up`) running there? Point --url at it",
+    );
+  }
+  if (res.statusCode !== 200) {
+    const body = await res.body.text();
+    let message = body.slice(0, 500);
+    try {
+      message = (JSON.parse(body) as { error?: string }).error ?? message;
+    } catch {
+      // not JSON: shown as it is
+    }
+    throw new UserError(
+      `${message}`,
+      res.statusCode === 401 ? "pass the admin token with --api-token-file" : undefined,
+    );
+  }
+  let end: { complete: boolean; missing: string[] } | null = null;
+  const parser = createParser({
+    onEvent(e) {
+      const data = JSON.parse(e.data) as unknown;
+      if (e.event === "line") view.line(data as LogLine);
+      else if (e.event === "notice") view.notice(data as LogNotice);
+      else if (e.event === "caught-up") view.caughtUp(data);
+      else if (e.event === "end") {
+        end = data as { complete: boolean; missing: string[] };
+        view.end(data);
+      }
+    },
+  });
+  try {
+    for await (const chunk of res.body) parser.feed(Buffer.from(chunk).toString("utf8"));
+  } catch (err) {
+    throw new FailedError(`berth logs: the connection to ${url.origin} broke: ${(err as Error).message}`);
+  }
+  if (!end)
+    throw new FailedError(`berth logs: ${url.origin} ended the stream early (did the reconciler stop?)`);
+  return end;
+}
+
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new UserError(
+      `cannot read --api-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+  }
+}

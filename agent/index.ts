@@ -23,6 +23,7 @@ import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createRequestDispatcher } from "./loop/requests.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
+import { createRestartReporter } from "./restart/reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
 import { readRecords } from "./runtime/process-records.js";
 
@@ -186,6 +187,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       healthHost,
       now: Date.now,
       random: Math.random,
+      restarts: createRestartReporter({
+        send: (id, report, signal) => client.report(id, report, signal),
+        journal,
+        logger,
+        signal: abort.signal,
+      }),
     },
     state,
   };
@@ -269,7 +276,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const requests = createRequestDispatcher({
     fetch: (signal) => client.fetchRequests(signal),
     onLogs: startLogs,
-    onRestart: (req) => logger.warn({ request: req.id }, "restart requests are not handled yet"),
+    onRestart: (req) => machine.restart(req),
     logger,
     signal: abort.signal,
   });
@@ -295,6 +302,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         await machine.stop();
         await poller.catch(() => undefined);
         await Promise.all([...sessions]);
+        await ctx.deps.restarts?.flush();
         await store.flush();
         await reporter.flush(2_000);
         reporter.close();
@@ -325,6 +333,7 @@ function noteInJournal(journal: ReturnType<typeof createJournal>, e: AgentEvent)
   if (e.type === "action-started")
     journal.note(app, `${e.reason}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);
   else if (e.type === "action-succeeded") journal.note(app, `done: ${e.reason} (${e.ms} ms)`);
+  else if (e.kind === "restart") journal.note(app, `failed: ${e.reason}: ${e.error} (not retried)`);
   else
     journal.note(
       app,

@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   history: () => import("./commands/history.js"),
   events: () => import("./commands/events.js"),
   logs: () => import("./commands/logs.js"),
+  restart: () => import("./commands/restart.js"),
   node: () => import("./commands/node.js"),
   schema: () => import("./commands/schema.js"),
 };

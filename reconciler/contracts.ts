@@ -13,6 +13,9 @@ export type EventType =
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
+  | "restart-requested" // `berth restart` was accepted: which nodes, in which order
+  | "restart-progress" // a node reported a step of a restart
+  | "restart-finished" // a restart ended: succeeded, failed or dropped, and why
   | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
 
 export interface BerthEvent {

@@ -8,7 +8,9 @@ import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
 import { observedFingerprint } from "../core/observed.js";
 import type { Health } from "../core/planner.js";
+import { type RestartJob, restartStates } from "../core/restart.js";
 import { buildStatus, type Problem, type StatusInput } from "../core/status.js";
+import type { RestartReporter } from "../restart/reporter.js";
 import type { DriverSet } from "./drivers.js";
 import type { Outcome } from "./executor.js";
 import { probeHealth } from "./health-monitor.js";
@@ -32,6 +34,8 @@ export interface LoopDeps {
   healthHost: (runtime: ObservedInstance["runtime"]) => string;
   now: () => number;
   random: () => number;
+  /** Tells the reconciler (and the journal) how restarts asked with `berth restart` go. */
+  restarts?: RestartReporter;
 }
 
 export interface LoopState {
@@ -58,6 +62,8 @@ export interface LoopState {
   fingerprint: string | null;
   /** Hash of the document the last finished pass worked on. */
   lastPassHash: string | null;
+  /** Restarts asked with `berth restart`: those under way and the last outcome per app. */
+  restarts: RestartJob[];
 }
 
 export interface LoopContext {
@@ -82,6 +88,7 @@ export function initialState(): LoopState {
     ingressError: null,
     fingerprint: null,
     lastPassHash: null,
+    restarts: [],
   };
 }
 
@@ -143,7 +150,7 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
       message: `the desired document has ${state.doc?.routes.length} routes but this agent manages no Caddy (start it with --caddy-admin)`,
     });
   }
-  return buildStatus({
+  const status = buildStatus({
     node: deps.node,
     agentVersion: deps.agentVersion,
     desiredHash: state.desiredHash,
@@ -161,4 +168,6 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     now: deps.now(),
     ...over,
   });
+  if (state.restarts.length > 0) status.restarts = restartStates(state.restarts);
+  return status;
 }

@@ -125,6 +125,7 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
         if (!r.ok) return unhealthy(r);
         return { ok: true, detail: r.detail, healthy: [{ ref: r.instance.ref, detail: r.detail }] };
       }
+      case "restart":
       case "replace": {
         const { workload: w, old } = action;
         if (action.strategy === "stop-first") {

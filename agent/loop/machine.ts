@@ -3,12 +3,13 @@
 // falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE. Passes and
 // drift ticks run one at a time on a single queue, so they never race on the state. Documents
 // are checked here before they can replace the one being applied.
-import type { NodeStatus } from "../../schema/index.js";
+import type { NodeStatus, RestartRequest } from "../../schema/index.js";
 import { nextDue } from "../core/backoff.js";
 import { checkDocument } from "../core/document.js";
 import type { PassTrigger } from "../core/events.js";
+import { acceptRestart, dropForDocument } from "../core/restart.js";
 import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth } from "./context.js";
-import { markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
+import { expireRestarts, markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 
 export interface Machine {
   /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
@@ -21,6 +22,8 @@ export interface Machine {
   setReconcilerProblem(code: string, message: string | null): void;
   /** The poller got its first answer (so idle() can resolve without a document). */
   markPolled(): void;
+  /** A restart asked with `berth restart`: accepted (and run by the next passes) or refused, and reported. */
+  restart(req: RestartRequest): void;
   idle(): Promise<void>;
   status(): NodeStatus;
   stop(): Promise<void>;
@@ -93,6 +96,7 @@ export function createMachine(
   /** IDLE work: observe, re-check health, and wake a pass on drift. Never changes anything itself. */
   async function tick(): Promise<void> {
     if (!state.doc) return;
+    expireRestarts(ctx);
     try {
       await observe(ctx);
     } catch (e) {
@@ -187,6 +191,10 @@ export function createMachine(
       [...(state.doc?.workloads ?? []), ...doc.workloads].map((w) => [w.specHash, w]),
     );
     state.doc = doc;
+    // A restart never outlives the document it was asked for: one whose app changed is dropped.
+    const r = dropForDocument(state.restarts, doc, deps.now());
+    state.restarts = r.jobs;
+    for (const j of r.dropped) deps.restarts?.changed(j);
     try {
       await deps.drivers.ensure(new Set(doc.workloads.map((w) => w.runtime)));
     } catch (e) {
@@ -235,6 +243,38 @@ export function createMachine(
     markPolled() {
       polled = true;
       notifyIdle();
+    },
+    restart(req) {
+      const now = deps.now();
+      const r = acceptRestart(req, state.doc, state.restarts, now);
+      if (!r.ok) {
+        const refused = {
+          id: req.id,
+          app: req.app,
+          generation: req.generation,
+          workloads: req.workloads,
+          remaining: [],
+          done: 0,
+          total: req.workloads.length,
+          state: r.state,
+          message: r.message,
+          deadline: now,
+          at: now,
+        };
+        deps.restarts?.changed(refused);
+        return;
+      }
+      // Keep what is under way and the last outcome of other apps; older outcomes are forgotten.
+      const finished = new Map<string, (typeof state.restarts)[number]>();
+      for (const j of state.restarts) if (j.state !== "running") finished.set(j.app, j);
+      state.restarts = [
+        ...state.restarts.filter((j) => j.state === "running"),
+        ...[...finished.values()].filter((j) => j.app !== r.job.app),
+        r.job,
+      ];
+      deps.restarts?.changed(r.job, "accepted");
+      deps.reporter.report(currentStatus(ctx));
+      trigger("restart");
     },
     idle() {
       if (isIdle() && !stopping) return Promise.resolve();

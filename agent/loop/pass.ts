@@ -7,6 +7,7 @@ import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../c
 import type { PassTrigger } from "../core/events.js";
 import { healthyNow, unhealthyNow } from "../core/health-track.js";
 import { type PlanResult, planActions } from "../core/planner.js";
+import { expire, nextRestart, settleStep } from "../core/restart.js";
 import {
   currentStatus,
   desiredIngress,
@@ -71,7 +72,7 @@ export function markAppliedIfComplete(ctx: LoopContext): void {
 function plan(ctx: LoopContext): PlanResult {
   const { state, deps } = ctx;
   const ing = desiredIngress(ctx);
-  return planActions({
+  const planned = planActions({
     desired: state.doc as NonNullable<typeof state.doc>,
     instances: state.instances,
     health: healthMap(state),
@@ -84,6 +85,25 @@ function plan(ctx: LoopContext): PlanResult {
         ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
         : null,
   });
+  // A restart asked with `berth restart` takes its next step once nothing else is to be done to it.
+  const restart = nextRestart({
+    jobs: state.restarts,
+    desired: state.doc as NonNullable<typeof state.doc>,
+    instances: state.instances,
+    health: healthMap(state),
+    planned: [...planned.actions, ...planned.deferred.map((d) => d.action)],
+  });
+  if (restart) planned.actions.push(restart);
+  return planned;
+}
+
+/** Restarts past their deadline fail, and say so. */
+export function expireRestarts(ctx: LoopContext): void {
+  const { state, deps } = ctx;
+  if (state.restarts.length === 0) return;
+  const r = expire(state.restarts, deps.now());
+  state.restarts = r.jobs;
+  for (const j of r.expired) deps.restarts?.changed(j);
 }
 
 /** Observes and checks health; false (with a problem recorded) when the runtime cannot be listed. */
@@ -113,6 +133,7 @@ export async function runPass(
   const doc = state.doc;
   if (!doc) return { again: false };
   deps.emit({ type: "pass-started", trigger, hash: doc.hash });
+  expireRestarts(ctx);
   if (!(await snapshot(ctx))) {
     deps.reporter.report(currentStatus(ctx));
     return { again: false, retryInMs: 5_000 };
@@ -170,6 +191,22 @@ export async function runPass(
         reason: action.reason,
         ms,
       });
+    } else if (action.kind === "restart") {
+      // A failed restart step is reported and ends its restart; it is not retried (the old
+      // instance keeps serving), so it leaves no backoff behind.
+      if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
+      deps.logger.warn(
+        { action: action.kind, workload: action.workloadId, err: outcome.error },
+        `failed: ${action.reason}`,
+      );
+      deps.emit({
+        type: "action-failed",
+        kind: action.kind,
+        workloadId: action.workloadId,
+        reason: action.reason,
+        error: outcome.error,
+        retryInMs: 0,
+      });
     } else {
       state.backoff = recordFailure(
         state.backoff,
@@ -205,6 +242,19 @@ export async function runPass(
         error: outcome.error,
         retryInMs,
       });
+    }
+    if (action.kind === "restart") {
+      const job = state.restarts.find((j) => j.id === action.requestId);
+      if (job) {
+        const next = settleStep(
+          job,
+          action.workloadId,
+          outcome.ok ? { ok: true } : { ok: false, error: outcome.error },
+          deps.now(),
+        );
+        state.restarts = state.restarts.map((j) => (j === job ? next : j));
+        deps.restarts?.changed(next, next.state === "running" ? "running" : undefined, action.workloadId);
+      }
     }
   }
 

@@ -1,12 +1,13 @@
 // The agent's side of the channel it opens to the reconciler (agents only connect out):
-// GET /v1/nodes/{node}/requests hands out the requests held for the node (logs, restart), and
+// GET /v1/nodes/{node}/requests hands out the requests held for the node (logs, restart),
 // POST /v1/nodes/{node}/logs/{id} takes a batch of lines for a log request (200 while someone
-// watches, 410 once nobody does, so the agent stops reading). Both need the node's own token.
+// watches, 410 once nobody does, so the agent stops reading), and
+// POST /v1/nodes/{node}/requests/{id}/report takes a restart's progress. All need the node's token.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { validateLogBatch } from "../../schema/index.js";
+import { validateLogBatch, validateRequestReport } from "../../schema/index.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { admit } from "./node-routes.js";
-import { readBody, sendError, sendJson, sendTooLarge } from "./respond.js";
+import { readBody, sendError, sendJson, sendNoContent, sendTooLarge } from "./respond.js";
 import { formatSchemaErrors } from "./schema-errors.js";
 
 export function handleRequests(
@@ -72,4 +73,24 @@ export async function handleLogUpload(
     return;
   }
   sendJson(res, 200, { continue: true });
+}
+
+export async function handleRequestReport(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  node: string,
+  id: string,
+  log: LogFields,
+): Promise<void> {
+  if (!admit(ctx, req, res, node, log)) return;
+  const report = await readJson(ctx, req, res, "request report", validateRequestReport(), log);
+  if (!report) return;
+  if (ctx.restarts.report(node, id, report) === "unknown") {
+    log.result = "unknown";
+    sendError(res, 404, `no restart ${id} is under way on node ${node}`);
+    return;
+  }
+  log.result = report.state;
+  sendNoContent(res, 204);
 }

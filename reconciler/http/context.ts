@@ -7,6 +7,7 @@ import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import type { LogHub } from "../logs/hub.js";
 import type { Metrics } from "../metrics.js";
+import type { RestartCoordinator } from "../restart/coordinator.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
@@ -53,4 +54,6 @@ export interface ApiContext {
   requests: NodeRequests;
   /** Open `berth logs` watches. */
   logs: LogHub;
+  /** `berth restart`s under way. */
+  restarts: RestartCoordinator;
 }

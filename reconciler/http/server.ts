@@ -12,9 +12,11 @@ import type { EventBus } from "../events.js";
 import { LogHub, type LogHubOptions } from "../logs/hub.js";
 import { handleAppLogs } from "../logs/route.js";
 import type { Metrics } from "../metrics.js";
+import { RestartCoordinator, type RestartOptions } from "../restart/coordinator.js";
+import { handleAppRestart } from "../restart/route.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
-import { handleLogUpload, handleRequests } from "./channel-routes.js";
+import { handleLogUpload, handleRequestReport, handleRequests } from "./channel-routes.js";
 import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import { parseListen } from "./listen.js";
@@ -46,6 +48,8 @@ export interface ApiServerOptions {
   limits?: Partial<Limits>;
   /** Timeouts of `berth logs` watches (tests shorten them). */
   logs?: Omit<LogHubOptions, "lastSeen" | "now">;
+  /** Timeouts of `berth restart` (tests shorten them). */
+  restarts?: Omit<RestartOptions, "lastSeen" | "now">;
 }
 
 export interface ApiServer {
@@ -106,8 +110,9 @@ async function dispatch(
     case "app-logs":
       return handleAppLogs(ctx, req, res, p.app as string, query, log);
     case "request-report":
+      return handleRequestReport(ctx, req, res, p.node as string, p.id as string, log);
     case "app-restart":
-      return sendError(res, 501, "restart is not built yet");
+      return handleAppRestart(ctx, req, res, p.app as string, query, log);
   }
 }
 
@@ -152,6 +157,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     closers: new Set(),
     requests,
     logs: new LogHub(requests, { ...opts.logs, lastSeen: (node) => seen.get(node) ?? null }),
+    restarts: new RestartCoordinator(opts.backend, requests, opts.events, {
+      ...opts.restarts,
+      lastSeen: (node) => seen.get(node) ?? null,
+    }),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 
@@ -202,6 +211,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close() {
       closing ??= new Promise<void>((resolve) => {
         unobserve();
+        ctx.restarts.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
         server.close(() => resolve());

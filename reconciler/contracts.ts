@@ -1,5 +1,6 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
+import type { Liveness } from "../core/status/liveness.js";
 import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
@@ -10,17 +11,24 @@ export type EventType =
   | "rejected" // the commit is invalid; nothing published
   | "unchanged" // the commit changes no node's desired state; nothing published
   | "node-reported" // an agent reported a changed status
+  | "workload-failed" // a node reported a workload failing with a new cause (exit, crash loop, never healthy…)
   | "status-committed" // statuses were committed to the status branch
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
   | "restart-requested" // `berth restart` was accepted: which nodes, in which order
   | "restart-progress" // a node reported a step of a restart
   | "restart-finished" // a restart ended: succeeded, failed or dropped, and why
-  | "error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "node-stale" // no contact with a node's agent for longer than the stale bound
+  | "node-lost" // no contact for longer than the lost bound
+  | "node-back" // a stale or lost node's agent called again
+  | "reconciler-error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
 
 export interface BerthEvent {
-  /** Strictly increasing per reconciler process; used as the SSE id. */
-  id: number;
+  /**
+   * `<epoch>-<seq>`: the epoch names the reconciler process, seq increases strictly within it.
+   * Unique across restarts; used as the SSE id (opaque to clients).
+   */
+  id: string;
   type: EventType;
   time: string;
   data: Record<string, unknown>;
@@ -60,6 +68,24 @@ export interface PublishedView {
   rejected?: RejectedView | null;
 }
 
+/** A node's liveness verdict as the API shows it (times in ms epoch). */
+export interface LivenessView {
+  state: Liveness;
+  since: number;
+  lastSeen: number | null;
+  /** What is known and since when, in words. */
+  message: string;
+}
+
+export interface NodeEntryView {
+  node: string;
+  /** The last moment the reconciler knew the agent was there (an open long-poll counts). */
+  lastSeen: number | null;
+  status: NodeStatus | null;
+  /** Absent only for backends that do not judge liveness (test fakes). */
+  liveness?: LivenessView;
+}
+
 /** What the HTTP API needs from the reconciler. */
 export interface ApiBackend {
   trackedBranch(): string;
@@ -80,8 +106,8 @@ export interface ApiBackend {
   tokenSha256(node: string): string | undefined;
   /** A validated status report; the reconciler batches changed ones into status-branch commits. */
   reportStatus(node: string, status: NodeStatus): void;
-  /** lastSeen (ms epoch) and last status per node, from memory. */
-  nodes(): { node: string; lastSeen: number | null; status: NodeStatus | null }[];
+  /** lastSeen (ms epoch), liveness and last status per node, from memory. */
+  nodes(): NodeEntryView[];
   /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */

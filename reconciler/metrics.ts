@@ -4,6 +4,7 @@
 // the HTTP layer; publish latency comes from `published` events. Does not serve HTTP itself.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ApiBackend, BerthEvent } from "./contracts.js";
+import type { ContactBook } from "./liveness/contacts.js";
 
 export type WebhookResult =
   | "accepted" // push to the tracked branch: a reconcile was triggered
@@ -18,6 +19,7 @@ export type WebhookResult =
 export type StatusPutResult = "ok" | "invalid" | "too_large" | "unauthorized" | "forbidden" | "not_found";
 
 const phases = ["converged", "applying", "degraded", "failed"] as const;
+const livenessStates = ["alive", "stale", "lost"] as const;
 
 export interface Metrics {
   readonly registry: Registry;
@@ -27,6 +29,8 @@ export interface Metrics {
   readonly agentsConnected: Gauge;
   readonly nodeStatus: Gauge<"node" | "phase">;
   readonly nodeLastSeen: Gauge<"node">;
+  readonly nodeLiveness: Gauge<"node" | "state">;
+  readonly nodeLivenessSince: Gauge<"node">;
   readonly statusPuts: Counter<"result">;
   readonly httpRequests: Counter<"route" | "code">;
   /** Records one publish, from detection of the commit to the documents being served. */
@@ -34,10 +38,10 @@ export interface Metrics {
   /** Feeds `published` events (data.generation, data.latencyMs) into the gauges. */
   observeEvent(event: BerthEvent): void;
   /**
-   * Reads generation and per-node phases from the backend (called before each scrape); `seen`
-   * holds lastSeen times observed by the HTTP layer, merged with the backend's.
+   * Reads generation, per-node phases and liveness from the backend (called before each scrape);
+   * `contacts` supplies lastSeen for backends that judge no liveness.
    */
-  refresh(backend: ApiBackend, seen?: ReadonlyMap<string, number>): void;
+  refresh(backend: ApiBackend, contacts?: ContactBook): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -77,7 +81,19 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
   });
   const nodeLastSeen = new Gauge({
     name: "berth_node_last_seen_timestamp_seconds",
-    help: "When the node's agent last called the API (unix seconds)",
+    help: "Last moment the reconciler knew the node's agent was there (unix seconds; now while a long-poll is held)",
+    labelNames: ["node"] as const,
+    registers,
+  });
+  const nodeLiveness = new Gauge({
+    name: "berth_node_liveness",
+    help: "Liveness verdict per node (1 for the current state of alive, stale, lost; 0 for the others)",
+    labelNames: ["node", "state"] as const,
+    registers,
+  });
+  const nodeLivenessSince = new Gauge({
+    name: "berth_node_liveness_since_timestamp_seconds",
+    help: "When the node entered its current liveness state (unix seconds)",
     labelNames: ["node"] as const,
     registers,
   });
@@ -106,6 +122,8 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     agentsConnected,
     nodeStatus,
     nodeLastSeen,
+    nodeLiveness,
+    nodeLivenessSince,
     statusPuts,
     httpRequests,
     observePublish,
@@ -115,16 +133,26 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
       if (typeof gen === "number") generation.set(gen);
       if (typeof latencyMs === "number") observePublish(latencyMs / 1000);
     },
-    refresh(backend, seen) {
+    refresh(backend, contacts) {
       generation.set(backend.published().generation);
       // Rebuilt on each scrape so nodes removed from the config disappear from the series.
       nodeStatus.reset();
       nodeLastSeen.reset();
+      nodeLiveness.reset();
+      nodeLivenessSince.reset();
+      const now = Date.now();
       for (const n of backend.nodes()) {
-        const phase = n.status?.phase;
-        if (phase) for (const p of phases) nodeStatus.set({ node: n.node, phase: p }, p === phase ? 1 : 0);
-        const last = Math.max(n.lastSeen ?? 0, seen?.get(n.node) ?? 0);
-        if (last > 0) nodeLastSeen.set({ node: n.node }, last / 1000);
+        const live = n.liveness;
+        // A phase nobody can vouch for (stale or lost node) is not shown as current: all 0.
+        const phase = !live || live.state === "alive" ? n.status?.phase : undefined;
+        if (n.status) for (const p of phases) nodeStatus.set({ node: n.node, phase: p }, p === phase ? 1 : 0);
+        const last = live ? live.lastSeen : (contacts?.lastSeen(n.node, now) ?? n.lastSeen);
+        if (last !== null && last > 0) nodeLastSeen.set({ node: n.node }, last / 1000);
+        if (live) {
+          for (const st of livenessStates)
+            nodeLiveness.set({ node: n.node, state: st }, st === live.state ? 1 : 0);
+          nodeLivenessSince.set({ node: n.node }, live.since / 1000);
+        }
       }
     },
     async render() {

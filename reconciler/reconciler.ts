@@ -3,15 +3,19 @@
 // last PUBLISHED generation and commits the next generation to the desired branch with
 // compare-and-swap (a lost race adopts the winner and runs again), then serves it and wakes
 // long-polls. Also implements the rest of ApiBackend: status reports (batched onto the status
-// branch), lastSeen, plans between refs. It does not speak HTTP (reconciler/http does) and does
-// not compute anything itself (core/ does). See docs/reconciler.md.
+// branch), contact and liveness (liveness/, announced as events and status-branch commits), plans
+// between refs. It does not speak HTTP (reconciler/http does) and does not compute anything
+// itself (core/ does). See docs/reconciler.md.
 import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
 import type { Config } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
+import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import { ContactBook } from "./liveness/contacts.js";
+import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -36,6 +40,7 @@ import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js"
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
+import { livenessRecord } from "./store/status-layout.js";
 
 export interface ReconcilerOptions {
   /** Local mode: the config repo's directory (watched; branches written into its .git). */
@@ -57,6 +62,8 @@ export interface ReconcilerOptions {
    * run: the place to fill `hooks` from the settings.
    */
   onSettings?: (settings: BranchSettings) => void | Promise<void>;
+  /** Liveness bounds (defaults: core/status/liveness.ts defaultLivenessBounds). */
+  liveness?: Partial<LivenessBounds>;
 }
 
 export interface ReconcilerHooks {
@@ -65,6 +72,8 @@ export interface ReconcilerHooks {
   published?(commit: string, summary: string, affected: ReadonlyMap<string, string>): void;
   rejected?(commit: string, diagnostics: Diagnostic[]): void;
   nodeStatus?(node: string, status: NodeStatus): void;
+  /** A node's liveness verdict changed (also emitted as node-stale / node-lost / node-back). */
+  nodeLiveness?(change: LivenessChange): void;
 }
 
 export interface Reconciler extends ApiBackend {
@@ -72,8 +81,10 @@ export interface Reconciler extends ApiBackend {
   stop(): Promise<void>;
   /** Settles when no work is pending (tests). */
   idle(): Promise<void>;
-  /** Touches a node's lastSeen (the HTTP layer calls it on every authenticated agent call). */
-  seen(node: string, at: number): void;
+  /** Agent contact: the HTTP layer records every authenticated call and held long-poll here. */
+  contacts: ContactBook;
+  /** The liveness bounds in use (the HTTP layer caps long-polls at pollHoldMs). */
+  livenessBounds(): LivenessBounds;
   /** The branches in use and the forge berth.yaml names (known after start). */
   settings(): BranchSettings;
 }
@@ -101,6 +112,32 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const served = new ServedState();
   const book = new NodeBook();
   let status: StatusBatcher | undefined;
+  const bounds: LivenessBounds = { ...defaultLivenessBounds, ...opts.liveness };
+  const contacts = new ContactBook();
+  const knownNodes = () => new Set([...served.docs.keys(), ...served.tokens.keys()]);
+  const liveness = new LivenessWatch({
+    bounds,
+    contacts,
+    nodes: knownNodes,
+    announce(change) {
+      const { node, verdict, kind, message } = change;
+      const data = {
+        node,
+        lastSeen: verdict.lastSeen === null ? null : new Date(verdict.lastSeen).toISOString(),
+        since: new Date(verdict.since).toISOString(),
+        message,
+      };
+      if (kind === "record") log.info(data, "node is alive");
+      else {
+        // A node going away is worth a warning; one coming back is news.
+        if (kind === "node-back") log.info(data, message);
+        else log.warn(data, message);
+        events.emit(kind, data);
+      }
+      status?.addLiveness(livenessRecord(node, verdict));
+      hooks.nodeLiveness?.(change);
+    },
+  });
 
   /** Config of the published source commit, for the resource part of plans (loaded lazily). */
   let publishedConfig: Config | null | undefined;
@@ -120,7 +157,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
-      events.emit("error", { op: "reconcile", message });
+      events.emit("reconciler-error", { op: "reconcile", message });
     },
   });
 
@@ -307,7 +344,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     warnedSettings = true;
     const message = `berth.yaml now names branches ${now}; restart berth serve to use them (still using ${used})`;
     log.warn({}, message);
-    events.emit("error", { op: "settings", message });
+    events.emit("reconciler-error", { op: "settings", message });
   }
 
   async function start(): Promise<void> {
@@ -320,7 +357,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         { err: (err as Error).message, repo: source.describe },
         "cannot read the branch settings; using defaults",
       );
-      events.emit("error", { op: "settings", message: (err as Error).message });
+      events.emit("reconciler-error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
     status = new StatusBatcher({
@@ -341,10 +378,13 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         await serveDesiredCommit(cached, "cached copy").catch(() => {});
     }
     try {
-      book.seed(await status.load());
+      const committed = await status.load();
+      book.seed(committed.statuses);
+      liveness.seed(committed.liveness);
     } catch (err) {
       log.error({ err: (err as Error).message }, "cannot read the status branch; statuses start empty");
     }
+    liveness.start();
     const { forge: _forge, ...branches } = settings;
     log.info(
       { repo: source.describe, mode: source.mode, ...branches, generation: served.generation },
@@ -360,6 +400,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     async stop() {
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
+      liveness.stop();
       await loop.stop();
       await status?.stop();
       await source.close();
@@ -381,16 +422,25 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),
     tokenSha256: (node) => served.tokens.get(node),
-    seen: (node, at) => book.seen(node, at),
+    contacts,
+    livenessBounds: () => ({ ...bounds }),
     reportStatus(node, report) {
-      if (book.report(node, report, Date.now())) {
+      // A report is contact too (the HTTP layer has touched already; in-process callers have not).
+      contacts.touch(node, Date.now());
+      if (book.report(node, report)) {
         const { phase, appliedCommit, appliedHash } = report;
         events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);
     },
-    nodes: () => book.list([...served.docs.keys(), ...served.tokens.keys()]),
+    nodes: () => {
+      const now = Date.now();
+      return book.list(knownNodes()).map((n) => {
+        const v = liveness.view(n.node, now);
+        return { ...n, lastSeen: v.lastSeen, liveness: v };
+      });
+    },
     trigger: (req: TriggerRequest) => loop.trigger(req),
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.

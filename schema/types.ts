@@ -412,6 +412,27 @@ export interface Operation {
   nextAttemptAt?: string;
 }
 /**
+ * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LivenessRecord".
+ */
+export interface LivenessRecord {
+  node: Name;
+  /**
+   * alive: in contact; stale: no contact for longer than the stale bound; lost: for longer than the lost bound
+   */
+  liveness: "alive" | "stale" | "lost";
+  /**
+   * when the node entered this state
+   */
+  since: string;
+  /**
+   * the last contact known when the verdict was made (null: none known)
+   */
+  lastSeen: string | null;
+}
+/**
  * What an agent reports about its node. Committed to the status branch when it changes (observedAt excluded).
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema

@@ -9,7 +9,7 @@
 // first entry with size >= e — exactly the time for the last line of each burst, an upper bound
 // within the recording interval for the others, and for lines written while the agent was down
 // the first moment it saw them. Pure.
-import { sanitizeLogLine } from "./log-line.js";
+import { sanitiseLine } from "./log-line.js";
 
 /** A line of output, in the order berth shows it. */
 export interface LogItem {
@@ -179,14 +179,14 @@ export interface LineContext {
  * (`origin: "berth"`, under the instance they are about, or `berth` in the app journal); container
  * lines take the engine's timestamp; process output takes the time index, an upper bound, which
  * readers going backwards also cap with the time of the line after it (lines are written in file
- * order). The text goes through sanitizeLogLine (with the line's real size when only its start was
+ * order). The text goes through sanitiseLine (with the line's real size when only its start was
  * read). Null for a line that has no time where one is required (not written by the engine).
  */
 export function entryOf(raw: RawLine, ctx: LineContext): LogItem | null {
   const text = raw.bytes.toString("utf8");
-  const totalBytes = raw.total > raw.bytes.length ? raw.total : undefined;
-  const clean = (s: string) =>
-    sanitizeLogLine(s, { secrets: ctx.secrets, ...(totalBytes ? { totalBytes } : {}) });
+  // Bytes of a long line the reader did not keep (it keeps the beginning), for the truncation mark.
+  const dropped = Math.max(0, raw.total - raw.bytes.length);
+  const clean = (s: string) => sanitiseLine(s, { secrets: ctx.secrets }, dropped);
   if (ctx.time.kind === "prefix") {
     const t = parseTimestamped(text);
     if (!t) return null;

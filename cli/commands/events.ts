@@ -1,6 +1,8 @@
-// `berth events [--follow] [--json] [--url URL]`: the reconciler's event stream (SSE). With --follow it
-// reconnects after a disconnect and resumes from the last event id (Last-Event-ID); the server sends
-// an explicit `gap` event when events were missed, which is printed as a notice.
+// `berth events [--follow] [--json] [--url URL] [--since ID]`: the reconciler's event stream (SSE).
+// It prints the events the reconciler still holds (or those after --since); with --follow it then
+// keeps streaming, reconnects after a disconnect and resumes from the last event id
+// (Last-Event-ID). The server sends an explicit `gap` event when events were missed (the buffer
+// moved on, or the reconciler restarted), which is printed as a notice.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
@@ -18,23 +20,31 @@ interface EventsOptions {
 export function register(program: Command): void {
   program
     .command("events")
-    .description("print the reconciler's events (detected, planned, published, rejected, node-reported, …)")
-    .option("--follow", "keep streaming; reconnect and resume after a disconnect")
+    .description(
+      "print the events the reconciler still holds (detected, planned, published, rejected, node-reported, workload-failed, …)",
+    )
+    .option(
+      "--follow",
+      "after those, keep printing new events; reconnect and resume after a disconnect (a notice says when events were missed)",
+    )
     .option("--url <url>", "reconciler URL", "http://127.0.0.1:7070")
-    .option("--since <id>", "start after this event id (default: every event the reconciler still holds)")
+    .option(
+      "--since <id>",
+      "only events after this event id (as printed with --json); default: every event the reconciler still holds",
+    )
     .option("--api-token-file <file>", "admin token for the reconciler's read API, if it requires one")
     .action(async (opts: EventsOptions, cmd: Command) => {
       const g = readGlobals(cmd);
       const paint = painter(g.color);
       const print = (e: EventSourceMessage): void => {
         if (g.json) {
-          process.stdout.write(
-            `${JSON.stringify({ id: Number(e.id), type: e.event, data: safeJson(e.data) })}\n`,
-          );
+          process.stdout.write(`${JSON.stringify({ id: e.id, type: e.event, data: safeJson(e.data) })}\n`);
           return;
         }
         if (e.event === "gap") {
-          process.stdout.write(paint("yellow", `-- events were missed: ${e.data}\n`));
+          const gap = safeJson(e.data) as { message?: unknown };
+          const why = typeof gap.message === "string" ? gap.message : e.data;
+          process.stdout.write(paint("yellow", `-- events were missed: ${why}\n`));
           return;
         }
         const data = safeJson(e.data) as { time?: string } & Record<string, unknown>;
@@ -72,6 +82,11 @@ export async function streamEvents(
   const endpoint = new URL("/v1/events", opts.url);
   if (!opts.follow) endpoint.searchParams.set("follow", "0");
   for (;;) {
+    // Without a cursor yet, ask for the backlog first (what --follow promises to print).
+    if (opts.follow) {
+      if (lastId === undefined) endpoint.searchParams.set("backlog", "1");
+      else endpoint.searchParams.delete("backlog");
+    }
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (lastId !== undefined) headers["last-event-id"] = lastId;
     if (opts.apiTokenFile) headers.authorization = `Bearer ${readFileSync(opts.apiTokenFile, "utf8").trim()}`;

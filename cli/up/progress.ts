@@ -27,7 +27,7 @@ export function describeEvent(e: BerthEvent, paint: Paint): string | null {
         ...lines,
       ].join("\n");
     }
-    case "error":
+    case "reconciler-error":
       return `${paint("red", "error")}     ${String(d.message ?? JSON.stringify(d))}`;
     default:
       return null;

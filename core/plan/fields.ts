@@ -7,13 +7,13 @@ import { canonicalJson } from "../canonical-json.js";
 export const SENSITIVE = "(sensitive)";
 const secretKey = /(SECRET|TOKEN|PASSWORD|KEY)/i;
 
-/** True for an env key whose value must never be shown (plans, logs, status). */
-export const isSecretEnvKey = (name: string): boolean => secretKey.test(name);
+/** True when an env variable's name looks like it holds a secret (its value is never shown). */
+export const isSecretEnvName = (name: string): boolean => secretKey.test(name);
 
 /** True for `env.NAME` (at any depth, e.g. defaults.env.NAME) when NAME looks secret. */
 export function isSensitiveField(field: string): boolean {
   const m = /(?:^|\.)env\.([^.]+)$/.exec(field);
-  return m !== null && isSecretEnvKey(m[1]!);
+  return m !== null && isSecretEnvName(m[1]!);
 }
 
 /**

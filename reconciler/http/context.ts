@@ -1,10 +1,12 @@
 // What every route handler of the API server gets: the backend, the event bus, metrics, logger,
-// limits and the small in-memory state the HTTP layer keeps (token index, delivery log, lastSeen,
+// limits and the small in-memory state the HTTP layer keeps (token index, delivery log, contacts,
 // open long-polls and streams to end on close). Types and construction only.
 import type { Logger } from "pino";
+import type { LivenessBounds } from "../../core/status/liveness.js";
 import type { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import type { ContactBook } from "../liveness/contacts.js";
 import type { LogHub } from "../logs/hub.js";
 import type { Metrics } from "../metrics.js";
 import type { RestartCoordinator } from "../restart/coordinator.js";
@@ -18,15 +20,26 @@ export interface Limits {
   maxBodyBytes: number;
   /** Upper bound of `?wait=` on the desired document. */
   maxWaitSeconds: number;
+  /**
+   * The longest a long-poll is held before "no change" is answered, whatever the wait asked: an
+   * open long-poll counts as contact, so this bounds how long a vanished agent looks present
+   * (LivenessBounds.pollHoldMs).
+   */
+  pollHoldMs: number;
   /** Interval of SSE heartbeat comments. */
   sseHeartbeatMs: number;
   /** Long-polls woken by one publish that are answered per event-loop turn (see turns.ts). */
   wakeBatch: number;
 }
 
-/** Optional extension of ApiBackend: told of every authenticated agent call, for lastSeen. */
+/** Optional extensions of ApiBackend: told of agent contact, for lastSeen and liveness. */
 export interface SeenTracker {
+  /** Called on every authenticated agent call. */
   seen(node: string, at: number): void;
+  /** The backend's contact book: the server records every call and every held long-poll in it. */
+  contacts?: ContactBook;
+  /** The backend's liveness bounds: long-polls are held at most pollHoldMs. */
+  livenessBounds?(): LivenessBounds;
 }
 
 /** Fields a handler adds to the request's log line (never a token, signature or body). */
@@ -44,8 +57,8 @@ export interface ApiContext {
   onPullRequest: ((e: PullRequestEvent) => void) | undefined;
   deliveries: DeliveryLog;
   tokens: TokenIndex;
-  /** lastSeen per node (ms epoch) as observed by this server. */
-  seen: Map<string, number>;
+  /** Contact per node (calls, held long-polls): the backend's book, or the server's own. */
+  contacts: ContactBook;
   /** Paces long-polls woken together by one publish. */
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */

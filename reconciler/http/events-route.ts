@@ -1,10 +1,13 @@
 // GET /v1/events: the reconciler's event stream as Server-Sent Events. A client that reconnects
 // with Last-Event-ID (header, or ?lastEventId=) gets the events it missed from the ring buffer,
-// or first an explicit `gap` event when some of them are gone. A comment line every heartbeat
-// interval keeps proxies from closing an idle stream. With ?follow=0 it sends the buffered events
-// (all of them, or those after Last-Event-ID) and ends: what `berth events` without --follow prints.
+// or first an explicit `gap` event when some of them are gone (the buffer moved on, or the id is
+// from an earlier reconciler process). A comment line every heartbeat interval keeps proxies from
+// closing an idle stream. Without a resume id a stream starts with new events only, or with every
+// buffered event first when asked (?backlog=1). With ?follow=0 it sends the buffered events (all
+// of them, or those after Last-Event-ID) and ends: what `berth events` without --follow prints.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BerthEvent } from "../contracts.js";
+import { type Gap, isResumeId } from "../events.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { admitReader } from "./read-routes.js";
 import { sendError } from "./respond.js";
@@ -15,14 +18,26 @@ export function formatEvent(e: BerthEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ id: e.id, type: e.type, time: e.time, data: e.data })}\n\n`;
 }
 
+/** The gap notice: its id is a cursor past the gap, so a client resuming from it is not told twice. */
+export function formatGap(g: Gap): string {
+  const message =
+    g.reason === "restarted"
+      ? "the reconciler restarted since that event: what happened in between is unknown; re-read the full state"
+      : "some events were dropped from the buffer; re-read the full state";
+  return `id: ${g.resumeFrom}\nevent: gap\ndata: ${JSON.stringify({ ...g, message })}\n\n`;
+}
+
+interface Resume {
+  id: string;
+}
+
 /** The resume point asked for, undefined for none, or an error message. */
-function resumeId(req: IncomingMessage, query: URLSearchParams): number | undefined | string {
+function resumeId(req: IncomingMessage, query: URLSearchParams): Resume | undefined | string {
   const raw = (req.headers["last-event-id"] as string | undefined) ?? query.get("lastEventId") ?? undefined;
   if (raw === undefined || raw === "") return undefined;
-  const id = Number(raw);
-  return Number.isSafeInteger(id) && id >= 0
-    ? id
-    : `Last-Event-ID must be a non-negative integer, got "${raw}"`;
+  return isResumeId(raw)
+    ? { id: raw }
+    : `Last-Event-ID must be an event id as sent by this stream (e.g. "m9x2k1ab12cd-42"), got ${JSON.stringify(raw.slice(0, 80))}`;
 }
 
 export function handleEvents(
@@ -52,16 +67,11 @@ export function handleEvents(
   res.write("retry: 2000\n\n");
 
   const follow = query.get("follow") !== "0";
+  const backlog = query.get("backlog") === "1";
   // Replay and subscribe in the same tick: emit() is synchronous, so nothing falls in between.
-  if (from !== undefined || !follow) {
-    const after = from ?? 0;
-    const { events, gap } = ctx.events.since(after);
-    if (gap && from !== undefined) {
-      const oldest = ctx.events.oldestId();
-      res.write(
-        `event: gap\ndata: ${JSON.stringify({ requested: after, oldestAvailable: oldest, latest: ctx.events.latestId(), message: "some events were dropped from the buffer (or the reconciler restarted); re-read the full state" })}\n\n`,
-      );
-    }
+  if (from !== undefined || !follow || backlog) {
+    const { events, gap } = ctx.events.since(from?.id);
+    if (gap) res.write(formatGap(gap));
     for (const e of events) res.write(formatEvent(e));
   }
   if (!follow) {

@@ -64,7 +64,7 @@ export function admit(
     return false;
   }
   const now = Date.now();
-  ctx.seen.set(node, now);
+  ctx.contacts.touch(node, now);
   ctx.backend.seen?.(node, now);
   return true;
 }
@@ -110,16 +110,19 @@ export async function handleDesired(
   if (!wait || !etagMatches(ifNoneMatch, doc.hash) || ctx.requests.fresh(node))
     return serveDocument(ctx, node, res, doc, ifNoneMatch, log);
 
-  // Long poll: hold the request until the document changes, a request for the node arrives, the
-  // wait ends, the client leaves or the server closes.
+  // Long poll: hold the request until the document changes, a request for the node arrives
+  // (logs, restart), the hold ends, the client leaves or the server closes. The hold is capped
+  // below the wait asked for (pollHoldMs): a held poll counts as contact, and a peer whose link
+  // silently went down must not look present longer.
   const abort = new AbortController();
   const stop = () => abort.abort();
   res.once("close", stop);
   ctx.closers.add(stop);
   ctx.metrics.agentsConnected.inc();
+  const release = ctx.contacts.hold(node, Date.now());
   try {
     await Promise.race([
-      ctx.backend.waitForChange(node, doc.hash, wait, abort.signal),
+      ctx.backend.waitForChange(node, doc.hash, Math.min(wait, ctx.limits.pollHoldMs), abort.signal),
       ctx.requests.waitFor(node, abort.signal),
     ]);
   } catch (err) {
@@ -127,6 +130,7 @@ export async function handleDesired(
   } finally {
     // The other wait is cancelled with it.
     abort.abort();
+    release(Date.now());
     ctx.metrics.agentsConnected.dec();
     ctx.closers.delete(stop);
     res.off("close", stop);

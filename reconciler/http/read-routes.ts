@@ -2,8 +2,10 @@
 // two are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
 // open so load balancers and Prometheus need no secret (they show no secret either).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type DesiredSummary, summariseDesired } from "../../core/status/desired-summary.js";
 import type { NodeStatus } from "../../schema/index.js";
 import { bearerToken, sha256Hex, sha256HexEqual } from "../auth.js";
+import type { LivenessView } from "../contracts.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { wwwAuthenticate } from "./node-auth.js";
 import { sendError, sendJson } from "./respond.js";
@@ -37,7 +39,7 @@ export function handleHealthz(ctx: ApiContext, res: ServerResponse): void {
 }
 
 export async function handleMetrics(ctx: ApiContext, res: ServerResponse): Promise<void> {
-  ctx.metrics.refresh(ctx.backend, ctx.seen);
+  ctx.metrics.refresh(ctx.backend, ctx.contacts);
   const { contentType, body } = await ctx.metrics.render();
   res.writeHead(200, {
     "Content-Type": contentType,
@@ -49,33 +51,57 @@ export async function handleMetrics(ctx: ApiContext, res: ServerResponse): Promi
 
 export interface NodeOverview {
   node: string;
-  /** ISO time of the agent's last authenticated call, null when never seen by this process. */
+  /**
+   * The last moment the reconciler knew the agent was there (ISO): an open long-poll makes it
+   * now; null when never seen (by this process, or before it in the committed liveness).
+   */
   lastSeen: string | null;
+  /** alive / stale / lost; null only for backends that do not judge liveness (test fakes). */
+  liveness: LivenessView["state"] | null;
+  /** When the node entered that state (ISO). */
+  livenessSince: string | null;
+  /** What is known about the node's contact and since when, in words. */
+  livenessMessage: string | null;
+  /** The agent's last reported phase while the node is alive; null when stale or lost (nobody can vouch for it). */
   phase: string | null;
+  /** The phase of the last report, whatever the liveness (what was known, not what is). */
+  reportedPhase: string | null;
   desiredHash: string | null;
   appliedHash: string | null;
-  /** The agent has applied the document currently served. */
+  /** The agent has applied the document currently served, and the node is alive. */
   inSync: boolean;
+  /** The document served to the node, summarised (what `berth status --url` compares against). */
+  desired: DesiredSummary | null;
   /** The agent's last report in full (what `berth status --url` shows per app). */
   status: NodeStatus | null;
 }
 
 export function nodesOverview(ctx: ApiContext): NodeOverview[] {
+  const now = Date.now();
+  const iso = (ms: number | null | undefined) =>
+    ms === null || ms === undefined ? null : new Date(ms).toISOString();
   return ctx.backend
     .nodes()
     .map((n) => {
-      const local = ctx.seen.get(n.node) ?? null;
-      const lastSeen =
-        n.lastSeen === null ? local : local === null ? n.lastSeen : Math.max(local, n.lastSeen);
-      const desiredHash = ctx.backend.desired(n.node)?.hash ?? null;
+      const live = n.liveness;
+      const lastSeen = live ? live.lastSeen : (ctx.contacts.lastSeen(n.node, now) ?? n.lastSeen);
+      const doc = ctx.backend.desired(n.node);
+      const desiredHash = doc?.hash ?? null;
       const appliedHash = n.status?.appliedHash ?? null;
+      // A node nobody can vouch for is never shown converged or in sync.
+      const vouched = !live || live.state === "alive";
       return {
         node: n.node,
-        lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
-        phase: n.status?.phase ?? null,
+        lastSeen: iso(lastSeen),
+        liveness: live?.state ?? null,
+        livenessSince: iso(live?.since),
+        livenessMessage: live?.message ?? null,
+        phase: vouched ? (n.status?.phase ?? null) : null,
+        reportedPhase: n.status?.phase ?? null,
         desiredHash,
         appliedHash,
-        inSync: desiredHash !== null && appliedHash === desiredHash,
+        inSync: vouched && desiredHash !== null && appliedHash === desiredHash,
+        desired: doc ? summariseDesired(doc) : null,
         status: n.status,
       };
     })

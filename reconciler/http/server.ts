@@ -5,10 +5,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { defaultLivenessBounds } from "../../core/status/liveness.js";
 import { sha256Hex } from "../auth.js";
 import { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
+import { ContactBook } from "../liveness/contacts.js";
 import { LogHub, type LogHubOptions } from "../logs/hub.js";
 import { handleAppLogs } from "../logs/route.js";
 import type { Metrics } from "../metrics.js";
@@ -61,6 +63,7 @@ export interface ApiServer {
 const defaultLimits: Limits = {
   maxBodyBytes: MiB,
   maxWaitSeconds: 60,
+  pollHoldMs: defaultLivenessBounds.pollHoldMs,
   sseHeartbeatMs: 15_000,
   wakeBatch: 50,
 };
@@ -140,26 +143,30 @@ function logRequest(
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseListen(opts.listen);
   const requests = new NodeRequests();
-  const seen = new Map<string, number>();
+  const contacts = opts.backend.contacts ?? new ContactBook();
   const ctx: ApiContext = {
     backend: opts.backend,
     events: opts.events,
     metrics: opts.metrics,
     logger: opts.logger,
-    limits: { ...defaultLimits, ...opts.limits },
+    limits: {
+      ...defaultLimits,
+      ...(opts.backend.livenessBounds ? { pollHoldMs: opts.backend.livenessBounds().pollHoldMs } : {}),
+      ...opts.limits,
+    },
     webhookSecret: opts.webhooks?.secret || opts.webhookSecret || undefined,
     apiTokenSha256: opts.apiToken ? sha256Hex(opts.apiToken) : undefined,
     onPullRequest: opts.onPullRequest,
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
-    seen,
+    contacts,
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
     requests,
-    logs: new LogHub(requests, { ...opts.logs, lastSeen: (node) => seen.get(node) ?? null }),
+    logs: new LogHub(requests, { ...opts.logs, lastSeen: (node) => contacts.lastSeen(node, Date.now()) }),
     restarts: new RestartCoordinator(opts.backend, requests, opts.events, {
       ...opts.restarts,
-      lastSeen: (node) => seen.get(node) ?? null,
+      lastSeen: (node) => contacts.lastSeen(node, Date.now()),
     }),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));

@@ -69,7 +69,7 @@ export function createCommitStatusReporter(
           { sha, context: status.context, state: status.state, err: err.message },
           "could not set the commit status",
         );
-        opts.events?.emit("error", {
+        opts.events?.emit("reconciler-error", {
           where: "commit-status",
           sha,
           context: status.context,

@@ -199,7 +199,7 @@ export function createPrPlanner(opts: PrPlannerOptions): PrPlanner {
     failures.set(key, tries);
     const message = (err as Error).message;
     logger.error({ pr, sha: e.headSha, tries, err: message }, "planning the pull request failed");
-    events?.emit("error", { where: "pull-request", number: pr, headSha: e.headSha, message });
+    events?.emit("reconciler-error", { where: "pull-request", number: pr, headSha: e.headSha, message });
     const delay = retryDelays[tries - 1];
     if (latestSha.get(pr) !== e.headSha) {
       failures.delete(key);

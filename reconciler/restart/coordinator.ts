@@ -49,7 +49,8 @@ export class RestartCoordinator {
   private readonly pickupMs: number;
   private readonly nodeTimeoutMs: number;
   private readonly now: () => number;
-  private readonly unsubscribe: () => void;
+  /** Subscribed to published events while a restart is under way. */
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly backend: ApiBackend,
@@ -60,9 +61,6 @@ export class RestartCoordinator {
     this.pickupMs = opts.pickupMs ?? 60_000;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 15 * 60_000;
     this.now = opts.now ?? Date.now;
-    this.unsubscribe = events.subscribe((e) => {
-      if (e.type === "published") this.checkGeneration();
-    });
     requests.onTaken((node, ids) => {
       for (const id of ids) {
         const r = this.active.get(id);
@@ -73,7 +71,8 @@ export class RestartCoordinator {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     for (const r of this.active.values()) if (r.timer) clearTimeout(r.timer);
   }
 
@@ -113,10 +112,13 @@ export class RestartCoordinator {
       finished: false,
     };
     this.active.set(r.id, r);
+    this.unsubscribe ??= this.events.subscribe((e) => {
+      if (e.type === "published") this.checkGeneration();
+    });
     const order = r.targets.map((t) => t.node);
     const message = `restarting ${app} on ${order.join(", ")}, one node after another: each instance is started anew and must be healthy before the old one stops`;
     this.events.emit("restart-requested", { restart: r.id, app, generation, nodes: order, message });
-    const eventId = String(this.events.latestId());
+    const eventId = this.events.latestId() ?? "";
     this.startNode(r);
     return { ok: true, accepted: { restart: r.id, app, generation, nodes: order, eventId, message } };
   }
@@ -217,6 +219,10 @@ export class RestartCoordinator {
     r.finished = true;
     if (r.timer) clearTimeout(r.timer);
     this.active.delete(r.id);
+    if (this.active.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = null;
+    }
     this.ended.add(r.id);
     if (this.ended.size > 100) this.ended.delete(this.ended.values().next().value as string);
     this.events.emit("restart-finished", { restart: r.id, app: r.app, outcome, message });

@@ -1,97 +1,123 @@
-// sanitizeLogLine: the one function every output path uses. Table of raw lines → what berth shows.
+// The one sanitiser of workload output (agent/core/log-line.ts): table tests of what a line
+// becomes, and of the streaming splitter on chunks cut anywhere.
 import { describe, expect, it } from "vitest";
 import {
-  maxLogLineBytes,
+  createLineSplitter,
+  maxLineBytes,
+  REDACTED,
   redact,
-  sanitizeLogLine,
+  sanitiseLine,
+  sanitiseOutput,
   secretValues,
-  truncationMark,
 } from "../../agent/core/log-line.js";
 
-describe("sanitizeLogLine", () => {
-  const cases: [string, string, string][] = [
-    ["plain text", "hello world", "hello world"],
-    ["tabs kept", "a\tb", "a\tb"],
-    ["SGR colours removed", "\x1b[31mred\x1b[0m and \x1b[1;32mbold green\x1b[m", "red and bold green"],
-    ["cursor movement removed", "\x1b[2K\x1b[1Gdone", "done"],
-    ["8-bit CSI removed", "\x9b31mred", "red"],
-    ["OSC title (BEL) removed", "\x1b]0;my title\x07text", "text"],
-    ["OSC hyperlink (ST) removed", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"],
-    ["charset designation removed", "\x1b(Bplain", "plain"],
-    ["lone ESC removed", "a\x1b", "a"],
-    ["NUL removed", "a\x00b\x00\x00c", "abc"],
-    ["other controls removed", "bell\x07 back\x08space\x7f", "bell backspace"],
-    ["progress folded to the last state", "10%\r50%\r100%", "100%"],
-    ["trailing CR (CRLF line) dropped", "windows line\r", "windows line"],
-    ["progress then CR", "a\rb\r", "b"],
-    ["only CRs", "\r\r", ""],
-    ["ANSI inside progress", "\x1b[32m10%\x1b[0m\r\x1b[32m100%\x1b[0m", "100%"],
-    ["replacement characters of binary kept", "bin\ufffd\ufffdary", "bin\ufffd\ufffdary"],
-    ["unicode kept", "héllo wörld ✓ 😀", "héllo wörld ✓ 😀"],
+const SECRET = "hunter2-very-secret";
+
+describe("sanitiseLine", () => {
+  const cases: { name: string; raw: string | Uint8Array; want: string }[] = [
+    { name: "plain text is kept", raw: "listening on :8080", want: "listening on :8080" },
+    { name: "tabs are kept", raw: "a\tb", want: "a\tb" },
+    { name: "colour (SGR) escapes removed", raw: "\x1b[31merror\x1b[0m: boom", want: "error: boom" },
+    { name: "cursor movement and erase removed", raw: "\x1b[2K\x1b[1Gdone", want: "done" },
+    {
+      name: "OSC title / hyperlink removed",
+      raw: "\x1b]0;title\x07x \x1b]8;;http://a\x1b\\link\x1b]8;;\x1b\\",
+      want: "x link",
+    },
+    { name: "NUL and other controls removed", raw: "a\x00b\x07c\x08d\x7fe", want: "abcde" },
+    { name: "C1 controls removed", raw: "a\u009bb\u0085c", want: "abc" },
+    {
+      name: "carriage-return progress folded to the last state",
+      raw: "10%\r50%\r100% done",
+      want: "100% done",
+    },
+    { name: "CRLF line end", raw: "windows line\r", want: "windows line" },
+    {
+      name: "invalid UTF-8 becomes U+FFFD",
+      raw: Uint8Array.from([0x61, 0xff, 0xfe, 0x62]),
+      want: "a\ufffd\ufffdb",
+    },
+    { name: "multi-byte text is kept", raw: "héllo ✓ 日本", want: "héllo ✓ 日本" },
+    { name: "secret value redacted", raw: `token is ${SECRET}!`, want: `token is ${REDACTED}!` },
+    {
+      name: "secret split by an escape is still redacted",
+      raw: `${SECRET.slice(0, 5)}\x1b[1m${SECRET.slice(5)}`,
+      want: REDACTED,
+    },
   ];
-  it.each(cases)("%s", (_name, raw, shown) => {
-    expect(sanitizeLogLine(raw)).toBe(shown);
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(sanitiseLine(c.raw, { secrets: [SECRET] })).toBe(c.want);
+    });
+  }
+
+  it("caps a line at 8 KiB with a visible mark, never splitting a character", () => {
+    const long = "é".repeat(10_000); // 20,000 bytes
+    const out = sanitiseLine(long);
+    expect(Buffer.byteLength(out, "utf8")).toBeLessThanOrEqual(maxLineBytes);
+    expect(out).toMatch(/ … \[line truncated at 8192 bytes: 20000 bytes written\]$/);
+    expect(out).not.toContain("\ufffd");
+    expect(sanitiseLine("x".repeat(maxLineBytes))).toBe("x".repeat(maxLineBytes));
   });
 
-  it("redacts secret values, the longest first", () => {
-    const secrets = ["hunter22", "hunter22-extended", "abc"];
-    expect(sanitizeLogLine("pw=hunter22-extended and hunter22, abc stays", { secrets })).toBe(
-      "pw=[redacted] and [redacted], abc stays",
-    );
-    expect(redact("no secret here", secrets)).toBe("no secret here");
-  });
-
-  it("redacts a secret that ANSI codes or progress would otherwise hide", () => {
-    expect(sanitizeLogLine("\x1b[1mtoken: s3cr3t-value\x1b[0m", { secrets: ["s3cr3t-value"] })).toBe(
-      "token: [redacted]",
-    );
-    expect(sanitizeLogLine("x\rkey s3cr3t-value", { secrets: ["s3cr3t-value"] })).toBe("key [redacted]");
-  });
-
-  it("caps a long line at 8 KiB with a visible mark saying its size", () => {
-    const raw = "x".repeat(1024 * 1024);
-    const shown = sanitizeLogLine(raw);
-    expect(Buffer.byteLength(shown)).toBeLessThanOrEqual(maxLogLineBytes);
-    expect(shown.endsWith(truncationMark(1024 * 1024))).toBe(true);
-    expect(shown.startsWith("xxxx")).toBe(true);
-  });
-
-  it("keeps a line of exactly 8 KiB whole", () => {
-    const raw = "y".repeat(maxLogLineBytes);
-    expect(sanitizeLogLine(raw)).toBe(raw);
-  });
-
-  it("never cuts inside a multi-byte character", () => {
-    const raw = "é".repeat(maxLogLineBytes); // 2 bytes each
-    const shown = sanitizeLogLine(raw);
-    expect(shown).not.toContain("\ufffd");
-    expect(Buffer.byteLength(shown)).toBeLessThanOrEqual(maxLogLineBytes);
-  });
-
-  it("marks a line the caller read only the beginning of, with its real size", () => {
-    const shown = sanitizeLogLine("start of a huge line", { totalBytes: 5_000_000 });
-    expect(shown).toBe(`start of a huge line${truncationMark(5_000_000)}`);
-  });
-
-  it("redacts a secret that straddles the cut before cutting", () => {
-    const secret = "straddling-secret-value";
-    const raw = `${"a".repeat(maxLogLineBytes - 60)}${secret}${"b".repeat(100)}`;
-    const shown = sanitizeLogLine(raw, { secrets: [secret] });
-    expect(shown).not.toContain("straddling");
-    expect(shown).toContain("[redact");
+  it("redacts before cutting, so a secret astride the cap does not leak its start", () => {
+    const line = `${"x".repeat(100)}${SECRET}`;
+    const out = sanitiseLine(line, { secrets: [SECRET], maxBytes: 110 + 60 });
+    expect(out).not.toContain(SECRET.slice(0, 5));
   });
 });
 
-describe("secretValues", () => {
-  it("takes the values of secret-looking keys that are long enough", () => {
-    expect(
-      secretValues({
-        API_TOKEN: "tok-123456",
-        DB_PASSWORD: "pw-abcdef",
-        SECRET_KEY: "k",
-        LOG_LEVEL: "debug",
-        PORT: "8080",
-      }).sort(),
-    ).toEqual(["pw-abcdef", "tok-123456"]);
+describe("secretValues and redact", () => {
+  it("picks values of secret-looking keys, longest first, ignoring very short ones", () => {
+    const env = { API_TOKEN: "abc123", DB_PASSWORD: "pw-longer-one", LOG_LEVEL: "debug", SECRET_X: "no" };
+    expect(secretValues(env)).toEqual(["pw-longer-one", "abc123"]);
+  });
+  it("redacts a secret that contains another whole", () => {
+    const secrets = secretValues({ A_KEY: "abcd", B_KEY: "xxabcdxx" });
+    expect(redact("v=xxabcdxx", secrets)).toBe(`v=${REDACTED}`);
+  });
+});
+
+describe("sanitiseOutput", () => {
+  it("splits a chunk into lines; a trailing newline ends the last one", () => {
+    expect(sanitiseOutput("a\nb\r\n\x1b[1mc\x1b[0m\n")).toEqual(["a", "b", "c"]);
+    expect(sanitiseOutput("")).toEqual([]);
+    expect(sanitiseOutput("\n")).toEqual([""]);
+  });
+});
+
+describe("createLineSplitter", () => {
+  /** Feeds `input` cut into pieces of `size` bytes. */
+  const feed = (input: Buffer, size: number, secrets: string[] = []) => {
+    const s = createLineSplitter({ secrets });
+    const out: string[] = [];
+    for (let i = 0; i < input.length; i += size) out.push(...s.push(input.subarray(i, i + size)));
+    out.push(...s.end());
+    return out;
+  };
+
+  it("gives the same lines whatever the chunk size", () => {
+    const input = Buffer.from(`one\r\ntwo\n10%\r20%\r30%\nsecret ${SECRET} here\n\x1b[32mgreen\x1b[0m\nlast`);
+    const want = ["one", "two", "30%", `secret ${REDACTED} here`, "green", "last"];
+    for (const size of [1, 2, 3, 7, 64, 4096]) expect(feed(input, size, [SECRET])).toEqual(want);
+  });
+
+  it("holds at most one capped line: a 1 MiB line comes out at 8 KiB with the bytes it had", () => {
+    const big = Buffer.concat([Buffer.from("x".repeat(1024 * 1024)), Buffer.from("\nnext\n")]);
+    const out = feed(big, 65_536);
+    expect(out).toHaveLength(2);
+    expect(Buffer.byteLength(out[0] as string)).toBeLessThanOrEqual(maxLineBytes);
+    expect(out[0]).toContain(`${1024 * 1024} bytes written`);
+    expect(out[1]).toBe("next");
+  });
+
+  it("binary garbage gives printable text and no control characters", () => {
+    const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+    const out = feed(garbage, 100);
+    for (const line of out) expect(line).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it("a line ending in \\r at the end of the stream is kept", () => {
+    expect(feed(Buffer.from("progress 100%\r"), 3)).toEqual(["progress 100%"]);
   });
 });

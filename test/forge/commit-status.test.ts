@@ -122,7 +122,7 @@ describe("berth/plan on the tracked branch", () => {
     reporter.published(c1, "No changes.");
     await reporter.idle();
     expect(forge.statuses(c1)).toHaveLength(0);
-    expect(events).toMatchObject([{ type: "error", data: { where: "commit-status", sha: c1 } }]);
+    expect(events).toMatchObject([{ type: "reconciler-error", data: { where: "commit-status", sha: c1 } }]);
     expect(log.lines.join("\n")).not.toContain(forge.token);
   });
 

@@ -206,7 +206,7 @@ describe.skipIf(!ok)("pull-request planner behaviour", () => {
     await w.planner.idle();
     expect(w.forge.comments(8)).toHaveLength(1);
     expect(w.forge.latestStatus(head, "berth/plan")?.state).toBe("success");
-    expect(w.events.some((e) => e.type === "error")).toBe(true);
+    expect(w.events.some((e) => e.type === "reconciler-error")).toBe(true);
     expect(w.log.lines.join("\n")).not.toContain(w.forge.token);
   });
 

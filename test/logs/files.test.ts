@@ -216,7 +216,7 @@ describe("readFileHistory of a process log", () => {
   it("a 1 MiB line comes out capped with its real size", async () => {
     const path = fileWith(`${"z".repeat(1024 * 1024)}\nnext\n`);
     const got = (await readFileHistory(src(path), q())).items;
-    expect(got[0]?.line).toMatch(/^z+ … \[truncated by berth: 1048576 bytes\]$/);
+    expect(got[0]?.line).toMatch(/^z+ … \[line truncated at 8192 bytes: 1048576 bytes written\]$/);
     expect(Buffer.byteLength(got[0]?.line as string)).toBeLessThanOrEqual(8192);
     expect(got[1]?.line).toBe("next");
   });

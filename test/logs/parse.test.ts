@@ -169,7 +169,7 @@ describe("entryOf", () => {
       time: stamps,
       secrets: [],
     });
-    expect(e?.line).toMatch(/truncated by berth: 1048576 bytes\]$/);
+    expect(e?.line).toMatch(/line truncated at 8192 bytes: 1048576 bytes written\]$/);
   });
   it("journal files hold markers only", () => {
     const ctx = { instance: "berth", time: { kind: "markers" as const }, secrets: [] };

@@ -41,7 +41,7 @@ export function recordingSink(): RecordingSink {
   return {
     events,
     emit(type, data) {
-      events.push({ id: events.length + 1, type, time: new Date().toISOString(), data });
+      events.push({ id: `test-${events.length + 1}`, type, time: new Date().toISOString(), data });
     },
     of: (type) => events.filter((e) => e.type === type),
   };

@@ -90,7 +90,7 @@ describe.skipIf(!ok)("reconciler, remote repo over smart HTTP", () => {
   it("reports a refused token as an error and publishes nothing", async () => {
     const { bare, url } = await remoteSetup();
     const { r, events, log } = await reconcilerOn(url, temp.makeTempDir("berth-cache-"), "wrong-token");
-    await waitFor("error event", () => events.of("error").length > 0);
+    await waitFor("reconciler-error event", () => events.of("reconciler-error").length > 0);
     expect(r.published().generation).toBe(0);
     expect(desiredHistory(bare)).toEqual([]);
     expect(log.lines.join("")).not.toContain("wrong-token");

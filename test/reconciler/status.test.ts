@@ -102,12 +102,18 @@ describe.skipIf(!ok)("status branch", () => {
   it("does not rewrite committed statuses after a restart", async () => {
     const repo = await temp.makeRepo(baseConfig());
     const first = await startLocal(repo.dir);
+    // Published first, so node-a is a known node whose first contact records its liveness too.
+    await first.r.idle();
     first.r.reportStatus("node-a", report("node-a", "converged", "2026-01-01T00:00:00Z"));
     await first.r.idle();
     await first.r.stop();
     running.splice(0);
     const commits = statusCommits(repo.dir);
     expect(commits).toHaveLength(1);
+    expect(runGit(repo.dir, "ls-tree", "-r", "--name-only", "berth/status").split("\n")).toEqual([
+      "liveness/node-a.json",
+      "nodes/node-a.json",
+    ]);
 
     const second = await startLocal(repo.dir);
     expect(second.r.nodes().find((n) => n.node === "node-a")?.status?.phase).toBe("converged");

@@ -70,13 +70,14 @@ describe("GET /v1/events", () => {
     h.events.emit("rejected", { errors: 2 });
     await until(() => s.events().length === 2, "two events");
     const [first, second] = s.events();
-    expect(first).toMatchObject({ id: "1", event: "published" });
+    const ep = h.events.epoch;
+    expect(first).toMatchObject({ id: `${ep}-1`, event: "published" });
     expect(JSON.parse(first?.data ?? "")).toMatchObject({
-      id: 1,
+      id: `${ep}-1`,
       type: "published",
       data: { generation: 1 },
     });
-    expect(second).toMatchObject({ id: "2", event: "rejected" });
+    expect(second).toMatchObject({ id: `${ep}-2`, event: "rejected" });
     await s.close();
     await until(() => h.events.subscriberCount() === base, "the subscription to end");
   });
@@ -84,12 +85,13 @@ describe("GET /v1/events", () => {
   it("resumes after Last-Event-ID with the events missed", async () => {
     h = await startHarness();
     for (let i = 1; i <= 5; i++) h.events.emit("detected", { n: i });
-    const s = await openStream(h, { "last-event-id": "3" });
+    const ep = h.events.epoch;
+    const s = await openStream(h, { "last-event-id": `${ep}-3` });
     await until(() => s.events().length === 2, "the replay");
-    expect(s.events().map((f) => f.id)).toEqual(["4", "5"]);
+    expect(s.events().map((f) => f.id)).toEqual([`${ep}-4`, `${ep}-5`]);
     h.events.emit("published", {});
     await until(() => s.events().length === 3, "the live event");
-    expect(s.events()[2]).toMatchObject({ id: "6", event: "published" });
+    expect(s.events()[2]).toMatchObject({ id: `${ep}-6`, event: "published" });
     await s.close();
   });
 
@@ -100,31 +102,62 @@ describe("GET /v1/events", () => {
     const ids = async (headers: Record<string, string>) => {
       const res = await request(`${h.server.url}/v1/events?follow=0`, { headers, dispatcher: h.client });
       const text = await res.body.text();
-      return [...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]);
+      return [...text.matchAll(/^id: \w+-(\d+)$/gm)].map((m) => m[1]);
     };
     expect(await ids({})).toEqual(["1", "2", "3", "4"]);
-    expect(await ids({ "last-event-id": "2" })).toEqual(["3", "4"]);
+    expect(await ids({ "last-event-id": `${h.events.epoch}-2` })).toEqual(["3", "4"]);
+  });
+
+  it("with ?backlog=1 a new stream starts with every buffered event, then follows", async () => {
+    h = await startHarness();
+    for (let i = 1; i <= 3; i++) h.events.emit("detected", { n: i });
+    const s = await openStream(h, {}, "/v1/events?backlog=1");
+    await until(() => s.events().length === 3, "the backlog");
+    h.events.emit("published", {});
+    await until(() => s.events().length === 4, "the live event");
+    expect(s.events().map((f) => f.event)).toEqual(["detected", "detected", "detected", "published"]);
+    await s.close();
   });
 
   it("accepts ?lastEventId= for clients that cannot set headers", async () => {
     h = await startHarness();
     for (let i = 1; i <= 3; i++) h.events.emit("detected", { n: i });
-    const s = await openStream(h, {}, "/v1/events?lastEventId=2");
+    const s = await openStream(h, {}, `/v1/events?lastEventId=${h.events.epoch}-2`);
     await until(() => s.events().length === 1, "the replay");
-    expect(s.events()[0]?.id).toBe("3");
+    expect(s.events()[0]?.id).toBe(`${h.events.epoch}-3`);
     await s.close();
   });
 
   it("sends a gap event when the asked id fell out of the buffer", async () => {
     h = await startHarness(); // buffer capacity 50 in the harness
     for (let i = 1; i <= 60; i++) h.events.emit("detected", { n: i });
-    const s = await openStream(h, { "last-event-id": "5" });
+    const ep = h.events.epoch;
+    const s = await openStream(h, { "last-event-id": `${ep}-5` });
     await until(() => s.events().length === 51, "gap + 50 events");
     const [gap, firstKept] = s.events();
     expect(gap?.event).toBe("gap");
-    expect(gap?.id).toBeUndefined();
-    expect(JSON.parse(gap?.data ?? "")).toMatchObject({ requested: 5, oldestAvailable: 11, latest: 60 });
-    expect(firstKept?.id).toBe("11");
+    // The gap carries a cursor just before the oldest kept event.
+    expect(gap?.id).toBe(`${ep}-10`);
+    expect(JSON.parse(gap?.data ?? "")).toMatchObject({
+      reason: "dropped",
+      requested: `${ep}-5`,
+      oldestAvailable: `${ep}-11`,
+      latest: `${ep}-60`,
+    });
+    expect(firstKept?.id).toBe(`${ep}-11`);
+    await s.close();
+  });
+
+  it("sends a restart gap for an id of another reconciler process, then everything buffered", async () => {
+    h = await startHarness();
+    h.events.emit("detected", {});
+    const s = await openStream(h, { "last-event-id": "0123abc-7" });
+    await until(() => s.events().length === 2, "gap + the buffered event");
+    const [gap, kept] = s.events();
+    expect(gap?.event).toBe("gap");
+    expect(JSON.parse(gap?.data ?? "")).toMatchObject({ reason: "restarted", requested: "0123abc-7" });
+    expect(JSON.parse(gap?.data ?? "").message).toMatch(/restarted/);
+    expect(kept?.event).toBe("detected");
     await s.close();
   });
 

@@ -8,7 +8,7 @@ import {
   sha256Hex,
   sha256HexEqual,
 } from "../../../reconciler/auth.js";
-import { EventBus } from "../../../reconciler/events.js";
+import { EventBus, isResumeId, parseEventId } from "../../../reconciler/events.js";
 import { parseListen } from "../../../reconciler/http/listen.js";
 import { etagMatches, parseWait } from "../../../reconciler/http/node-routes.js";
 import { matchRoute } from "../../../reconciler/http/router.js";
@@ -100,30 +100,71 @@ describe("formatSchemaErrors", () => {
 });
 
 describe("EventBus", () => {
-  it("numbers events and replays those after an id", () => {
-    const bus = new EventBus({ capacity: 3 });
-    expect(bus.since(0)).toEqual({ events: [], gap: false });
+  it("numbers events <epoch>-<seq> and replays those after an id", () => {
+    const bus = new EventBus({ capacity: 3, epoch: "ep1" });
+    expect(bus.since(undefined)).toEqual({ events: [], gap: null });
     bus.emit("detected", { n: 1 });
     bus.emit("planned", { n: 2 });
-    expect(bus.since(0).events.map((e) => e.id)).toEqual([1, 2]);
-    expect(bus.since(1)).toMatchObject({ gap: false, events: [{ id: 2, type: "planned", data: { n: 2 } }] });
-    expect(bus.since(2)).toEqual({ events: [], gap: false });
+    expect(bus.since(undefined).events.map((e) => e.id)).toEqual(["ep1-1", "ep1-2"]);
+    expect(bus.since("ep1-1")).toMatchObject({
+      gap: null,
+      events: [{ id: "ep1-2", type: "planned", data: { n: 2 } }],
+    });
+    expect(bus.since("ep1-2")).toEqual({ events: [], gap: null });
+    expect(bus.since("ep1-0").events).toHaveLength(2);
   });
 
-  it("reports a gap when the ring dropped what was asked for, or the id is from another process", () => {
-    const bus = new EventBus({ capacity: 3 });
+  it("reports a gap when the ring dropped what was asked for, with a cursor past it", () => {
+    const bus = new EventBus({ capacity: 3, epoch: "ep1" });
     for (let i = 0; i < 5; i++) bus.emit("detected", { i });
-    expect(bus.oldestId()).toBe(3);
-    expect(bus.since(1)).toMatchObject({ gap: true });
-    expect(bus.since(1).events.map((e) => e.id)).toEqual([3, 4, 5]);
-    expect(bus.since(2)).toMatchObject({ gap: false });
-    expect(bus.since(99)).toMatchObject({ gap: true });
-    expect(bus.since(99).events.map((e) => e.id)).toEqual([3, 4, 5]);
+    expect(bus.oldestId()).toBe("ep1-3");
+    const r = bus.since("ep1-1");
+    expect(r.gap).toEqual({
+      reason: "dropped",
+      requested: "ep1-1",
+      oldestAvailable: "ep1-3",
+      latest: "ep1-5",
+      resumeFrom: "ep1-2",
+    });
+    expect(r.events.map((e) => e.id)).toEqual(["ep1-3", "ep1-4", "ep1-5"]);
+    expect(bus.since("ep1-2")).toMatchObject({ gap: null });
+    // The cursor a gap hands out resumes without a second gap.
+    expect(bus.since(r.gap?.resumeFrom)).toMatchObject({ gap: null });
+  });
+
+  it("an id of another process (another epoch, an old numeric id, or one never issued) is a restart gap", () => {
+    const before = new EventBus({ epoch: "old" });
+    before.emit("detected", {});
+    const seen = before.latestId() as string;
+    const after = new EventBus({ epoch: "new" });
+    expect(after.since(seen).gap).toMatchObject({
+      reason: "restarted",
+      requested: "old-1",
+      latest: null,
+      resumeFrom: "new-0",
+    });
+    after.emit("published", {});
+    expect(after.since(seen)).toMatchObject({
+      gap: { reason: "restarted", oldestAvailable: "new-1" },
+      events: [{ id: "new-1" }],
+    });
+    expect(after.since("42").gap?.reason).toBe("restarted");
+    expect(after.since("new-7").gap?.reason).toBe("restarted");
+    // Two processes never share ids, even started in the same millisecond.
+    expect(new EventBus().epoch).not.toBe(new EventBus().epoch);
+  });
+
+  it("tells ids it can resume from apart from garbage", () => {
+    expect(parseEventId("m9x2k1ab12cd-42")).toEqual({ epoch: "m9x2k1ab12cd", seq: 42 });
+    expect(isResumeId("m9x2k1ab12cd-42")).toBe(true);
+    expect(isResumeId("17")).toBe(true);
+    expect(isResumeId("abc")).toBe(false);
+    expect(isResumeId("x-1-2")).toBe(false);
   });
 
   it("calls subscribers until they unsubscribe, and survives a throwing one", () => {
-    const bus = new EventBus();
-    const seen: number[] = [];
+    const bus = new EventBus({ epoch: "e" });
+    const seen: string[] = [];
     bus.subscribe(() => {
       throw new Error("bad subscriber");
     });
@@ -131,7 +172,7 @@ describe("EventBus", () => {
     bus.emit("detected", {});
     off();
     bus.emit("detected", {});
-    expect(seen).toEqual([1]);
+    expect(seen).toEqual(["e-1"]);
   });
 });
 

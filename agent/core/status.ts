@@ -2,6 +2,7 @@
 // applied, observed instances and health, backoff entries, the action in progress, ingress and
 // problems. Decides the phase; never says converged when something failed. Pure.
 import type { DesiredState, NodeStatus, Operation, WorkloadStatus } from "../../schema/index.js";
+import { slotPort } from "../runtime/driver.js";
 import { type ObservedInstance, workloadKey } from "./actions.js";
 import type { BackoffBook } from "./backoff.js";
 import type { Health } from "./planner.js";
@@ -79,7 +80,8 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
     state,
     health: keeper && keeper.state !== "exited" ? (input.health.get(keeper.ref) ?? "unknown") : "unknown",
     specHash: keeper?.specHash ?? null,
-    hostPort: keeper?.port ?? w.hostPort,
+    // The host port of the kept instance's slot (a container without a port reports port 0).
+    hostPort: keeper ? slotPort(w, keeper.slot) : w.hostPort,
     restarts: mine.reduce((n, i) => n + i.restarts, 0),
     operation,
   };

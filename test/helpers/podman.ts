@@ -46,6 +46,21 @@ async function build(dir: string, tag: string, files: Record<string, string>, cm
   throw new Error(`podman build ${tag} failed:\n${errors.join("\n")}`);
 }
 
+/**
+ * A throwaway busybox image that runs `cmd` (e.g. a shell loop printing lines), with a unique
+ * name; remove it with `podman rmi -f <name>`.
+ */
+export async function buildCommandImage(cmd: string[]): Promise<string> {
+  const tag = `localhost/berth-test-cmd-${process.pid}-${Math.random().toString(36).slice(2, 8)}:1`;
+  const dir = mkdtempSync(join(tmpdir(), "berth-img-"));
+  try {
+    await build(dir, tag, {}, cmd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
 export async function buildTestImages(): Promise<TestImages> {
   const repo = `localhost/berth-test-busybox-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), "berth-img-"));

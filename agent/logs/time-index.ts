@@ -1,43 +1,90 @@
-// Writes the time index of process logs (see agent/core/log-parse.ts for what it means): once per
-// tick, for each live log that grew since the last record, one record `<size> <mtime ms>` in
-// `<log>.times`. Cost while nothing is written: one stat per running instance per tick. The index
-// counts towards its log's size limit and is rotated with it (rotating-log.ts), so however an app
-// writes, log and index together stay within the limit.
-import { appendFileSync, statSync } from "node:fs";
-import { formatStamp, logFiles } from "../core/log-parse.js";
+// Writes the time index of process logs (see agent/core/log-parse.ts for what it means): a record
+// `<size> <mtime ms>` in `<log>.times` each time a live log has grown. Growth is noticed through
+// the kernel (inotify on the logs directory, via fs.watch): a write wakes the indexer, which stamps
+// the files written in the last `settleMs` together. So an agent whose apps print nothing does no
+// work at all for the index, and a line gets a time within `settleMs` of its write (the exact
+// time for the last line of each burst: the file's mtime). Without inotify (watch fails) the
+// driver's periodic poll stamps instead, with its coarser precision. The index counts towards its
+// log's size limit and is rotated with it (rotating-log.ts).
+import { appendFileSync, type FSWatcher, statSync, watch } from "node:fs";
+import { basename, join } from "node:path";
+import { formatStamp, logFiles, parseProcessLogName } from "../core/log-parse.js";
 
 export interface TimeIndexer {
   /** Records the current size of each log that changed since its last record. Never throws. */
   tick(logPaths: Iterable<string>): void;
   /** Forgets a log (rotated or removed): its next record is written whatever its size. */
   forget(logPath: string): void;
+  /**
+   * Stamps live logs of `dir` as they are written (the files `wanted` accepts), until close().
+   * False when the kernel cannot watch the directory (then only tick() stamps).
+   */
+  watch(dir: string, wanted: (logPath: string) => boolean, settleMs?: number): boolean;
+  close(): void;
 }
 
 export function createTimeIndexer(): TimeIndexer {
   const last = new Map<string, number>();
-  return {
-    tick(paths) {
-      for (const path of paths) {
-        let size: number;
-        let mtime: number;
-        try {
-          const st = statSync(path);
-          size = st.size;
-          mtime = Math.floor(st.mtimeMs);
-        } catch {
-          continue;
-        }
-        if (last.get(path) === size) continue;
-        try {
-          appendFileSync(logFiles.times(path), formatStamp({ offset: size, ms: mtime }), { mode: 0o600 });
-          last.set(path, size);
-        } catch {
-          // A full disk loses a record; those lines then take the next one's time. Supervision goes on.
-        }
+  let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const dirty = new Set<string>();
+
+  function tick(paths: Iterable<string>): void {
+    for (const path of paths) {
+      let size: number;
+      let mtime: number;
+      try {
+        const st = statSync(path);
+        size = st.size;
+        mtime = Math.floor(st.mtimeMs);
+      } catch {
+        continue;
       }
-    },
+      if (last.get(path) === size) continue;
+      try {
+        appendFileSync(logFiles.times(path), formatStamp({ offset: size, ms: mtime }), { mode: 0o600 });
+        last.set(path, size);
+      } catch {
+        // A full disk loses a record; those lines then take the next one's time. Supervision goes on.
+      }
+    }
+  }
+
+  return {
+    tick,
     forget(path) {
       last.delete(path);
+    },
+    watch(dir, wanted, settleMs = 200) {
+      try {
+        watcher = watch(dir, { persistent: false }, (_event, name) => {
+          // Only live logs: not rotated copies, not the indexes this very code appends to.
+          if (!name || parseProcessLogName(basename(String(name)))?.generation !== 0) return;
+          const path = join(dir, String(name));
+          if (!wanted(path)) return;
+          dirty.add(path);
+          timer ??= setTimeout(() => {
+            timer = null;
+            const paths = [...dirty];
+            dirty.clear();
+            tick(paths);
+          }, settleMs);
+          timer.unref();
+        });
+        watcher.on("error", () => {
+          watcher?.close();
+          watcher = null;
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      watcher?.close();
+      watcher = null;
+      if (timer) clearTimeout(timer);
+      timer = null;
     },
   };
 }

@@ -7,7 +7,7 @@
 // record. Deciding what should run is the agent core's job, not this file's.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Workload } from "../../schema/index.js";
 import { createTimeIndexer } from "../logs/time-index.js";
 import { type Instance, type RuntimeDriver, type Slot, slotPort } from "./driver.js";
@@ -17,6 +17,7 @@ import { stopGroup } from "./process-group.js";
 import {
   ensureDirs,
   logPath,
+  logsDir,
   type ProcessRecord,
   readRecords,
   removeRecord,
@@ -39,10 +40,11 @@ export interface ProcessDriverOptions {
   /** How often adopted processes are checked for liveness and logs for size (default 1 s). */
   pollMs?: number;
   /**
-   * How often the logs of running instances are stamped in their time index (default 1 s): the
-   * precision of the times `berth logs` gives their lines. 0 turns stamping off.
+   * Logs of running instances are stamped in their time index this long after a write is noticed
+   * (default 200 ms): the precision of the times `berth logs` gives their lines. Writes are
+   * noticed through inotify; when the logs directory cannot be watched, the poll above stamps.
    */
-  stampMs?: number;
+  stampSettleMs?: number;
   /** Grace period used by close({stopAll: true}) (default 10 s). */
   stopAllGraceMs?: number;
   /** Told about starts, exits, restarts and adoptions (for the agent's log). Never carries env values. */
@@ -242,17 +244,19 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     rotateLogs();
   }, opts.pollMs ?? 1_000);
   poll.unref();
+  // Writes to the logs are stamped as the kernel reports them: no work while apps print nothing.
   // Only logs of instances that run can grow (a dead one's last lines were stamped when it exited).
-  const stampMs = opts.stampMs ?? 1_000;
-  const stamper =
-    stampMs > 0
-      ? setInterval(() => {
-          const live: string[] = [];
-          for (const s of instances.values()) if (s.running) live.push(logPath(stateDir, s.rec.name));
-          stamps.tick(live);
-        }, stampMs)
-      : null;
-  stamper?.unref();
+  const watching = stamps.watch(
+    logsDir(stateDir),
+    (path) => instances.get(basename(path, ".log"))?.running === true,
+    opts.stampSettleMs ?? 200,
+  );
+  if (!watching)
+    emit({
+      kind: "problem",
+      name: "-",
+      detail: "cannot watch the logs directory; log lines get times at the poll interval",
+    });
 
   async function start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance> {
     if (closed) throw new Error("process driver is closed");
@@ -332,7 +336,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     stop,
     close: async (o) => {
       clearInterval(poll);
-      if (stamper) clearInterval(stamper);
+      stamps.close();
       if (o?.stopAll) {
         for (const s of [...instances.values()]) await stop(toInstance(s), opts.stopAllGraceMs ?? 10_000);
       }

@@ -1,0 +1,106 @@
+// The time index of process logs with a real supervised process: writes are noticed through the
+// kernel and stamped, so lines printed a few hundred milliseconds apart get their own times (never
+// earlier than when they were printed), without any periodic work; rotation moves the index with
+// its log; an agent whose apps print nothing writes no index records.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { readFileHistory } from "../../agent/logs/history.js";
+import type { RuntimeDriver } from "../../agent/runtime/driver.js";
+import { createProcessDriver } from "../../agent/runtime/process-driver.js";
+import { freePortPair, waitFor, workload } from "../runtime/support.js";
+
+const drivers: RuntimeDriver[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close({ stopAll: true });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const printer = (everyMs: number) => [
+  process.execPath,
+  "-e",
+  `setInterval(() => console.log("at " + Date.now()), ${everyMs}); require("node:http").createServer((q, r) => r.end("ok")).listen(Number(process.env.PORT), "127.0.0.1");`,
+];
+
+function setup(opts: { logMaxBytes?: number } = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), "berth-stamp-"));
+  dirs.push(stateDir);
+  // The poll that could stamp too is made very slow: what stamps here is the kernel's notice.
+  const d = createProcessDriver({ stateDir, pollMs: 60_000, ...opts });
+  drivers.push(d);
+  return { stateDir, d };
+}
+
+describe("time index of process logs", () => {
+  it("stamps lines as they are written: own times, never before they were printed", async () => {
+    const { stateDir, d } = setup();
+    await d.start(workload({ id: "clock-0", hostPort: await freePortPair(), command: printer(300) }), "a");
+    const log = join(stateDir, "logs", "berth-clock-0-a.log");
+    await waitFor(
+      "ten lines",
+      () => existsSync(log) && (readFileSync(log, "utf8").match(/^at /gm)?.length ?? 0) >= 10,
+      30_000,
+    );
+    const h = await readFileHistory(
+      { kind: "process", instance: "berth-clock-0-a", path: log },
+      {
+        lines: 1000,
+        sinceMs: null,
+        grep: null,
+        secrets: [],
+        following: false,
+      },
+    );
+    const lines = h.items.filter((e) => e.line.startsWith("at "));
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    // File times come from the kernel's coarse clock (a tick of a few ms), not Date.now().
+    for (const e of lines) expect(e.ms).toBeGreaterThanOrEqual(Number(e.line.slice(3)) - 20);
+    // Printed 300 ms apart: with stamping at each write they do not all share one time.
+    expect(new Set(lines.map((e) => e.ms)).size).toBeGreaterThanOrEqual(lines.length / 3);
+    const records = readFileSync(`${log}.times`, "utf8").trim().split("\n");
+    expect(records.length).toBeGreaterThan(3);
+  }, 60_000);
+
+  it("writes no record while the app prints nothing", async () => {
+    const { stateDir, d } = setup();
+    await d.start(
+      workload({
+        id: "quiet-0",
+        hostPort: await freePortPair(),
+        command: [
+          process.execPath,
+          "-e",
+          `require("node:http").createServer((q, r) => r.end("ok")).listen(Number(process.env.PORT), "127.0.0.1");`,
+        ],
+      }),
+      "a",
+    );
+    const times = join(stateDir, "logs", "berth-quiet-0-a.log.times");
+    // The start marker is the one write: at most one record for it, then nothing.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const before = existsSync(times) ? statSync(times).size : 0;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(existsSync(times) ? statSync(times).size : 0).toBe(before);
+  }, 30_000);
+
+  it("moves the index with its log when the log is rotated", async () => {
+    const { stateDir, d } = setup({ logMaxBytes: 4_000 });
+    await d.start(workload({ id: "roll-0", hostPort: await freePortPair(), command: printer(5) }), "a");
+    // The rotation check runs when an instance starts: restart it until a rotation happened.
+    const log = join(stateDir, "logs", "berth-roll-0-a.log");
+    await waitFor("enough output to rotate", () => existsSync(log) && statSync(log).size > 5_000, 30_000);
+    const [inst] = await d.list();
+    await d.stop(inst as NonNullable<typeof inst>, 2_000);
+    await d.start(
+      workload({ id: "roll-0", hostPort: (inst as NonNullable<typeof inst>).port, command: printer(1000) }),
+      "a",
+    );
+    expect(existsSync(`${log}.1`)).toBe(true);
+    expect(existsSync(`${log}.1.times`)).toBe(true);
+    const copy = readFileSync(`${log}.1.times`, "utf8").trim().split("\n");
+    const lastOffset = Number(copy[copy.length - 1]?.split(" ")[0]);
+    expect(lastOffset).toBe(statSync(`${log}.1`).size);
+  }, 60_000);
+});

@@ -1,7 +1,7 @@
 // Summarises what runs against what should run: per node (applied commit, in sync, phase, last
 // seen) and per app (healthy replicas x/y, current operation, last error). Pure; `berth status`
 // feeds it from the status and desired branches or from the live API.
-import type { DesiredState, Diagnostic, NodeStatus, Operation } from "../../schema/index.js";
+import type { DesiredState, Diagnostic, NodeStatus, Operation, RestartState } from "../../schema/index.js";
 
 export interface NodeSummary {
   node: string;
@@ -38,10 +38,17 @@ export interface PublishedSummary {
   rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
 }
 
+/** A `berth restart` as a node reports it: under way, or the last outcome for the app. */
+export interface RestartSummary extends RestartState {
+  node: string;
+}
+
 export interface StatusSummary {
   reconciler?: PublishedSummary;
   nodes: NodeSummary[];
   apps: AppSummary[];
+  /** Restarts the nodes report (newest first); absent when there are none. */
+  restarts?: RestartSummary[];
 }
 
 export interface StatusInputs {
@@ -54,6 +61,7 @@ export interface StatusInputs {
 export function summarise(input: StatusInputs, filter: { node?: string; app?: string } = {}): StatusSummary {
   const names = [...new Set([...input.desired.keys(), ...input.statuses.keys()])].sort();
   const nodes: NodeSummary[] = [];
+  const restarts: RestartSummary[] = [];
   const apps = new Map<string, AppSummary>();
   const appOf = (app: string): AppSummary => {
     let a = apps.get(app);
@@ -81,6 +89,8 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
         ...(st?.ingress?.lastError ? [`ingress: ${st.ingress.lastError}`] : []),
       ],
     });
+    for (const r of st?.restarts ?? [])
+      if (!filter.app || r.app === filter.app) restarts.push({ node, ...r });
     const reported = new Map((st?.workloads ?? []).map((w) => [w.id, w]));
     for (const w of doc?.workloads ?? []) {
       const a = appOf(w.app);
@@ -103,5 +113,11 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     .filter((a) => !filter.app || a.app === filter.app)
     .sort((x, y) => x.app.localeCompare(y.app));
   for (const a of appList) a.workloads.sort((x, y) => x.id.localeCompare(y.id));
-  return { ...(input.published ? { reconciler: input.published } : {}), nodes, apps: appList };
+  restarts.sort((x, y) => y.at.localeCompare(x.at) || x.node.localeCompare(y.node));
+  return {
+    ...(input.published ? { reconciler: input.published } : {}),
+    nodes,
+    apps: appList,
+    ...(restarts.length > 0 ? { restarts } : {}),
+  };
 }

@@ -8,16 +8,19 @@ import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
 import type { LogRequest, NodeStatus, Runtime } from "../schema/index.js";
+import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
 import { secretValues } from "./core/log-line.js";
 import { appOfWorkload } from "./core/log-parse.js";
+import { AgentMetrics } from "./core/metrics.js";
 import { createJournal } from "./logs/journal.js";
-import { initialState, type LoopContext } from "./loop/context.js";
+import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
 import { createMachine } from "./loop/machine.js";
+import { findReach } from "./loop/node-address.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createRequestDispatcher } from "./loop/requests.js";
@@ -31,8 +34,8 @@ export type { AgentEvent } from "./core/events.js";
 
 export interface AgentOptions {
   node: string;
-  /** Reconciler base URL, e.g. http://10.0.0.1:7070. */
-  url: string;
+  /** Reconciler base URL, e.g. http://10.0.0.1:7070, or several (the agent fails over between them in order). */
+  url: string | readonly string[];
   token: string;
   stateDir: string;
   /** Injected by berth up and tests; otherwise made from the runtimes the documents name. */
@@ -45,7 +48,7 @@ export interface AgentOptions {
   httpListen?: string;
   /** Caddy's TLS listener (default ":443"). */
   httpsListen?: string;
-  /** Long-poll wait in seconds (default 30). */
+  /** Long-poll wait in seconds (default 10; the reconciler answers within its pollHold anyway). */
   pollWaitSeconds?: number;
   logger?: pino.Logger;
   onEvent?: (e: AgentEvent) => void;
@@ -55,7 +58,11 @@ export interface AgentOptions {
   healthIntervalMs?: number;
   /** Binary of the docker runtime (default `docker` on PATH). */
   dockerBin?: string;
-  /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
+  /**
+   * This host's address for its workloads, instead of the document's (the node's `address`):
+   * container ports are published there and every workload is health-checked there. "0.0.0.0" or
+   * "::" publishes on every interface. Default: the document's address.
+   */
   publishAddress?: string;
   /**
    * After a start-first replace, how long the old instance keeps serving beside the new one before
@@ -66,9 +73,13 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningAgent {
+  /** The /metrics URL when metricsListen was given. */
+  metricsUrl?: string;
   /** Stops the agent; workloads keep running unless stopWorkloads. */
   stop(opts?: { stopWorkloads?: boolean }): Promise<void>;
   status(): NodeStatus;
@@ -86,10 +97,12 @@ function hasProcessRecords(stateDir: string): boolean {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
+  const metrics = opts.metricsListen ? new AgentMetrics(opts.node, version) : null;
   const journal = createJournal(opts.stateDir);
   /** Called after every action: log followers look for new instances then. */
   const activity = new Set<() => void>();
   const emit = (e: AgentEvent) => {
+    metrics?.observe(e, Date.now());
     noteInJournal(journal, e);
     if (e.type === "action-succeeded" || e.type === "action-failed") for (const fn of activity) fn();
     try {
@@ -103,6 +116,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
+  const state = initialState();
+  // --publish-address 0.0.0.0 (or ::) publishes container ports on every interface, as before
+  // berth knew node addresses; any other value replaces the document's address on this host.
+  const wildcard = opts.publishAddress === "0.0.0.0" || opts.publishAddress === "::";
+  const override = opts.publishAddress && !wildcard ? opts.publishAddress : undefined;
+  const reachedAt = (): string | undefined => (state.reach.kind === "local" ? state.reach.host : undefined);
   const drivers = createDriverSet({
     ...(opts.runtime ? { injected: opts.runtime } : {}),
     make: async (runtime: Runtime): Promise<RuntimeDriver> => {
@@ -114,6 +133,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
           pollMs: driftIntervalMs,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
+          host: reachedAt,
           onEvent: (e) =>
             logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
         });
@@ -124,7 +144,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         node: opts.node,
         savedLogsDir: join(opts.stateDir, "logs", "containers"),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
-        ...(opts.publishAddress ? { publishAddress: opts.publishAddress } : {}),
+        publishAddress: () => (wildcard ? undefined : reachedAt()),
       });
     },
   });
@@ -136,12 +156,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         httpsListen: opts.httpsListen ?? ":443",
       })
     : null;
-  const waitSeconds = opts.pollWaitSeconds ?? 30;
+  const waitSeconds = opts.pollWaitSeconds ?? 10;
   const client = createReconcilerClient({
     url: opts.url,
     node: opts.node,
     token: opts.token,
-    maxWaitSeconds: waitSeconds,
   });
   const reporter = createStatusReporter({
     put: (s, signal) => client.putStatus(s, signal),
@@ -150,12 +169,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
-  // Processes bind where their app says (loopback works for both 0.0.0.0 and 127.0.0.1);
-  // containers publish on publishAddress when one is given, else on every interface.
-  const publishedOn =
-    opts.publishAddress && !["0.0.0.0", "::"].includes(opts.publishAddress) ? opts.publishAddress : null;
-  const healthHost = (runtime: Runtime): string => (runtime !== "process" && publishedOn) || "127.0.0.1";
-  const state = initialState();
+  // Every workload is health-checked where the proxies reach it: the node's address.
+  const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
       state.problems.delete("state");
@@ -176,7 +191,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         drivers,
         ingress,
         deadlines,
-        healthHost,
+        healthPlace: place,
         signal: abort.signal,
         drainMs: opts.slotDrainMs ?? 0,
         now: Date.now,
@@ -184,7 +199,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       reporter,
       logger,
       emit,
-      healthHost,
+      healthPlace: place,
+      findReach: (doc) => findReach(opts.node, override ?? doc.upstreamAddress),
       now: Date.now,
       random: Math.random,
       restarts: createRestartReporter({
@@ -203,6 +219,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       ctx.state.doc = check.doc;
       ctx.state.desiredHash = check.doc.hash;
       ctx.state.knownSpecs = new Map(check.doc.workloads.map((w) => [w.specHash, w]));
+      setReach(ctx, await ctx.deps.findReach(check.doc));
       await drivers.ensure(new Set(check.doc.workloads.map((w) => w.runtime)));
       logger.info(
         { hash: check.doc.hash, commit: check.doc.source.commit },
@@ -289,16 +306,28 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     logger,
     emit,
     onRequests: () => requests.pending(),
+    ...(metrics ? { onContact: (at: number) => metrics.contact(at) } : {}),
   });
-  logger.info({ url: opts.url, stateDir: opts.stateDir, ingress: Boolean(ingress) }, "agent started");
+  const metricsServer =
+    metrics && opts.metricsListen
+      ? await (await import("./loop/metrics-server.js")).startMetricsServer(opts.metricsListen, metrics, () =>
+          machine.status(),
+        )
+      : null;
+  logger.info(
+    { url: client.urls(), stateDir: opts.stateDir, ingress: Boolean(ingress), metrics: metricsServer?.url },
+    "agent started",
+  );
 
   let stopped: Promise<void> | null = null;
   return {
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     status: () => machine.status(),
     idle: () => machine.idle(),
     stop(stopOpts) {
       stopped ??= (async () => {
         abort.abort();
+        await metricsServer?.close();
         await machine.stop();
         await poller.catch(() => undefined);
         await Promise.all([...sessions]);

@@ -160,8 +160,12 @@ const busybox = (app: string, hostPort: number, version: string): Workload =>
 const convergedOn = (hash: string) => (s: NodeStatus | undefined) =>
   s?.phase === "converged" && s.appliedHash === hash;
 
-async function idleAndLatency(host: Host, latency: boolean): Promise<void> {
-  const node = `bench-${host}`;
+/**
+ * With `metricsPort`, the agent serves /metrics there (`--metrics-listen`) and the bench scrapes
+ * it every 15 s (Prometheus' usual interval) while measuring idle cost.
+ */
+async function idleAndLatency(host: Host, latency: boolean, metricsPort?: number): Promise<void> {
+  const node = `bench-${host}${metricsPort ? "-metrics" : ""}`;
   const rec = await startFakeReconciler({ node });
   const stateDir = join(work, `state-${host}`);
   const idle: Workload[] = [];
@@ -169,8 +173,19 @@ async function idleAndLatency(host: Host, latency: boolean): Promise<void> {
   const latPort = await freePortPair();
   let doc = desiredDoc(node, [...idle, busybox("lat", latPort, "0")]);
   rec.publish(doc);
-  const agent = spawnAgent(host, rec, node, stateDir);
-  const label = host === "cli" ? "`berth agent`" : "agent alone (startAgent, no CLI)";
+  const extra = metricsPort ? ["--metrics-listen", `127.0.0.1:${metricsPort}`] : [];
+  const agent = spawnAgent(host, rec, node, stateDir, extra);
+  const label =
+    (host === "cli" ? "`berth agent`" : "agent alone (startAgent, no CLI)") +
+    (metricsPort ? " with --metrics-listen, scraped every 15 s" : "");
+  let scrapes = 0;
+  const scrape = async () => {
+    if (!metricsPort) return;
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    if (res.status !== 200 || !(await res.text()).includes("berth_agent_info"))
+      throw new Error("bad /metrics answer");
+    scrapes++;
+  };
   try {
     await waitFor("20 workloads converged", () => convergedOn(doc.hash)(rec.latest()), 120_000);
     await sleep(3_000); // let start-up work settle before measuring
@@ -179,7 +194,9 @@ async function idleAndLatency(host: Host, latency: boolean): Promise<void> {
     const own: number[] = [];
     const t0 = performance.now();
     const c0 = cpuTicks(pid);
+    let tick = 0;
     while (performance.now() - t0 < idleSeconds * 1000) {
+      if (tick++ % 15 === 0) await scrape();
       rss.push(rssMb(pid));
       own.push(privateMb(pid));
       await sleep(1_000);
@@ -196,6 +213,7 @@ async function idleAndLatency(host: Host, latency: boolean): Promise<void> {
       `${Math.max(...rss).toFixed(1)} / ${mean(rss).toFixed(1)} MB`,
       "≤ 60 MB",
     ]);
+    if (metricsPort) rows.push([`${label}: scrapes answered`, String(scrapes), "all"]);
     rows.push([
       `${label}: private memory (RSS without shared pages) max`,
       `${Math.max(...own).toFixed(1)} MB`,
@@ -292,6 +310,7 @@ async function replaceUnderLoad(): Promise<void> {
 try {
   await idleAndLatency("bare", false);
   await idleAndLatency("cli", true);
+  await idleAndLatency("cli", false, await freePortPair());
   await replaceUnderLoad();
   const w0 = Math.max(...rows.map((r) => r[0].length), 6);
   const w1 = Math.max(...rows.map((r) => r[1].length), 8);

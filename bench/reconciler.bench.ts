@@ -5,15 +5,22 @@
 //           then a signed GitHub push webhook to the real API server → fetch into the bare cache →
 //           evaluate → commit → push of the desired branch → published, over 50 pushes.
 // Figures are p50/p95 in ms beside the goals (local p50 ≤ 50 ms, remote p50 ≤ 250 ms), plus the
-// reconciler's own detection → published time from its `published` events. Everything talks to
-// 127.0.0.1 only. Run: npx tsx bench/reconciler.bench.ts [--commits N]
+// reconciler's own detection → published time from its `published` events. The local case runs
+// twice more with berth's alerting busy beside it: a deploy-failed alert reminding every 250 ms (a
+// state commit on the alerts branch each time), sent to two receivers that answer at once, then
+// to one that answers after 2 s and one that answers 500 (retried): slow or failing receivers
+// must not slow publishing down (the two runs compare). Everything talks to 127.0.0.1
+// only. Run: npx tsx bench/reconciler.bench.ts [--commits N]
 import { fork } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
+import { createAlerting } from "../reconciler/alerts/wire.js";
 import type { BerthEvent } from "../reconciler/contracts.js";
 import { EventBus } from "../reconciler/events.js";
 import { startApiServer } from "../reconciler/http/server.js";
@@ -73,18 +80,95 @@ function stagesLine(stages: Stages): string {
 /** Wall-clock now in ms with sub-ms precision, comparable with file mtimes. */
 const wallNow = () => performance.timeOrigin + performance.now();
 
-async function benchLocal(): Promise<{
+/** A receiver that answers after `delayMs` with `status`; counts requests. */
+async function receiver(
+  delayMs: number,
+  status: number,
+): Promise<{ url: string; count: () => number; server: Server }> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    n++;
+    req.resume();
+    setTimeout(() => res.writeHead(status).end(), delayMs).unref();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, count: () => n, server };
+}
+
+async function benchLocal(alerts: "none" | "fast" | "slow" = "none"): Promise<{
   total: number[];
   fromRef: number[];
   inside: number[];
   stages: Stages;
+  deliveries?: number;
 }> {
   const dir = await newExampleRepo();
   const events = new EventBus();
-  const r = await createReconciler({ repoDir: dir, events, logger });
+  const withAlerts = alerts !== "none";
+  const slow = withAlerts ? await receiver(alerts === "slow" ? 2_000 : 0, 204) : undefined;
+  const failing = withAlerts ? await receiver(0, alerts === "slow" ? 500 : 204) : undefined;
+  if (slow && failing) {
+    appendFileSync(
+      join(dir, "berth.yaml"),
+      [
+        "alerts:",
+        "  receivers:",
+        `    - { name: slow, kind: webhook, url: "${slow.url}" }`,
+        `    - { name: failing, kind: webhook, url: "${failing.url}" }`,
+        "  rules:",
+        "    - { kind: deploy-failed, repeatInterval: 250ms }",
+        "",
+      ].join("\n"),
+    );
+    await git(dir, "commit", "-q", "-am", "alerts to a slow and a failing receiver");
+  }
+  const alerting = withAlerts
+    ? createAlerting({ events, logger, secrets: new Map(), owner: "bench", tickMs: 50 })
+    : undefined;
+  const r = await createReconciler({
+    repoDir: dir,
+    events,
+    logger,
+    ...(alerting
+      ? {
+          observers: [alerting.observer],
+          extraRoles: alerting.extraRoles,
+          onConfig: (s) => alerting.service.configure(s),
+        }
+      : {}),
+  });
   const first = nextPublish(events);
   await r.start();
+  if (alerting) await alerting.service.start(r, r.branches());
   await first;
+  // No agent runs here: one report (as the API would hand it in) says hello failed, and stays.
+  if (alerting) {
+    r.reportStatus("local", {
+      node: "local",
+      agentVersion: "bench",
+      desiredHash: null,
+      appliedHash: null,
+      appliedCommit: null,
+      phase: "failed",
+      ingress: null,
+      workloads: [
+        {
+          id: "hello-0",
+          app: "hello",
+          state: "failed",
+          health: "unhealthy",
+          specHash: null,
+          operation: {
+            status: "failed",
+            step: "start hello-0",
+            attempt: 1,
+            retryable: true,
+            lastError: "exit 1",
+          },
+        },
+      ],
+    });
+  }
   const total: number[] = [];
   const fromRef: number[] = [];
   const inside: number[] = [];
@@ -109,7 +193,11 @@ async function benchLocal(): Promise<{
     await r.idle();
   }
   await r.stop();
-  return { total, fromRef, inside, stages };
+  await alerting?.close();
+  for (const s of [slow, failing]) s?.server.close();
+  for (const s of [slow, failing]) s?.server.closeAllConnections();
+  const deliveries = (slow?.count() ?? 0) + (failing?.count() ?? 0);
+  return { total, fromRef, inside, stages, ...(withAlerts ? { deliveries } : {}) };
 }
 
 type RequestInfo = { method: string; path: string; status: number; ms: number };
@@ -269,6 +357,8 @@ const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 async function main(): Promise<void> {
   try {
     const local = await benchLocal();
+    const fast = await benchLocal("fast");
+    const busy = await benchLocal("slow");
     const remote = await benchRemote();
     const large = process.argv.includes("--no-large") ? undefined : await benchLarge();
     const rows: [string, string, string][] = [
@@ -280,6 +370,18 @@ async function main(): Promise<void> {
       ["local: commit (ref written) → published, p95", fmt(pct(local.fromRef, 95)), ""],
       ["local: `git commit` started → published, p50", fmt(pct(local.total, 50)), ""],
       ["local: watch event → published (reconciler), p50", fmt(pct(local.inside, 50)), ""],
+      [
+        `local, alert reminders to 2 fast receivers (${fast.deliveries} requests): commit → published, p50`,
+        fmt(pct(fast.fromRef, 50)),
+        "",
+      ],
+      ["local, alert reminders to 2 fast receivers: p95", fmt(pct(fast.fromRef, 95)), ""],
+      [
+        `local, same to a 2 s and a failing receiver (${busy.deliveries} requests): p50`,
+        fmt(pct(busy.fromRef, 50)),
+        "same as with fast receivers",
+      ],
+      ["local, same to a 2 s and a failing receiver: p95", fmt(pct(busy.fromRef, 95)), ""],
       [
         `remote: webhook → published, p50 (${remote.total.length} pushes)`,
         fmt(pct(remote.total, 50)),

@@ -16,5 +16,5 @@ export class FailedError extends Error {
   override name = "FailedError";
 }
 
-/** Exit codes of SPEC §4. */
-export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
+/** Exit codes of SPEC §4, and 3: `berth status --fail-on-stale` found a node stale or lost. */
+export const exitCodes = { ok: 0, error: 1, changes: 2, notAlive: 3 } as const;

@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   events: () => import("./commands/events.js"),
   logs: () => import("./commands/logs.js"),
   restart: () => import("./commands/restart.js"),
+  alerts: () => import("./commands/alerts.js"),
   node: () => import("./commands/node.js"),
   schema: () => import("./commands/schema.js"),
 };

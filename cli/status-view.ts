@@ -1,4 +1,5 @@
-// Text view of a status summary: a node table, then an app table with the current operation.
+// Text view of a status summary: a node table (with liveness, and what is known about a node
+// that is not alive), then an app table with the current operation.
 import type { StatusSummary } from "../core/status/summary.js";
 import type { Style } from "./context.js";
 
@@ -25,11 +26,15 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
     }
     lines.push("");
   }
+  if (s.livenessSource === "committed") {
+    lines.push("Liveness as last committed by the reconciler (berth status --url URL for live):", "");
+  }
   lines.push(
     ...table(
-      ["NODE", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
+      ["NODE", "LIVENESS", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
       s.nodes.map((n) => [
         n.node,
+        livenessText(n, paint, now),
         phaseText(n.phase, paint),
         n.inSync ? paint("green", "yes") : paint("yellow", "no"),
         n.appliedCommit ? n.appliedCommit.slice(0, 7) : "-",
@@ -37,7 +42,19 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       ]),
     ),
   );
-  for (const n of s.nodes) for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+  for (const n of s.nodes) {
+    if (n.liveness === "stale" || n.liveness === "lost") {
+      const last = n.reportedPhase ? `; last report: ${n.reportedPhase}` : "; no report";
+      const applied = n.appliedCommit ? `, applied ${n.appliedCommit.slice(0, 7)}` : "";
+      lines.push(
+        paint(
+          n.liveness === "lost" ? "red" : "yellow",
+          `  ${n.livenessMessage ?? `${n.node} is ${n.liveness}`}${last}${applied}`,
+        ),
+      );
+    }
+    for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+  }
   lines.push("");
   lines.push(
     ...table(
@@ -49,7 +66,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
               op.lastError ? ` — ${op.lastError}` : ""
             }`
           : "-";
-        const healthy = `${a.healthy}/${a.desired}`;
+        const healthy = `${a.healthy}/${a.desired}${a.unknown > 0 ? ` (${a.unknown} unknown: node not alive)` : ""}`;
         return [a.app, a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy), opText];
       }),
     ),
@@ -76,6 +93,13 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
   }
   if (s.nodes.length === 0 && s.apps.length === 0) return "No nodes or apps published yet.\n";
   return `${lines.join("\n")}\n`;
+}
+
+function livenessText(n: StatusSummary["nodes"][number], paint: Paint, now: number): string {
+  if (n.liveness === "unknown") return "-";
+  if (n.liveness === "alive") return paint("green", "alive");
+  const since = n.livenessSince === null ? "" : ` ${ago(now - n.livenessSince).replace(" ago", "")}`;
+  return paint(n.liveness === "lost" ? "red" : "yellow", `${n.liveness}${since}`);
 }
 
 function phaseText(phase: string, paint: Paint): string {

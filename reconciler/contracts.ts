@@ -1,6 +1,8 @@
 // Contracts between the reconciler's parts: the loop that publishes desired state (reconciler.ts)
 // and the HTTP API that serves it (http/). Types only.
+
 import type { Liveness } from "../core/status/liveness.js";
+import type { GenerationInput } from "../core/views/ops/history.js";
 import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
@@ -68,6 +70,26 @@ export interface PublishedView {
   rejected?: RejectedView | null;
 }
 
+/** How one run of the loop ended (the `outcome` label of berth_reconcile_duration_seconds). */
+export type ReconcileOutcome = "published" | "unchanged" | "rejected" | "up_to_date" | "failed";
+
+/** Which of berth's branches a git operation touched (a label: branch names are the operator's). */
+export type BranchRole = "tracked" | "desired" | "status" | "alerts" | "other";
+
+/**
+ * Observes the loop's work for metrics and alert facts. Implementations must be cheap and must
+ * not throw (reconciler/metrics.ts counts; reconciler/alerts keeps the git trouble fact).
+ */
+export interface LoopObserver {
+  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  /** Writing and moving the desired branch of one publish (commit objects + CAS push/ref update). */
+  published(seconds: number): void;
+  /** A remote fetch of one branch (remote mode only). */
+  fetched(role: BranchRole, result: "ok" | "error", message?: string): void;
+  /** A push (remote) or ref update (local) with compare-and-swap. */
+  pushed(role: BranchRole, result: "ok" | "rejected" | "error", message?: string): void;
+}
+
 /** A node's liveness verdict as the API shows it (times in ms epoch). */
 export interface LivenessView {
   state: Liveness;
@@ -108,8 +130,28 @@ export interface ApiBackend {
   reportStatus(node: string, status: NodeStatus): void;
   /** lastSeen (ms epoch), liveness and last status per node, from memory. */
   nodes(): NodeEntryView[];
+  /**
+   * An agent holds a document hash (`etag`) this reconciler does not serve: another reconciler
+   * may have published something newer. Optional; remote mode refreshes the desired branch
+   * first. "behind": it could not find out (the remote is unreachable), so serving its own
+   * document might roll the agent back: the API answers 503 and the agent tries another.
+   */
+  catchUp?(node: string, etag: string): Promise<"serve" | "behind">;
   /** Fetch/re-read the repo and reconcile; coalesced with other requests. */
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */
   plan(base: string | undefined, head: string | undefined): Promise<Plan>;
+}
+
+/**
+ * Optional extension of ApiBackend for the operations page (reconciler/ui): the published
+ * generations read back from the desired branch, and the forge's web address for commit links.
+ */
+export interface HistoryBackend {
+  /** Up to `limit` generations, newest first, numbered below `before` when given. */
+  readGenerations(opts: { limit: number; before?: number }): Promise<GenerationInput[]>;
+  /** Generation `n` with its plan, or null when the desired branch has no such generation. */
+  readGeneration(n: number): Promise<GenerationInput | null>;
+  /** The forge berth.yaml names, with the repo's web address; null when none or unknown. */
+  forgeWeb(): { kind: "github" | "gitea" | "gitlab"; webUrl: string } | null;
 }

@@ -1,10 +1,13 @@
 // Prometheus metrics of the reconciler, on a registry of their own (never prom-client's global
-// one, so several servers in one process, as in tests, do not collide). Values that the backend
-// already knows (generation, node phases) are read from it at scrape time; counters are bumped by
-// the HTTP layer; publish latency comes from `published` events. Does not serve HTTP itself.
+// one, so several servers in one process, as in tests, do not collide). Counters and histograms
+// are bumped as things happen (HTTP layer, LoopObserver calls from the loop, events); per-node and
+// per-app gauges are rebuilt from the backend at scrape time (metrics-scrape.ts). Names follow
+// Prometheus conventions (units in names, `_total` only on counters) and pass `promtool check
+// metrics` (test/reconciler/metrics-promtool.test.ts). Does not serve HTTP itself.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ApiBackend, BerthEvent } from "./contracts.js";
+import type { BerthEvent, LoopObserver } from "./contracts.js";
 import type { ContactBook } from "./liveness/contacts.js";
+import { type ScrapeGauges, scrapeGauges } from "./metrics-scrape.js";
 
 export type WebhookResult =
   | "accepted" // push to the tracked branch: a reconcile was triggered
@@ -18,30 +21,39 @@ export type WebhookResult =
 
 export type StatusPutResult = "ok" | "invalid" | "too_large" | "unauthorized" | "forbidden" | "not_found";
 
-const phases = ["converged", "applying", "degraded", "failed"] as const;
-const livenessStates = ["alive", "stale", "lost"] as const;
+/**
+ * prom-client's default metrics that break Prometheus naming: gauges named `…_total` (promtool:
+ * "non-counter metrics should not have _total suffix"). Their unsuffixed twins stay.
+ */
+const misnamedDefaults = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
 
-export interface Metrics {
+/** Seconds; from a 5 ms reconcile of a small repo to a minute-long one of a 10,000-app repo. */
+const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface Metrics extends LoopObserver {
   readonly registry: Registry;
   readonly generation: Gauge;
   readonly publishLatency: Histogram;
   readonly webhooks: Counter<"forge" | "result">;
   readonly agentsConnected: Gauge;
-  readonly nodeStatus: Gauge<"node" | "phase">;
-  readonly nodeLastSeen: Gauge<"node">;
-  readonly nodeLiveness: Gauge<"node" | "state">;
-  readonly nodeLivenessSince: Gauge<"node">;
   readonly statusPuts: Counter<"result">;
   readonly httpRequests: Counter<"route" | "code">;
+  /** Alert notifications by receiver and result (reconciler/alerts). */
+  readonly alertNotifications: Counter<"receiver" | "result">;
+  readonly gauges: ScrapeGauges;
   /** Records one publish, from detection of the commit to the documents being served. */
   observePublish(seconds: number): void;
-  /** Feeds `published` events (data.generation, data.latencyMs) into the gauges. */
+  /** Feeds `published` (generation, latency) and `node-reported` (deploy outcomes) events. */
   observeEvent(event: BerthEvent): void;
   /**
-   * Reads generation, per-node phases and liveness from the backend (called before each scrape);
+   * Rebuilds the per-node and per-app gauges from the backend (called before each scrape);
    * `contacts` supplies lastSeen for backends that judge no liveness.
    */
-  refresh(backend: ApiBackend, contacts?: ContactBook): void;
+  refresh(backend: Parameters<typeof scrapeGauges.refresh>[1], contacts?: ContactBook, now?: number): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -49,7 +61,12 @@ export interface Metrics {
 export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "berth_process_" });
+  if (opts.processMetrics !== false) {
+    // Unprefixed, as every Prometheus client names them (process_*, nodejs_*): dashboards and
+    // recording rules written for any Node service work unchanged. The `job` label tells berth's apart.
+    collectDefaultMetrics({ register: registry });
+    for (const name of misnamedDefaults) registry.removeSingleMetric(name);
+  }
 
   const generation = new Gauge({
     name: "berth_generation",
@@ -62,6 +79,31 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const publishDuration = new Histogram({
+    name: "berth_publish_duration_seconds",
+    help: "Time to write one generation's desired commit and move the desired branch (push in remote mode)",
+    buckets: durationBuckets,
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: "berth_reconcile_duration_seconds",
+    help: "Duration of one reconcile run (fetch, load, plan, publish) by outcome",
+    labelNames: ["outcome"] as const,
+    buckets: durationBuckets,
+    registers,
+  });
+  const gitFetches = new Counter({
+    name: "berth_git_fetches_total",
+    help: "Fetches of the config repo's branches (remote mode) by branch role and result",
+    labelNames: ["branch", "result"] as const,
+    registers,
+  });
+  const gitPushes = new Counter({
+    name: "berth_git_pushes_total",
+    help: "Compare-and-swap branch moves (push in remote mode) by branch role and result",
+    labelNames: ["branch", "result"] as const,
+    registers,
+  });
   const webhooks = new Counter({
     name: "berth_webhooks_total",
     help: "Webhook deliveries by forge and result",
@@ -71,30 +113,6 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
   const agentsConnected = new Gauge({
     name: "berth_agents_connected",
     help: "Agents currently waiting in a long-poll for their desired state",
-    registers,
-  });
-  const nodeStatus = new Gauge({
-    name: "berth_node_status",
-    help: "Last reported phase per node (1 for the current phase, 0 for the others)",
-    labelNames: ["node", "phase"] as const,
-    registers,
-  });
-  const nodeLastSeen = new Gauge({
-    name: "berth_node_last_seen_timestamp_seconds",
-    help: "Last moment the reconciler knew the node's agent was there (unix seconds; now while a long-poll is held)",
-    labelNames: ["node"] as const,
-    registers,
-  });
-  const nodeLiveness = new Gauge({
-    name: "berth_node_liveness",
-    help: "Liveness verdict per node (1 for the current state of alive, stale, lost; 0 for the others)",
-    labelNames: ["node", "state"] as const,
-    registers,
-  });
-  const nodeLivenessSince = new Gauge({
-    name: "berth_node_liveness_since_timestamp_seconds",
-    help: "When the node entered its current liveness state (unix seconds)",
-    labelNames: ["node"] as const,
     registers,
   });
   const statusPuts = new Counter({
@@ -109,9 +127,41 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     labelNames: ["route", "code"] as const,
     registers,
   });
+  const deploys = new Counter({
+    name: "berth_deploys_total",
+    help: "Documents that nodes finished applying, by node and outcome (succeeded: converged on it; failed: the agent gave up on it)",
+    labelNames: ["node", "outcome"] as const,
+    registers,
+  });
+  const alertNotifications = new Counter({
+    name: "berth_alert_notifications_total",
+    help: "Alert notifications by receiver and delivery result (delivered, retried, dropped)",
+    labelNames: ["receiver", "result"] as const,
+    registers,
+  });
+  const gauges = scrapeGauges.create(registers);
+
+  /** node → the document hash whose outcome was counted last, so a report repeated is not counted twice. */
+  const counted = new Map<string, string>();
 
   const observePublish = (seconds: number): void => {
     if (Number.isFinite(seconds) && seconds >= 0) publishLatency.observe(seconds);
+  };
+  const observeReport = (data: Record<string, unknown>): void => {
+    const { node, phase, appliedHash, desiredHash } = data;
+    if (typeof node !== "string") return;
+    let outcome: "succeeded" | "failed" | null = null;
+    let hash: unknown = null;
+    if (phase === "converged" && typeof appliedHash === "string")
+      [outcome, hash] = ["succeeded", appliedHash];
+    else if (phase === "failed" && typeof desiredHash === "string") [outcome, hash] = ["failed", desiredHash];
+    if (!outcome) return;
+    const key = `${outcome}:${hash}`;
+    if (counted.get(node) === key) return;
+    // The outcome a node started with (seeded from the status branch) is not a deploy of this process.
+    const first = !counted.has(node);
+    counted.set(node, key);
+    if (!first || outcome === "failed") deploys.inc({ node, outcome });
   };
 
   return {
@@ -120,40 +170,33 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     publishLatency,
     webhooks,
     agentsConnected,
-    nodeStatus,
-    nodeLastSeen,
-    nodeLiveness,
-    nodeLivenessSince,
     statusPuts,
     httpRequests,
+    alertNotifications,
+    gauges,
     observePublish,
     observeEvent(event) {
+      if (event.type === "node-reported") return observeReport(event.data);
       if (event.type !== "published") return;
       const { generation: gen, latencyMs } = event.data;
       if (typeof gen === "number") generation.set(gen);
       if (typeof latencyMs === "number") observePublish(latencyMs / 1000);
     },
-    refresh(backend, contacts) {
+    reconciled(outcome, seconds) {
+      reconcileDuration.observe({ outcome }, seconds);
+    },
+    published(seconds) {
+      publishDuration.observe(seconds);
+    },
+    fetched(branch, result) {
+      gitFetches.inc({ branch, result });
+    },
+    pushed(branch, result) {
+      gitPushes.inc({ branch, result });
+    },
+    refresh(backend, contacts, now = Date.now()) {
       generation.set(backend.published().generation);
-      // Rebuilt on each scrape so nodes removed from the config disappear from the series.
-      nodeStatus.reset();
-      nodeLastSeen.reset();
-      nodeLiveness.reset();
-      nodeLivenessSince.reset();
-      const now = Date.now();
-      for (const n of backend.nodes()) {
-        const live = n.liveness;
-        // A phase nobody can vouch for (stale or lost node) is not shown as current: all 0.
-        const phase = !live || live.state === "alive" ? n.status?.phase : undefined;
-        if (n.status) for (const p of phases) nodeStatus.set({ node: n.node, phase: p }, p === phase ? 1 : 0);
-        const last = live ? live.lastSeen : (contacts?.lastSeen(n.node, now) ?? n.lastSeen);
-        if (last !== null && last > 0) nodeLastSeen.set({ node: n.node }, last / 1000);
-        if (live) {
-          for (const st of livenessStates)
-            nodeLiveness.set({ node: n.node, state: st }, st === live.state ? 1 : 0);
-          nodeLivenessSince.set({ node: n.node }, live.since / 1000);
-        }
-      }
+      scrapeGauges.refresh(gauges, backend, contacts, now);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -8,12 +8,22 @@
 // itself (core/ does). See docs/reconciler.md.
 import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
-import type { Config } from "../core/config/model.js";
+import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type { ApiBackend, EventSink, RejectedView, TriggerRequest } from "./contracts.js";
+import type {
+  ApiBackend,
+  BranchRole,
+  EventSink,
+  HistoryBackend,
+  LoopObserver,
+  ReconcileOutcome,
+  RejectedView,
+  TriggerRequest,
+} from "./contracts.js";
+import { webUrlFor } from "./forge/client.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
@@ -27,6 +37,7 @@ import {
   loadWorktreeInput,
 } from "./source/config-input.js";
 import { openLocalSource } from "./source/local.js";
+import { observeSource } from "./source/observed.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
 import {
@@ -37,6 +48,7 @@ import {
   tokensOf,
 } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
+import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
@@ -62,6 +74,15 @@ export interface ReconcilerOptions {
    * run: the place to fill `hooks` from the settings.
    */
   onSettings?: (settings: BranchSettings) => void | Promise<void>;
+  /** Told of every run's outcome and duration, every fetch and every push (metrics, alert facts). */
+  observers?: LoopObserver[];
+  /** Branch name → role for the observers, beside the three branches of the settings. */
+  extraRoles?: (settings: BranchSettings) => Record<string, BranchRole>;
+  /**
+   * Repo-wide settings of the newest valid commit: at start (from the tracked tip) and after each
+   * valid commit, published or not (alert receivers and rules, publicUrl). Must not throw.
+   */
+  onConfig?: (settings: Pick<SettingsSpec, "alerts" | "publicUrl">) => void;
   /** Liveness bounds (defaults: core/status/liveness.ts defaultLivenessBounds). */
   liveness?: Partial<LivenessBounds>;
 }
@@ -76,7 +97,7 @@ export interface ReconcilerHooks {
   nodeLiveness?(change: LivenessChange): void;
 }
 
-export interface Reconciler extends ApiBackend {
+export interface Reconciler extends ApiBackend, HistoryBackend {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Settles when no work is pending (tests). */
@@ -87,10 +108,14 @@ export interface Reconciler extends ApiBackend {
   livenessBounds(): LivenessBounds;
   /** The branches in use and the forge berth.yaml names (known after start). */
   settings(): BranchSettings;
+  /** Reading and compare-and-swap writing of branches of the config repo (the alerts branch). */
+  branches(): Pick<ConfigSource, "git" | "mode" | "refresh" | "tip" | "publish">;
 }
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
+/** How long an agent's poll waits for the desired branch to be fetched when it names a document unknown here. */
+const catchUpMs = 5_000;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
 
@@ -101,16 +126,27 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const log = opts.logger;
   const events = opts.events;
   const hooks = opts.hooks ?? {};
-  const source: ConfigSource = opts.remote
+  const rawSource: ConfigSource = opts.remote
     ? await openRemoteSource({ ...opts.remote, pollIntervalMs: opts.pollIntervalMs ?? 60_000 })
     : await openLocalSource({
         repoDir: opts.repoDir as string,
         pollIntervalMs: opts.pollIntervalMs ?? 5_000,
       });
   let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
+  const observers = opts.observers ?? [];
+  const roleOf = (branch: string): BranchRole => {
+    if (branch === settings.branch) return "tracked";
+    if (branch === settings.desiredBranch) return "desired";
+    if (branch === settings.statusBranch) return "status";
+    return opts.extraRoles?.(settings)[branch] ?? "other";
+  };
+  const source = observers.length > 0 ? observeSource(rawSource, roleOf, observers) : rawSource;
+  /** How the run in progress ends (set on each return path of reconcileOnce). */
+  let outcome: ReconcileOutcome = "up_to_date";
   const caches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
   const served = new ServedState();
   const book = new NodeBook();
+  const history = new GenerationReader(source.git);
   let status: StatusBatcher | undefined;
   const bounds: LivenessBounds = { ...defaultLivenessBounds, ...opts.liveness };
   const contacts = new ContactBook();
@@ -151,9 +187,23 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
+  let desiredFetchedAt = 0;
 
   const loop = new Coalescer({
-    run: reconcileOnce,
+    async run(t0, why) {
+      const started = performance.now();
+      outcome = "up_to_date";
+      try {
+        await reconcileOnce(t0, why);
+      } catch (err) {
+        outcome = "failed";
+        throw err;
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        for (const o of observers) o.reconciled(outcome, seconds);
+      }
+    },
     failed(err, failures, retryInMs) {
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
@@ -187,8 +237,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
 
     const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
     lap("load");
-    if (!head.evaluation.valid) return reject(tip, head.evaluation.diagnostics);
+    if (!head.evaluation.valid) {
+      outcome = "rejected";
+      return reject(tip, head.evaluation.diagnostics);
+    }
     warnIfSettingsMoved(head.load.config);
+    tellConfig(head.load.config.settings);
 
     const plan = computePlan(await publishedInput(), head.input);
     lap("plan");
@@ -204,6 +258,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         published: served.source.commit,
         generation: served.generation,
       };
+      outcome = "unchanged";
       log.info(data, "commit changes nothing; nothing published");
       events.emit("unchanged", data);
       hooks.published?.(tip, summary, new Map());
@@ -217,6 +272,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       plan,
     };
     const parent = served.desiredCommit;
+    const writeStarted = performance.now();
     const message = publishMessage(snap.source, snap.generation, summary);
     const commit = await writeDesiredCommit(
       source.git,
@@ -228,6 +284,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const result = await source.publish(settings.desiredBranch, commit, parent);
     lap("publish");
     if (result === "rejected") return lostRace();
+    outcome = "published";
+    for (const o of observers) o.published((performance.now() - writeStarted) / 1000);
     races = 0;
     handled = tip;
     lastRejected = null;
@@ -294,6 +352,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       source.mode === "remote"
         ? await source.refresh(settings.desiredBranch)
         : await source.tip(settings.desiredBranch);
+    desiredFetchedAt = Date.now();
     if (tip !== null && tip !== served.desiredCommit) await serveDesiredCommit(tip, why);
   }
 
@@ -336,6 +395,17 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
   }
 
+  function tellConfig(s: Pick<SettingsSpec, "alerts" | "publicUrl">): void {
+    try {
+      opts.onConfig?.({
+        ...(s.alerts ? { alerts: s.alerts } : {}),
+        ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+      });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "applying the settings failed (this is a bug)");
+    }
+  }
+
   function warnIfSettingsMoved(config: Config): void {
     const s = config.settings;
     const now = `${s.branch}/${s.desiredBranch}/${s.statusBranch}`;
@@ -360,6 +430,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       events.emit("reconciler-error", { op: "settings", message: (err as Error).message });
     }
     await opts.onSettings?.({ ...settings });
+    tellConfig(settings);
     status = new StatusBatcher({
       source,
       branch: settings.statusBranch,
@@ -412,6 +483,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       await loop.idle();
     },
     settings: () => ({ ...settings }),
+    branches: () => source,
     trackedBranch: () => settings.branch,
     published: () => ({
       generation: served.generation,
@@ -428,8 +500,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       // A report is contact too (the HTTP layer has touched already; in-process callers have not).
       contacts.touch(node, Date.now());
       if (book.report(node, report)) {
-        const { phase, appliedCommit, appliedHash } = report;
-        events.emit("node-reported", { node, phase, appliedCommit, appliedHash });
+        const { phase, appliedCommit, appliedHash, desiredHash } = report;
+        events.emit("node-reported", { node, phase, appliedCommit, appliedHash, desiredHash });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);
@@ -442,6 +514,40 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       });
     },
     trigger: (req: TriggerRequest) => loop.trigger(req),
+    async catchUp(node, etag) {
+      // Only several reconcilers on one remote can disagree; a local repo has one publisher.
+      if (source.mode !== "remote" || served.knows(node, etag)) return "serve";
+      const asked = Date.now();
+      adoptFirst = true;
+      loop.trigger({ source: "poll" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        loop.idle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, catchUpMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (served.knows(node, etag) || desiredFetchedAt >= asked) return "serve";
+      log.warn(
+        { node, etag },
+        "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
+      );
+      return "behind";
+    },
+    readGenerations: (opts) => history.list(served.desiredCommit, opts),
+    readGeneration: (n) => history.find(served.desiredCommit, n),
+    forgeWeb() {
+      const forge = settings.forge;
+      if (!forge) return null;
+      try {
+        return { kind: forge.kind, webUrl: webUrlFor(forge) };
+      } catch {
+        // Gitea without apiUrl or webUrl: no address to link to.
+        return null;
+      }
+    },
     async plan(base, head): Promise<Plan> {
       // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
       const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };

@@ -55,6 +55,13 @@ export type Strategy = "start-first" | "stop-first";
  */
 export type Tls = "auto" | "internal" | "off";
 /**
+ * A duration: 0, or a whole number with ms, s, m or h, e.g. 30s, 5m, 4h.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Duration".
+ */
+export type Duration = string;
+/**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Action".
  */
@@ -258,6 +265,57 @@ export interface Node {
   cordon?: boolean;
 }
 /**
+ * Where alert notifications go. Secrets (chat webhook URLs, signing keys) are names of entries in the file given to `berth serve --alert-secrets-file`, never the values.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AlertReceiver".
+ */
+export interface AlertReceiver {
+  name: Name;
+  /**
+   * webhook: berth's JSON body signed with HMAC-SHA256; slack, discord, teams: their incoming-webhook formats.
+   */
+  kind: "webhook" | "slack" | "discord" | "teams";
+  /**
+   * webhook only: the URL to POST to (when it is no secret; else urlSecret).
+   */
+  url?: string;
+  /**
+   * Name of the secrets-file entry holding the URL (required for slack, discord, teams: their URL is the credential).
+   */
+  urlSecret?: string;
+  /**
+   * webhook only: name of the secrets-file entry holding the HMAC-SHA256 key; the body's signature is sent in X-Berth-Signature-256.
+   */
+  signingSecret?: string;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AlertRule".
+ */
+export interface AlertRule {
+  name?: Name;
+  /**
+   * node-lost (its resolution is the node-back message), deploy-failed, crash-loop, app-unhealthy, invalid-commit, git-trouble (the reconciler cannot push or fetch).
+   */
+  kind: "node-lost" | "deploy-failed" | "crash-loop" | "app-unhealthy" | "invalid-commit" | "git-trouble";
+  for?: Duration;
+  resolveAfter?: Duration;
+  repeatInterval?: Duration;
+  /**
+   * Receiver names (default: every receiver).
+   */
+  receivers?: Name[];
+  /**
+   * Only these apps (app kinds).
+   */
+  apps?: Name[];
+  /**
+   * Only these nodes.
+   */
+  nodes?: Name[];
+}
+/**
  * Repo-wide settings (berth.yaml); at most one per repo.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -298,6 +356,27 @@ export interface Settings {
      * Base URL of the repo's web pages, for file:line links in comments.
      */
     webUrl?: string;
+  };
+  /**
+   * Base URL where operators reach the reconciler (its operations pages); alerts link to <publicUrl>/apps/<app> (app alerts) and <publicUrl>/ (the rest).
+   */
+  publicUrl?: string;
+  /**
+   * berth's own alerting (docs/alerts.md): receivers and rules.
+   */
+  alerts?: {
+    /**
+     * Branch where the reconciler keeps alert state (so a restart or a second reconciler does not fire again).
+     */
+    branch?: string;
+    /**
+     * @maxItems 50
+     */
+    receivers?: AlertReceiver[];
+    /**
+     * @maxItems 200
+     */
+    rules?: AlertRule[];
   };
 }
 /**
@@ -344,7 +423,7 @@ export interface Route {
   upstreams: string[];
 }
 /**
- * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads and routes, not source.
+ * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads, routes and upstreamAddress, not source.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "DesiredState".
@@ -360,6 +439,10 @@ export interface DesiredState {
     commit: string;
   };
   hash: Sha256;
+  /**
+   * The node's `address` (nodes/<name>.yaml): where proxies reach its workloads. The agent publishes container ports on it and health-checks every workload there. Covered by `hash`.
+   */
+  upstreamAddress?: string;
   workloads: Workload[];
   routes: Route[];
 }

@@ -20,9 +20,13 @@ function claimedHash(raw: unknown): string | null {
   return typeof h === "string" && /^sha256:[0-9a-f]{64}$/.test(h) ? h : null;
 }
 
-/** The hash a document must carry: over workloads and routes only, not source (SPEC §2). */
-export const documentHash = (doc: Pick<DesiredState, "workloads" | "routes">): string =>
-  hashOf({ workloads: doc.workloads, routes: doc.routes });
+/** The hash a document must carry: over workloads, routes and upstreamAddress, not source (SPEC §2). */
+export const documentHash = (doc: Pick<DesiredState, "workloads" | "routes" | "upstreamAddress">): string =>
+  hashOf({
+    workloads: doc.workloads,
+    routes: doc.routes,
+    ...(doc.upstreamAddress !== undefined ? { upstreamAddress: doc.upstreamAddress } : {}),
+  });
 
 export function workloadSpecHash(w: DesiredState["workloads"][number]): string {
   const { specHash: _omit, ...rest } = w;

@@ -15,6 +15,8 @@ export type AgentEvent =
       reason: string;
       error: string;
       retryInMs: number;
+      /** How long the failed attempt took. */
+      ms?: number;
     }
   | { type: "pass-finished"; hash: string; phase: string; actions: number; deferred: number }
   | { type: "drift"; detail: string }

@@ -37,7 +37,7 @@ const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.sli
 
 /** Problems that mean the node is not running what it was asked to. */
 const degradingProblem = (p: Problem): boolean =>
-  p.code.startsWith("document-") || p.code === "ingress-disabled";
+  p.code.startsWith("document-") || p.code === "ingress-disabled" || p.code === "address-not-local";
 
 function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput): WorkloadStatus {
   const mine = input.instances.filter((i) => i.workloadId === w.id);

@@ -6,6 +6,7 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Workload } from "../../schema/index.js";
+import { loopbackOnlyDetail } from "../core/address.js";
 
 export interface HealthTarget {
   host: string;
@@ -13,6 +14,11 @@ export interface HealthTarget {
   /** HTTP path to GET; without one the check is a TCP connect. */
   path?: string;
   timeoutMs: number;
+  /**
+   * When a check at `host` fails, check 127.0.0.1 too: an app that answers there listens on
+   * loopback only, which proxies on other nodes cannot reach; the detail says so.
+   */
+  loopbackHint?: boolean;
 }
 
 export interface CheckResult {
@@ -21,7 +27,14 @@ export interface CheckResult {
 }
 
 /** One check: HTTP GET of target.path (2xx/3xx ok) or a TCP connect when there is no path. */
-export function checkOnce(target: HealthTarget): Promise<CheckResult> {
+export async function checkOnce(target: HealthTarget): Promise<CheckResult> {
+  const r = await checkAt(target);
+  if (r.ok || !target.loopbackHint) return r;
+  const local = await checkAt({ ...target, host: "127.0.0.1" });
+  return local.ok ? { ok: false, detail: loopbackOnlyDetail(target.host, target.port, r.detail) } : r;
+}
+
+function checkAt(target: HealthTarget): Promise<CheckResult> {
   return target.path === undefined ? tcpCheck(target) : httpCheck(target as HealthTarget & { path: string });
 }
 
@@ -112,6 +125,7 @@ export async function waitHealthy(
     port: target.port,
     path: target.path ?? health.path,
     timeoutMs: target.timeoutMs ?? health.timeoutSeconds * 1000,
+    ...(target.loopbackHint ? { loopbackHint: true } : {}),
   };
   let attempts = 0;
   let passes = 0;

@@ -3,6 +3,7 @@
 import type pino from "pino";
 import type { DesiredState, NodeStatus, Workload } from "../../schema/index.js";
 import type { Action, ObservedInstance } from "../core/actions.js";
+import type { HealthPlace, Reach } from "../core/address.js";
 import type { BackoffBook } from "../core/backoff.js";
 import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
@@ -30,8 +31,10 @@ export interface LoopDeps {
   reporter: StatusReporter;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
-  /** Address health checks connect to for an instance of this runtime. */
-  healthHost: (runtime: ObservedInstance["runtime"]) => string;
+  /** Where instances of this runtime are health-checked (the node's address), or why not. */
+  healthPlace: (runtime: ObservedInstance["runtime"]) => HealthPlace;
+  /** Where the document's address leads on this host (resolves names, lists interfaces). */
+  findReach: (doc: DesiredState) => Promise<Reach>;
   now: () => number;
   random: () => number;
   /** Tells the reconciler (and the journal) how restarts asked with `berth restart` go. */
@@ -50,7 +53,9 @@ export interface LoopState {
   /** Instances replaced start-first that drain until a time (ms epoch), by instance name. */
   retiring: Map<string, number>;
   health: Map<string, HealthRecord>;
-  /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state"). */
+  /** Where this node's workloads are reached (from the document's upstreamAddress). */
+  reach: Reach;
+  /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state", "address"). */
   problems: Map<string, Problem>;
   running: StatusInput["running"];
   /** Work is left that is not waiting on backoff. */
@@ -80,6 +85,7 @@ export function initialState(): LoopState {
     backoff: new Map(),
     retiring: new Map(),
     health: new Map(),
+    reach: { kind: "none", host: "127.0.0.1" },
     problems: new Map(),
     running: null,
     pending: false,
@@ -119,7 +125,7 @@ export async function refreshHealth(ctx: LoopContext, onlyUnknown: boolean): Pro
     instances: state.instances,
     specs,
     previous: state.health,
-    host: deps.healthHost,
+    place: deps.healthPlace,
     onlyUnknown,
   });
 }
@@ -170,4 +176,12 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
   });
   if (state.restarts.length > 0) status.restarts = restartStates(state.restarts);
   return status;
+}
+
+/** Records where the document's address leads, and the node problem when it names another host. */
+export function setReach(ctx: LoopContext, reach: Reach): void {
+  ctx.state.reach = reach;
+  if (reach.kind === "not-local")
+    ctx.state.problems.set("address", { code: "address-not-local", message: reach.message });
+  else ctx.state.problems.delete("address");
 }

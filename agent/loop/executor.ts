@@ -6,6 +6,7 @@
 // returned as outcomes for the loop's backoff bookkeeping.
 import type { Workload } from "../../schema/index.js";
 import type { Action, ObservedInstance } from "../core/actions.js";
+import type { HealthPlace } from "../core/address.js";
 import { type DeadlineSettings, healthDeadlineMs, stopDeadlineMs } from "../core/deadlines.js";
 import { waitHealthy } from "../health/check.js";
 import type { Instance, Slot } from "../runtime/driver.js";
@@ -17,8 +18,8 @@ export interface ExecutorDeps {
   drivers: DriverSet;
   ingress: Ingress | null;
   deadlines: DeadlineSettings;
-  /** Where health checks connect for an instance of this runtime. */
-  healthHost: (runtime: Workload["runtime"]) => string;
+  /** Where instances of this runtime are health-checked (the node's address), or why not. */
+  healthPlace: (runtime: Workload["runtime"]) => HealthPlace;
   /** Aborted when the agent stops. */
   signal: AbortSignal;
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
@@ -80,6 +81,10 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
     slot: Slot,
   ): Promise<{ instance: Instance; ok: boolean; detail: string }> {
     const driver = deps.drivers.forRuntime(w.runtime);
+    const place = deps.healthPlace(w.runtime);
+    // A container publishes its port on the node's address: on another host's address it cannot.
+    if ("error" in place && w.runtime !== "process")
+      throw new Error(`cannot publish ${w.id}: ${place.error}`);
     const instance = await withDeadline(
       `starting ${w.id} in slot ${slot}`,
       deps.deadlines.startMs,
@@ -91,7 +96,12 @@ export function createExecutor(deps: ExecutorDeps): (action: Action) => Promise<
     }
     const ms = healthDeadlineMs(w.health, deps.deadlines);
     const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(ms)]);
-    const r = await waitHealthy({ host: deps.healthHost(w.runtime), port: instance.port }, w.health, signal);
+    if ("error" in place) return { instance, ok: false, detail: place.error };
+    const r = await waitHealthy(
+      { host: place.host, port: instance.port, loopbackHint: place.loopbackHint },
+      w.health,
+      signal,
+    );
     return { instance, ok: r.ok, detail: r.detail };
   }
 

@@ -3,6 +3,7 @@
 // on every drift tick and before planning; it reports health, it does not restart anything.
 import type { Workload } from "../../schema/index.js";
 import type { ObservedInstance } from "../core/actions.js";
+import type { HealthPlace } from "../core/address.js";
 import { type HealthRecord, recordCheck } from "../core/health-track.js";
 import { checkOnce } from "../health/check.js";
 
@@ -13,7 +14,8 @@ export async function probeHealth(opts: {
   instances: readonly ObservedInstance[];
   specs: ReadonlyMap<string, Workload>;
   previous: ReadonlyMap<string, HealthRecord>;
-  host: (runtime: ObservedInstance["runtime"]) => string;
+  /** Where an instance of this runtime is checked (the node's address), or why it cannot be. */
+  place: (runtime: ObservedInstance["runtime"]) => HealthPlace;
   /** Only check instances whose health is not known yet. */
   onlyUnknown: boolean;
 }): Promise<Map<string, HealthRecord>> {
@@ -27,12 +29,17 @@ export async function probeHealth(opts: {
         next.set(i.ref, prev);
         return;
       }
-      const r = await checkOnce({
-        host: opts.host(i.runtime),
-        port: i.port,
-        ...(w.health.path !== undefined ? { path: w.health.path } : {}),
-        timeoutMs: w.health.timeoutSeconds * 1000,
-      });
+      const place = opts.place(i.runtime);
+      const r =
+        "error" in place
+          ? { ok: false, detail: place.error }
+          : await checkOnce({
+              host: place.host,
+              port: i.port,
+              ...(w.health.path !== undefined ? { path: w.health.path } : {}),
+              timeoutMs: w.health.timeoutSeconds * 1000,
+              loopbackHint: place.loopbackHint,
+            });
       next.set(i.ref, recordCheck(prev, r.ok, r.detail, w.health));
     }),
   );

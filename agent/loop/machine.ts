@@ -8,7 +8,7 @@ import { nextDue } from "../core/backoff.js";
 import { checkDocument } from "../core/document.js";
 import type { PassTrigger } from "../core/events.js";
 import { acceptRestart, dropForDocument } from "../core/restart.js";
-import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth } from "./context.js";
+import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth, setReach } from "./context.js";
 import { expireRestarts, markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 
 export interface Machine {
@@ -212,6 +212,9 @@ export function createMachine(
     );
     deps.emit({ type: "document-accepted", hash: doc.hash, commit: doc.source.commit });
     deps.store.saveDesired(doc);
+    setReach(ctx, await deps.findReach(doc));
+    if (state.reach.kind === "not-local")
+      deps.logger.error({ address: state.reach.address }, state.reach.message);
     trigger("document");
   }
 

@@ -241,6 +241,7 @@ export async function runPass(
         reason: action.reason,
         error: outcome.error,
         retryInMs,
+        ms,
       });
     }
     if (action.kind === "restart") {

@@ -1,7 +1,9 @@
 // The long-poll loop: asks the reconciler for the node's document with the ETag of the last one
 // received, hands new documents to the machine, and backs off (capped, jittered) while the
-// reconciler is unreachable, answers 5xx, does not know the node or refuses the token. It never
-// tears anything down: the machine keeps applying what it has.
+// reconciler is unreachable, answers 5xx, does not know the node or refuses the token. With
+// several reconciler URLs it stays on the one that works and moves to the next when it fails
+// (backing off only after every one failed in a row). It never tears anything down: the machine
+// keeps applying what it has, and the same document from another reconciler changes nothing.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type pino from "pino";
@@ -22,30 +24,41 @@ export interface PollerOptions {
   signal: AbortSignal;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
+  /** Every answer from the reconciler (a document or "unchanged"): last contact, for /metrics. */
+  onContact?: (at: number) => void;
   /** The reconciler holds requests for this node (logs, restart): fetch them. */
   onRequests?: () => void;
 }
 
 export async function runPoller(o: PollerOptions): Promise<void> {
   let etag = o.initialEtag;
+  /** Failed polls in a row, over every URL. */
   let failures = 0;
+  const urls = o.client.urls().length;
   const pause = (ms: number) => sleep(ms, undefined, { signal: o.signal }).catch(() => undefined);
+  const recovered = () => {
+    o.onContact?.(Date.now());
+    if (failures > 0) o.logger.info({ url: o.client.current(), failures }, "reconciler reachable again");
+    failures = 0;
+    o.machine.setReconcilerProblem("reconciler-unreachable", null);
+  };
   while (!o.signal.aborted) {
     const t0 = Date.now();
-    const r = await o.client.poll(etag, o.waitSeconds, o.signal);
+    // After a failure the first poll asks for no wait: the answer comes at once, so the problem
+    // the status reports clears on the first call that works, not a long-poll later.
+    const wait = failures > 0 ? 0 : o.waitSeconds;
+    const r = await o.client.poll(etag, wait, o.signal);
     if (o.signal.aborted) break;
     o.machine.markPolled();
     if ((r.kind === "unchanged" || r.kind === "document") && r.requests) o.onRequests?.();
     switch (r.kind) {
       case "unchanged":
-        failures = 0;
-        o.machine.setReconcilerProblem("reconciler-unreachable", null);
+        recovered();
         // A poll ended early by a request is not a server that fails to long-poll.
-        if (Date.now() - t0 < minPollMs && !r.requests) await pause(minPollMs);
+        if (wait > 0 && Date.now() - t0 < minPollMs && !r.requests) await pause(minPollMs);
         continue;
       case "document": {
-        failures = 0;
-        o.machine.setReconcilerProblem("reconciler-unreachable", null);
+        recovered();
         const hash = (r.body as { hash?: unknown } | null)?.hash;
         etag = r.etag ?? (typeof hash === "string" ? hash : null);
         await o.machine.offer(r.body);
@@ -62,22 +75,28 @@ export async function runPoller(o: PollerOptions): Promise<void> {
         continue;
       default: {
         failures++;
-        const delay = backoffDelayMs(failures, errorPolicy, Math.random());
         const code =
           r.kind === "not-found"
             ? "node-unknown"
             : r.kind === "unauthorized"
               ? "unauthorized"
               : "reconciler-unreachable";
-        if (failures === 1 || failures % 10 === 0) {
+        const from = o.client.current();
+        // Several reconcilers: try the next one at once; back off only after a whole round failed.
+        const next = urls > 1 ? o.client.failover() : from;
+        const round = Math.ceil(failures / urls);
+        const delay = failures % urls === 0 ? backoffDelayMs(round, errorPolicy, Math.random()) : 0;
+        if (failures === 1 || failures % 10 === 0 || urls > 1) {
           o.logger.warn(
-            { err: r.message, retryInMs: delay, failures },
-            "cannot get the desired document; keeping what runs",
+            { err: r.message, retryInMs: delay, failures, ...(urls > 1 ? { next } : {}) },
+            urls > 1
+              ? `cannot get the desired document from ${from}; trying ${next}, keeping what runs`
+              : "cannot get the desired document; keeping what runs",
           );
         }
         if (failures === 1) o.emit({ type: "reconciler-unreachable", message: r.message });
         o.machine.setReconcilerProblem(code, r.message);
-        await pause(delay);
+        if (delay > 0) await pause(delay);
       }
     }
   }

@@ -1,7 +1,9 @@
 // HTTP client of the reconciler's node API (keep-alive, see http-call.ts): long-polls the node's
 // desired document with its ETag and PUTs status reports. It classifies answers into results and
 // never throws for a bad answer; the token is only ever put in the Authorization header, never in
-// a message.
+// a message. With several reconciler URLs it talks to one at a time (the poller moves it to the
+// next when one fails: failover()); every reconciler serves the same desired branch, so the same
+// document has the same hash wherever it comes from.
 import {
   type AgentRequest,
   type LogBatch,
@@ -24,11 +26,21 @@ export type PollResult =
   | { kind: "unavailable"; message: string };
 
 export interface ReconcilerClient {
+  /** The base URL in use. */
+  current(): string;
+  /** Every base URL, in the order given. */
+  urls(): readonly string[];
+  /** Moves to the next URL (round robin); returns it. */
+  failover(): string;
   /** GET the desired document; with an etag, waits up to `waitSeconds` for a change (304 when none). */
   poll(etag: string | null, waitSeconds: number, signal: AbortSignal): Promise<PollResult>;
   /** PUT a status report; throws with a message saying what failed. */
   putStatus(status: NodeStatus, signal: AbortSignal): Promise<void>;
-  /** GET the requests the reconciler holds for this node (each is handed out once). Throws on failure. */
+  /**
+   * GET the requests the reconciler in use holds for this node (each is handed out once). Throws
+   * on failure. Requests live in the reconciler that took them: with several reconcilers, one the
+   * agent does not poll now cannot reach it (its asker times out and says so).
+   */
   fetchRequests(signal: AbortSignal): Promise<AgentRequest[]>;
   /** POST a batch of a log request's lines: "gone" when nobody watches any more. */
   uploadLogs(id: string, batch: LogBatch, signal: AbortSignal): Promise<"ok" | "gone" | "failed">;
@@ -48,21 +60,25 @@ function excerpt(body: string): string {
 }
 
 export function createReconcilerClient(opts: {
-  url: string;
+  /** One reconciler base URL, or several (failover in this order). */
+  url: string | readonly string[];
   node: string;
   token: string;
-  /** Longest long-poll wait the client will ask for; sizes the header timeout. */
-  maxWaitSeconds: number;
 }): ReconcilerClient {
-  const base = opts.url.replace(/\/+$/, "");
-  const nodePath = `${base}/v1/nodes/${encodeURIComponent(opts.node)}`;
+  const bases = (typeof opts.url === "string" ? [opts.url] : [...opts.url]).map((u) => u.replace(/\/+$/, ""));
+  if (bases.length === 0) throw new Error("createReconcilerClient needs at least one URL");
+  let index = 0;
+  const nodePath = () => `${bases[index]}/v1/nodes/${encodeURIComponent(opts.node)}`;
   const http = createHttpClient();
   const auth = { authorization: `Bearer ${opts.token}` };
   // The server holds a long-poll up to the wait before it sends headers: allow that plus slack.
-  const headersTimeoutMs = (opts.maxWaitSeconds + 30) * 1000;
+  // The slack also bounds how long a reconciler that silently vanished (its host's link down)
+  // keeps the agent waiting before it fails over.
+  const slackMs = 15_000;
 
   async function poll(etag: string | null, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
-    const url = `${nodePath}/desired?wait=${waitSeconds}`;
+    const url = `${nodePath()}/desired?wait=${waitSeconds}`;
+    const headersTimeoutMs = waitSeconds * 1000 + slackMs;
     const where = `GET ${url}`;
     let res: HttpResult;
     try {
@@ -108,7 +124,7 @@ export function createReconcilerClient(opts: {
   }
 
   async function putStatus(status: NodeStatus, signal: AbortSignal): Promise<void> {
-    const url = `${nodePath}/status`;
+    const url = `${nodePath()}/status`;
     let res: HttpResult;
     try {
       res = await http.call({
@@ -135,7 +151,7 @@ export function createReconcilerClient(opts: {
     signal: AbortSignal,
     maxBodyBytes = 64 * 1024,
   ): Promise<HttpResult> {
-    const url = `${nodePath}${path}`;
+    const url = `${nodePath()}${path}`;
     try {
       return await http.call({
         method: "POST",
@@ -154,7 +170,7 @@ export function createReconcilerClient(opts: {
   }
 
   async function fetchRequests(signal: AbortSignal): Promise<AgentRequest[]> {
-    const url = `${nodePath}/requests`;
+    const url = `${nodePath()}/requests`;
     let res: HttpResult;
     try {
       res = await http.call({
@@ -204,10 +220,16 @@ export function createReconcilerClient(opts: {
   async function report(id: string, r: RequestReport, signal: AbortSignal): Promise<void> {
     const res = await post(`/requests/${encodeURIComponent(id)}/report`, r, signal);
     if (res.status < 200 || res.status >= 300)
-      throw new Error(`POST ${nodePath}/requests/${id}/report: HTTP ${res.status}${excerpt(res.body)}`);
+      throw new Error(`POST ${nodePath()}/requests/${id}/report: HTTP ${res.status}${excerpt(res.body)}`);
   }
 
   return {
+    current: () => bases[index] as string,
+    urls: () => bases,
+    failover() {
+      index = (index + 1) % bases.length;
+      return bases[index] as string;
+    },
     poll,
     putStatus,
     fetchRequests,

@@ -12,8 +12,9 @@ export interface ContainerCommandOptions {
   /** Node name, written to the berth.node label; a driver only lists its own node's containers. */
   node: string;
   /**
-   * Host address ports are published on (`-p ADDR:HOST:CTR`). Unset: all interfaces, so proxies on
-   * other nodes reach the workload. Tests use 127.0.0.1.
+   * Host address ports are published on (`-p ADDR:HOST:CTR`): the agent passes the node's own
+   * address, so workloads are reachable by the proxies and not on every interface (bypassing
+   * them). Unset: all interfaces (documents without an address). An IPv6 address is bracketed.
    */
   publishAddress?: string;
 }
@@ -48,7 +49,8 @@ export function runArgv(w: Workload, slot: Slot, opts: ContainerCommandOptions):
   for (const [k, v] of labels) argv.push("--label", `${k}=${v}`);
   if (w.port !== undefined) {
     const host = slotPort(w, slot);
-    argv.push("-p", opts.publishAddress ? `${opts.publishAddress}:${host}:${w.port}` : `${host}:${w.port}`);
+    const at = opts.publishAddress?.includes(":") ? `[${opts.publishAddress}]` : opts.publishAddress;
+    argv.push("-p", at ? `${at}:${host}:${w.port}` : `${host}:${w.port}`);
   }
   // Sorted so the same workload always gives the same command line.
   for (const k of Object.keys(w.env).sort()) argv.push("-e", `${k}=${w.env[k]}`);

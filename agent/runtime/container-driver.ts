@@ -26,8 +26,11 @@ export interface ContainerDriverOptions {
   bin?: string;
   /** Node name: written to the berth.node label and used to filter listings. */
   node: string;
-  /** Host address to publish ports on (default: all interfaces). */
-  publishAddress?: string;
+  /**
+   * Host address to publish ports on, or a function asked at each start (the agent gives the
+   * node's address from the desired document). Unset or undefined: all interfaces.
+   */
+  publishAddress?: string | (() => string | undefined);
   /** Deadline of one engine command (default 60 s; `stop` adds its grace period). */
   commandTimeoutMs?: number;
   /**
@@ -75,7 +78,9 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     // A stopped container of ours under the same name would make `run --name` fail: it is spent.
     if (existing) await removeManaged(existing.ref, `removing exited container ${name}`);
 
-    const argv = runArgv(w, slot, { engine, node: opts.node, publishAddress: opts.publishAddress });
+    const publishAddress =
+      typeof opts.publishAddress === "function" ? opts.publishAddress() : opts.publishAddress;
+    const argv = runArgv(w, slot, { engine, node: opts.node, ...(publishAddress ? { publishAddress } : {}) });
     const secrets = Object.values(w.env);
     const r = await run(argv, { signal, secrets });
     if (r.exitCode !== 0) {

@@ -49,6 +49,11 @@ export interface ProcessDriverOptions {
   stopAllGraceMs?: number;
   /** Told about starts, exits, restarts and adoptions (for the agent's log). Never carries env values. */
   onEvent?: (e: ProcessEvent) => void;
+  /**
+   * The node's address, given to each new process as HOST (unless its env sets HOST): where it
+   * should listen so proxies on other nodes reach it (PORT says on which port).
+   */
+  host?: () => string | undefined;
 }
 
 export interface ProcessEvent {
@@ -75,6 +80,13 @@ interface Supervised {
   lastError?: string;
   /** Removal of what the previous process left in its group; a restart waits for it. */
   cleanup?: Promise<unknown>;
+}
+
+/** HOST for a new process: the node's address, unless the workload's env names one. */
+function hostOf(opts: ProcessDriverOptions, env: Record<string, string>): Record<string, string> {
+  if (env.HOST !== undefined) return {};
+  const host = opts.host?.();
+  return host ? { HOST: host } : {};
 }
 
 export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
@@ -295,7 +307,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
         port,
         command: [...w.command],
         cwd,
-        env: { ...w.env, PORT: String(port) },
+        env: { ...hostOf(opts, w.env), ...w.env, PORT: String(port) },
         pid: 0,
         pgid: 0,
         startTime: 0,

@@ -5,11 +5,12 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parseListen } from "../../reconciler/http/listen.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
   node: string;
-  url: string;
+  url: string[];
   tokenFile: string;
   stateDir?: string;
   caddyAdmin?: string;
@@ -18,6 +19,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  metricsListen?: string;
 }
 
 /** /var/lib/berth/agent as root, else under $XDG_STATE_HOME (default ~/.local/state). */
@@ -42,6 +44,17 @@ function checkUrl(flag: string, value: string): string {
   return value;
 }
 
+function checkListen(value: string): void {
+  try {
+    parseListen(value);
+  } catch (err) {
+    throw new UserError(
+      (err as Error).message,
+      "e.g. --metrics-listen 127.0.0.1:9101 (port 0 picks a free port)",
+    );
+  }
+}
+
 async function readToken(file: string): Promise<string> {
   let text: string;
   try {
@@ -62,7 +75,18 @@ export function register(program: Command): void {
     .command("agent")
     .description("run the agent of one node: pull its desired state, apply it, report status")
     .requiredOption("--node <name>", "this node's name (as in nodes/<name>.yaml)")
-    .requiredOption("--url <url>", "reconciler base URL, e.g. http://10.0.0.1:7070")
+    .option(
+      "--url <url>",
+      "reconciler base URL, e.g. https://10.0.0.1:7070; repeat it or separate with commas for several reconcilers (failover in that order)",
+      (value: string, prev: string[]) => [
+        ...prev,
+        ...value
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean),
+      ],
+      [] as string[],
+    )
     .requiredOption("--token-file <file>", "file holding this node's bearer token")
     .option(
       "--state-dir <dir>",
@@ -78,20 +102,31 @@ export function register(program: Command): void {
       "--base-dir <dir>",
       "directory relative workdirs of process apps are resolved against (default: current directory)",
     )
-    .option("--poll-wait <seconds>", "long-poll wait", "30")
+    .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
+    .option(
+      "--metrics-listen <host:port>",
+      "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
+    )
     .action(async (flags: AgentFlags) => {
       if (!namePattern.test(flags.node)) {
         throw new UserError(
           `--node ${JSON.stringify(flags.node)} is not a node name (a DNS label: a-z, 0-9, '-')`,
         );
       }
-      const url = checkUrl("--url", flags.url);
+      if (flags.url.length === 0) {
+        throw new UserError(
+          "--url is required",
+          "e.g. --url https://berth.internal:7070 (repeat it for several reconcilers)",
+        );
+      }
+      const url = [...new Set(flags.url.map((u) => checkUrl("--url", u)))];
       const caddyAdmin = flags.caddyAdmin ? checkUrl("--caddy-admin", flags.caddyAdmin) : undefined;
       const pollWaitSeconds = Number(flags.pollWait);
       if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 300) {
         throw new UserError(`--poll-wait ${flags.pollWait} must be a whole number of seconds from 1 to 300`);
       }
+      if (flags.metricsListen !== undefined) checkListen(flags.metricsListen);
       const token = await readToken(flags.tokenFile);
       // Loaded here, not at the top: other commands need none of the agent.
       const { startAgent } = await import("../../agent/index.js");
@@ -106,6 +141,7 @@ export function register(program: Command): void {
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
         pollWaitSeconds,
+        ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });
       await new Promise<void>((done) => {
         const onSignal = () => {

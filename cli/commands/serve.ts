@@ -5,10 +5,13 @@
 // pull-request plans (reconciler/pr) when berth.yaml names a forge and --forge-token-file is given.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
+import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
+import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
+import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
 import { parseListen } from "../../reconciler/http/listen.js";
@@ -30,6 +33,9 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  alertSecretsFile?: string;
+  staleAfter?: string;
+  lostAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -60,8 +66,14 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts)",
     )
+    .option(
+      "--alert-secrets-file <file>",
+      "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
+    )
+    .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
+    .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
       try {
@@ -73,6 +85,7 @@ export function register(program: Command): void {
         );
       }
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
       const metrics = createMetrics();
@@ -84,6 +97,23 @@ export function register(program: Command): void {
         : undefined;
       const hooks: ReconcilerHooks = {};
       let forge: ForgeIntegration | undefined;
+      const alertSecrets = flags.alertSecretsFile
+        ? await readAlertSecrets(flags.alertSecretsFile).catch((err: unknown) => {
+            if (err instanceof SecretsFileError) throw new UserError(err.message);
+            throw err;
+          })
+        : new Map<string, string>();
+      const stateAt = flags.remote
+        ? resolve(flags.cacheDir ?? defaultCacheDir(flags.remote))
+        : resolve(globals.repo);
+      const alerting = createAlerting({
+        events,
+        metrics,
+        logger,
+        secrets: alertSecrets,
+        owner: `${hostname()}:${stateAt}`,
+        userAgent: "berth-alerts",
+      });
 
       const reconciler = await createReconciler({
         ...(flags.remote
@@ -99,6 +129,10 @@ export function register(program: Command): void {
         events,
         logger,
         hooks,
+        observers: [metrics, alerting.observer],
+        extraRoles: alerting.extraRoles,
+        onConfig: (s) => alerting.service.configure(s),
+        liveness,
         // Wired before the first run, so its commit gets its statuses too.
         onSettings: (settings) => {
           if (forgeToken) forge = wireForge(settings, forgeToken, remoteToken, hooks, logger, events, flags);
@@ -107,6 +141,7 @@ export function register(program: Command): void {
         throw new UserError(`cannot open the config repo: ${(err as Error).message}`);
       });
       await reconciler.start();
+      await alerting.service.start(reconciler, reconciler.branches());
 
       const webhookSecret = flags.webhookSecretFile
         ? await readSecret(flags.webhookSecretFile, "--webhook-secret-file")
@@ -122,9 +157,11 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
+        alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
         await reconciler.stop();
+        await alerting.close();
         throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
       });
 
@@ -137,6 +174,7 @@ export function register(program: Command): void {
           api
             .close()
             .then(() => reconciler.stop())
+            .then(() => alerting.close())
             .then(() => forge?.close())
             .catch((err: unknown) => logger.error({ err: (err as Error).message }, "error while stopping"))
             .finally(() => {
@@ -194,6 +232,27 @@ async function readSecret(file: string, flag: string): Promise<string> {
   const secret = text.trim();
   if (!secret) throw new UserError(`${flag} ${file} is empty`, "write the secret into the file (one line)");
   return secret;
+}
+
+/** --stale-after / --lost-after as liveness bounds (the restart grace follows lost-after when longer). */
+function livenessFlags(flags: ServeFlags): Partial<LivenessBounds> {
+  const read = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+      throw new UserError(`${flag} ${value} must be a number of seconds above 0 (at most 86400)`);
+    }
+    return Math.round(n * 1000);
+  };
+  const stale = read("--stale-after", flags.staleAfter) ?? defaultLivenessBounds.staleAfterMs;
+  const lost = read("--lost-after", flags.lostAfter) ?? defaultLivenessBounds.lostAfterMs;
+  if (lost <= stale) {
+    throw new UserError(
+      `--lost-after (${lost / 1000} s) must be longer than --stale-after (${stale / 1000} s)`,
+      "a node is stale first, then lost",
+    );
+  }
+  return { staleAfterMs: stale, lostAfterMs: lost };
 }
 
 function seconds(value: string): number {

@@ -1,15 +1,25 @@
-// `berth status [--node N] [--app A] [--watch] [--json] [--url URL]`: what runs against what should
-// run. Reads the status and desired branches of the repo (no reconciler needed); with --url it
-// takes statuses and last-seen times from the live API instead.
-import { readFileSync } from "node:fs";
+// `berth status [--node N] [--app A] [--watch] [--json] [--url URL] [--fail-on-stale]`: what runs
+// against what should run. Reads the status and desired branches of the repo (no reconciler
+// needed; liveness as last committed); with --url everything comes from the live API, so it works
+// from anywhere without the config repo. --fail-on-stale exits 3 when a node is stale or lost.
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { request } from "undici";
-import { type PublishedSummary, type StatusSummary, summarise } from "../../core/status/summary.js";
+import {
+  anyNotAlive,
+  type DesiredView,
+  type LivenessFact,
+  type PublishedSummary,
+  type StatusSummary,
+  summarise,
+} from "../../core/status/summary.js";
+import type { NodeOverview } from "../../reconciler/http/read-routes.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
+import { LIVENESS_DIR, parseLivenessRecord } from "../../reconciler/store/status-layout.js";
 import type { DesiredState, NodeStatus } from "../../schema/index.js";
 import { branchTip, readJsonFile, readJsonFolder } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
-import { UserError } from "../errors.js";
+import { exitCodes, UserError } from "../errors.js";
 import { renderStatus } from "../status-view.js";
 
 interface StatusOptions {
@@ -19,6 +29,7 @@ interface StatusOptions {
   url?: string;
   apiTokenFile?: string;
   interval?: string;
+  failOnStale?: boolean;
 }
 
 export function register(program: Command): void {
@@ -33,15 +44,26 @@ export function register(program: Command): void {
     .option("--interval <seconds>", "refresh interval with --watch", "2")
     .option("--url <url>", "live statuses from a running reconciler (e.g. http://127.0.0.1:7070)")
     .option("--api-token-file <file>", "admin token for the reconciler's read API, if it requires one")
+    .option(
+      "--fail-on-stale",
+      `exit ${exitCodes.notAlive} when a node shown is stale or lost (for cron and CI)`,
+    )
     .action(async (opts: StatusOptions, cmd: Command) => {
       const g = readGlobals(cmd);
       const paint = painter(g.color);
-      const once = async (): Promise<string> => {
-        const summary = await collect(g.repo, opts);
-        return g.json ? `${JSON.stringify(summary, null, 2)}\n` : renderStatus(summary, paint, Date.now());
-      };
+      if (opts.watch && opts.failOnStale) {
+        throw new UserError(
+          "--fail-on-stale cannot be used with --watch",
+          "run berth status --fail-on-stale from cron instead",
+        );
+      }
+      const render = (summary: StatusSummary): string =>
+        g.json ? `${JSON.stringify(summary, null, 2)}\n` : renderStatus(summary, paint, Date.now());
+      const once = async (): Promise<string> => render(await collect(g.repo, opts));
       if (!opts.watch) {
-        process.stdout.write(await once());
+        const summary = await collect(g.repo, opts);
+        process.stdout.write(render(summary));
+        if (opts.failOnStale && anyNotAlive(summary)) process.exitCode = exitCodes.notAlive;
         return;
       }
       const every = Math.max(0.5, Number(opts.interval) || 2) * 1000;
@@ -55,66 +77,117 @@ export function register(program: Command): void {
 }
 
 export async function collect(repo: string, opts: StatusOptions): Promise<StatusSummary> {
+  const filter: { node?: string; app?: string } = {};
+  if (opts.node) filter.node = opts.node;
+  if (opts.app) filter.app = opts.app;
+  if (opts.url) {
+    // Everything from the reconciler: this works from anywhere, with no config repo at hand.
+    const live = await fetchLive(opts.url, opts.apiTokenFile);
+    const desired = new Map<string, DesiredView>();
+    const statuses = new Map<string, NodeStatus>();
+    const lastSeen = new Map<string, number | null>();
+    const liveness = new Map<string, LivenessFact>();
+    for (const n of live.nodes) {
+      if (n.desired) desired.set(n.node, n.desired);
+      if (n.status) statuses.set(n.node, n.status);
+      lastSeen.set(n.node, n.lastSeen === null ? null : Date.parse(n.lastSeen));
+      if (n.liveness && n.livenessSince) {
+        liveness.set(n.node, {
+          state: n.liveness,
+          since: Date.parse(n.livenessSince),
+          lastSeen: n.lastSeen === null ? null : Date.parse(n.lastSeen),
+          ...(n.livenessMessage ? { message: n.livenessMessage } : {}),
+        });
+      }
+    }
+    return summarise(
+      { desired, statuses, lastSeen, liveness, livenessSource: "live", published: live.published },
+      filter,
+    );
+  }
   const { settings } = (await loadWorktree(repo)).config;
   const desiredTip = await branchTip(repo, settings.desiredBranch);
   const desired = desiredTip
     ? await readJsonFolder<DesiredState>(repo, desiredTip, "nodes")
     : new Map<string, DesiredState>();
   let statuses = new Map<string, NodeStatus>();
-  let lastSeen: Map<string, number | null> | undefined;
+  const liveness = new Map<string, LivenessFact>();
   let published: PublishedSummary | undefined;
-  if (opts.url) {
-    const live = await fetchLive(opts.url, opts.apiTokenFile);
-    statuses = new Map(live.nodes.flatMap((n) => (n.status ? [[n.node, n.status] as const] : [])));
-    lastSeen = new Map(live.nodes.map((n) => [n.node, n.lastSeen === null ? null : Date.parse(n.lastSeen)]));
-    published = live.published;
-  } else {
-    const statusTip = await branchTip(repo, settings.statusBranch);
-    if (statusTip) statuses = await readJsonFolder<NodeStatus>(repo, statusTip, "nodes");
-    if (desiredTip) {
-      const meta = await readJsonFile<{ generation: number; source: { commit: string } }>(
-        repo,
-        desiredTip,
-        "meta.json",
-      );
-      if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+  const statusTip = await branchTip(repo, settings.statusBranch);
+  if (statusTip) {
+    statuses = await readJsonFolder<NodeStatus>(repo, statusTip, "nodes");
+    for (const [node, record] of await readJsonFolder<unknown>(repo, statusTip, LIVENESS_DIR)) {
+      const v = parseLivenessRecord(record);
+      if (v) liveness.set(node, v);
     }
   }
-  const filter: { node?: string; app?: string } = {};
-  if (opts.node) filter.node = opts.node;
-  if (opts.app) filter.app = opts.app;
+  if (desiredTip) {
+    const meta = await readJsonFile<{ generation: number; source: { commit: string } }>(
+      repo,
+      desiredTip,
+      "meta.json",
+    );
+    if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+  }
   return summarise(
-    { desired, statuses, ...(lastSeen ? { lastSeen } : {}), ...(published ? { published } : {}) },
+    {
+      desired,
+      statuses,
+      ...(liveness.size > 0 ? { liveness, livenessSource: "committed" as const } : {}),
+      ...(published ? { published } : {}),
+    },
     filter,
   );
-}
-
-interface LiveNode {
-  node: string;
-  /** ISO time, null when never seen by this reconciler process. */
-  lastSeen: string | null;
-  status: NodeStatus | null;
 }
 
 async function fetchLive(
   url: string,
   tokenFile?: string,
-): Promise<{ nodes: LiveNode[]; published: PublishedSummary }> {
+): Promise<{ nodes: NodeOverview[]; published: PublishedSummary }> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (tokenFile) headers.authorization = `Bearer ${readFileSync(tokenFile, "utf8").trim()}`;
-  const endpoint = new URL("/v1/nodes", url).toString();
+  if (tokenFile) headers.authorization = `Bearer ${await readTokenFile(tokenFile)}`;
+  let endpoint: string;
+  try {
+    endpoint = new URL("/v1/nodes", url).toString();
+  } catch {
+    throw new UserError(`--url ${JSON.stringify(url)} is not a URL`, "e.g. --url https://berth.example.com");
+  }
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(endpoint, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   } catch (err) {
     throw new UserError(
       `cannot reach the reconciler at ${endpoint}: ${(err as Error).message}`,
-      "is `berth serve` running?",
+      "is `berth serve` running, and is --url its address?",
     );
   }
   const body = await res.body.text();
+  if (res.statusCode === 401) {
+    throw new UserError(
+      `GET ${endpoint} answered 401: ${body.slice(0, 300)}`,
+      "pass the reconciler's admin token with --api-token-file FILE",
+    );
+  }
   if (res.statusCode !== 200) {
     throw new UserError(`GET ${endpoint} answered ${res.statusCode}: ${body.slice(0, 300)}`);
   }
-  return JSON.parse(body) as { nodes: LiveNode[]; published: PublishedSummary };
+  try {
+    return JSON.parse(body) as { nodes: NodeOverview[]; published: PublishedSummary };
+  } catch {
+    throw new UserError(`GET ${endpoint} did not answer JSON: is --url a berth reconciler?`);
+  }
+}
+
+async function readTokenFile(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new UserError(
+      `cannot read --api-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (!token) throw new UserError(`--api-token-file ${file} is empty`);
+  return token;
 }

@@ -5,7 +5,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
+import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
 import { painter, readGlobals } from "../context.js";
+import { UserError } from "../errors.js";
 import { describeAgentEvent, describeEvent, urls } from "../up/progress.js";
 import { type SingleHost, startSingleHost } from "../up/single-host.js";
 
@@ -18,6 +20,7 @@ interface UpOptions {
   caddy: boolean;
   keepRunning?: boolean;
   logLevel: string;
+  alertSecretsFile?: string;
 }
 
 export function register(program: Command): void {
@@ -35,6 +38,10 @@ export function register(program: Command): void {
     .option("--no-caddy", "do not start Caddy (no ingress)")
     .option("--keep-running", "on exit leave the apps running (the next `berth up` adopts them)")
     .option("--log-level <level>", "JSON log level on stderr (info, debug, warn…)", "warn")
+    .option(
+      "--alert-secrets-file <file>",
+      "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
+    )
     .action(async (opts: UpOptions, cmd: Command) => {
       const g = readGlobals(cmd);
       const paint = painter(g.color);
@@ -51,8 +58,15 @@ export function register(program: Command): void {
         if (s !== null) process.stdout.write(`${s}\n`);
       };
       let announced = "";
+      const alertSecrets = opts.alertSecretsFile
+        ? await readAlertSecrets(opts.alertSecretsFile).catch((err: unknown) => {
+            if (err instanceof SecretsFileError) throw new UserError(err.message);
+            throw err;
+          })
+        : undefined;
       let host: SingleHost | undefined;
       host = await startSingleHost({
+        ...(alertSecrets ? { alertSecrets } : {}),
         repo: g.repo,
         ...(opts.node ? { node: opts.node } : {}),
         listen: opts.listen,

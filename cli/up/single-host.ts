@@ -1,11 +1,14 @@
 // Single-host mode: the reconciler, its API, a local agent and (when installed) a Caddy owned by
 // berth, in one process. The agent's token is made up in memory for this run, so there is nothing
 // to copy; the node is the one the repo names. Used by `berth up`, the demo, e2e tests and benches.
+
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type AgentEvent, type RunningAgent, startAgent } from "../../agent/index.js";
 import { type RunningCaddy, startCaddy } from "../../agent/ingress/caddy-process.js";
+import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { sha256Hex } from "../../reconciler/auth.js";
 import type { ApiBackend, BerthEvent } from "../../reconciler/contracts.js";
 import { EventBus } from "../../reconciler/events.js";
@@ -34,6 +37,8 @@ export interface SingleHostOptions {
   pollWaitSeconds?: number;
   /** Host address container ports are published on (default: all interfaces; tests use 127.0.0.1). */
   publishAddress?: string;
+  /** Entries of the alert secrets file (berth.yaml's alert receivers name them). */
+  alertSecrets?: ReadonlyMap<string, string>;
 }
 
 export interface SingleHost {
@@ -79,7 +84,24 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
   const { name: node, proxy } = await pickNode(opts.repo, opts.node);
   const events = new EventBus();
   if (opts.onEvent) events.subscribe(opts.onEvent);
-  const reconciler = await createReconciler({ repoDir: opts.repo, events, logger: opts.logger });
+  const metrics = createMetrics();
+  // berth's own alerts, as `berth serve` has them (docs/alerts.md).
+  const alerting = createAlerting({
+    events,
+    metrics,
+    logger: opts.logger,
+    secrets: opts.alertSecrets ?? new Map(),
+    owner: `${hostname()}:${opts.repo}`,
+    userAgent: "berth-alerts",
+  });
+  const reconciler = await createReconciler({
+    repoDir: opts.repo,
+    events,
+    logger: opts.logger,
+    observers: [metrics, alerting.observer],
+    extraRoles: alerting.extraRoles,
+    onConfig: (s) => alerting.service.configure(s),
+  });
   const token = randomBytes(32).toString("hex");
   const tokenHash = sha256Hex(token);
   const backend = withLocalToken(reconciler, node, tokenHash);
@@ -93,12 +115,15 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       listen: opts.listen,
       backend,
       events,
-      metrics: createMetrics(),
+      metrics,
       logger: opts.logger,
+      alerts: alerting.service,
     });
     started.push(() => api.close());
     await reconciler.start();
     started.push(() => reconciler.stop());
+    await alerting.service.start(reconciler, reconciler.branches());
+    started.push(() => alerting.close());
     // Let the first publish land before the agent asks: it then gets its document on the first
     // request instead of a 404 and a retry a second later.
     await reconciler.idle();

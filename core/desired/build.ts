@@ -1,5 +1,6 @@
 // Builds one desired-state document per node from a placement: workloads with host ports, the
-// routes of proxy nodes, and the node hash (canonical JSON of {workloads, routes}, not source).
+// routes of proxy nodes, and the node hash (canonical JSON of {routes, upstreamAddress, workloads},
+// not source).
 //
 // A DesiredBuilder remembers its last run and redoes only what changed: nodes whose set of
 // replicas changed get new ports, nodes whose apps changed get new workloads, routes whose app
@@ -125,7 +126,12 @@ export class DesiredBuilder {
       const routes = node.proxy ? this.routeSet : NO_ROUTES;
       const placed = entries.get(i);
       if (placed || !st.content || st.content.routes !== routes) {
-        st.content = { runtime: node.runtime, entries: placed ?? st.content?.entries ?? [], routes };
+        st.content = {
+          runtime: node.runtime,
+          address: node.address,
+          entries: placed ?? st.content?.entries ?? [],
+          routes,
+        };
         st.doc = undefined;
       }
       if (!st.doc || st.doc.source.branch !== source.branch || st.doc.source.commit !== source.commit) {
@@ -168,11 +174,13 @@ export class DesiredBuilder {
     let h: ReturnType<typeof createHash>;
     if (routes.list.length > 0) {
       // Every proxy node has the same routes: hash that prefix once and copy the hash state.
-      routes.prefix ??= createHash("sha256").update(`{"routes":${routes.json},"workloads":[`);
+      // (Canonical key order: routes, upstreamAddress, workloads — the shared part comes first.)
+      routes.prefix ??= createHash("sha256").update(`{"routes":${routes.json},`);
       h = routes.prefix.copy();
     } else {
-      h = createHash("sha256").update(`{"routes":[],"workloads":[`);
+      h = createHash("sha256").update(`{"routes":[],`);
     }
+    h.update(`"upstreamAddress":${JSON.stringify(content.address)},"workloads":[`);
     // One update per node: each call converts its string, so joining first is much cheaper.
     h.update(`${texts.join(",")}]}`);
     return { workloads, hash: `sha256:${h.digest("hex")}` };

@@ -10,7 +10,7 @@ import type { Source } from "./build.js";
 export interface RouteSet {
   list: Route[];
   json: string;
-  /** The node hash's state after `{"routes":<json>,"workloads":[`, copied for each proxy. */
+  /** The node hash's state after `{"routes":<json>,`, copied for each proxy. */
   prefix?: import("node:crypto").Hash;
 }
 
@@ -20,6 +20,8 @@ export const NO_ROUTES: RouteSet = { list: [], json: "[]" };
 /** Never changed once made; a node whose document changes gets a new content object. */
 export interface NodeContent {
   runtime: Workload["runtime"];
+  /** The node's address (DesiredState.upstreamAddress). */
+  address: string;
   /** The replicas on the node in canonical order (app name, replica) with their host ports. */
   entries: readonly { spec: AppSpec; replica: number; hostPort: number }[];
   routes: RouteSet;
@@ -49,6 +51,7 @@ export function lazyDocument(
   const doc = {
     apiVersion: "berth/v1",
     node,
+    upstreamAddress: content.address,
     source: { branch: source.branch, commit: source.commit },
   } as DesiredState;
   const fields = doc as unknown as Record<string | symbol, unknown>;
@@ -59,7 +62,7 @@ export function lazyDocument(
       madeOf.set(content, made);
     }
     for (const key of ["hash", "workloads", "routes"]) delete fields[key];
-    // The key order of a document written in one go: apiVersion, node, source, hash, workloads, routes.
+    // The key order of a document written in one go: apiVersion, node, upstreamAddress, source, hash, workloads, routes.
     Object.assign(doc, { hash: made.hash, workloads: made.workloads, routes: content.routes.list });
     return made;
   };

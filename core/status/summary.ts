@@ -1,11 +1,23 @@
-// Summarises what runs against what should run: per node (applied commit, in sync, phase, last
-// seen) and per app (healthy replicas x/y, current operation, last error). Pure; `berth status`
-// feeds it from the status and desired branches or from the live API.
-import type { DesiredState, Diagnostic, NodeStatus, Operation, RestartState } from "../../schema/index.js";
+// Summarises what runs against what should run: per node (liveness, applied commit, in sync,
+// phase, last seen) and per app (healthy replicas x/y, current operation, last error). A node the
+// reconciler cannot vouch for (stale or lost) is never shown converged or in sync, and its
+// replicas do not count as healthy: what is known is shown as the last report, with since when.
+// Pure; `berth status` feeds it from the status and desired branches or from the live API.
+import type { Diagnostic, NodeStatus, Operation, RestartState } from "../../schema/index.js";
+import type { Liveness } from "./liveness.js";
 
 export interface NodeSummary {
   node: string;
+  /** alive / stale / lost; "unknown" when nothing says (a status branch written before liveness). */
+  liveness: Liveness | "unknown";
+  /** When the node entered that liveness (ms epoch), null when unknown. */
+  livenessSince: number | null;
+  /** What is known about the node's contact, in words (null when nothing is known). */
+  livenessMessage: string | null;
+  /** The reported phase while the node is vouched for; "unknown" otherwise. */
   phase: NodeStatus["phase"] | "unknown";
+  /** The phase of the last report, whatever the liveness. */
+  reportedPhase: NodeStatus["phase"] | null;
   inSync: boolean;
   appliedCommit: string | null;
   desiredHash: string | null;
@@ -27,6 +39,8 @@ export interface AppSummary {
   app: string;
   healthy: number;
   desired: number;
+  /** Replicas on nodes that are stale or lost: their health is not known. */
+  unknown: number;
   workloads: WorkloadSummary[];
   lastError: string | null;
 }
@@ -45,16 +59,33 @@ export interface RestartSummary extends RestartState {
 
 export interface StatusSummary {
   reconciler?: PublishedSummary;
+  /** Where the liveness comes from: the live API, or the last verdicts committed to the status branch. */
+  livenessSource?: "live" | "committed";
   nodes: NodeSummary[];
   apps: AppSummary[];
   /** Restarts the nodes report (newest first); absent when there are none. */
   restarts?: RestartSummary[];
 }
 
+/** The part of a desired document a summary needs (a DesiredState or the API's summary of one). */
+export interface DesiredView {
+  hash: string;
+  workloads: readonly { id: string; app: string; specHash: string }[];
+}
+
+export interface LivenessFact {
+  state: Liveness;
+  since: number;
+  lastSeen: number | null;
+  message?: string;
+}
+
 export interface StatusInputs {
-  desired: Map<string, DesiredState>;
-  statuses: Map<string, NodeStatus>;
-  lastSeen?: Map<string, number | null>;
+  desired: ReadonlyMap<string, DesiredView>;
+  statuses: ReadonlyMap<string, NodeStatus>;
+  lastSeen?: ReadonlyMap<string, number | null>;
+  liveness?: ReadonlyMap<string, LivenessFact>;
+  livenessSource?: "live" | "committed";
   published?: PublishedSummary;
 }
 
@@ -66,7 +97,7 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
   const appOf = (app: string): AppSummary => {
     let a = apps.get(app);
     if (!a) {
-      a = { app, healthy: 0, desired: 0, workloads: [], lastError: null };
+      a = { app, healthy: 0, desired: 0, unknown: 0, workloads: [], lastError: null };
       apps.set(app, a);
     }
     return a;
@@ -76,14 +107,22 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     if (filter.node && node !== filter.node) continue;
     const doc = input.desired.get(node);
     const st = input.statuses.get(node);
+    const live = input.liveness?.get(node);
+    // Without any liveness (an old status branch) the report is all there is; with one, only an
+    // alive node's report is vouched for.
+    const vouched = live === undefined || live.state === "alive";
     nodes.push({
       node,
-      phase: st?.phase ?? "unknown",
-      inSync: Boolean(doc && st && st.appliedHash === doc.hash && st.phase === "converged"),
+      liveness: live?.state ?? "unknown",
+      livenessSince: live?.since ?? null,
+      livenessMessage: live?.message ?? null,
+      phase: vouched ? (st?.phase ?? "unknown") : "unknown",
+      reportedPhase: st?.phase ?? null,
+      inSync: Boolean(vouched && doc && st && st.appliedHash === doc.hash && st.phase === "converged"),
       appliedCommit: st?.appliedCommit ?? null,
       desiredHash: doc?.hash ?? null,
       appliedHash: st?.appliedHash ?? null,
-      lastSeen: input.lastSeen?.get(node) ?? null,
+      lastSeen: input.lastSeen?.get(node) ?? live?.lastSeen ?? null,
       problems: [
         ...(st?.problems ?? []).map((p) => `${p.code}: ${p.message}`),
         ...(st?.ingress?.lastError ? [`ingress: ${st.ingress.lastError}`] : []),
@@ -97,12 +136,13 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
       const r = reported.get(w.id);
       const current = r?.specHash === w.specHash;
       a.desired += 1;
-      if (current && r?.state === "running" && r.health === "healthy") a.healthy += 1;
+      if (!vouched) a.unknown += 1;
+      else if (current && r?.state === "running" && r.health === "healthy") a.healthy += 1;
       a.workloads.push({
         id: w.id,
         node,
-        state: r ? r.state : "unknown",
-        health: r ? r.health : "unknown",
+        state: r && vouched ? r.state : "unknown",
+        health: r && vouched ? r.health : "unknown",
         current,
         operation: r?.operation ?? null,
       });
@@ -116,8 +156,13 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
   restarts.sort((x, y) => y.at.localeCompare(x.at) || x.node.localeCompare(y.node));
   return {
     ...(input.published ? { reconciler: input.published } : {}),
+    ...(input.livenessSource ? { livenessSource: input.livenessSource } : {}),
     nodes,
     apps: appList,
     ...(restarts.length > 0 ? { restarts } : {}),
   };
 }
+
+/** True when some node of the summary is stale or lost (`berth status --fail-on-stale`). */
+export const anyNotAlive = (s: StatusSummary): boolean =>
+  s.nodes.some((n) => n.liveness === "stale" || n.liveness === "lost");

@@ -10,6 +10,8 @@ import type { ContactBook } from "../liveness/contacts.js";
 import type { LogHub } from "../logs/hub.js";
 import type { Metrics } from "../metrics.js";
 import type { RestartCoordinator } from "../restart/coordinator.js";
+import type { Sessions } from "../ui/session.js";
+import type { Ui } from "../ui/ui.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
@@ -69,4 +71,15 @@ export interface ApiContext {
   logs: LogHub;
   /** `berth restart`s under way. */
   restarts: RestartCoordinator;
+  /** Browser sessions of the operations page (their cookie also opens the read API). */
+  sessions: Sessions;
+  /** The operations page (reconciler/ui). */
+  ui: Ui;
+  /** berth's own alerting (GET /v1/alerts); absent: the route says alerting is not wired. */
+  alerts: AlertsSource | undefined;
+}
+
+/** What GET /v1/alerts serves (reconciler/alerts/service.ts AlertService#view). */
+export interface AlertsSource {
+  view(): unknown;
 }

@@ -33,6 +33,12 @@ export function etagMatches(ifNoneMatch: string | undefined, hash: string): bool
   return false;
 }
 
+/** The first entity tag of an If-None-Match header, unquoted (undefined for none or `*`). */
+function firstTag(ifNoneMatch: string | undefined): string | undefined {
+  const tag = ifNoneMatch?.split(",")[0]?.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
+  return tag && tag !== "*" ? tag : undefined;
+}
+
 /** `?wait=SECONDS` → milliseconds, capped; undefined = no wait; an error string when malformed. */
 export function parseWait(value: string | null, maxSeconds: number): number | undefined | string {
   if (value === null || value === "") return undefined;
@@ -101,12 +107,27 @@ export async function handleDesired(
   if (!admit(ctx, req, res, node, log)) return;
   const wait = parseWait(query.get("wait"), ctx.limits.maxWaitSeconds);
   if (typeof wait === "string") return sendError(res, 400, wait);
-  const doc = ctx.backend.desired(node);
+  let doc = ctx.backend.desired(node);
   if (!doc) {
     log.result = "no_document";
     return sendError(res, 404, `node ${node} has no published desired state yet`);
   }
   const ifNoneMatch = req.headers["if-none-match"];
+  const held = firstTag(ifNoneMatch);
+  if (held && ctx.backend.catchUp && !etagMatches(ifNoneMatch, doc.hash)) {
+    // The agent may come from a reconciler that published something newer: never hand it an
+    // older document (that would roll it back) without first looking at the desired branch.
+    if ((await ctx.backend.catchUp(node, held)) === "behind") {
+      log.result = "behind";
+      return sendError(
+        res,
+        503,
+        "this reconciler does not know the agent's document and cannot fetch the desired branch to see whether its own is older; try another reconciler",
+      );
+    }
+    doc = ctx.backend.desired(node);
+    if (!doc) return sendError(res, 404, `node ${node} is no longer in the published config`);
+  }
   if (!wait || !etagMatches(ifNoneMatch, doc.hash) || ctx.requests.fresh(node))
     return serveDocument(ctx, node, res, doc, ifNoneMatch, log);
 

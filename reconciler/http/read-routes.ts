@@ -1,11 +1,12 @@
-// The read-only routes: GET /healthz, /metrics, /v1/nodes (status overview), /v1/plan. The last
-// two are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
+// The read-only routes: GET /healthz, /metrics, /v1/nodes (status overview), /v1/plan, /v1/alerts.
+// The last three are behind the optional admin token (`--api-token-file`); /healthz and /metrics are always
 // open so load balancers and Prometheus need no secret (they show no secret either).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DesiredSummary, summariseDesired } from "../../core/status/desired-summary.js";
 import type { NodeStatus } from "../../schema/index.js";
 import { bearerToken, sha256Hex, sha256HexEqual } from "../auth.js";
 import type { LivenessView } from "../contracts.js";
+import { sessionFrom } from "../ui/session.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { wwwAuthenticate } from "./node-auth.js";
 import { sendError, sendJson } from "./respond.js";
@@ -20,13 +21,16 @@ export function admitReader(
   if (!ctx.apiTokenSha256) return true;
   const token = bearerToken(req.headers.authorization);
   if (token && sha256HexEqual(sha256Hex(token), ctx.apiTokenSha256)) return true;
+  // The operations page's session cookie (HttpOnly, SameSite=Strict) opens the read API too: its
+  // live script reads GET /v1/events with EventSource, which cannot send an Authorization header.
+  if (!token && ctx.sessions.valid(sessionFrom(req.headers.cookie), Date.now())) return true;
   log.result = "unauthorized";
   sendError(
     res,
     401,
     token
       ? "the bearer token is not the API token of this reconciler"
-      : "this reconciler protects its read API: send Authorization: Bearer <the token in --api-token-file>",
+      : "this reconciler protects its read API: send Authorization: Bearer <the token in --api-token-file> (browsers: log in at /login)",
     {},
     wwwAuthenticate,
   );
@@ -47,6 +51,20 @@ export async function handleMetrics(ctx: ApiContext, res: ServerResponse): Promi
     "Cache-Control": "no-store",
   });
   res.end(body);
+}
+
+export function handleAlerts(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: LogFields,
+): void {
+  if (!admitReader(ctx, req, res, log)) return;
+  if (!ctx.alerts) {
+    sendJson(res, 200, { enabled: false, alerts: [], pending: [], undelivered: 0, receivers: [] });
+    return;
+  }
+  sendJson(res, 200, ctx.alerts.view());
 }
 
 export interface NodeOverview {

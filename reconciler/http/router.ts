@@ -14,7 +14,18 @@ export type RouteName =
   | "log-upload"
   | "request-report"
   | "app-logs"
-  | "app-restart";
+  | "app-restart"
+  | "alerts"
+  | "ui-overview"
+  | "ui-app"
+  | "ui-history"
+  | "ui-generation"
+  | "ui-login"
+  | "ui-logout"
+  | "ui-fragment-overview"
+  | "ui-fragment-app"
+  | "ui-fragment-history"
+  | "ui-asset";
 
 export type RouteMatch =
   | { kind: "route"; route: RouteName; params: Record<string, string> }
@@ -47,6 +58,18 @@ const table: RouteDef[] = [
   },
   { route: "app-logs", methods: read, segments: ["v1", "apps", ":app", "logs"] },
   { route: "app-restart", methods: ["POST"], segments: ["v1", "apps", ":app", "restart"] },
+  { route: "alerts", methods: read, segments: ["v1", "alerts"] },
+  // The operations page (reconciler/ui): HTML for browsers.
+  { route: "ui-overview", methods: read, segments: [""] },
+  { route: "ui-app", methods: read, segments: ["apps", ":app"] },
+  { route: "ui-history", methods: read, segments: ["history"] },
+  { route: "ui-generation", methods: read, segments: ["history", ":generation"] },
+  { route: "ui-login", methods: [...read, "POST"], segments: ["login"] },
+  { route: "ui-logout", methods: ["POST"], segments: ["logout"] },
+  { route: "ui-fragment-overview", methods: read, segments: ["ui", "fragments", "overview"] },
+  { route: "ui-fragment-app", methods: read, segments: ["ui", "fragments", "app", ":app"] },
+  { route: "ui-fragment-history", methods: read, segments: ["ui", "fragments", "history"] },
+  { route: "ui-asset", methods: read, segments: ["ui", "assets", ":name"] },
 ];
 
 function matchSegments(def: RouteDef, parts: string[]): Record<string, string> | undefined {

@@ -16,15 +16,19 @@ import { handleAppLogs } from "../logs/route.js";
 import type { Metrics } from "../metrics.js";
 import { RestartCoordinator, type RestartOptions } from "../restart/coordinator.js";
 import { handleAppRestart } from "../restart/route.js";
+import { handleLogin, handleLogout } from "../ui/auth.js";
+import { browserNotFound, handleUi } from "../ui/pages.js";
+import { Sessions } from "../ui/session.js";
+import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import { handleLogUpload, handleRequestReport, handleRequests } from "./channel-routes.js";
-import type { ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
+import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
-import { handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { handleAlerts, handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
 import { Turns } from "./turns.js";
@@ -52,6 +56,8 @@ export interface ApiServerOptions {
   logs?: Omit<LogHubOptions, "lastSeen" | "now">;
   /** Timeouts of `berth restart` (tests shorten them). */
   restarts?: Omit<RestartOptions, "lastSeen" | "now">;
+  /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
+  alerts?: AlertsSource;
 }
 
 export interface ApiServer {
@@ -77,7 +83,10 @@ async function dispatch(
   const method = req.method ?? "GET";
   const { pathname, query } = splitTarget(req.url ?? "/");
   const match = matchRoute(method, pathname);
-  if (match.kind === "not_found") return sendError(res, 404, `no route ${method} ${pathname}`);
+  if (match.kind === "not_found") {
+    if (wantsHtml(req)) return browserNotFound(ctx, req, res, pathname);
+    return sendError(res, 404, `no route ${method} ${pathname}`);
+  }
   if (match.kind === "method_not_allowed") {
     return sendError(
       res,
@@ -116,7 +125,21 @@ async function dispatch(
       return handleRequestReport(ctx, req, res, p.node as string, p.id as string, log);
     case "app-restart":
       return handleAppRestart(ctx, req, res, p.app as string, query, log);
+    case "alerts":
+      return handleAlerts(ctx, req, res, log);
+    case "ui-login":
+      return handleLogin(ctx, req, res, query, log);
+    case "ui-logout":
+      return handleLogout(ctx, req, res);
+    default:
+      await handleUi(ctx, match.route, req, res, p, query, req.url ?? "/", log);
   }
+}
+
+/** A browser navigating (it asks for HTML first), as opposed to an API client. */
+function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? "";
+  return req.method === "GET" && accept.includes("text/html");
 }
 
 function logRequest(
@@ -168,6 +191,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       ...opts.restarts,
       lastSeen: (node) => contacts.lastSeen(node, Date.now()),
     }),
+    alerts: opts.alerts,
+    sessions: new Sessions(),
+    ui: await createUi(opts.events, opts.backend),
   };
   const unobserve = opts.events.subscribe((e) => opts.metrics.observeEvent(e));
 
@@ -219,6 +245,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       closing ??= new Promise<void>((resolve) => {
         unobserve();
         ctx.restarts.close();
+        ctx.ui.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
         server.close(() => resolve());

@@ -85,6 +85,9 @@ export interface BranchSettings {
   statusBranch: string;
   /** The forge hosting the repo, when berth.yaml names one (commit statuses, PR plans). */
   forge?: Settings["forge"];
+  /** berth's own alerting and the operations page's URL, as the tracked tip declares them at start. */
+  alerts?: Settings["alerts"];
+  publicUrl?: string;
 }
 
 export const defaultBranches: BranchSettings = {
@@ -102,6 +105,8 @@ export async function settingsAt(dir: string, ref: string, caches: Caches): Prom
     desiredBranch: s.desiredBranch ?? defaultBranches.desiredBranch,
     statusBranch: s.statusBranch ?? defaultBranches.statusBranch,
     ...(s.forge ? { forge: s.forge } : {}),
+    ...(s.alerts ? { alerts: s.alerts } : {}),
+    ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
   };
 }
 

@@ -4,6 +4,9 @@
 import type { DesiredState } from "../../schema/index.js";
 import type { DesiredSnapshot, SourceRef } from "./desired-layout.js";
 
+/** Earlier hashes remembered per node. */
+const keptHashes = 8;
+
 interface Waiter {
   etag: string | undefined;
   done: () => void;
@@ -16,6 +19,8 @@ export class ServedState {
   docs: ReadonlyMap<string, DesiredState> = new Map();
   tokens: ReadonlyMap<string, string> = new Map();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Each node's recent earlier document hashes (newest last): an agent holding one is behind. */
+  private readonly earlier = new Map<string, string[]>();
 
   /** Serves `snap` from now on; wakes the waiters of every node whose document hash changed. */
   replace(snap: DesiredSnapshot, desiredCommit: string): string[] {
@@ -29,8 +34,24 @@ export class ServedState {
     for (const node of new Set([...before.keys(), ...snap.docs.keys()])) {
       if (before.get(node)?.hash !== snap.docs.get(node)?.hash) changed.push(node);
     }
-    for (const node of changed) this.wake(node);
+    for (const node of changed) {
+      const old = before.get(node)?.hash;
+      if (old !== undefined) {
+        const list = this.earlier.get(node) ?? [];
+        list.push(old);
+        if (list.length > keptHashes) list.shift();
+        this.earlier.set(node, list);
+      }
+      this.wake(node);
+    }
     return changed;
+  }
+
+  /** Whether `etag` is the node's current document hash or one served earlier by this process. */
+  knows(node: string, etag: string): boolean {
+    const hash = normalizeEtag(etag);
+    if (hash === undefined) return false;
+    return this.docs.get(node)?.hash === hash || (this.earlier.get(node)?.includes(hash) ?? false);
   }
 
   /**

@@ -33,7 +33,7 @@ const signal = () => AbortSignal.timeout(20_000);
 describe("reconciler client", () => {
   let rec: FakeReconciler;
   const client = (url: string, token: string) => {
-    const c = createReconcilerClient({ url, node: "node-a", token, maxWaitSeconds: 5 });
+    const c = createReconcilerClient({ url, node: "node-a", token });
     closers.push(() => c.close());
     return c;
   };

@@ -2,8 +2,11 @@
 // person runs it, and returns its exit code and output. Colours are off.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Netns } from "./netns.js";
 
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
+/** tsx's loader by absolute URL, so the CLI also runs with a working directory outside the project. */
+export const tsxLoader = import.meta.resolve("tsx");
 
 export interface CliRun {
   code: number;
@@ -13,14 +16,16 @@ export interface CliRun {
 
 export function runBerth(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; netns?: Netns } = {},
 ): Promise<CliRun> {
+  const argv = [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
+  const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
+      cmd as string,
+      rest,
       {
-        cwd: projectRoot,
+        cwd: opts.cwd ?? projectRoot,
         timeout: opts.timeoutMs ?? 60_000,
         env: { ...process.env, NO_COLOR: "1", ...opts.env },
       },

@@ -53,7 +53,9 @@ describe("desired documents", () => {
 
   it("hashes workloads without specHash and nodes without source", () => {
     for (const d of docs) {
-      expect(d.hash).toBe(hashOf({ workloads: d.workloads, routes: d.routes }));
+      expect(d.hash).toBe(
+        hashOf({ workloads: d.workloads, routes: d.routes, upstreamAddress: d.upstreamAddress }),
+      );
       for (const w of d.workloads) {
         const { specHash, ...body } = w;
         expect(specHash).toBe(hashOf(body));
@@ -121,7 +123,7 @@ describe("desired documents", () => {
     expect(odd.valid).toBe(true);
     for (const doc of odd.desired.values()) {
       expect(doc.hash).toBe(
-        `sha256:${sha256Hex(canonicalJson({ routes: doc.routes, workloads: doc.workloads }))}`,
+        `sha256:${sha256Hex(canonicalJson({ routes: doc.routes, upstreamAddress: doc.upstreamAddress, workloads: doc.workloads }))}`,
       );
       for (const { specHash, ...body } of doc.workloads) expect(specHash).toBe(hashOf(body));
     }
@@ -224,6 +226,7 @@ describe("documents made on first read", () => {
     expect(Object.keys(JSON.parse(text))).toEqual([
       "apiVersion",
       "node",
+      "upstreamAddress",
       "source",
       "hash",
       "workloads",
@@ -232,14 +235,24 @@ describe("documents made on first read", () => {
     expect(Object.getOwnPropertyDescriptor(doc, "workloads")?.value).toBe(doc.workloads);
     expect(workloadIdsOf(doc)).toEqual(doc.workloads.map((w) => w.id));
     expect(unmadeIds).toEqual(doc.workloads.map((w) => w.id));
-    expect(doc.hash).toBe(hashOf({ workloads: doc.workloads, routes: doc.routes }));
+    expect(doc.hash).toBe(
+      hashOf({ workloads: doc.workloads, routes: doc.routes, upstreamAddress: doc.upstreamAddress }),
+    );
     // Writing before reading works too (tests and tools corrupt documents on purpose).
     const other = new Evaluator().evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;
     const twin = new Evaluator().evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;
     other.hash = "sha256:0";
     expect(other.hash).toBe("sha256:0");
     expect(other.routes.map((r) => r.host)).toEqual(["www.example.com"]);
-    expect(Object.keys(other)).toEqual(["apiVersion", "node", "source", "hash", "workloads", "routes"]);
+    expect(Object.keys(other)).toEqual([
+      "apiVersion",
+      "node",
+      "upstreamAddress",
+      "source",
+      "hash",
+      "workloads",
+      "routes",
+    ]);
     // A written document no longer counts as equal to others over the same content.
     const ev = new Evaluator();
     const a = ev.evaluate(loaded(cfg), source).desired.get("edge") as DesiredState;

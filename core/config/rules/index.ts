@@ -1,5 +1,6 @@
 // Every semantic rule of stage 2, in the order they run. One concern per rule; see docs/config.md.
 
+import { alertReceivers } from "./alert-checks.js";
 import { duplicateVolume, healthWithoutPort } from "./app-checks.js";
 import { domainAppMissing, domainAppPort } from "./domain-app.js";
 import { duplicateDomain } from "./duplicate-domain.js";
@@ -25,6 +26,7 @@ export const rules: readonly Rule[] = [
   duplicateVolume,
   portRange,
   settingsBranches,
+  alertReceivers,
   domainNoReplicas,
   noProxy,
 ];

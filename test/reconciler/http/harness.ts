@@ -32,7 +32,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  overrides: Partial<Omit<ApiServerOptions, "backend" | "events" | "metrics" | "logger">> = {},
+  overrides: Partial<Omit<ApiServerOptions, "backend" | "events" | "logger">> = {},
   backend = new MemoryBackend(),
 ): Promise<Harness> {
   const logLines: string[] = [];
@@ -44,7 +44,7 @@ export async function startHarness(
   });
   const logger = pino({ level: "debug" }, sink);
   const events = new EventBus({ capacity: 50 });
-  const metrics = createMetrics({ processMetrics: false });
+  const metrics = overrides.metrics ?? createMetrics({ processMetrics: false });
   const server = await startApiServer({
     listen: "127.0.0.1:0",
     backend,

@@ -2,7 +2,13 @@
 // statuses live in maps; publish() bumps the generation and wakes long-pollers like the real
 // reconciler does. A fake of OUR interface, not of anything that runs here.
 import { createHash } from "node:crypto";
-import type { ApiBackend, PublishedView, TriggerRequest } from "../../../reconciler/contracts.js";
+import type {
+  ApiBackend,
+  LivenessView,
+  NodeEntryView,
+  PublishedView,
+  TriggerRequest,
+} from "../../../reconciler/contracts.js";
 import type { SeenTracker } from "../../../reconciler/http/context.js";
 import type { DesiredState, NodeStatus, Plan } from "../../../schema/index.js";
 
@@ -49,7 +55,11 @@ export class MemoryBackend implements ApiBackend, SeenTracker {
   readonly triggers: TriggerRequest[] = [];
   readonly reports: { node: string; status: NodeStatus }[] = [];
   readonly waiters = new Set<Waiter>();
+  /** Liveness verdicts to show (none: this backend judges no liveness, like before issue 12). */
+  readonly liveness = new Map<string, LivenessView>();
   abortedWaits = 0;
+  /** Set by a test to play a reconciler that must look at the desired branch first. */
+  catchUp?: (node: string, etag: string) => Promise<"serve" | "behind">;
   planImpl: (base: string | undefined, head: string | undefined) => Promise<Plan> = async () => {
     throw Object.assign(new Error("no plan in this test"), { statusCode: 400 });
   };
@@ -112,12 +122,16 @@ export class MemoryBackend implements ApiBackend, SeenTracker {
   seen(node: string, at: number): void {
     this.lastSeen.set(node, at);
   }
-  nodes(): { node: string; lastSeen: number | null; status: NodeStatus | null }[] {
-    return [...this.docs.keys()].map((node) => ({
-      node,
-      lastSeen: this.lastSeen.get(node) ?? null,
-      status: this.statuses.get(node) ?? null,
-    }));
+  nodes(): NodeEntryView[] {
+    return [...this.docs.keys()].map((node) => {
+      const liveness = this.liveness.get(node);
+      return {
+        node,
+        lastSeen: this.lastSeen.get(node) ?? null,
+        status: this.statuses.get(node) ?? null,
+        ...(liveness ? { liveness } : {}),
+      };
+    });
   }
   trigger(req: TriggerRequest): void {
     this.triggers.push(req);

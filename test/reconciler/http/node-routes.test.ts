@@ -166,6 +166,42 @@ describe("GET /v1/nodes/{node}/desired", () => {
     expect(h.backend.waiters.size).toBe(0);
   });
 
+  it("holds a long-poll no longer than pollHold, whatever the wait asked for", async () => {
+    await h.close();
+    h = await startHarness({ limits: { pollHoldMs: 300 } });
+    h.backend.publish([makeDoc("node-a", "v1")], { "node-a": sha(tokenA) });
+    const etag = `"${h.backend.docs.get("node-a")?.hash}"`;
+    const t0 = Date.now();
+    const res = await h.call("GET", "/v1/nodes/node-a/desired?wait=30", {
+      headers: { ...bearer(tokenA), "if-none-match": etag },
+    });
+    expect(res.status).toBe(304);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it("asks the backend to catch up before answering an ETag it does not serve", async () => {
+    const asked: string[] = [];
+    h.backend.catchUp = async (node, etag) => {
+      asked.push(`${node} ${etag}`);
+      return etag === "sha256:unknown-but-fetched" ? "serve" : "behind";
+    };
+    const fetched = await h.call("GET", "/v1/nodes/node-a/desired", {
+      headers: { ...bearer(tokenA), "if-none-match": '"sha256:unknown-but-fetched"' },
+    });
+    expect(fetched.status).toBe(200);
+    const behind = await h.call("GET", "/v1/nodes/node-a/desired?wait=5", {
+      headers: { ...bearer(tokenA), "if-none-match": '"sha256:newer-elsewhere"' },
+    });
+    expect(behind.status).toBe(503);
+    expect(behind.json().error).toContain("try another reconciler");
+    // The current ETag needs no catching up.
+    const current = await h.call("GET", "/v1/nodes/node-a/desired", {
+      headers: { ...bearer(tokenA), "if-none-match": `"${h.backend.docs.get("node-a")?.hash}"` },
+    });
+    expect(current.status).toBe(304);
+    expect(asked).toEqual(["node-a sha256:unknown-but-fetched", "node-a sha256:newer-elsewhere"]);
+  });
+
   it("rejects a malformed wait with 400", async () => {
     const res = await h.call("GET", "/v1/nodes/node-a/desired?wait=soon", { headers: bearer(tokenA) });
     expect(res.status).toBe(400);

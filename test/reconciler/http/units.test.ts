@@ -32,7 +32,12 @@ describe("matchRoute", () => {
     ["PUT", "/v1/nodes/web-1/desired", { kind: "method_not_allowed", allow: ["GET", "HEAD"] }],
     ["GET", "/v1/nodes//desired", { kind: "not_found" }],
     ["GET", "/v1/nodes/%E0%A4%A/desired", { kind: "not_found" }],
-    ["GET", "/", { kind: "not_found" }],
+    ["GET", "/", { kind: "route", route: "ui-overview", params: {} }],
+    ["GET", "/apps/web", { kind: "route", route: "ui-app", params: { app: "web" } }],
+    ["GET", "/history/12", { kind: "route", route: "ui-generation", params: { generation: "12" } }],
+    ["POST", "/login", { kind: "route", route: "ui-login", params: {} }],
+    ["GET", "/logout", { kind: "method_not_allowed", allow: ["POST"] }],
+    ["GET", "/nope", { kind: "not_found" }],
   ])("%s %s", (method, path, expected) => {
     expect(matchRoute(method, path)).toEqual(expected);
   });

@@ -1,0 +1,51 @@
+// Renders GET /v1/alerts for a terminal: one block per open alert (status, rule, summary, since
+// when, the cause and the link), then pending ones and the receivers' state. Control characters
+// in user text (app names, causes from agents) are replaced, so nothing can move the cursor or
+// change colours. Pure.
+import type { AlertsView, AlertView } from "../reconciler/alerts/service.js";
+
+type Paint = (style: "red" | "yellow" | "green" | "dim" | "bold" | "cyan", text: string) => string;
+
+/** Replaces C0/C1 control characters (ESC included) with U+FFFD; keeps text otherwise. */
+export function termSafe(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
+}
+
+function block(a: AlertView, paint: Paint): string[] {
+  const status =
+    a.status === "firing"
+      ? paint("red", "FIRING   ")
+      : a.status === "resolving"
+        ? paint("yellow", "RESOLVING")
+        : paint("dim", "PENDING  ");
+  const lines = [
+    `${status} ${paint("bold", termSafe(a.summary))}  ${paint("dim", `[${termSafe(a.rule)}] since ${a.firedAt ?? a.since}`)}`,
+    `          ${termSafe(a.cause)}`,
+  ];
+  if (a.link) lines.push(`          ${paint("cyan", termSafe(a.link))}`);
+  return lines;
+}
+
+export function renderAlerts(view: AlertsView, paint: Paint): string {
+  if (!view.enabled) {
+    return "alerting is off: berth.yaml has no alerts.receivers (see docs/alerts.md)\n";
+  }
+  const out: string[] = [];
+  if (view.alerts.length === 0) out.push(paint("green", "no open alerts"));
+  for (const a of view.alerts) out.push(...block(a, paint));
+  if (view.pending.length > 0) {
+    out.push("", paint("dim", `pending (condition holds, waiting for its window): ${view.pending.length}`));
+    for (const a of view.pending) out.push(...block(a, paint));
+  }
+  const bad = view.receivers.filter((r) => !r.ok);
+  out.push(
+    "",
+    paint(
+      "dim",
+      `receivers: ${view.receivers.map((r) => `${termSafe(r.name)} (${r.kind})`).join(", ")}; undelivered: ${view.undelivered}`,
+    ),
+  );
+  for (const r of bad)
+    out.push(paint("red", `receiver ${termSafe(r.name)} is unusable: ${termSafe(r.problem ?? "")}`));
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,194 @@
+// Live updates of the operations page, without a reload and without polling the whole state: it
+// listens to the reconciler's event stream (GET /v1/events, Server-Sent Events, authenticated by
+// the session cookie) and, for each event, fetches only the fragment of what changed — the rows of
+// a node and of the apps it runs after a node's report, the apps a new generation changed after a
+// publish — and swaps them in by id, keeping the rows sorted by attention. Bursts of events are
+// coalesced into one fetch. Everything else on the page works without this script.
+(() => {
+  const body = document.body;
+  const scope = body.dataset.live || "";
+  const indicator = document.getElementById("live");
+  const pending = { nodes: new Set(), generation: null, summary: false, full: false };
+  let timer = null;
+  let busy = false;
+  let down = false;
+  let updates = 0;
+
+  function show(state, text) {
+    if (!indicator) return;
+    indicator.dataset.state = state;
+    indicator.textContent = text;
+  }
+
+  function hasPending() {
+    return pending.full || pending.summary || pending.generation !== null || pending.nodes.size > 0;
+  }
+
+  function schedule() {
+    if (timer === null) timer = setTimeout(flush, 50);
+  }
+
+  function fragmentUrl() {
+    if (scope === "overview") {
+      const params = new URLSearchParams(location.search);
+      if (pending.full) params.set("full", "1");
+      if (pending.nodes.size > 0) params.set("nodes", [...pending.nodes].join(","));
+      if (pending.generation !== null) params.set("generation", String(pending.generation));
+      return `/ui/fragments/overview?${params}`;
+    }
+    if (scope.startsWith("app:")) return `/ui/fragments/app/${encodeURIComponent(scope.slice(4))}`;
+    if (scope === "history" && !new URLSearchParams(location.search).has("before"))
+      return "/ui/fragments/history";
+    return null;
+  }
+
+  async function flush() {
+    timer = null;
+    if (busy) return;
+    const url = fragmentUrl();
+    pending.nodes.clear();
+    pending.generation = null;
+    pending.summary = false;
+    pending.full = false;
+    if (!url) return;
+    busy = true;
+    try {
+      const res = await fetch(url, { credentials: "same-origin", headers: { accept: "text/html" } });
+      if (res.status === 401) return stop("session ended: reload the page to log in again");
+      if (res.ok) apply(await res.text());
+    } catch {
+      // The next event, or the reconnect, fetches again.
+    } finally {
+      busy = false;
+      if (hasPending()) schedule();
+    }
+  }
+
+  function apply(text) {
+    const t = document.createElement("template");
+    t.innerHTML = text;
+    for (const el of [...t.content.children]) {
+      if (el.tagName === "TABLE") {
+        for (const tb of el.tBodies) {
+          const table = document.getElementById(tb.dataset.for || "");
+          if (table) merge(table, [...tb.rows], tb.dataset.replace === "1");
+        }
+      } else if (el.id) {
+        const old = document.getElementById(el.id);
+        if (old) old.replaceWith(el);
+      }
+    }
+    tick();
+    updates++;
+    body.dataset.updates = String(updates);
+  }
+
+  function merge(table, rows, replace) {
+    const tb = table.tBodies[0];
+    if (!tb) return;
+    if (replace) {
+      const keep = new Set(rows.map((r) => r.id));
+      for (const r of [...tb.rows]) if (!keep.has(r.id)) r.remove();
+    }
+    const insert = table.dataset.insert === "1";
+    const attentionOnly = table.dataset.attentionOnly === "1";
+    for (const row of rows) {
+      const old = document.getElementById(row.id);
+      if (row.dataset.gone || (attentionOnly && row.dataset.attention === "ok")) {
+        if (old) old.remove();
+      } else if (old) {
+        if (old.dataset.sort !== row.dataset.sort) row.classList.add("flash");
+        old.replaceWith(row);
+      } else if (insert || replace) {
+        row.classList.add("flash");
+        tb.appendChild(row);
+      }
+    }
+    const now = [...tb.rows];
+    const sorted = now
+      .slice()
+      .sort((a, b) => (a.dataset.sort < b.dataset.sort ? -1 : a.dataset.sort > b.dataset.sort ? 1 : 0));
+    if (sorted.some((r, i) => r !== now[i])) for (const r of sorted) tb.appendChild(r);
+  }
+
+  function ago(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+    return `${Math.floor(s / 86400)} d ago`;
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("time[data-ago]")) {
+      const t = Date.parse(el.getAttribute("datetime") || "");
+      if (Number.isFinite(t)) el.textContent = ago(now - t);
+    }
+  }
+
+  let source = null;
+  function stop(text) {
+    if (source) source.close();
+    show("closed", text);
+  }
+
+  function data(ev) {
+    try {
+      return JSON.parse(ev.data).data || {};
+    } catch {
+      return {};
+    }
+  }
+
+  function relevant(node) {
+    if (!scope.startsWith("app:")) return true;
+    const main = document.getElementById("app-main");
+    const nodes = main ? (main.dataset.nodes || "").split(" ") : [];
+    return nodes.length === 0 || nodes.includes(node);
+  }
+
+  if (!scope || typeof EventSource === "undefined") return;
+  const from = body.dataset.eventId ? `?lastEventId=${encodeURIComponent(body.dataset.eventId)}` : "";
+  source = new EventSource(`/v1/events${from}`);
+  source.onopen = () => {
+    show("open", "live");
+    if (down) {
+      pending.full = true;
+      schedule();
+    }
+    down = false;
+  };
+  source.onerror = () => {
+    down = true;
+    if (source.readyState === EventSource.CLOSED)
+      stop("live updates stopped: reload the page (log in again if asked)");
+    else show("connecting", "reconnecting…");
+  };
+  for (const type of ["node-reported", "workload-failed", "node-stale", "node-lost", "node-back"]) {
+    source.addEventListener(type, (ev) => {
+      const d = data(ev);
+      if (typeof d.node !== "string" || !relevant(d.node)) return;
+      pending.nodes.add(d.node);
+      schedule();
+    });
+  }
+  source.addEventListener("published", (ev) => {
+    const d = data(ev);
+    pending.generation = typeof d.generation === "number" ? d.generation : null;
+    pending.summary = true;
+    if (pending.generation === null) pending.full = true;
+    schedule();
+  });
+  for (const type of ["detected", "rejected", "unchanged", "degraded", "recovered"]) {
+    source.addEventListener(type, () => {
+      pending.summary = true;
+      schedule();
+    });
+  }
+  source.addEventListener("gap", () => {
+    pending.full = true;
+    schedule();
+  });
+  setInterval(tick, 5000);
+})();

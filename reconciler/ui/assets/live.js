@@ -75,7 +75,8 @@
         }
       } else if (el.id) {
         const old = document.getElementById(el.id);
-        if (old) old.replaceWith(el);
+        // A section streaming on its own (the app's logs) keeps its lines.
+        if (old && !old.dataset.streaming) old.replaceWith(el);
       }
     }
     tick();
@@ -147,6 +148,49 @@
     const nodes = main ? (main.dataset.nodes || "").split(" ") : [];
     return nodes.length === 0 || nodes.includes(node);
   }
+
+  // The app's output (GET /v1/apps/{app}/logs, Server-Sent Events): the last lines, then new ones.
+  // Text only (textContent): the lines are the app's, never markup.
+  function streamLogs(section) {
+    const pre = section.querySelector("pre");
+    if (!pre) return;
+    section.dataset.streaming = "1";
+    let empty = true;
+    const add = (text, cls) => {
+      if (empty) pre.textContent = "";
+      empty = false;
+      const span = document.createElement("span");
+      span.textContent = `${text}\n`;
+      if (cls) span.className = cls;
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.appendChild(span);
+      while (pre.childNodes.length > 1000) pre.firstChild.remove();
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    };
+    const logs = new EventSource(`${section.dataset.logs}?follow=1&lines=200`);
+    logs.addEventListener("line", (ev) => {
+      const l = JSON.parse(ev.data);
+      add(
+        `${l.time} ${l.node}/${l.instance.replace(/^berth-/, "")}  ${l.line}`,
+        l.origin === "berth" ? "berth" : "",
+      );
+    });
+    logs.addEventListener("notice", (ev) => add(`-- ${JSON.parse(ev.data).message}`, "notice"));
+    logs.addEventListener("caught-up", () => {
+      if (empty) pre.textContent = "no output yet";
+    });
+    logs.addEventListener("end", () => {
+      add("-- the stream ended: reload the page to start it again", "notice");
+      logs.close();
+    });
+    // A reconnect would start the history over: say the stream broke instead.
+    logs.onerror = () => {
+      add("-- the log stream was interrupted: reload the page to start it again", "notice");
+      logs.close();
+    };
+  }
+  const logSection = document.querySelector("[data-logs]");
+  if (logSection && typeof EventSource !== "undefined") streamLogs(logSection);
 
   if (!scope || typeof EventSource === "undefined") return;
   const from = body.dataset.eventId ? `?lastEventId=${encodeURIComponent(body.dataset.eventId)}` : "";

@@ -87,7 +87,7 @@ async function ask(
     res = await request(url, { method: "POST", headers: { ...auth }, headersTimeout: 30_000 });
   } catch (err) {
     throw new UserError(
-      `cannot reach the reconciler at ${url.origin}: ${(err as Error).message}`,
+      `cannot reach the reconciler at ${url.origin}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       "is `berth serve` (or `berth up`) running there? Point --url at it",
     );
   }

@@ -7,14 +7,16 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
-import type { LogRequest, NodeStatus, Runtime } from "../schema/index.js";
+import type { LogRequest, NodeStatus, Runtime, Workload } from "../schema/index.js";
+import type { ObservedInstance } from "./core/actions.js";
 import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
-import { secretValues } from "./core/log-line.js";
+import { sanitiseLine, secretValues } from "./core/log-line.js";
 import { appOfWorkload } from "./core/log-parse.js";
 import { AgentMetrics } from "./core/metrics.js";
+import { excerptLineChars, excerptLines } from "./core/status.js";
 import { createJournal } from "./logs/journal.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
@@ -112,6 +114,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
   const driftIntervalMs = opts.driftIntervalMs ?? 5_000;
+  // Bound late: the machine that wakes on an exit is made after the drivers.
+  let onRuntimeExit: () => void = () => {};
   await ensureStateDir(opts.stateDir);
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
@@ -136,6 +140,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           host: reachedAt,
           onEvent: (e) =>
             logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
+          onExit: () => onRuntimeExit(),
         });
       }
       const { createContainerDriver } = await import("./runtime/container-driver.js");
@@ -171,6 +176,17 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
   // Every workload is health-checked where the proxies reach it: the node's address.
   const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
+  /** The instance's last lines, made safe to show: sanitised, secret env values redacted, bounded. */
+  const excerpt = async (i: ObservedInstance, w: Workload) => {
+    const raw = await drivers.forRuntime(i.runtime).tail(i, excerptLines);
+    const secrets = secretValues(w.env);
+    return raw === ""
+      ? []
+      : raw
+          .split("\n")
+          .slice(-excerptLines)
+          .map((l) => sanitiseLine(l, { secrets, maxBytes: excerptLineChars }));
+  };
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
       state.problems.delete("state");
@@ -194,8 +210,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         healthPlace: place,
         signal: abort.signal,
         drainMs: opts.slotDrainMs ?? 0,
+        excerpt,
         now: Date.now,
       }),
+      excerpt,
       reporter,
       logger,
       emit,
@@ -230,10 +248,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   }
   ctx.state.applied = stored.applied;
+  ctx.state.crashes = new Map(stored.memory.crashes.map((r) => [r.key, r]));
+  ctx.state.specCommits = new Map(Object.entries(stored.memory.specCommits));
   // Processes recorded by an earlier run are adopted even when no document names the process runtime now.
   if (!opts.runtime && hasProcessRecords(opts.stateDir)) await drivers.ensure(["process"]);
 
   const machine = createMachine(ctx, { driftIntervalMs, healthIntervalMs: opts.healthIntervalMs ?? 15_000 });
+  onRuntimeExit = () => machine.runtimeChanged();
   machine.start();
 
   // Secret values the app's output is redacted of: from the documents the agent knows and, for

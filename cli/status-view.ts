@@ -1,6 +1,10 @@
 // Text view of a status summary: a node table (with liveness, and what is known about a node
-// that is not alive), then an app table with the current operation.
-import type { StatusSummary } from "../core/status/summary.js";
+// that is not alive), then an app table — what is desired, how much of it is healthy, what serves
+// (the desired version or a previous one) and the current operation — and under it, for each
+// failing app, the failing step, its cause and the instance's last output. Everything that came
+// from a node is stripped of terminal escapes before it is printed.
+import { sanitiseLine } from "../agent/core/log-line.js";
+import type { AppSummary, FailingSummary, StatusSummary } from "../core/status/summary.js";
 import type { Style } from "./context.js";
 
 type Paint = (style: Style, text: string) => string;
@@ -58,19 +62,20 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
   lines.push("");
   lines.push(
     ...table(
-      ["APP", "HEALTHY", "OPERATION"],
+      ["APP", "HEALTHY", "DESIRED", "SERVING", "OPERATION"],
       s.apps.map((a) => {
-        const op = a.workloads.find((w) => w.operation && w.operation.status !== "succeeded")?.operation;
-        const opText = op
-          ? `${op.status}: ${op.step} (attempt ${op.attempt}${op.retryable ? ", will retry" : ""})${
-              op.lastError ? ` — ${op.lastError}` : ""
-            }`
-          : "-";
         const healthy = `${a.healthy}/${a.desired}${a.unknown > 0 ? ` (${a.unknown} unknown: node not alive)` : ""}`;
-        return [a.app, a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy), opText];
+        return [
+          a.app,
+          a.healthy === a.desired ? paint("green", healthy) : paint("yellow", healthy),
+          `${a.desired} @ ${short(a.desiredCommit)}`,
+          servingText(a, paint),
+          operationText(a, now, paint),
+        ];
       }),
     ),
   );
+  for (const a of s.apps) if (a.failing) lines.push(...failingLines(a, a.failing, now, paint));
   if (s.restarts?.length) {
     lines.push("");
     lines.push(
@@ -95,6 +100,75 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
   return `${lines.join("\n")}\n`;
 }
 
+/** Text from a node, safe to print: no escapes or control characters, one line. */
+const safe = (t: string): string => sanitiseLine(t.replace(/\n/g, " "), { maxBytes: 2_000 });
+
+const short = (commit: string | null): string => (commit ? commit.slice(0, 7) : "?");
+
+/** What answers: "desired" when only the desired version does, else each version and its healthy count. */
+function servingText(a: AppSummary, paint: Paint): string {
+  if (a.serving.length === 0) return a.desired > 0 ? paint("red", "nothing") : "-";
+  if (a.serving.every((v) => v.version === "desired")) {
+    const n = a.serving.reduce((x, v) => x + v.healthy, 0);
+    return `desired (${n} healthy)`;
+  }
+  return a.serving
+    .map((v) => {
+      const text = `${v.version} @ ${short(v.commit)}: ${v.healthy} healthy`;
+      return v.version === "previous" ? paint("yellow", text) : text;
+    })
+    .join(", ");
+}
+
+function retryText(at: string | null, now: number): string {
+  if (!at) return "";
+  const ms = Date.parse(at) - now;
+  return ms > 0 ? `, next retry in ${duration(ms)}` : ", retrying now";
+}
+
+function operationText(a: AppSummary, now: number, paint: Paint): string {
+  const f = a.failing;
+  if (f) {
+    return paint(
+      "red",
+      `${f.state}: ${safe(f.step)} (attempt ${f.attempt}${retryText(f.nextAttemptAt, now)})`,
+    );
+  }
+  const op = a.workloads.find((w) => w.operation && w.operation.status !== "succeeded")?.operation;
+  if (!op) return "-";
+  return `${op.status}: ${safe(op.step)} (attempt ${op.attempt})`;
+}
+
+/** The detail block of a failing app: where and why, and what the instance printed last. */
+function failingLines(a: AppSummary, f: FailingSummary, now: number, paint: Paint): string[] {
+  const out: string[] = [""];
+  const previous = a.serving.filter((v) => v.version === "previous");
+  const keeps =
+    previous.length > 0
+      ? `; the previous version keeps serving (${previous.map((v) => `${v.healthy} healthy @ ${short(v.commit)}`).join(", ")})`
+      : a.serving.length === 0
+        ? "; nothing of it serves"
+        : "";
+  out.push(
+    paint(
+      "red",
+      `${a.app}: ${f.workload} on ${f.node} is ${f.state}${f.restarts > 0 ? `, ${f.restarts} restarts` : ""}${keeps}`,
+    ),
+  );
+  out.push(`  step:  ${safe(f.step)} (attempt ${f.attempt}${retryText(f.nextAttemptAt, now)})`);
+  if (f.cause) out.push(`  cause: ${f.cause.where}: ${safe(f.cause.message)}`);
+  const output = f.lastExit && f.lastExit.output.length > 0 ? f.lastExit.output : (f.cause?.output ?? []);
+  if (f.lastExit) {
+    const how = f.lastExit.signal ? `killed by ${f.lastExit.signal}` : `code ${f.lastExit.code ?? "unknown"}`;
+    out.push(`  last exit: ${how} at ${f.lastExit.at}`);
+  }
+  if (output.length > 0) {
+    out.push("  last output:");
+    for (const l of output) out.push(paint("dim", `    | ${safe(l)}`));
+  }
+  return out;
+}
+
 function livenessText(n: StatusSummary["nodes"][number], paint: Paint, now: number): string {
   if (n.liveness === "unknown") return "-";
   if (n.liveness === "alive") return paint("green", "alive");
@@ -108,12 +182,14 @@ function phaseText(phase: string, paint: Paint): string {
   return paint("yellow", phase);
 }
 
-function ago(ms: number): string {
+function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.round(s / 60)}m ago`;
-  return `${Math.round(s / 3600)}h ago`;
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
 }
+
+const ago = (ms: number): string => `${duration(ms)} ago`;
 
 // Pads columns by their visible width (colour escapes do not count).
 function table(head: string[], rows: string[][]): string[] {

@@ -11,6 +11,7 @@ import { ParseCache } from "../core/config/index.js";
 import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
+import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
 import type {
@@ -497,11 +498,14 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     contacts,
     livenessBounds: () => ({ ...bounds }),
     reportStatus(node, report) {
+      const before = book.statusOf(node);
       // A report is contact too (the HTTP layer has touched already; in-process callers have not).
       contacts.touch(node, Date.now());
       if (book.report(node, report)) {
         const { phase, appliedCommit, appliedHash, desiredHash } = report;
         events.emit("node-reported", { node, phase, appliedCommit, appliedHash, desiredHash });
+        // Each new cause of a failing workload once, with its last output lines.
+        for (const f of newFailures(before, report)) events.emit("workload-failed", { ...f });
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);

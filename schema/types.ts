@@ -472,12 +472,52 @@ export interface RestartState {
 export interface WorkloadStatus {
   id: string;
   app: Name;
-  state: "running" | "starting" | "stopped" | "failed";
+  /**
+   * crash-looping: instances of the desired spec keep exiting soon after they start; the agent restarts them with a growing delay
+   */
+  state: "running" | "starting" | "stopped" | "failed" | "crash-looping";
+  /**
+   * health of the instance that serves (the old version while a new one fails)
+   */
   health: "healthy" | "unhealthy" | "unknown";
+  /**
+   * spec of the instance that serves; differs from the desired one while an old version is kept
+   */
   specHash: Sha256 | null;
+  /**
+   * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
+   */
+  commit?: string | null;
   hostPort?: number;
+  /**
+   * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
+   */
   restarts?: number;
+  lastExit?: null | Exit;
   operation?: null | Operation;
+}
+/**
+ * The last time an instance of the workload exited without berth stopping it.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Exit".
+ */
+export interface Exit {
+  /**
+   * exit code; null when killed by a signal or not known
+   */
+  code: number | null;
+  /**
+   * e.g. SIGKILL
+   */
+  signal: string | null;
+  at: string;
+  /**
+   * the instance's last output lines, sanitised and with secret env values redacted
+   *
+   * @maxItems 50
+   */
+  output: string[];
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -493,6 +533,26 @@ export interface Operation {
   retryable: boolean;
   lastError: string | null;
   nextAttemptAt?: string;
+  cause?: Cause;
+}
+/**
+ * Why an operation failed, and whose failure it is.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Cause".
+ */
+export interface Cause {
+  /**
+   * workload: the app itself (exited, unhealthy); runtime: podman/docker/the process runtime or the node (image, port, workdir); agent: berth's agent (a deadline, Caddy); reconciler: the desired state it was given
+   */
+  where: "reconciler" | "agent" | "runtime" | "workload";
+  message: string;
+  /**
+   * the last output lines of the instance the failure is about, when it did not exit (an exit's lines are in lastExit)
+   *
+   * @maxItems 50
+   */
+  output?: string[];
 }
 /**
  * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).

@@ -2,6 +2,7 @@
 // or Caddy config hash): the same thing failing again waits exponentially longer (1 s → 5 min by
 // default), so a broken workload never turns into a tight loop. Pure: time and randomness come in
 // as arguments.
+import type { Cause } from "../../schema/index.js";
 import type { ActionKind } from "./actions.js";
 
 export interface BackoffEntry {
@@ -13,6 +14,8 @@ export interface BackoffEntry {
   /** Failures so far of this key. */
   attempt: number;
   lastError: string;
+  /** Whose failure it was, in words. */
+  cause: Cause;
   /** ms since epoch when the next attempt may run. */
   nextAttemptAt: number;
 }
@@ -41,6 +44,7 @@ export interface Failure {
   step: string;
   workloadId: string;
   error: string;
+  cause: Cause;
 }
 
 export function recordFailure(
@@ -59,6 +63,7 @@ export function recordFailure(
     workloadId: f.workloadId,
     attempt,
     lastError: f.error,
+    cause: f.cause,
     nextAttemptAt: now + backoffDelayMs(attempt, policy, random),
   });
   return next;

@@ -1,5 +1,6 @@
 // Events the agent emits to an optional observer (berth up prints them; tests and benchmarks wait
 // on them). Types only.
+import type { Cause } from "../../schema/index.js";
 import type { ActionKind } from "./actions.js";
 
 export type AgentEvent =
@@ -14,10 +15,12 @@ export type AgentEvent =
       workloadId: string;
       reason: string;
       error: string;
+      cause: Cause;
       retryInMs: number;
       /** How long the failed attempt took. */
       ms?: number;
     }
+  | { type: "action-superseded"; kind: ActionKind; workloadId: string; reason: string; ms: number }
   | { type: "pass-finished"; hash: string; phase: string; actions: number; deferred: number }
   | { type: "drift"; detail: string }
   | { type: "status-reported"; phase: string }

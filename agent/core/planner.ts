@@ -14,6 +14,7 @@ import {
   workloadKey,
 } from "./actions.js";
 import type { BackoffBook, BackoffEntry } from "./backoff.js";
+import type { CrashBook } from "./crash-loop.js";
 import { describeSpecChange } from "./spec-change.js";
 
 export type Health = "healthy" | "unhealthy" | "unknown";
@@ -35,6 +36,8 @@ export interface PlanInput {
   /** Workload specs seen in earlier documents, by specHash, to say what changed. */
   knownSpecs: ReadonlyMap<string, Workload>;
   backoff: BackoffBook;
+  /** Exits per spec: a start of a spec whose instances keep exiting waits for its restart delay. */
+  crashes?: CrashBook;
   /**
    * Instances replaced by a start-first deploy that keep running until a time (ms epoch), so
    * proxies move requests to the new slot before the old one goes away. By instance name.
@@ -47,7 +50,10 @@ export interface PlanInput {
 
 export interface Deferred {
   action: Action;
-  entry: BackoffEntry;
+  /** When it may run (ms epoch). */
+  until: number;
+  /** The failure it backs off from, when an action failed (an exit alone has none). */
+  entry?: BackoffEntry;
 }
 
 export interface PlanResult {
@@ -224,8 +230,11 @@ export function planActions(input: PlanInput): PlanResult {
   const result: PlanResult = { actions: [], deferred: [], draining };
   for (const c of candidates) {
     const entry = backoff.get(c.key);
-    const action = { ...c, attempt: (entry?.attempt ?? 0) + 1 } as Action;
-    if (entry && entry.nextAttemptAt > now) result.deferred.push({ action, entry });
+    // Starting a spec again waits out both the failed action's backoff and its crash-loop delay.
+    const crash = c.kind === "remove" || c.kind === "routes" ? undefined : input.crashes?.get(c.key);
+    const until = Math.max(entry?.nextAttemptAt ?? 0, crash?.nextRestartAt ?? 0);
+    const action = { ...c, attempt: Math.max(entry?.attempt ?? 0, crash?.streak ?? 0) + 1 } as Action;
+    if (until > now) result.deferred.push({ action, until, ...(entry ? { entry } : {}) });
     else result.actions.push(action);
   }
   return result;

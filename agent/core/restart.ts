@@ -5,7 +5,7 @@
 // workloads it was asked for: an imperative action never outlives the generation it was asked in.
 // A failed step ends the job (the old instance keeps serving); it is not retried. Pure.
 import type { DesiredState, RestartRequest, RestartState, Workload } from "../../schema/index.js";
-import { type Action, type ObservedInstance, otherSlot, type RestartAction } from "./actions.js";
+import { type Action, type ObservedInstance, otherSlot, type RestartAction, workloadKey } from "./actions.js";
 import type { Health } from "./planner.js";
 
 export interface RestartJob {
@@ -157,7 +157,8 @@ export function nextRestart(input: {
     workloadId: id,
     app: w.app,
     reason: `restart ${id}: asked with berth restart (${job.id}, ${n} of ${job.total})`,
-    key: `restart:${job.id}:${id}`,
+    // The workload's key: a newer document that no longer wants this spec cuts the step short.
+    key: workloadKey(id, w.specHash),
     attempt: 1,
     workload: w,
     old,

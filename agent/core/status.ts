@@ -1,10 +1,15 @@
 // Builds the NodeStatus report (status.schema.json) from what the loop knows: the document being
-// applied, observed instances and health, backoff entries, the action in progress, ingress and
-// problems. Decides the phase; never says converged when something failed. Pure.
-import type { DesiredState, NodeStatus, Operation, WorkloadStatus } from "../../schema/index.js";
+// applied, observed instances and health, backoff entries and exits per spec, the action in
+// progress, ingress and problems. Says per workload what serves (its spec, health and commit) apart
+// from what is wanted, how often the wanted spec exited and how it last did, and the failing
+// operation's step, attempt, next retry and cause. Decides the phase; never says converged when
+// something failed. Pure.
+import type { Cause, DesiredState, Exit, NodeStatus, Operation, WorkloadStatus } from "../../schema/index.js";
 import { slotPort } from "../runtime/driver.js";
 import { type ObservedInstance, workloadKey } from "./actions.js";
 import type { BackoffBook } from "./backoff.js";
+import { causeOf, describeExit } from "./cause.js";
+import { type CrashBook, type CrashRecord, isCrashLooping } from "./crash-loop.js";
 import type { Health } from "./planner.js";
 
 export interface Problem {
@@ -24,6 +29,10 @@ export interface StatusInput {
   instances: readonly ObservedInstance[];
   health: ReadonlyMap<string, Health>;
   backoff: BackoffBook;
+  /** Exits per spec (restarts, last exit, crash-loop streak). */
+  crashes?: CrashBook;
+  /** Config commit each spec first came with, by specHash. */
+  specCommits?: ReadonlyMap<string, string>;
   /** The action being executed now, if any. */
   running: { workloadId: string; step: string; attempt: number } | null;
   /** Work remains that is not waiting on backoff (a pass is under way or due). */
@@ -39,6 +48,40 @@ const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.sli
 const degradingProblem = (p: Problem): boolean =>
   p.code.startsWith("document-") || p.code === "ingress-disabled" || p.code === "address-not-local";
 
+/** Lines kept of an output excerpt in status, and characters per line. */
+export const excerptLines = 10;
+export const excerptLineChars = 500;
+
+const excerpt = (lines: readonly string[]): string[] =>
+  lines.slice(-excerptLines).map((l) => clip(l, excerptLineChars));
+
+const clipCause = (c: Cause): Cause => {
+  const out: Cause = { where: c.where, message: clip(c.message, 2000) };
+  if (c.output && c.output.length > 0) out.output = excerpt(c.output);
+  return out;
+};
+
+function lastExitOf(r: CrashRecord | undefined): Exit | null {
+  const e = r?.lastExit;
+  if (!e) return null;
+  return { code: e.code, signal: e.signal, at: new Date(e.at).toISOString(), output: excerpt(e.output) };
+}
+
+/** The cause of a pending restart after an exit (no action failed: the instance died by itself). */
+function exitCause(r: CrashRecord): Cause {
+  const e = r.lastExit;
+  if (!e) return { where: "workload", message: "exited" };
+  const ran = r.lastStartAt !== null && e.at >= r.lastStartAt ? e.at - r.lastStartAt : null;
+  return causeOf({
+    kind: "exited",
+    code: e.code,
+    signal: e.signal,
+    ranMs: ran,
+    duringStart: false,
+    output: e.output,
+  });
+}
+
 function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput): WorkloadStatus {
   const mine = input.instances.filter((i) => i.workloadId === w.id);
   const alive = mine.filter((i) => i.state !== "exited");
@@ -47,11 +90,24 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
     alive[0] ??
     mine.find((i) => i.specHash === w.specHash) ??
     mine[0];
-  const entry = input.backoff.get(workloadKey(w.id, w.specHash));
+  const key = workloadKey(w.id, w.specHash);
+  const entry = input.backoff.get(key);
+  const crash = input.crashes?.get(key);
+  const looping = isCrashLooping(crash);
+  // A restart waits after the wanted spec's instance exited by itself.
+  const restartPending =
+    crash !== undefined &&
+    crash.lastExit !== null &&
+    keeper !== undefined &&
+    keeper.state === "exited" &&
+    keeper.specHash === w.specHash &&
+    crash.nextRestartAt > input.now;
+  const retryAt = Math.max(entry?.nextAttemptAt ?? 0, restartPending ? (crash?.nextRestartAt ?? 0) : 0);
   let state: WorkloadStatus["state"];
   let operation: Operation | null = null;
   if (input.running?.workloadId === w.id) {
-    state = "starting";
+    // A retry of a spec that failed is still failing until it succeeds; a first try is starting.
+    state = looping ? "crash-looping" : entry ? "failed" : "starting";
     operation = {
       status: "running",
       step: clip(input.running.step, 500),
@@ -59,32 +115,59 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
       retryable: true,
       lastError: entry ? clip(entry.lastError, 4000) : null,
     };
+    const c = entry?.cause ?? (looping && crash ? exitCause(crash) : undefined);
+    if (c) operation.cause = clipCause(c);
   } else if (entry) {
-    state = "failed";
+    state = looping ? "crash-looping" : "failed";
     operation = {
       status: "backoff",
       step: clip(entry.step, 500),
       attempt: entry.attempt,
       retryable: true,
       lastError: clip(entry.lastError, 4000),
-      nextAttemptAt: new Date(entry.nextAttemptAt).toISOString(),
+      nextAttemptAt: new Date(retryAt).toISOString(),
+      cause: clipCause(entry.cause),
     };
+  } else if ((restartPending || looping) && crash) {
+    // Waiting to restart after an exit; or restarted, but still in a crash loop until an instance
+    // has run healthy for the stable time (it may well crash again: never "running" meanwhile).
+    state = looping ? "crash-looping" : "failed";
+    const cause = exitCause(crash);
+    operation = {
+      status: restartPending ? "backoff" : "succeeded",
+      step: clip(
+        `restart ${w.id}: ${keeper?.runtime === "process" ? "process" : "container"} ${describeExit(crash.lastExit?.code ?? null, crash.lastExit?.signal ?? null)}`,
+        500,
+      ),
+      attempt: crash.streak,
+      retryable: true,
+      lastError: clip(cause.message, 4000),
+      cause: clipCause(cause),
+    };
+    if (restartPending) operation.nextAttemptAt = new Date(retryAt).toISOString();
   } else if (!keeper || keeper.state === "exited") {
     state = "stopped";
   } else {
     state = keeper.state === "starting" ? "starting" : "running";
   }
+  const serving = keeper && keeper.state !== "exited" ? keeper : undefined;
   const out: WorkloadStatus = {
     id: w.id,
     app: w.app,
     state,
-    health: keeper && keeper.state !== "exited" ? (input.health.get(keeper.ref) ?? "unknown") : "unknown",
+    health: serving ? (input.health.get(serving.ref) ?? "unknown") : "unknown",
     specHash: keeper?.specHash ?? null,
     // The host port of the kept instance's slot (a container without a port reports port 0).
     hostPort: keeper ? slotPort(w, keeper.slot) : w.hostPort,
-    restarts: mine.reduce((n, i) => n + i.restarts, 0),
+    restarts: crash?.restarts ?? 0,
     operation,
   };
+  const commit = keeper && input.specCommits?.get(keeper.specHash);
+  if (commit) out.commit = commit;
+  // The wanted spec's last exit, else that of the spec that serves (an old version that crashed).
+  const lastExit =
+    lastExitOf(crash) ?? (keeper ? lastExitOf(input.crashes?.get(workloadKey(w.id, keeper.specHash))) : null);
+  if (lastExit) out.lastExit = lastExit;
   return out;
 }
 
@@ -94,7 +177,8 @@ function phaseOf(
   specOf: Map<string, string>,
 ): NodeStatus["phase"] {
   const ingressFailed = Boolean(input.ingress?.lastError);
-  const failed = ws.filter((w) => w.state === "failed").length + (ingressFailed ? 1 : 0);
+  const failed =
+    ws.filter((w) => w.state === "failed" || w.state === "crash-looping").length + (ingressFailed ? 1 : 0);
   if (input.pending) return "applying";
   // Serving: something answers for the workload (a failed one only counts when seen healthy,
   // e.g. the old version kept after a failed replace).

@@ -24,6 +24,10 @@ export interface HealthTarget {
 export interface CheckResult {
   ok: boolean;
   detail: string;
+  /** HTTP status, when an answer came. */
+  status?: number;
+  /** Code of a failed connection (ECONNREFUSED…) or "timeout". */
+  error?: string;
 }
 
 /** One check: HTTP GET of target.path (2xx/3xx ok) or a TCP connect when there is no path. */
@@ -31,7 +35,9 @@ export async function checkOnce(target: HealthTarget): Promise<CheckResult> {
   const r = await checkAt(target);
   if (r.ok || !target.loopbackHint) return r;
   const local = await checkAt({ ...target, host: "127.0.0.1" });
-  return local.ok ? { ok: false, detail: loopbackOnlyDetail(target.host, target.port, r.detail) } : r;
+  return local.ok
+    ? { ok: false, detail: loopbackOnlyDetail(target.host, target.port, r.detail), error: "loopback-only" }
+    : r;
 }
 
 function checkAt(target: HealthTarget): Promise<CheckResult> {
@@ -56,15 +62,15 @@ function httpCheck(t: HealthTarget & { path: string }): Promise<CheckResult> {
       const status = res.statusCode ?? 0;
       res.resume(); // drain: the body is not needed
       const ok = status >= 200 && status < 400;
-      finish({ ok, detail: `GET ${url}: HTTP ${status}` });
+      finish({ ok, detail: `GET ${url}: HTTP ${status}`, status });
       req.destroy();
     });
     const timer = setTimeout(() => {
-      finish({ ok: false, detail: `GET ${url}: no answer within ${t.timeoutMs} ms` });
+      finish({ ok: false, detail: `GET ${url}: no answer within ${t.timeoutMs} ms`, error: "timeout" });
       req.destroy();
     }, t.timeoutMs);
     req.on("error", (e: NodeJS.ErrnoException) =>
-      finish({ ok: false, detail: `GET ${url}: ${e.code ?? e.message}` }),
+      finish({ ok: false, detail: `GET ${url}: ${e.code ?? e.message}`, error: e.code ?? e.message }),
     );
     req.end();
   });
@@ -80,19 +86,29 @@ function tcpCheck(t: HealthTarget): Promise<CheckResult> {
       done(r);
     };
     const timer = setTimeout(
-      () => finish({ ok: false, detail: `${where}: no connection within ${t.timeoutMs} ms` }),
+      () =>
+        finish({ ok: false, detail: `${where}: no connection within ${t.timeoutMs} ms`, error: "timeout" }),
       t.timeoutMs,
     );
     socket.once("connect", () => finish({ ok: true, detail: `${where}: connected` }));
     socket.once("error", (e: NodeJS.ErrnoException) =>
-      finish({ ok: false, detail: `${where}: ${e.code ?? e.message}` }),
+      finish({ ok: false, detail: `${where}: ${e.code ?? e.message}`, error: e.code ?? e.message }),
     );
   });
 }
 
 export interface WaitResult extends CheckResult {
   attempts: number;
+  /** The last single check, as data. */
+  last: CheckResult;
 }
+
+/**
+ * Answers that say the app is up but the health path is wrong (no such path, needs credentials,
+ * wrong method): waiting out the start period would not change them, so they count at once.
+ */
+export const definitiveFailure = (status: number | undefined): boolean =>
+  status !== undefined && [401, 403, 404, 405, 410].includes(status);
 
 /**
  * While a fresh instance is still failing in its start period it is re-checked every 25 ms for
@@ -108,7 +124,9 @@ const slowRetryStartMs = 100;
  * count; after it, `unhealthyThreshold` failures in a row (`intervalSeconds` apart) give up.
  * During the start period failing checks are repeated fast (every 25 ms for 2 s, then doubling
  * from 100 ms up to the interval), so a quick app is seen healthy within milliseconds of
- * listening; consecutive successes are `intervalSeconds` apart. Without `target.path` the
+ * listening; consecutive successes are `intervalSeconds` apart. An answer that names a wrong
+ * health path (404, 410, 401, 403, 405) counts as a failure even during the start period (the
+ * app is up; its answer will not change), `intervalSeconds` apart. Without `target.path` the
  * health path is used, and without either it is a TCP check. An aborted signal ends the wait with
  * ok: false (the caller's deadline), never an exception.
  */
@@ -138,6 +156,7 @@ export async function waitHealthy(
         ok: false,
         detail: `gave up (deadline) after ${attempts} checks; last: ${last.detail}`,
         attempts,
+        last,
       };
     attempts++;
     last = await checkOnce(t);
@@ -145,13 +164,18 @@ export async function waitHealthy(
     if (last.ok) {
       passes++;
       failsAfterStart = 0;
-      if (passes >= health.healthyThreshold) return { ...last, attempts };
+      if (passes >= health.healthyThreshold) return { ...last, attempts, last };
     } else {
       passes = 0;
-      if (Date.now() >= startEnds) {
+      if (Date.now() >= startEnds || definitiveFailure(last.status)) {
         failsAfterStart++;
         if (failsAfterStart >= health.unhealthyThreshold) {
-          return { ok: false, detail: `unhealthy after ${attempts} checks; last: ${last.detail}`, attempts };
+          return {
+            ok: false,
+            detail: `unhealthy after ${attempts} checks; last: ${last.detail}`,
+            attempts,
+            last,
+          };
         }
       } else {
         // Still starting: look again soon, then less and less often.

@@ -60,8 +60,8 @@ export async function findSources(
   for (const i of instances) {
     if (i.app !== app || i.runtime === "process") continue;
     const d = driverOf(i.runtime);
-    if (!d?.logsArgv) continue;
-    const argv = d.logsArgv.bind(d);
+    if (!d?.logCommand) continue;
+    const argv = d.logCommand.bind(d);
     containers.push({ instance: i.name, ref: i.ref, argv: (o) => argv(i.ref, o) });
     live.add(i.ref.slice(0, 12));
   }

@@ -2,9 +2,10 @@
 // the small helpers that read both (observe, current status). No decisions are made here.
 import type pino from "pino";
 import type { DesiredState, NodeStatus, Workload } from "../../schema/index.js";
-import type { Action, ObservedInstance } from "../core/actions.js";
+import { type Action, type ObservedInstance, workloadKey } from "../core/actions.js";
 import type { HealthPlace, Reach } from "../core/address.js";
 import type { BackoffBook } from "../core/backoff.js";
+import { type CrashBook, recordExit } from "../core/crash-loop.js";
 import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
 import { observedFingerprint } from "../core/observed.js";
@@ -27,7 +28,10 @@ export interface LoopDeps {
   store: StateWriter;
   drivers: DriverSet;
   ingress: Ingress | null;
-  execute: (a: Action) => Promise<Outcome>;
+  /** Runs an action; `signal` aborts it when a newer document no longer wants its target. */
+  execute: (a: Action, signal: AbortSignal) => Promise<Outcome>;
+  /** The last output lines of an instance, sanitised and redacted for its workload. */
+  excerpt: (i: ObservedInstance, w: Workload) => Promise<string[]>;
   reporter: StatusReporter;
   logger: pino.Logger;
   emit: (e: AgentEvent) => void;
@@ -50,6 +54,10 @@ export interface LoopState {
   /** Specs of the current and previous documents by specHash, to say what a replace changes. */
   knownSpecs: Map<string, Workload>;
   backoff: BackoffBook;
+  /** Exits per spec (restart counts, last exit, crash-loop streak): survive recreated instances. */
+  crashes: CrashBook;
+  /** The config commit of the first document in which the agent saw each spec, by specHash. */
+  specCommits: Map<string, string>;
   /** Instances replaced start-first that drain until a time (ms epoch), by instance name. */
   retiring: Map<string, number>;
   health: Map<string, HealthRecord>;
@@ -57,7 +65,7 @@ export interface LoopState {
   reach: Reach;
   /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state", "address"). */
   problems: Map<string, Problem>;
-  running: StatusInput["running"];
+  running: (NonNullable<StatusInput["running"]> & { key: string; abort: AbortController }) | null;
   /** Work is left that is not waiting on backoff. */
   pending: boolean;
   instances: ObservedInstance[];
@@ -83,6 +91,8 @@ export function initialState(): LoopState {
     applied: null,
     knownSpecs: new Map(),
     backoff: new Map(),
+    crashes: new Map(),
+    specCommits: new Map(),
     retiring: new Map(),
     health: new Map(),
     reach: { kind: "none", host: "127.0.0.1" },
@@ -98,11 +108,15 @@ export function initialState(): LoopState {
   };
 }
 
-/** Reads instances and the running Caddy config hash into the state. Throws when the runtime cannot list. */
+/**
+ * Reads instances and the running Caddy config hash into the state, and counts every exit not seen
+ * before (with the instance's last output lines). Throws when the runtime cannot list.
+ */
 export async function observe(ctx: LoopContext): Promise<void> {
   const { deps, state } = ctx;
   state.instances = await deps.drivers.list();
   state.problems.delete("runtime");
+  await recordExits(ctx);
   if (deps.ingress) {
     try {
       state.ingressRunning = await deps.ingress.runningHash();
@@ -112,6 +126,42 @@ export async function observe(ctx: LoopContext): Promise<void> {
       state.problems.set("ingress", { code: "ingress-unreachable", message: (e as Error).message });
     }
   }
+}
+
+/** Counts exits of instances of desired workloads that no observation has counted yet. */
+async function recordExits(ctx: LoopContext): Promise<void> {
+  const { deps, state } = ctx;
+  const doc = state.doc;
+  if (!doc) return;
+  const wanted = new Map(doc.workloads.map((w) => [w.id, w]));
+  let changed = false;
+  for (const i of state.instances) {
+    const w = wanted.get(i.workloadId);
+    if (i.state !== "exited" || !i.exit || !w) continue;
+    const key = workloadKey(i.workloadId, i.specHash);
+    if (state.crashes.get(key)?.lastExitRef === i.ref) continue;
+    const spec = state.knownSpecs.get(i.specHash) ?? w;
+    const output = await deps.excerpt(i, spec).catch(() => []);
+    state.crashes = recordExit(
+      state.crashes,
+      { key, workloadId: i.workloadId, ref: i.ref, exit: { ...i.exit, output } },
+      deps.random(),
+    );
+    changed = true;
+    deps.logger.warn(
+      { workload: i.workloadId, instance: i.name, code: i.exit.code, signal: i.exit.signal },
+      `${i.name} ${i.lastError ?? "exited"}`,
+    );
+  }
+  if (changed) saveMemory(ctx);
+}
+
+/** Persists what must survive an agent restart besides the document: crash records and spec commits. */
+export function saveMemory(ctx: LoopContext): void {
+  ctx.deps.store.saveMemory({
+    crashes: [...ctx.state.crashes.values()],
+    specCommits: Object.fromEntries(ctx.state.specCommits),
+  });
 }
 
 export const fingerprint = (state: LoopState): string =>
@@ -165,6 +215,8 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     instances: state.instances,
     health: healthMap(state),
     backoff: state.backoff,
+    crashes: state.crashes,
+    specCommits: state.specCommits,
     running: state.running,
     pending: state.pending,
     ingress: ing

@@ -2,13 +2,25 @@
 // periodic observation (killed process, removed container, edited Caddy config), a backoff retry
 // falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE. Passes and
 // drift ticks run one at a time on a single queue, so they never race on the state. Documents
-// are checked here before they can replace the one being applied.
+// are checked here before they can replace the one being applied; a new one that no longer wants
+// the target of the action under way (e.g. a rollback while a doomed version is waited on) stops
+// that wait at once.
 import type { NodeStatus, RestartRequest } from "../../schema/index.js";
+import { workloadKey } from "../core/actions.js";
 import { nextDue } from "../core/backoff.js";
+import { nextRestartDue } from "../core/crash-loop.js";
 import { checkDocument } from "../core/document.js";
 import type { PassTrigger } from "../core/events.js";
 import { acceptRestart, dropForDocument } from "../core/restart.js";
-import { currentStatus, fingerprint, type LoopContext, observe, refreshHealth, setReach } from "./context.js";
+import {
+  currentStatus,
+  fingerprint,
+  type LoopContext,
+  observe,
+  refreshHealth,
+  saveMemory,
+  setReach,
+} from "./context.js";
 import { expireRestarts, markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 
 export interface Machine {
@@ -24,6 +36,8 @@ export interface Machine {
   markPolled(): void;
   /** A restart asked with `berth restart`: accepted (and run by the next passes) or refused, and reported. */
   restart(req: RestartRequest): void;
+  /** A runtime saw an instance exit by itself: observe soon (after the pass under way, if any). */
+  runtimeChanged(): void;
   idle(): Promise<void>;
   status(): NodeStatus;
   stop(): Promise<void>;
@@ -77,8 +91,10 @@ export function createMachine(
     retryTimer = null;
     const now = deps.now();
     const due = nextDue(state.backoff, now);
+    const restart = nextRestartDue(state.crashes, now);
     const at = Math.min(
       due ?? Number.POSITIVE_INFINITY,
+      restart ?? Number.POSITIVE_INFINITY,
       extraMs !== undefined ? now + extraMs : Number.POSITIVE_INFINITY,
       wakeAt ?? Number.POSITIVE_INFINITY,
     );
@@ -192,9 +208,28 @@ export function createMachine(
     );
     state.doc = doc;
     // A restart never outlives the document it was asked for: one whose app changed is dropped.
-    const r = dropForDocument(state.restarts, doc, deps.now());
-    state.restarts = r.jobs;
-    for (const j of r.dropped) deps.restarts?.changed(j);
+    const drops = dropForDocument(state.restarts, doc, deps.now());
+    state.restarts = drops.jobs;
+    for (const j of drops.dropped) deps.restarts?.changed(j);
+    let newSpecs = false;
+    for (const w of doc.workloads) {
+      if (state.specCommits.has(w.specHash)) continue;
+      state.specCommits.set(w.specHash, doc.source.commit);
+      newSpecs = true;
+    }
+    if (newSpecs) saveMemory(ctx);
+    // Stop waiting for a target the new document no longer wants (start, create, replace of a spec).
+    const r = state.running;
+    if (r && r.workloadId !== "" && !r.key.startsWith("remove:")) {
+      const wanted = doc.workloads.some((w) => workloadKey(w.id, w.specHash) === r.key);
+      if (!wanted) {
+        deps.logger.info(
+          { workload: r.workloadId },
+          `a newer document no longer wants ${r.key}: abandoning ${r.step}`,
+        );
+        r.abort.abort();
+      }
+    }
     try {
       await deps.drivers.ensure(new Set(doc.workloads.map((w) => w.runtime)));
     } catch (e) {
@@ -278,6 +313,11 @@ export function createMachine(
       deps.restarts?.changed(r.job, "accepted");
       deps.reporter.report(currentStatus(ctx));
       trigger("restart");
+    },
+    runtimeChanged() {
+      if (stopping) return;
+      tickDue = true;
+      poke();
     },
     idle() {
       if (isIdle() && !stopping) return Promise.resolve();

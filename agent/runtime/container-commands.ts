@@ -99,12 +99,24 @@ export const stopArgv = (engine: Engine, ref: string, graceMs: number): string[]
 /** Removes a container (killing it if it still runs). Exits 0 even when it does not exist. */
 export const rmArgv = (engine: Engine, ref: string): string[] => [engine, "rm", "-f", ref];
 
+/** Blocks until the container exits and prints its exit code (both engines). */
+export const waitArgv = (engine: Engine, ref: string): string[] => [engine, "wait", ref];
+
+/** The container's last `lines` lines of output (stdout on stdout, stderr on stderr). */
+export const logsArgv = (engine: Engine, ref: string, lines: number): string[] => [
+  engine,
+  "logs",
+  "--tail",
+  String(Math.max(1, Math.floor(lines))),
+  ref,
+];
+
 /**
  * Output of a container with the engine's timestamps (RFC 3339, nanoseconds), stdout on stdout and
  * stderr on stderr: the newest `tail` lines, those after `since` (exclusive, an RFC 3339 time), and
  * with `follow` until the container stops.
  */
-export function logsArgv(
+export function timestampedLogsArgv(
   engine: Engine,
   ref: string,
   opts: { tail?: number; since?: string; follow?: boolean } = {},

@@ -1,8 +1,10 @@
 // RuntimeDriver for the "podman" and "docker" runtimes: runs, lists and removes berth-labelled
 // containers through the engine's CLI. Command lines come from container-commands.ts; this shell
-// only runs them and checks results (not exit codes alone: `rm -f` of a missing name exits 0).
+// only runs them and checks results (not exit codes alone: `rm -f` of a missing name exits 0),
+// and names the failures it recognises (image missing or not pullable, host port taken) as facts.
 // It never touches a container that lacks berth.managed=true or belongs to another node.
 import type { Workload } from "../../schema/index.js";
+import type { FailureFact } from "../core/cause.js";
 import { saveContainerOutput } from "../logs/container-logs.js";
 import {
   containerName,
@@ -14,10 +16,12 @@ import {
   rmArgv,
   runArgv,
   stopArgv,
+  timestampedLogsArgv,
+  waitArgv,
 } from "./container-commands.js";
 import { parsePsOutput, toInstance } from "./container-instances.js";
-import type { Instance, RuntimeDriver, Slot } from "./driver.js";
-import { slotPort } from "./driver.js";
+import type { Instance, InstanceExit, RuntimeDriver, Slot } from "./driver.js";
+import { StartError, slotPort } from "./driver.js";
 import { CommandError, mustSucceed, runCommand } from "./run-command.js";
 
 export interface ContainerDriverOptions {
@@ -46,14 +50,15 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
   const withBin = (argv: string[]): string[] => (opts.bin ? [opts.bin, ...argv.slice(1)] : argv);
   const run = (
     argv: string[],
-    extra: { signal?: AbortSignal; secrets?: string[]; timeoutMs?: number } = {},
+    extra: { signal?: AbortSignal; secrets?: string[]; timeoutMs?: number; all?: boolean } = {},
   ) => runCommand(withBin(argv), { timeoutMs, ...extra });
 
   async function list(): Promise<Instance[]> {
     const argv = listArgv({ engine, node: opts.node });
     const r = mustSucceed(withBin(argv), await run(argv), "listing containers");
+    const now = Date.now();
     return parsePsOutput(r.stdout)
-      .map(toInstance)
+      .map((c) => toInstance(c, now))
       .filter((i): i is Instance => i !== null);
   }
 
@@ -88,12 +93,21 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
       // Remove it, but only when it is ours: an unmanaged container may own that name.
       const leftover = await findByName(name).catch(() => undefined);
       if (leftover) await removeManaged(leftover.ref, `removing ${name} left behind by a failed run`);
-      const doing = /address already in use/i.test(r.stderr)
+      const portTaken = /address already in use/i.test(r.stderr);
+      const doing = portTaken
         ? `starting ${name}: host port ${slotPort(w, slot)} is already in use on this node (free it or change the node's portRange)`
         : /name .* is already in use/i.test(r.stderr) && !leftover
           ? `starting ${name}: the name is taken by a container this node does not manage (another berth node on this host, or one made by hand); remove or rename it`
           : `starting ${name}`;
-      mustSucceed(withBin(argv), r, doing);
+      try {
+        mustSucceed(withBin(argv), r, doing);
+      } catch (e) {
+        const message = (e as Error).message;
+        throw new StartError(
+          message,
+          runFailure(r.stderr, w.image ?? "", portTaken ? slotPort(w, slot) : null, message),
+        );
+      }
     }
     const id = r.stdout.trim().split("\n").pop() ?? "";
     return {
@@ -135,7 +149,7 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
         {
           instance: instance.name,
           ref: readInspectId(found.stdout) ?? ref,
-          argv: (o) => withBin(logsArgv(engine, ref, o)),
+          argv: (o) => withBin(timestampedLogsArgv(engine, ref, o)),
         },
         opts.savedLogsDir,
       );
@@ -152,12 +166,45 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     }
   }
 
+  async function waitExit(instance: Instance, signal: AbortSignal): Promise<InstanceExit | null> {
+    const ref = instance.ref || instance.name;
+    if (signal.aborted) return null;
+    try {
+      // No deadline of its own: it lasts as long as the caller waits (the signal ends it).
+      const r = await run(waitArgv(engine, ref), { signal, timeoutMs: 24 * 3_600_000 });
+      // `wait` may end quietly on the SIGTERM of a cancel: that is not an exit of the container.
+      if (signal.aborted) return null;
+      const printed = r.stdout.trim().split("\n").pop() ?? "";
+      if (r.exitCode === 0 && /^-?\d+$/.test(printed))
+        return { code: Number(printed), signal: null, at: Date.now() };
+    } catch {
+      if (signal.aborted) return null;
+    }
+    // `wait` itself failed (the engine hiccuped, or the container is gone): ask the listing instead,
+    // so a hiccup is never reported as an exit of a container that runs.
+    for (;;) {
+      const all = await list().catch(() => null);
+      if (signal.aborted) return null;
+      const found = all?.find((i) => i.ref === instance.ref);
+      if (all !== null && found === undefined) return { code: null, signal: null, at: Date.now() };
+      if (found?.state === "exited") return found.exit ?? { code: null, signal: null, at: Date.now() };
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+
+  async function tail(instance: Instance, lines: number): Promise<string> {
+    const r = await run(logsArgv(engine, instance.ref || instance.name, lines), { all: true });
+    return r.exitCode === 0 ? (r.all ?? r.stdout) : "";
+  }
+
   return {
     kind: engine,
     list,
     start,
     stop,
-    logsArgv: (ref, o) => withBin(logsArgv(engine, ref, o)),
+    waitExit,
+    tail,
+    logCommand: (ref, o) => withBin(timestampedLogsArgv(engine, ref, o)),
     // Nothing held: containers run under the engine, not under this process.
     close: async (o) => {
       if (!o?.stopAll) return;
@@ -169,6 +216,29 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
 function readInspectId(stdout: string): string | undefined {
   const parsed = JSON.parse(stdout || "[]") as { Id?: string }[];
   return parsed[0]?.Id;
+}
+
+/** What a failed `run` says, as a fact: a missing or unpullable image, a taken port, or the engine's words. */
+export function runFailure(
+  stderr: string,
+  image: string,
+  takenPort: number | null,
+  message: string,
+): FailureFact {
+  if (takenPort !== null) return { kind: "port-in-use", port: takenPort };
+  // A pull that was tried and failed (not podman's --pull=never, but a docker client or a config
+  // that pulls) says so with one of these; the image name itself may contain anything.
+  if (
+    /trying to pull|pinging container registry|initializing source|manifest unknown|unable to pull|error pulling|pull access denied/i.test(
+      stderr,
+    )
+  ) {
+    const last = stderr.trim().split("\n").pop() ?? stderr;
+    return { kind: "image-pull", image, detail: last.replace(/^Error:\s*/, "") };
+  }
+  if (/image not known|no such image|unable to find image/i.test(stderr))
+    return { kind: "image-missing", image };
+  return { kind: "runtime", detail: message };
 }
 
 function readInspectLabels(stdout: string): Record<string, string> {

@@ -14,6 +14,8 @@ export interface ContainerSummary {
   /** Engine state: running, exited, created, paused, restarting, dead… */
   state: string;
   exitCode: number | null;
+  /** When it exited (ms epoch), when the engine says (podman does, docker's ps does not). */
+  exitedAt: number | null;
   restarts: number;
   /** First published host port, when any. */
   hostPort: number | null;
@@ -43,6 +45,7 @@ function summarize(r: Json): ContainerSummary {
     labels: parseLabels(r.Labels),
     state: String(r.State ?? "").toLowerCase(),
     exitCode: typeof r.ExitCode === "number" ? r.ExitCode : exitCodeFromStatus(String(r.Status ?? "")),
+    exitedAt: typeof r.ExitedAt === "number" && r.ExitedAt > 0 ? r.ExitedAt * 1000 : null,
     restarts: typeof r.Restarts === "number" ? r.Restarts : 0,
     hostPort: firstHostPort(r.Ports),
   };
@@ -79,8 +82,11 @@ function firstHostPort(ports: unknown): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** The Instance a managed container stands for, or null when it is not berth's (or half-labelled). */
-export function toInstance(c: ContainerSummary): Instance | null {
+/**
+ * The Instance a managed container stands for, or null when it is not berth's (or half-labelled).
+ * `now` stands in for the exit time when the engine does not say it.
+ */
+export function toInstance(c: ContainerSummary, now: number): Instance | null {
   const l = c.labels;
   const slot = l[label.slot];
   const workloadId = l[label.workload];
@@ -111,6 +117,7 @@ export function toInstance(c: ContainerSummary): Instance | null {
         ...base,
         state: "exited",
         lastError: c.exitCode === null ? `container ${c.state || "gone"}` : `exited with code ${c.exitCode}`,
+        exit: { code: c.exitCode, signal: null, at: c.exitedAt ?? now },
       };
   }
 }

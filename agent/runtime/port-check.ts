@@ -3,6 +3,7 @@
 // foreign listener, says "healthy": a failure hidden as success. Binding the wildcard address
 // fails when any address of the port is taken, so one probe covers loopback-only listeners too.
 import { createServer } from "node:net";
+import { StartError } from "./driver.js";
 
 /** Resolves when `port` is free on this host; rejects with a message naming the port otherwise. */
 export function assertPortFree(port: number, what: string): Promise<void> {
@@ -11,9 +12,10 @@ export function assertPortFree(port: number, what: string): Promise<void> {
     probe.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {
         reject(
-          new Error(
+          new StartError(
             `cannot start ${what}: host port ${port} is already in use by a process berth did not start ` +
               "(stop it, or give this node a portRange that does not overlap other services)",
+            { kind: "port-in-use", port },
           ),
         );
       } else reject(new Error(`cannot start ${what}: checking host port ${port}: ${err.message}`));

@@ -1,16 +1,26 @@
 // RuntimeDriver for the "process" runtime: supervised child processes. Each instance runs detached
-// in its own process group (so it outlives the agent and can be stopped as a whole), writes
-// stdout/stderr straight into `<stateDir>/logs/<instance>.log` (rotated by copy-truncate), and is
-// restarted with capped exponential backoff when it exits. Every instance is recorded in
-// `<stateDir>/processes/<instance>.json`; a new driver adopts the recorded processes that still run
-// (same pid and start time) and supervises them by polling. It never signals a process it did not
-// record. Deciding what should run is the agent core's job, not this file's.
+// in its own process group (so it outlives the agent and can be stopped as a whole) and writes
+// stdout/stderr straight into `<stateDir>/logs/<instance>.log` (rotated by copy-truncate). When it
+// exits, the driver records how (code or signal, when), cleans up its group and tells the agent at
+// once (onExit); it does not restart it: the agent does, with a delay that grows per spec across
+// restarts (agent/core/crash-loop.ts), so one policy covers processes and containers. Every
+// instance is recorded in `<stateDir>/processes/<instance>.json`; a new driver adopts the recorded
+// processes that still run (same pid and start time) and notices their death by polling. It never
+// signals a process it did not record. Deciding what should run is the agent core's job.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Workload } from "../../schema/index.js";
 import { createTimeIndexer } from "../logs/time-index.js";
-import { type Instance, type RuntimeDriver, type Slot, slotPort } from "./driver.js";
+import {
+  type Instance,
+  type InstanceExit,
+  type RuntimeDriver,
+  type Slot,
+  StartError,
+  slotPort,
+} from "./driver.js";
+import { readLogTail } from "./log-tail.js";
 import { assertPortFree } from "./port-check.js";
 import { isSameProcessAlive, readProcStat } from "./proc-stat.js";
 import { stopGroup } from "./process-group.js";
@@ -33,10 +43,6 @@ export interface ProcessDriverOptions {
   logMaxBytes?: number;
   /** Rotated files kept besides the live one (default 3). */
   logFiles?: number;
-  /** Restart delay after an exit: initial, doubled per consecutive failure, capped (default 500 ms → 30 s). */
-  restartBackoffMs?: { initial?: number; max?: number };
-  /** A run that lasted this long resets the backoff (default 10 s). */
-  stableAfterMs?: number;
   /** How often adopted processes are checked for liveness and logs for size (default 1 s). */
   pollMs?: number;
   /**
@@ -47,8 +53,10 @@ export interface ProcessDriverOptions {
   stampSettleMs?: number;
   /** Grace period used by close({stopAll: true}) (default 10 s). */
   stopAllGraceMs?: number;
-  /** Told about starts, exits, restarts and adoptions (for the agent's log). Never carries env values. */
+  /** Told about starts, exits and adoptions (for the agent's log). Never carries env values. */
   onEvent?: (e: ProcessEvent) => void;
+  /** Called as soon as an instance exits by itself (not stopped by berth): the agent wakes up. */
+  onExit?: (name: string) => void;
   /**
    * The node's address, given to each new process as HOST (unless its env sets HOST): where it
    * should listen so proxies on other nodes reach it (PORT says on which port).
@@ -57,7 +65,7 @@ export interface ProcessDriverOptions {
 }
 
 export interface ProcessEvent {
-  kind: "started" | "exited" | "restart-scheduled" | "adopted" | "stopped" | "log-rotated" | "problem";
+  kind: "started" | "exited" | "adopted" | "stopped" | "log-rotated" | "problem";
   name: string;
   pid?: number;
   detail?: string;
@@ -74,11 +82,12 @@ interface Supervised {
   child?: ChildProcess;
   running: boolean;
   stopping: boolean;
-  restartTimer?: NodeJS.Timeout;
-  failures: number;
-  lastStartMs: number;
   lastError?: string;
-  /** Removal of what the previous process left in its group; a restart waits for it. */
+  /** How it ended, once it has. */
+  exit?: InstanceExit;
+  /** waitExit() callers. */
+  exitWaiters: Set<(e: InstanceExit) => void>;
+  /** Removal of what the dead process left in its group (it may hold the port); stop waits for it. */
   cleanup?: Promise<unknown>;
 }
 
@@ -93,9 +102,6 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   const { stateDir } = opts;
   const maxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
   const keep = opts.logFiles ?? 3;
-  const initialDelay = opts.restartBackoffMs?.initial ?? 500;
-  const maxDelay = opts.restartBackoffMs?.max ?? 30_000;
-  const stableAfter = opts.stableAfterMs ?? 10_000;
   const emit = (e: ProcessEvent) => opts.onEvent?.(e);
   const instances = new Map<string, Supervised>();
   const stamps = createTimeIndexer();
@@ -114,7 +120,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     const { rec } = s;
     const log = logPath(stateDir, rec.name);
     rotate(log, rec.name);
-    appendMarker(log, `starting ${rec.name} (${rec.command[0]}, port ${rec.port}, restart ${rec.restarts})`);
+    appendMarker(log, `${startMarker(rec.name)} (${rec.command[0]}, port ${rec.port})`);
     const fd = openAppend(log);
     let child: ChildProcess;
     try {
@@ -129,16 +135,28 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     }
     return new Promise((ok, fail) => {
       child.once("error", (err) => {
-        const msg = `cannot run ${JSON.stringify(rec.command[0])} in ${rec.cwd}: ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+        const code = (err as NodeJS.ErrnoException).code ?? err.message;
+        const msg = `cannot run ${JSON.stringify(rec.command[0])} in ${rec.cwd}: ${code}`;
         appendMarker(log, msg);
-        fail(new Error(`starting ${rec.name}: ${msg} (is it installed and on PATH?)`));
+        const detail =
+          code === "ENOENT"
+            ? `${code} (no such file)`
+            : code === "EACCES"
+              ? `${code} (not executable)`
+              : code;
+        fail(
+          new StartError(`starting ${rec.name}: ${msg} (is it installed and on PATH?)`, {
+            kind: "command-missing",
+            command: rec.command[0] as string,
+            detail: `${detail} in ${rec.cwd}`,
+          }),
+        );
       });
       child.once("spawn", () => {
         const pid = child.pid as number;
         const stat = readProcStat(pid);
         s.child = child;
         s.running = true;
-        s.lastStartMs = Date.now();
         s.rec = {
           ...rec,
           pid,
@@ -150,7 +168,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
         child.unref();
         child.once("exit", (code, signal) => {
           if (s.child !== child) return;
-          onExit(s, signal ? `killed by ${signal}` : `exited with code ${code}`);
+          onExit(s, { code: signal ? null : code, signal: signal ?? null, at: Date.now() });
         });
         emit({ kind: "started", name: rec.name, pid });
         ok();
@@ -158,43 +176,39 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     });
   }
 
-  function onExit(s: Supervised, why: string): void {
+  function onExit(s: Supervised, exit: InstanceExit, why?: string): void {
     if (closed || s.stopping || !s.running) return;
     s.running = false;
     s.child = undefined;
-    s.lastError = why;
+    s.exit = exit;
+    s.lastError =
+      why ??
+      (exit.signal
+        ? `killed by ${exit.signal}`
+        : exit.code === null
+          ? "exited"
+          : `exited with code ${exit.code}`);
     const { rec } = s;
     const log = logPath(stateDir, rec.name);
     stamps.tick([log]);
-    appendMarker(log, `${rec.name} (pid ${rec.pid}) ${why}`);
-    emit({ kind: "exited", name: rec.name, pid: rec.pid, detail: why });
+    appendMarker(log, `${rec.name} (pid ${rec.pid}) ${s.lastError}`);
+    emit({ kind: "exited", name: rec.name, pid: rec.pid, detail: s.lastError });
     // Whatever the dead leader left in its group belongs to the dead instance (and may hold the port).
     s.cleanup = stopGroup({ pgid: rec.pgid, startTime: rec.startTime }, 1_000).catch(() => {});
-    if (Date.now() - s.lastStartMs >= stableAfter) s.failures = 0;
-    const delay = Math.min(maxDelay, initialDelay * 2 ** s.failures);
-    s.failures++;
-    emit({ kind: "restart-scheduled", name: rec.name, detail: `in ${delay} ms after it ${why}` });
-    s.restartTimer = setTimeout(() => void restart(s), delay);
-    s.restartTimer.unref();
-  }
-
-  async function restart(s: Supervised): Promise<void> {
-    s.restartTimer = undefined;
-    await s.cleanup;
-    if (closed || s.stopping || instances.get(s.rec.name) !== s) return;
-    s.rec = { ...s.rec, restarts: s.rec.restarts + 1 };
-    spawnChild(s).catch((e: Error) => {
-      s.lastStartMs = Date.now();
-      s.running = true; // let onExit schedule the next try with a longer delay
-      onExit(s, e.message);
-    });
+    for (const w of s.exitWaiters) w(exit);
+    s.exitWaiters.clear();
+    opts.onExit?.(rec.name);
   }
 
   /** Notices adopted processes that died (no exit event reaches us for them). */
   function checkAdopted(): void {
     for (const s of instances.values()) {
       if (s.running && !s.child && !isSameProcessAlive(s.rec.pid, s.rec.startTime)) {
-        onExit(s, "exited (adopted process: exit status unknown)");
+        onExit(
+          s,
+          { code: null, signal: null, at: Date.now() },
+          "exited (adopted from an earlier agent process: exit status unknown)",
+        );
       }
     }
   }
@@ -231,6 +245,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
       state: s.running ? "running" : "exited",
       restarts: rec.restarts,
       ...(s.running ? {} : { lastError: s.lastError ?? "not running" }),
+      ...(s.exit && !s.running ? { exit: s.exit } : {}),
     };
   }
 
@@ -239,15 +254,15 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   for (const p of problems) emit({ kind: "problem", name: "-", detail: `ignored unreadable record ${p}` });
   for (const rec of records) {
     const alive = isSameProcessAlive(rec.pid, rec.startTime);
-    const s: Supervised = { rec, running: alive, stopping: false, failures: 0, lastStartMs: Date.now() };
+    const s: Supervised = { rec, running: alive, stopping: false, exitWaiters: new Set() };
     instances.set(rec.name, s);
     if (alive) {
       emit({ kind: "adopted", name: rec.name, pid: rec.pid });
     } else {
-      s.lastError = "was not running when the driver started";
-      s.running = true;
-      s.lastStartMs = 0;
-      onExit(s, s.lastError);
+      // Died while no agent watched: listed as exited, so the agent starts it again.
+      s.exit = { code: null, signal: null, at: Date.now() };
+      s.lastError = "was not running when the agent started (exit status unknown)";
+      s.cleanup = stopGroup({ pgid: rec.pgid, startTime: rec.startTime }, 1_000).catch(() => {});
     }
   }
 
@@ -284,14 +299,15 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
       throw new Error(`cannot start ${name}: it is already running (pid ${old.rec.pid}); stop it first`);
     }
     if (old) {
-      clearTimeout(old.restartTimer);
       old.stopping = true;
+      await old.cleanup;
       instances.delete(name);
     }
     const cwd = resolve(opts.baseDir ?? process.cwd(), w.workdir ?? ".");
     if (!isDirectory(cwd)) {
-      throw new Error(
+      throw new StartError(
         `cannot start ${name}: workdir ${cwd} is not a directory (workload ${w.id}; set workdir to an existing directory)`,
+        { kind: "workdir-missing", path: cwd },
       );
     }
     const port = slotPort(w, slot);
@@ -316,8 +332,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
       },
       running: false,
       stopping: false,
-      failures: 0,
-      lastStartMs: Date.now(),
+      exitWaiters: new Set(),
     };
     await spawnChild(s);
     instances.set(name, s);
@@ -328,7 +343,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     const s = instances.get(instance.name);
     if (!s) return; // not ours, or already stopped
     s.stopping = true;
-    clearTimeout(s.restartTimer);
+    await s.cleanup;
     const how = await stopGroup({ pgid: s.rec.pgid, startTime: s.rec.startTime }, graceMs);
     removeRecord(stateDir, s.rec.name);
     if (instances.get(s.rec.name) === s) instances.delete(s.rec.name);
@@ -346,6 +361,29 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     },
     start,
     stop,
+    waitExit(instance, signal) {
+      const s = instances.get(instance.name);
+      if (!s || s.rec.pid !== pidOf(instance)) {
+        // Stopped and forgotten, or replaced by a newer run: this instance is gone.
+        return Promise.resolve({ code: null, signal: null, at: Date.now() });
+      }
+      if (!s.running) return Promise.resolve(s.exit ?? { code: null, signal: null, at: Date.now() });
+      if (signal.aborted) return Promise.resolve(null);
+      return new Promise((done) => {
+        const onAbort = () => {
+          s.exitWaiters.delete(finish);
+          done(null);
+        };
+        const finish = (e: InstanceExit) => {
+          signal.removeEventListener("abort", onAbort);
+          done(e);
+        };
+        s.exitWaiters.add(finish);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+    tail: async (instance, lines) =>
+      readLogTail(logPath(stateDir, instance.name), startMarker(instance.name), lines),
     close: async (o) => {
       clearInterval(poll);
       stamps.close();
@@ -353,11 +391,15 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
         for (const s of [...instances.values()]) await stop(toInstance(s), opts.stopAllGraceMs ?? 10_000);
       }
       closed = true;
-      for (const s of instances.values()) clearTimeout(s.restartTimer);
       instances.clear();
     },
   };
 }
+
+/** The marker written before each start: the tail of a log begins after the last one. */
+const startMarker = (name: string): string => `starting ${name}`;
+
+const pidOf = (i: Instance): number => Number(i.ref.replace(/^pid:/, ""));
 
 function isDirectory(path: string): boolean {
   try {

@@ -9,6 +9,8 @@ export interface CommandResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved as written, when asked for (RunOptions.all). */
+  all?: string;
 }
 
 export interface RunOptions {
@@ -17,6 +19,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Values that must never appear in an error message (env values of the workload). */
   secrets?: readonly string[];
+  /** Also collect stdout and stderr interleaved (e.g. `podman logs`, which writes the app's two streams to its two). */
+  all?: boolean;
 }
 
 /** A command that could not run, timed out, or (via `mustSucceed`) exited non-zero. */
@@ -76,6 +80,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     cancelSignal: opts.signal,
     stdin: "ignore",
     stripFinalNewline: true,
+    all: opts.all === true,
   });
   const stderr = scrub(String(result.stderr ?? ""), opts.secrets);
   if (result.exitCode === undefined) {
@@ -93,7 +98,9 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
       stderr,
     );
   }
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr };
+  const out: CommandResult = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ""), stderr };
+  if (opts.all) out.all = String((result as { all?: unknown }).all ?? "");
+  return out;
 }
 
 /** Throws a CommandError saying what ran, its exit code and its stderr when it did not exit 0. */

@@ -66,7 +66,7 @@ export function register(program: Command): void {
     )
     .option(
       "--api-token-file <file>",
-      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts)",
+      "admin token protecting the read API (/v1/nodes, /v1/plan, /v1/events, /v1/alerts) and the operations page (/)",
     )
     .option(
       "--alert-secrets-file <file>",

@@ -41,7 +41,9 @@ export function describeAgentEvent(e: AgentEvent, paint: Paint): string | null {
     case "action-succeeded":
       return `${paint("green", "done")}      ${e.reason} (${e.ms} ms)`;
     case "action-failed":
-      return `${paint("red", "failed")}    ${e.reason}: ${e.error}${e.retryInMs > 0 ? `; retrying in ${Math.round(e.retryInMs / 1000)} s` : ""}`;
+      return `${paint("red", "failed")}    ${e.reason}: ${e.cause.where}: ${e.cause.message}${e.retryInMs > 0 ? `; retrying in ${Math.round(e.retryInMs / 1000)} s` : ""}`;
+    case "action-superseded":
+      return `${paint("yellow", "abandoned")} ${e.reason}: a newer commit no longer wants it`;
     case "document-rejected":
       return `${paint("red", "rejected")}  desired document: ${e.message}`;
     case "drift":

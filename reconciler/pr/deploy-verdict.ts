@@ -16,12 +16,16 @@ export type DeployVerdict =
   | { state: "succeeded" }
   | { state: "failed"; failing: string[] };
 
+const failingState = (w: NodeStatus["workloads"][number]): boolean =>
+  w.state === "failed" || w.state === "crash-looping";
+
 /** Failing workloads of a node as "node/workload (reason)", or the node itself when none is named. */
 function failingOf(node: string, s: NodeStatus): string[] {
   const out: string[] = [];
   for (const w of s.workloads) {
-    if (w.state === "failed" || w.health === "unhealthy") {
-      const why = w.operation?.lastError ?? (w.state === "failed" ? "failed" : "unhealthy");
+    if (failingState(w) || w.health === "unhealthy") {
+      const why =
+        w.operation?.cause?.message ?? w.operation?.lastError ?? (failingState(w) ? w.state : "unhealthy");
       out.push(`${node}/${w.id} (${why.split("\n")[0]})`);
     }
   }
@@ -44,7 +48,7 @@ export function deployVerdict(
       continue;
     }
     const applied = s.appliedHash === hash;
-    const workloadsOk = s.workloads.every((w) => w.state !== "failed" && w.health !== "unhealthy");
+    const workloadsOk = s.workloads.every((w) => !failingState(w) && w.health !== "unhealthy");
     if (applied && s.phase === "converged" && workloadsOk) continue;
     // The agent has this document and says it cannot get it healthy: that is a verdict, though
     // a later report (after a retry) may still turn it into success.

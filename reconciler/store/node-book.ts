@@ -30,6 +30,11 @@ export class NodeBook {
     return true;
   }
 
+  /** The node's last status report, if any. */
+  statusOf(node: string): NodeStatus | null {
+    return this.status.get(node) ?? null;
+  }
+
   /** Every node in `known` or that reported, by name. */
   list(known: Iterable<string>): NodeEntry[] {
     const names = new Set([...known, ...this.status.keys()]);

@@ -15,7 +15,8 @@ import { page } from "./views/layout.js";
 export function authorized(ctx: ApiContext, req: IncomingMessage): boolean {
   if (!ctx.apiTokenSha256) return true;
   const token = bearerToken(req.headers.authorization);
-  if (token && sha256HexEqual(sha256Hex(token), ctx.apiTokenSha256)) return true;
+  // A wrong token is refused even beside a valid cookie, as on the read API.
+  if (token) return sha256HexEqual(sha256Hex(token), ctx.apiTokenSha256);
   return ctx.sessions.valid(sessionFrom(req.headers.cookie), Date.now());
 }
 

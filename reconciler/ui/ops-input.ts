@@ -1,7 +1,7 @@
 // Gathers what the operations page's view-models read (core/views/ops OpsInput) from the API
 // context: the published view, every node's document, last report, lastSeen and liveness, and
 // the tracker's tip and deploys. Fields the backend does not provide stay absent (shown unknown).
-import type { Liveness, NodeInput, OpsInput } from "../../core/views/ops/index.js";
+import type { AlertInput, Liveness, NodeInput, OpsInput } from "../../core/views/ops/index.js";
 import type { ApiContext } from "../http/context.js";
 import { nodesOverview } from "../http/read-routes.js";
 import type { OpsTracker } from "./tracker.js";
@@ -21,6 +21,13 @@ export function opsInput(ctx: ApiContext, tracker: OpsTracker, now = Date.now())
     status: n.status,
   }));
   const health = (ctx.backend as HealthSource).health?.() ?? null;
+  const view = ctx.alerts?.view() as { alerts?: AlertInput[] } | undefined;
+  const alerts = (view?.alerts ?? []).map((a) => ({
+    summary: a.summary,
+    cause: a.cause,
+    status: a.status,
+    since: a.since,
+  }));
   return {
     now,
     trackedBranch: ctx.backend.trackedBranch(),
@@ -29,5 +36,6 @@ export function opsInput(ctx: ApiContext, tracker: OpsTracker, now = Date.now())
     nodes,
     deploys: tracker.deploys,
     health,
+    alerts,
   };
 }

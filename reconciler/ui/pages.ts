@@ -5,13 +5,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type AppRow,
   appPage,
-  appRows,
   type GenerationInput,
   generationRow,
   historyRows,
-  nodeRows,
   type OverviewFilter,
-  overview,
+  overviewOf,
 } from "../../core/views/ops/index.js";
 import type { HistoryBackend } from "../contracts.js";
 import type { ApiContext, LogFields } from "../http/context.js";
@@ -86,7 +84,8 @@ function pagingOf(query: URLSearchParams): { page?: number; perPage?: number } {
 const overviewPage: Handler = async (ctx, req, res, _p, query) => {
   await ctx.ui.tracker.refreshDeploys();
   const now = Date.now();
-  const m = overview(opsInput(ctx, ctx.ui.tracker, now), filterOf(query), pagingOf(query));
+  const input = opsInput(ctx, ctx.ui.tracker, now);
+  const m = overviewOf(ctx.ui.rows.rows(input), input, filterOf(query), pagingOf(query));
   const title = m.counts.appsAttention > 0 ? `(${m.counts.appsAttention}) Overview` : "Overview";
   await sendHtml(
     req,
@@ -120,7 +119,8 @@ const overviewFragmentRoute: Handler = async (ctx, req, res, _p, query) => {
   await ctx.ui.tracker.refreshDeploys();
   const now = Date.now();
   const input = opsInput(ctx, ctx.ui.tracker, now);
-  const m = overview(input, filterOf(query), pagingOf(query));
+  const all = ctx.ui.rows.rows(input);
+  const m = overviewOf(all, input, filterOf(query), pagingOf(query));
   if (query.get("full") === "1") {
     return sendHtml(req, res, 200, overviewFragment(m, m.apps, m.nodes, [], now, true));
   }
@@ -134,10 +134,10 @@ const overviewFragmentRoute: Handler = async (ctx, req, res, _p, query) => {
   }
   for (const n of input.nodes)
     if (wantNodes.has(n.node)) for (const w of n.desired?.workloads ?? []) wantApps.add(w.app);
-  const rows: AppRow[] = wantApps.size > 0 ? appRows(input, wantApps) : [];
+  const rows: AppRow[] = all.apps.filter((a) => wantApps.has(a.app));
   const found = new Set(rows.map((r) => r.app));
   const gone = [...wantApps].filter((a) => !found.has(a));
-  const nodes = nodeRows(input).filter((n) => wantNodes.has(n.node));
+  const nodes = all.nodes.filter((n) => wantNodes.has(n.node));
   await sendHtml(req, res, 200, overviewFragment(m, rows, nodes, gone, now, false));
 };
 

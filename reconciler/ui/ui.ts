@@ -3,11 +3,14 @@
 import type { ApiBackend, HistoryBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import { Assets } from "./assets.js";
+import { RowsCache } from "./rows-cache.js";
 import { Sessions } from "./session.js";
 import { OpsTracker } from "./tracker.js";
 
 export interface Ui {
   tracker: OpsTracker;
+  /** The overview's rows, recomputed only for what changed. */
+  rows: RowsCache;
   assets: Assets;
   close(): void;
 }
@@ -15,7 +18,7 @@ export interface Ui {
 export async function createUi(events: EventBus, backend: ApiBackend & Partial<HistoryBackend>): Promise<Ui> {
   const tracker = new OpsTracker(events, backend);
   const assets = await Assets.load();
-  return { tracker, assets, close: () => tracker.close() };
+  return { tracker, assets, rows: new RowsCache(), close: () => tracker.close() };
 }
 
 export { Sessions };

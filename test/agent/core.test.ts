@@ -82,6 +82,7 @@ describe("backoff", () => {
       step: "create web-0",
       workloadId: "web-0",
       error: "boom",
+      cause: { where: "workload" as const, message: "boom" },
     };
     let book = recordFailure(new Map(), f, 0, 0.5, p);
     book = recordFailure(book, f, 10_000, 0.5, p);
@@ -209,6 +210,7 @@ describe("buildStatus", () => {
               workloadId: "web-0",
               attempt: 2,
               lastError: "never healthy: HTTP 500",
+              cause: { where: "workload", message: "never became healthy after 3 checks: GET / answers 500" },
               nextAttemptAt: 4000,
             },
           ],
@@ -227,6 +229,7 @@ describe("buildStatus", () => {
         retryable: true,
         lastError: "never healthy: HTTP 500",
         nextAttemptAt: "1970-01-01T00:00:04.000Z",
+        cause: { where: "workload", message: "never became healthy after 3 checks: GET / answers 500" },
       },
     });
   });
@@ -246,6 +249,7 @@ describe("buildStatus", () => {
               workloadId: "web-0",
               attempt: 1,
               lastError: "x",
+              cause: { where: "runtime", message: "x" },
               nextAttemptAt: 1,
             },
           ],

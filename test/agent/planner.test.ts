@@ -34,6 +34,7 @@ const entry = (w: Workload, over: Partial<BackoffEntry> = {}): [string, BackoffE
       workloadId: w.id,
       attempt: 1,
       lastError: "health check failed: HTTP 500",
+      cause: { where: "workload", message: "never became healthy" },
       nextAttemptAt: NOW + 5_000,
       ...over,
     },

@@ -71,7 +71,7 @@ describe.skipIf(!ok)("container output (real podman)", () => {
   const targetOf = (d: RuntimeDriver, i: Instance): ContainerTarget => ({
     instance: i.name,
     ref: i.ref,
-    argv: (o) => (d.logsArgv as NonNullable<RuntimeDriver["logsArgv"]>)(i.ref, o),
+    argv: (o) => (d.logCommand as NonNullable<RuntimeDriver["logCommand"]>)(i.ref, o),
   });
   async function startTalker(d: RuntimeDriver, app: string): Promise<Instance> {
     const w = workload({
@@ -181,7 +181,7 @@ describe.skipIf(!ok)("container output (real podman)", () => {
         instance: "berth-gone-0-a",
         ref: "no-such-container-berth",
         argv: (o) =>
-          (driver.logsArgv as NonNullable<RuntimeDriver["logsArgv"]>)("no-such-container-berth", o),
+          (driver.logCommand as NonNullable<RuntimeDriver["logCommand"]>)("no-such-container-berth", o),
       },
       q(),
     );

@@ -27,6 +27,9 @@ const berthTypes = [
   "status-committed",
   "webhook",
   "pull-request",
+  "node-stale",
+  "node-lost",
+  "node-back",
   "reconciler-error",
   "gap",
 ];
@@ -140,6 +143,8 @@ describe.skipIf(!ok)("event stream across a reconciler restart (real EventSource
       const server = await allEvents(url);
       const upTo = server.findIndex((e) => e.id === pub2.id);
       expect(upTo).toBeGreaterThanOrEqual(0);
+      // (A type added to berth must be added to the listeners above, or this says so.)
+      expect(server.map((e) => e.type).filter((t) => !berthTypes.includes(t))).toEqual([]);
       const clientIds = new Set(after.map((e) => e.id));
       expect(server.slice(0, upTo + 1).filter((e) => !clientIds.has(e.id))).toEqual([]);
       // EventSource's own error events never carried berth data.

@@ -9,6 +9,7 @@ import {
   runArgv,
   stopArgv,
 } from "../../agent/runtime/container-commands.js";
+import { runFailure } from "../../agent/runtime/container-driver.js";
 import { parsePsOutput, toInstance } from "../../agent/runtime/container-instances.js";
 import { workload } from "./support.js";
 
@@ -175,6 +176,7 @@ describe("parsing ps output", () => {
         Labels: { ...managedLabels, "berth.slot": "b" },
         State: "exited",
         ExitCode: 137,
+        ExitedAt: 1796279577,
         Ports: [],
       },
       {
@@ -187,7 +189,7 @@ describe("parsing ps output", () => {
       },
       { Id: "c4", Names: ["someone-else"], Labels: { app: "x" }, State: "running" },
     ]);
-    expect(parsePsOutput(out).map(toInstance)).toEqual([
+    expect(parsePsOutput(out).map((c) => toInstance(c, 5_000))).toEqual([
       {
         ref: "c1",
         name: "berth-web-0-a",
@@ -210,6 +212,7 @@ describe("parsing ps output", () => {
         restarts: 0,
         state: "exited",
         lastError: "exited with code 137",
+        exit: { code: 137, signal: null, at: 1796279577_000 },
       },
       {
         ref: "c3",
@@ -249,7 +252,7 @@ describe("parsing ps output", () => {
         Ports: "",
       }),
     ].join("\n");
-    expect(parsePsOutput(out).map(toInstance)).toEqual([
+    expect(parsePsOutput(out).map((c) => toInstance(c, 5_000))).toEqual([
       {
         ref: "d1",
         name: "berth-web-0-a",
@@ -272,6 +275,7 @@ describe("parsing ps output", () => {
         restarts: 0,
         state: "exited",
         lastError: "exited with code 1",
+        exit: { code: 1, signal: null, at: 5_000 },
       },
     ]);
   });
@@ -280,4 +284,60 @@ describe("parsing ps output", () => {
     expect(parsePsOutput("")).toEqual([]);
     expect(parsePsOutput("[]\n")).toEqual([]);
   });
+});
+
+describe("runFailure (what a failed run says, as a fact)", () => {
+  const cases: { name: string; stderr: string; port: number | null; want: unknown }[] = [
+    {
+      name: "podman --pull=never, image not on the node (the name may even say pull)",
+      stderr: "Error: localhost/unpullable-app:2: image not known",
+      port: null,
+      want: { kind: "image-missing", image: "localhost/unpullable-app:2" },
+    },
+    {
+      name: "docker: no such image",
+      stderr: "Error response from daemon: No such image: localhost/unpullable-app:2",
+      port: null,
+      want: { kind: "image-missing", image: "localhost/unpullable-app:2" },
+    },
+    {
+      name: "a pull that was tried and failed",
+      stderr:
+        'Trying to pull 127.0.0.1:1/app:2...\nError: initializing source docker://127.0.0.1:1/app:2: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+      port: null,
+      want: {
+        kind: "image-pull",
+        image: "localhost/unpullable-app:2",
+        detail:
+          'initializing source docker://127.0.0.1:1/app:2: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+      },
+    },
+    {
+      name: "a host port in use",
+      stderr: "Error: rootlessport listen tcp 127.0.0.1:20017: bind: address already in use",
+      port: 20017,
+      want: { kind: "port-in-use", port: 20017 },
+    },
+    {
+      name: "anything else: the engine's words",
+      stderr: "Error: OCI runtime error: something odd",
+      port: null,
+      want: {
+        kind: "runtime",
+        detail: "starting x: `podman run …` exited 126: Error: OCI runtime error: something odd",
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(
+        runFailure(
+          c.stderr,
+          "localhost/unpullable-app:2",
+          c.port,
+          "starting x: `podman run …` exited 126: Error: OCI runtime error: something odd",
+        ),
+      ).toEqual(c.want);
+    });
+  }
 });

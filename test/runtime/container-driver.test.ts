@@ -1,11 +1,12 @@
 // The container driver with real podman (and the docker driver through a wrapper script that execs
 // podman): run, list, stop with labels checked; an unlabelled container is never listed or
-// touched; a host port in use is reported and leaves nothing behind.
+// touched; a host port in use and a missing image are reported as facts and leave nothing behind;
+// the exit of a container is waited on and its last lines (stdout and stderr) read.
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitHealthy } from "../../agent/health/check.js";
 import { createContainerDriver } from "../../agent/runtime/container-driver.js";
-import type { RuntimeDriver } from "../../agent/runtime/driver.js";
+import { type RuntimeDriver, StartError } from "../../agent/runtime/driver.js";
 import {
   buildTestImages,
   podman,
@@ -43,6 +44,8 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
     web: uniqueApp("web"),
     crash: uniqueApp("crash"),
     busy: uniqueApp("busy"),
+    dies: uniqueApp("dies"),
+    noimg: uniqueApp("noimg"),
     dweb: uniqueApp("dweb"),
   };
   const web = (hostPort: number, image: string, app = apps.web) =>
@@ -169,11 +172,56 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
         ),
       );
       expect(err?.message).not.toContain("tok3n-value");
+      expect((err as StartError).fact).toEqual({ kind: "port-in-use", port });
       expect(await podmanDriver.list()).toEqual([]);
       expect((await podman("container", "exists", `berth-${apps.busy}-0-a`)).exitCode).toBe(1);
     } finally {
       blocker.close();
     }
+  });
+
+  it("waits for a container to exit (code), and reads its last lines from stdout and stderr", async () => {
+    const port = await freePortPair();
+    const w = workload({
+      id: `${apps.dies}-0`,
+      app: apps.dies,
+      hostPort: port,
+      runtime: "podman",
+      image: images.v1,
+      port: images.port,
+      command: [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo booting; sleep 1; echo 'fatal: no config file' >&2; exit 3",
+      ],
+    });
+    const inst = await podmanDriver.start(w, "a");
+    const exit = await podmanDriver.waitExit(inst, AbortSignal.timeout(60_000));
+    expect(exit).toMatchObject({ code: 3, signal: null });
+    expect(await podmanDriver.tail(inst, 10)).toBe("booting\nfatal: no config file");
+    const [listed] = (await podmanDriver.list()).filter((i) => i.ref === inst.ref);
+    expect(listed).toMatchObject({ state: "exited", exit: { code: 3, signal: null } });
+    // A wait given up resolves with null.
+    const again = await podmanDriver.start(workload({ ...w, command: ["/bin/busybox", "sleep", "60"] }), "a");
+    const ac = new AbortController();
+    const pending = podmanDriver.waitExit(again, ac.signal);
+    ac.abort();
+    expect(await pending).toBeNull();
+    await podmanDriver.stop(again, 1_000);
+  });
+
+  it("an image that is not on the node: a start error naming the image, nothing left behind", async () => {
+    const port = await freePortPair();
+    const image = `localhost/berth-test-missing-${process.pid}:1`;
+    const err = await podmanDriver.start(web(port, image, apps.noimg), "a").then(
+      () => undefined,
+      (e: StartError) => e,
+    );
+    expect(err).toBeInstanceOf(StartError);
+    expect(err?.fact).toEqual({ kind: "image-missing", image });
+    expect(err?.message).not.toContain("tok3n-value");
+    expect((await podman("container", "exists", `berth-${apps.noimg}-0-a`)).exitCode).toBe(1);
   });
 
   it("a name taken by a container this node does not manage: says so and leaves it alone", async () => {

@@ -41,10 +41,26 @@ describe("checkOnce", () => {
       res.writeHead(code, code === 302 ? { location: "/x" } : {}).end();
     });
     const at = (path: string) => checkOnce({ host: "127.0.0.1", port, path, timeoutMs: 2_000 });
-    expect(await at("/204")).toEqual({ ok: true, detail: `GET http://127.0.0.1:${port}/204: HTTP 204` });
-    expect(await at("/302")).toEqual({ ok: true, detail: `GET http://127.0.0.1:${port}/302: HTTP 302` });
-    expect(await at("/404")).toEqual({ ok: false, detail: `GET http://127.0.0.1:${port}/404: HTTP 404` });
-    expect(await at("/503")).toEqual({ ok: false, detail: `GET http://127.0.0.1:${port}/503: HTTP 503` });
+    expect(await at("/204")).toEqual({
+      ok: true,
+      detail: `GET http://127.0.0.1:${port}/204: HTTP 204`,
+      status: 204,
+    });
+    expect(await at("/302")).toEqual({
+      ok: true,
+      detail: `GET http://127.0.0.1:${port}/302: HTTP 302`,
+      status: 302,
+    });
+    expect(await at("/404")).toEqual({
+      ok: false,
+      detail: `GET http://127.0.0.1:${port}/404: HTTP 404`,
+      status: 404,
+    });
+    expect(await at("/503")).toEqual({
+      ok: false,
+      detail: `GET http://127.0.0.1:${port}/503: HTTP 503`,
+      status: 503,
+    });
   });
 
   it("reports a refused port and a server that never answers", async () => {
@@ -52,6 +68,7 @@ describe("checkOnce", () => {
     expect(await checkOnce({ host: "127.0.0.1", port: refused, path: "/", timeoutMs: 2_000 })).toEqual({
       ok: false,
       detail: `GET http://127.0.0.1:${refused}/: ECONNREFUSED`,
+      error: "ECONNREFUSED",
     });
     const silent = await httpServer(() => {
       // never answers
@@ -59,6 +76,7 @@ describe("checkOnce", () => {
     expect(await checkOnce({ host: "127.0.0.1", port: silent, path: "/", timeoutMs: 200 })).toEqual({
       ok: false,
       detail: `GET http://127.0.0.1:${silent}/: no answer within 200 ms`,
+      error: "timeout",
     });
   });
 
@@ -75,6 +93,7 @@ describe("checkOnce", () => {
     expect(await checkOnce({ host: "127.0.0.1", port: refused, timeoutMs: 1_000 })).toEqual({
       ok: false,
       detail: `TCP 127.0.0.1:${refused}: ECONNREFUSED`,
+      error: "ECONNREFUSED",
     });
   });
 });
@@ -107,11 +126,34 @@ describe("waitHealthy", () => {
   it("gives up after unhealthyThreshold failures once the start period is over", async () => {
     const port = await httpServer((_q, res) => res.writeHead(503).end());
     const r = await waitHealthy({ host: "127.0.0.1", port }, health({ unhealthyThreshold: 3 }));
-    expect(r).toEqual({
+    expect(r).toMatchObject({
       ok: false,
       attempts: 3,
       detail: `unhealthy after 3 checks; last: GET http://127.0.0.1:${port}/healthz: HTTP 503`,
+      last: { status: 503 },
     });
+  });
+
+  it("counts a 404 on the health path at once, even during the start period (the app is up)", async () => {
+    const port = await httpServer((_q, res) => res.writeHead(404).end());
+    const t0 = Date.now();
+    const r = await waitHealthy(
+      { host: "127.0.0.1", port },
+      health({ startPeriodSeconds: 600, unhealthyThreshold: 3 }),
+    );
+    expect(r).toMatchObject({ ok: false, attempts: 3, last: { status: 404 } });
+    // Three checks intervalSeconds (0.1 s) apart, not the 600 s start period.
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+
+  it("a 503 during the start period does not count (the app may still be warming up)", async () => {
+    let n = 0;
+    const port = await httpServer((_q, res) => res.writeHead(++n < 4 ? 503 : 200).end());
+    const r = await waitHealthy(
+      { host: "127.0.0.1", port },
+      health({ startPeriodSeconds: 30, unhealthyThreshold: 2 }),
+    );
+    expect(r).toMatchObject({ ok: true, attempts: 4 });
   });
 
   it("ends with ok: false when the caller's deadline aborts it", async () => {
@@ -133,6 +175,6 @@ describe("waitHealthy", () => {
     const port = await httpServer((req, res) => res.writeHead(req.url === "/ready" ? 200 : 404).end());
     expect((await waitHealthy({ host: "127.0.0.1", port, path: "/ready" }, health())).ok).toBe(true);
     const tcp = await waitHealthy({ host: "127.0.0.1", port }, health({ path: undefined }));
-    expect(tcp).toEqual({ ok: true, attempts: 1, detail: `TCP 127.0.0.1:${port}: connected` });
+    expect(tcp).toMatchObject({ ok: true, attempts: 1, detail: `TCP 127.0.0.1:${port}: connected` });
   });
 });

@@ -1,6 +1,7 @@
-// The process driver against real child processes: start → healthy over HTTP, restart after a
-// hand kill -9, whole-group stop, SIGKILL after the grace period, log rotation, adoption by a new
-// driver (same pid, no restart), and the files it keeps under the state dir.
+// The process driver against real child processes: start → healthy over HTTP, an exit reported at
+// once with its signal (the agent restarts, not the driver), the tail of its output, whole-group
+// stop, SIGKILL after the grace period, log rotation, adoption by a new driver (same pid, no
+// restart) and the death of an adopted process, and the files it keeps under the state dir.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { waitHealthy } from "../../agent/health/check.js";
-import type { Instance, RuntimeDriver } from "../../agent/runtime/driver.js";
+import { type Instance, type RuntimeDriver, StartError } from "../../agent/runtime/driver.js";
 import { createProcessDriver, type ProcessEvent } from "../../agent/runtime/process-driver.js";
 import { appScript, fastHealth, freePortPair, httpGet, pidAlive, waitFor, workload } from "./support.js";
 
@@ -27,7 +28,6 @@ function stateDir(): string {
 function driver(dir: string, extra: Partial<Parameters<typeof createProcessDriver>[0]> = {}): RuntimeDriver {
   const d = createProcessDriver({
     stateDir: dir,
-    restartBackoffMs: { initial: 100, max: 1_000 },
     pollMs: 100,
     ...extra,
   });
@@ -62,7 +62,10 @@ describe("process driver", () => {
     try {
       const d = driver(dir);
       const w = workload({ id: "web-0", hostPort: port, command: [process.execPath, appScript] });
-      await expect(d.start(w, "a")).rejects.toThrow(`host port ${port} is already in use`);
+      const err = await d.start(w, "a").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StartError);
+      expect((err as StartError).message).toContain(`host port ${port} is already in use`);
+      expect((err as StartError).fact).toEqual({ kind: "port-in-use", port });
       expect(await d.list()).toEqual([]);
       expect(readdirSync(join(dir, "processes")).filter((f) => f.endsWith(".json"))).toEqual([]);
     } finally {
@@ -117,24 +120,68 @@ describe("process driver", () => {
     );
   });
 
-  it("restarts a process killed by hand (kill -9), counting the restart", async () => {
+  it("reports a process killed by hand (kill -9) at once, with its signal, and restarts nothing itself", async () => {
     const port = await freePortPair();
     const events: ProcessEvent[] = [];
-    const d = driver(stateDir(), { onEvent: (e) => events.push(e) });
+    const exits: string[] = [];
+    const d = driver(stateDir(), { onEvent: (e) => events.push(e), onExit: (name) => exits.push(name) });
     const inst = await d.start(
       workload({ id: "api-0", hostPort: port, command: [process.execPath, appScript] }),
       "a",
     );
-    await waitHealthy({ host: "127.0.0.1", port }, fastHealth);
-    process.kill(pidOf(inst), "SIGKILL");
-    const back = await waitFor("a restarted instance", async () => {
-      const [i] = await d.list();
-      return i && i.state === "running" && i.ref !== inst.ref ? i : undefined;
-    });
-    expect(back.restarts).toBe(1);
     expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
-    expect(events.map((e) => e.kind)).toEqual(["started", "exited", "restart-scheduled", "started"]);
-    expect(events[1]?.detail).toBe("killed by SIGKILL");
+    const waiting = d.waitExit(inst, new AbortController().signal);
+    const t0 = Date.now();
+    process.kill(pidOf(inst), "SIGKILL");
+    const exit = await waiting;
+    expect(exit).toMatchObject({ code: null, signal: "SIGKILL" });
+    expect(exit?.at).toBeGreaterThanOrEqual(t0);
+    expect(exits).toEqual(["berth-api-0-a"]);
+    const [listed] = await d.list();
+    expect(listed).toMatchObject({ ref: inst.ref, state: "exited", lastError: "killed by SIGKILL", exit });
+    // Already exited: waitExit answers at once; the driver starts nothing by itself.
+    expect(await d.waitExit(inst, new AbortController().signal)).toEqual(exit);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await d.list()).map((i) => i.state)).toEqual(["exited"]);
+    expect(events.map((e) => e.kind)).toEqual(["started", "exited"]);
+    // The agent starts it again in the same slot: a fresh process.
+    const again = await d.start(
+      workload({ id: "api-0", hostPort: port, command: [process.execPath, appScript] }),
+      "a",
+    );
+    expect(again.ref).not.toBe(inst.ref);
+    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+  });
+
+  it("waitExit gives the exit code of a process that fails at start; tail gives its last lines of this run only", async () => {
+    const dir = stateDir();
+    const port = await freePortPair();
+    const d = driver(dir);
+    const script =
+      "console.log('first run'); console.error('Error: Cannot find module /x/missing.js'); process.exit(3)";
+    const w = workload({ id: "bad-0", hostPort: port, command: [process.execPath, "-e", script] });
+    const inst = await d.start(w, "a");
+    const exit = await d.waitExit(inst, new AbortController().signal);
+    expect(exit).toMatchObject({ code: 3, signal: null });
+    expect(await d.tail(inst, 10)).toBe("first run\nError: Cannot find module /x/missing.js");
+    expect(await d.tail(inst, 1)).toBe("Error: Cannot find module /x/missing.js");
+    const w2 = workload({
+      id: "bad-0",
+      hostPort: port,
+      command: [process.execPath, "-e", "console.log('second run'); process.exit(4)"],
+    });
+    const second = await d.start(w2, "a");
+    expect(await d.waitExit(second, new AbortController().signal)).toMatchObject({ code: 4 });
+    expect(await d.tail(second, 10)).toBe("second run");
+    // A wait that is given up resolves with null.
+    const third = await d.start(
+      workload({ id: "ok-0", hostPort: port, command: [process.execPath, appScript] }),
+      "b",
+    );
+    const ac = new AbortController();
+    const pending = d.waitExit(third, ac.signal);
+    ac.abort();
+    expect(await pending).toBeNull();
   });
 
   it("stop kills the whole process group, grandchildren included, and forgets the instance", async () => {
@@ -209,10 +256,10 @@ describe("process driver", () => {
     expect(readFileSync(`${log}.1`, "utf8")).toContain(line);
   });
 
-  it("a new driver adopts live processes (same pid, no restart) and restarts them when they die", async () => {
+  it("a new driver adopts live processes (same pid, no restart) and reports them exited when they die", async () => {
     const dir = stateDir();
     const port = await freePortPair();
-    const first = createProcessDriver({ stateDir: dir, pollMs: 100, restartBackoffMs: { initial: 100 } });
+    const first = createProcessDriver({ stateDir: dir, pollMs: 100 });
     const inst = await first.start(
       workload({ id: "keep-0", hostPort: port, command: [process.execPath, appScript] }),
       "a",
@@ -227,12 +274,13 @@ describe("process driver", () => {
     expect(events).toEqual([{ kind: "adopted", name: "berth-keep-0-a", pid: pidOf(inst) }]);
 
     process.kill(pidOf(inst), "SIGKILL");
-    const back = await waitFor("restart of the adopted process", async () => {
+    // Not our child: its exit status is not known, its death is seen by polling /proc.
+    const dead = await waitFor("the adopted process seen exited", async () => {
       const [i] = await second.list();
-      return i && i.state === "running" && i.ref !== inst.ref ? i : undefined;
+      return i && i.state === "exited" ? i : undefined;
     });
-    expect(back.restarts).toBe(1);
-    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+    expect(dead).toMatchObject({ ref: inst.ref, exit: { code: null, signal: null } });
+    expect(dead.lastError).toContain("exit status unknown");
   });
 
   it("children outlive a crashed agent process and the next driver adopts them", async () => {
@@ -262,20 +310,18 @@ describe("process driver", () => {
       state: "running",
       restarts: 0,
     });
-    // The orphan is no longer our child: its death is only seen by polling, and it is restarted.
+    // The orphan is no longer our child: its death is only seen by polling, and reported.
+    const exits: string[] = [];
+    const d2 = driver(dir, { onExit: (n) => exits.push(n) });
     process.kill(pid, "SIGKILL");
-    const back = await waitFor("restart of the orphaned child", async () => {
-      const [i] = await d.list();
-      return i && i.state === "running" && i.ref !== `pid:${pid}` ? i : undefined;
-    });
-    expect(back.restarts).toBe(1);
-    expect((await waitHealthy({ host: "127.0.0.1", port }, fastHealth)).ok).toBe(true);
+    await waitFor("the orphaned child seen exited", async () => (await d2.list())[0]?.state === "exited");
+    expect(exits).toEqual(["berth-host-0-a"]);
   });
 
   it("never adopts a recorded pid that now belongs to another process (start time differs)", async () => {
     const dir = stateDir();
     const port = await freePortPair();
-    const first = createProcessDriver({ stateDir: dir, pollMs: 100, restartBackoffMs: { initial: 60_000 } });
+    const first = createProcessDriver({ stateDir: dir, pollMs: 100 });
     const inst = await first.start(
       workload({ id: "gone-0", hostPort: port, command: [process.execPath, appScript] }),
       "a",
@@ -283,12 +329,13 @@ describe("process driver", () => {
     await first.close();
     process.kill(pidOf(inst), "SIGKILL");
     await waitFor("the process to die", () => !pidAlive(pidOf(inst)));
-    const second = driver(dir, { restartBackoffMs: { initial: 60_000 } });
+    const second = driver(dir);
     const [i] = await second.list();
     expect(i).toMatchObject({
       name: "berth-gone-0-a",
       state: "exited",
-      lastError: "was not running when the driver started",
+      lastError: "was not running when the agent started (exit status unknown)",
+      exit: { code: null, signal: null },
     });
   });
 
@@ -298,12 +345,17 @@ describe("process driver", () => {
     await expect(d.start(workload({ id: "img-0", hostPort: port, image: "x:1" }), "a")).rejects.toThrow(
       "cannot start berth-img-0-a: workload img-0 has no command (the process runtime runs commands, not images)",
     );
-    await expect(
-      d.start(workload({ id: "wd-0", hostPort: port, command: ["true"], workdir: "/nonexistent/dir" }), "a"),
-    ).rejects.toThrow("cannot start berth-wd-0-a: workdir /nonexistent/dir is not a directory");
-    await expect(
-      d.start(workload({ id: "nf-0", hostPort: port, command: ["/no/such/binary"] }), "a"),
-    ).rejects.toThrow('starting berth-nf-0-a: cannot run "/no/such/binary"');
+    const wd = (await d
+      .start(workload({ id: "wd-0", hostPort: port, command: ["true"], workdir: "/nonexistent/dir" }), "a")
+      .catch((e: StartError) => e)) as StartError;
+    expect(wd.message).toContain("cannot start berth-wd-0-a: workdir /nonexistent/dir is not a directory");
+    expect(wd.fact).toEqual({ kind: "workdir-missing", path: "/nonexistent/dir" });
+    const nf = (await d
+      .start(workload({ id: "nf-0", hostPort: port, command: ["/no/such/binary"] }), "a")
+      .catch((e: StartError) => e)) as StartError;
+    expect(nf.message).toContain('starting berth-nf-0-a: cannot run "/no/such/binary"');
+    expect(nf.fact).toMatchObject({ kind: "command-missing", command: "/no/such/binary" });
+    expect(nf.fact.kind === "command-missing" && nf.fact.detail).toMatch(/^ENOENT/);
     expect(await d.list()).toEqual([]);
   });
 });

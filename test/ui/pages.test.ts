@@ -144,6 +144,15 @@ describe("operations page: auth", () => {
     expect(page.text).toContain('action="/logout"');
     // The cookie opens the read API too (EventSource cannot send a bearer token).
     expect((await h.call("GET", "/v1/nodes", { headers: { cookie: session } })).status).toBe(200);
+    // A wrong bearer token is refused even beside a valid cookie.
+    expect(
+      (await h.call("GET", "/", { headers: { ...browser, cookie: session, authorization: "Bearer nope" } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await h.call("GET", "/v1/nodes", { headers: { cookie: session, authorization: "Bearer nope" } }))
+        .status,
+    ).toBe(401);
     // A made-up session does not.
     expect((await h.call("GET", "/v1/nodes", { headers: { cookie: "berth_session=forged" } })).status).toBe(
       401,
@@ -204,6 +213,28 @@ describe("operations page: content, bad input, transport", () => {
     expect(missing.text).toContain('href="/"');
     const hist = await h.call("GET", "/history", { headers: auth });
     expect(hist.text).toContain("first &lt;img src=x onerror=alert(1)&gt;");
+  });
+
+  it("shows berth's open alerts above everything, escaped", async () => {
+    const alerts = {
+      view: () => ({
+        enabled: true,
+        alerts: [
+          {
+            summary: "node web-1 lost",
+            cause: `no contact since 10:00 ${EVIL}`,
+            status: "firing",
+            since: "2025-01-01T00:00:00.000Z",
+          },
+        ],
+      }),
+    };
+    h = await startHarness({ apiToken: TOKEN, alerts }, world());
+    const page = await h.call("GET", "/", { headers: auth });
+    expect(page.text).toContain("1 open alert");
+    expect(page.text).toContain("node web-1 lost");
+    expect(page.text).toContain("no contact since 10:00 &lt;img");
+    expect(page.text).not.toMatch(/<img/i);
   });
 
   it("answers unknown generations and paths with a 404 page and a way back; API clients keep JSON", async () => {

@@ -60,9 +60,14 @@ export function instancesOf(n: NodeInput): InstanceRow[] {
   return doc.workloads.map((w): InstanceRow => {
     const r = trusted ? reported.get(w.id) : undefined;
     const current = r ? (r.specHash === null ? null : r.specHash === w.specHash) : null;
-    // Agents report `failed` for a replace that failed while the previous version keeps serving;
-    // its health is that version's. An instance that is stopped or crash-looping serves nothing.
-    const serving = r?.state === "running" || r?.state === "starting" || r?.state === "failed";
+    // Agents report `failed` or `crash-looping` for a new version that fails while the previous
+    // version keeps serving; `health` is then that version's (unknown when nothing runs). A stopped
+    // instance serves nothing.
+    const serving =
+      r?.state === "running" ||
+      r?.state === "starting" ||
+      r?.state === "failed" ||
+      r?.state === "crash-looping";
     const health = r ? (serving ? r.health : "unhealthy") : "unknown";
     return {
       node: n.node,

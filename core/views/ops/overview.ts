@@ -185,6 +185,11 @@ export function nodeRow(n: NodeInput): NodeRow {
   };
 }
 
+/** Rows most urgent first, then by name (sorts `rows` in place and returns it). */
+export function sortRows<T extends { attention: Attention }>(rows: T[], name: (r: T) => string): T[] {
+  return rows.sort(byAttention(name));
+}
+
 const byAttention =
   <T extends { attention: Attention }>(name: (r: T) => string) =>
   (a: T, b: T) =>
@@ -241,8 +246,17 @@ export function overview(
   filter: OverviewFilter = {},
   paging: { page?: number; perPage?: number } = {},
 ): OverviewModel {
-  const apps = appRows(input);
-  const nodes = nodeRows(input);
+  return overviewOf({ apps: appRows(input), nodes: nodeRows(input) }, input, filter, paging);
+}
+
+/** The overview from rows made already (sorted by attention; a cache may keep them). */
+export function overviewOf(
+  rows: { apps: readonly AppRow[]; nodes: readonly NodeRow[] },
+  input: OpsInput,
+  filter: OverviewFilter = {},
+  paging: { page?: number; perPage?: number } = {},
+): OverviewModel {
+  const { apps, nodes } = rows;
   const q = filter.q?.trim().toLowerCase() || undefined;
   const matching = apps.filter(
     (a) => (!q || a.app.includes(q)) && (!filter.attention || a.attention !== "ok"),
@@ -255,6 +269,7 @@ export function overview(
     published: input.published,
     tip: tipRow(input),
     health: input.health ?? null,
+    alerts: input.alerts ?? [],
     counts: {
       apps: apps.length,
       appsAttention: apps.filter((a) => a.attention !== "ok").length,
@@ -262,7 +277,7 @@ export function overview(
       nodesAttention: nodes.filter((n) => n.attention !== "ok").length,
     },
     apps: matching.slice((page - 1) * perPage, page * perPage),
-    nodes: filter.attention ? nodes.filter((n) => n.attention !== "ok") : nodes,
+    nodes: filter.attention ? nodes.filter((n) => n.attention !== "ok") : [...nodes],
     page: {
       page,
       pages,

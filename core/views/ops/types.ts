@@ -62,6 +62,14 @@ export interface TipInput {
   diagnostics?: Diagnostic[];
 }
 
+/** An open alert of berth's own alerting. */
+export interface AlertInput {
+  summary: string;
+  cause: string;
+  status: string;
+  since: string;
+}
+
 /** The generation that last changed an app (from the plans on the desired branch). */
 export interface DeployInput {
   generation: number;
@@ -85,6 +93,8 @@ export interface OpsInput {
   nodes: NodeInput[];
   /** app → the generation that last changed it, when known. */
   deploys: ReadonlyMap<string, DeployInput>;
+  /** berth's own open alerts (GET /v1/alerts), when alerting is on. */
+  alerts?: AlertInput[] | null;
   /** The reconciler's own health (/healthz), when it reports problems. */
   health?: { status: string; problems: { problem?: string; message: string }[] } | null;
 }
@@ -191,6 +201,7 @@ export interface OverviewModel {
   published: PublishedInput;
   tip: TipRow | null;
   health: OpsInput["health"];
+  alerts: AlertInput[];
   counts: { apps: number; appsAttention: number; nodes: number; nodesAttention: number };
   apps: AppRow[];
   nodes: NodeRow[];

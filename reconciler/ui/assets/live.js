@@ -97,19 +97,28 @@
       const old = document.getElementById(row.id);
       if (row.dataset.gone || (attentionOnly && row.dataset.attention === "ok")) {
         if (old) old.remove();
-      } else if (old) {
-        if (old.dataset.sort !== row.dataset.sort) row.classList.add("flash");
+      } else if (old && old.dataset.sort === row.dataset.sort) {
         old.replaceWith(row);
-      } else if (insert || replace) {
+      } else if (old || insert || replace) {
+        // Its place in the order changed (or it is new): move just this row, so the browser
+        // does not lay out a thousand rows again.
+        if (old) old.remove();
         row.classList.add("flash");
-        tb.appendChild(row);
+        place(tb, row);
       }
     }
-    const now = [...tb.rows];
-    const sorted = now
-      .slice()
-      .sort((a, b) => (a.dataset.sort < b.dataset.sort ? -1 : a.dataset.sort > b.dataset.sort ? 1 : 0));
-    if (sorted.some((r, i) => r !== now[i])) for (const r of sorted) tb.appendChild(r);
+  }
+
+  /** Inserts `row` before the first row whose sort key is greater (rows stay sorted). */
+  function place(tb, row) {
+    const key = row.dataset.sort || "";
+    for (const r of tb.rows) {
+      if ((r.dataset.sort || "") > key) {
+        tb.insertBefore(row, r);
+        return;
+      }
+    }
+    tb.appendChild(row);
   }
 
   function ago(ms) {
@@ -124,7 +133,10 @@
     const now = Date.now();
     for (const el of document.querySelectorAll("time[data-ago]")) {
       const t = Date.parse(el.getAttribute("datetime") || "");
-      if (Number.isFinite(t)) el.textContent = ago(now - t);
+      if (!Number.isFinite(t)) continue;
+      // Only what changed: writing the same text still makes the browser lay the table out again.
+      const text = ago(now - t);
+      if (el.textContent !== text) el.textContent = text;
     }
   }
 

@@ -61,10 +61,10 @@ function healthText(row: AppRow): string {
 
 export function appRowHtml(row: AppRow, now: number): Html {
   const d = row.lastDeploy;
-  return html`<tr id="app-${row.app}" data-sort="${sortKey(row.attention, row.app)}" data-attention="${row.attention}" data-nodes="${row.nodes.join(" ")}">
+  return html`<tr id="app-${row.app}" data-sort="${sortKey(row.attention, row.app)}" data-attention="${row.attention}">
 <th scope="row"><a href="/apps/${seg(row.app)}">${row.app}</a></th>
-<td>${badge(row.sync, syncTone[row.sync], "convergence: does what serves match what is desired?")}</td>
-<td>${badge(healthText(row), healthTone[row.health], "health: instances answering their health check")}</td>
+<td>${badge(row.sync, syncTone[row.sync])}</td>
+<td>${badge(healthText(row), healthTone[row.health])}</td>
 <td>${versions(row)}</td>
 <td>${d ? html`<a href="/history/${d.generation}">#${d.generation}</a> ${ago(d.at, now)} ${badge(d.result, resultTone[d.result])}` : html`<span class="muted">not in recent history</span>`}</td>
 <td class="err">${cause(row, now)}</td>
@@ -110,6 +110,7 @@ export function summaryHtml(m: OverviewModel, now: number): Html {
   const health = m.health && m.health.status !== "ok" ? m.health : null;
   return html`<div id="summary">
 ${health ? html`<div class="banner bad" role="alert"><strong>The reconciler is ${health.status}.</strong><ul>${health.problems.map((p) => html`<li>${p.message}</li>`)}</ul></div>` : ""}
+${m.alerts.length > 0 ? html`<div class="banner bad" role="alert"><strong>${m.alerts.length} open ${m.alerts.length === 1 ? "alert" : "alerts"}</strong> (<a href="/v1/alerts">GET /v1/alerts</a>)<ul>${m.alerts.map((a) => html`<li>${a.summary}${a.cause ? html` — ${a.cause}` : ""} <span class="muted">${a.status} since ${ago(a.since, now)}</span></li>`)}</ul></div>` : ""}
 ${tipHtml(m.tip, m, now)}
 <ul class="summary">
 <li><strong>${c.appsAttention}</strong> of ${c.apps} apps need attention</li>
@@ -155,8 +156,9 @@ ${f.q || f.attention ? html`<a href="/">clear</a>` : ""}
 </form>
 <h2 id="apps-title">Apps</h2>
 ${pager(m)}
-<table id="apps" aria-labelledby="apps-title" data-insert="${insertable(m) ? "1" : "0"}" data-attention-only="${f.attention ? "1" : "0"}">
-<thead><tr><th scope="col">App</th><th scope="col">Sync</th><th scope="col">Health</th><th scope="col">Desired commit → serving, per node</th><th scope="col">Last deploy</th><th scope="col">Failing operation / last error</th></tr></thead>
+<table id="apps" class="fixed" aria-labelledby="apps-title" data-insert="${insertable(m) ? "1" : "0"}" data-attention-only="${f.attention ? "1" : "0"}">
+<colgroup><col class="c-app"><col class="c-sync"><col class="c-health"><col class="c-ver"><col class="c-deploy"><col class="c-err"></colgroup>
+<thead><tr><th scope="col">App</th><th scope="col" title="Convergence: does what serves match what is desired?">Sync</th><th scope="col" title="Instances answering their health check, whatever version they run">Health</th><th scope="col">Desired commit → serving, per node</th><th scope="col">Last deploy</th><th scope="col">Failing operation / last error</th></tr></thead>
 <tbody>
 ${m.apps.map((a) => appRowHtml(a, now))}
 </tbody>
@@ -164,7 +166,8 @@ ${m.apps.map((a) => appRowHtml(a, now))}
 ${m.apps.length === 0 ? html`<p class="muted">No apps${f.q || f.attention ? " match this filter" : " are published yet"}.</p>` : ""}
 ${pager(m)}
 <h2 id="nodes-title">Nodes</h2>
-<table id="nodes" aria-labelledby="nodes-title" data-insert="1" data-attention-only="${f.attention ? "1" : "0"}">
+<table id="nodes" class="fixed" aria-labelledby="nodes-title" data-insert="1" data-attention-only="${f.attention ? "1" : "0"}">
+<colgroup><col class="c-node"><col class="c-live"><col class="c-seen"><col class="c-agent"><col class="c-phase"><col class="c-sync"><col class="c-drift"><col class="c-problems"><col class="c-count"></colgroup>
 <thead><tr><th scope="col">Node</th><th scope="col">Liveness</th><th scope="col">Last seen</th><th scope="col">Agent</th><th scope="col">Phase</th><th scope="col">In sync</th><th scope="col">Drift repaired</th><th scope="col">Problems</th><th scope="col">Apps</th></tr></thead>
 <tbody>
 ${m.nodes.map((n) => nodeRowHtml(n, now))}

@@ -340,7 +340,7 @@ describe.skipIf(!ok)("berth logs and berth restart on a cluster (real berth serv
 
   it("containers: history, follow across a restart, and the removed container's output", async () => {
     const first = jsonLines(
-      (await runBerth(["logs", ctalk, "-n", "200", "--json", "--url", url])).stdout,
+      (await runBerth(["logs", ctalk, "-n", "10000", "--json", "--url", url])).stdout,
     ).filter((e) => e.type === "line");
     const app = first.filter((l) => l.origin === "app");
     expect(app.every((l) => l.node === cn && l.instance === `berth-${ctalk}-0-a`)).toBe(true);

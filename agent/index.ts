@@ -31,6 +31,8 @@ import { createStatusReporter } from "./loop/status-reporter.js";
 import { createRestartReporter } from "./restart/reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
 import { readRecords } from "./runtime/process-records.js";
+import { createSecretResolver } from "./secrets/resolver.js";
+import { sensitiveValues } from "./secrets/sensitive.js";
 
 export type { AgentEvent } from "./core/events.js";
 
@@ -75,6 +77,14 @@ export interface AgentOptions {
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
   deadlines?: Partial<DeadlineSettings>;
+  /**
+   * The node's age identity file (berth node add / berth node identity write it): decrypts the
+   * secrets of the workloads it starts. Without it, a workload that takes secrets fails to start
+   * with an error saying so; everything else runs.
+   */
+  identityFile?: string;
+  /** Where containers' env files live for the moment of a start (default: tmpfs, runtime/env-file.ts). */
+  envDir?: string;
   /** "HOST:PORT" to serve Prometheus metrics on (GET /metrics); off when absent. */
   metricsListen?: string;
 }
@@ -120,6 +130,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const stored = await loadState(opts.stateDir);
   for (const w of stored.warnings) logger.warn(w);
 
+  // Loads nothing until a workload with secrets starts (the age library stays out of idle agents).
+  const secrets = createSecretResolver({
+    ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+    warn: (m) => logger.warn(m),
+  });
+  const resolveSecrets = secrets.decrypt;
   const state = initialState();
   // --publish-address 0.0.0.0 (or ::) publishes container ports on every interface, as before
   // berth knew node addresses; any other value replaces the document's address on this host.
@@ -136,6 +152,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           // Exits of children it spawned arrive as events; polling is for adopted ones (and log
           // sizes), and every drift tick lists (and so checks) them anyway: no need to poll faster.
           pollMs: driftIntervalMs,
+          resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           host: reachedAt,
           onEvent: (e) =>
@@ -148,6 +165,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         engine: runtime,
         node: opts.node,
         savedLogsDir: join(opts.stateDir, "logs", "containers"),
+        resolveSecrets,
+        ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
         publishAddress: () => (wildcard ? undefined : reachedAt()),
       });
@@ -176,16 +195,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
   // Every workload is health-checked where the proxies reach it: the node's address.
   const place = (runtime: Runtime) => healthPlace(state.reach, runtime);
-  /** The instance's last lines, made safe to show: sanitised, secret env values redacted, bounded. */
+  /**
+   * The instance's last lines, made safe to show: sanitised, bounded, and with every value the
+   * workload must not show redacted — secret-looking env values, URL passwords and the plaintext of
+   * its encrypted secrets (an app that prints its own secret on the way down).
+   */
   const excerpt = async (i: ObservedInstance, w: Workload) => {
     const raw = await drivers.forRuntime(i.runtime).tail(i, excerptLines);
-    const secrets = secretValues(w.env);
-    return raw === ""
-      ? []
-      : raw
-          .split("\n")
-          .slice(-excerptLines)
-          .map((l) => sanitiseLine(l, { secrets, maxBytes: excerptLineChars }));
+    if (raw === "") return [];
+    const hidden = await sensitiveValues(w, secrets);
+    return raw
+      .split("\n")
+      .slice(-excerptLines)
+      .map((l) => sanitiseLine(l, { secrets: hidden, maxBytes: excerptLineChars }));
   };
   const store = createStateWriter(opts.stateDir, (e) => {
     if (!e) {
@@ -202,6 +224,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stateDir: opts.stateDir,
       store,
       drivers,
+      secrets,
       ingress,
       execute: createExecutor({
         drivers,
@@ -212,6 +235,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         drainMs: opts.slotDrainMs ?? 0,
         excerpt,
         now: Date.now,
+        resolveSecrets,
       }),
       excerpt,
       reporter,
@@ -257,10 +281,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   onRuntimeExit = () => machine.runtimeChanged();
   machine.start();
 
-  // Secret values the app's output is redacted of: from the documents the agent knows and, for
-  // processes started before an agent restart, from the process records (cached for 10 s).
+  // Values the app's output is redacted of (agent/secrets/sensitive.ts): secret-looking env values,
+  // URL passwords and decrypted secrets of the app's workloads in the documents the agent knows
+  // (current and previous), and, for processes started before an agent restart, the secret-looking
+  // values of their records (re-read at most every 10 s).
   let recorded: { at: number; env: { app: string; env: Record<string, string> }[] } = { at: 0, env: [] };
-  const secretsFor = (app: string): string[] => {
+  const secretsFor = async (app: string): Promise<string[]> => {
     if (Date.now() - recorded.at > 10_000) {
       recorded = {
         at: Date.now(),
@@ -269,7 +295,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
     const out = new Set<string>();
     for (const w of ctx.state.knownSpecs.values())
-      if (w.app === app) for (const v of secretValues(w.env)) out.add(v);
+      if (w.app === app) for (const v of await sensitiveValues(w, secrets)) out.add(v);
     for (const r of recorded.env) if (r.app === app) for (const v of secretValues(r.env)) out.add(v);
     return [...out];
   };

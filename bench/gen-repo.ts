@@ -16,6 +16,14 @@ export interface GenerateOptions {
   commit?: boolean;
   /** Pack the objects after committing, as a real repo is (default true). */
   gc?: boolean;
+  /**
+   * An encrypted secret on every app (env DB_PASSWORD: {secret: DB_PASSWORD}, secrets/<app>.yaml):
+   * every node gets an age identity, berth.yaml one operator, and each secret is real age
+   * ciphertext encrypted to the operator and the nodes the app is placed on (berth's own placement
+   * decides them), so the repo validates. Identities are random: the repo is the same only in
+   * everything else. Default false.
+   */
+  secrets?: boolean;
 }
 
 export interface GeneratedRepo {
@@ -84,10 +92,12 @@ export async function generateRepo(dir: string, opts: GenerateOptions): Promise<
   const rand = rng(opts.seed ?? 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   for (const sub of ["apps", "nodes", "domains"]) mkdirSync(join(dir, sub), { recursive: true });
+  const ids = opts.secrets ? await identities(opts.nodes + 1) : undefined;
+  const operator = ids?.[opts.nodes];
 
   writeFileSync(
     join(dir, "berth.yaml"),
-    "# yaml-language-server: $schema=.berth/schema/settings.schema.json\nkind: Settings\nbranch: main\ndefaults:\n  strategy: start-first\n  health:\n    intervalSeconds: 5\n",
+    `# yaml-language-server: $schema=.berth/schema/settings.schema.json\nkind: Settings\nbranch: main\ndefaults:\n  strategy: start-first\n  health:\n    intervalSeconds: 5\n${operator ? `operators:\n  - name: bench\n    recipient: ${operator.recipient}\n` : ""}`,
   );
 
   // Nodes: 80% container pool (podman, every fifth docker), 20% process pool; 1% also proxies.
@@ -108,7 +118,7 @@ export async function generateRepo(dir: string, opts: GenerateOptions): Promise<
       `${SCHEMA("node")}kind: Node\nname: ${name}\naddress: 10.${(i >> 8) & 255}.${i & 255}.10\n` +
         `roles: [${i < proxies ? "worker, proxy" : "worker"}]\nruntime: ${runtime}\n` +
         `labels:\n  zone: ${ZONES[Math.floor(i / 5) % ZONES.length]}\n  disk: ${i % 3 === 0 ? "ssd" : "hdd"}\n  pool: ${pool}\n` +
-        `capacity:\n  cpu: ${cpu}\n  memory: ${cpu * 4}Gi\ntokenSha256: ${token}\n`,
+        `capacity:\n  cpu: ${cpu}\n  memory: ${cpu * 4}Gi\ntokenSha256: ${token}\n${ids ? `recipient: ${ids[i]?.recipient}\n` : ""}`,
     );
   }
 
@@ -145,6 +155,7 @@ export async function generateRepo(dir: string, opts: GenerateOptions): Promise<
     y += `env:\n  REVISION: "1"\n  LOG_LEVEL: ${pick(["info", "debug", "warn"])}\n  SERVICE_NAME: ${name}\n`;
     if (rand() < 0.5) y += `  DATABASE_URL: postgres://db.internal:5432/${name.replace(/-/g, "_")}\n`;
     if (rand() < 0.3) y += `  API_TOKEN: "${Math.floor(rand() * 1e12).toString(16)}"\n`;
+    if (opts.secrets) y += "  DB_PASSWORD: { secret: DB_PASSWORD }\n";
     if (hasPort && rand() < 0.6) y += `health:\n  path: /healthz\n  timeoutSeconds: 2\n`;
     if (rand() < 0.05) y += `volumes:\n  - name: data\n    path: /var/lib/${name}\n`;
     if (rand() < 0.1) y += `strategy: stop-first\n`;
@@ -166,7 +177,8 @@ export async function generateRepo(dir: string, opts: GenerateOptions): Promise<
     );
   }
 
-  const files = 1 + opts.nodes + opts.apps + count;
+  if (operator) await writeSecrets(dir, operator.recipient);
+  const files = 1 + opts.nodes + opts.apps + count + (operator ? opts.apps : 0);
   const result: GeneratedRepo = { dir, files, apps, nodes, hosts };
   if (opts.commit ?? true) {
     result.commit = commitAll(dir, `Generate ${opts.apps} apps, ${opts.nodes} nodes, ${count} domains`);
@@ -203,6 +215,66 @@ export async function mutateOneApp(
     out.commit = git(dir, "rev-parse", "HEAD");
   }
   return out;
+}
+
+/** `n` age identities and their recipients. */
+async function identities(n: number): Promise<{ identity: string; recipient: string }[]> {
+  const age = await import("age-encryption");
+  const out: { identity: string; recipient: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const identity = await age.generateX25519Identity();
+    out.push({ identity, recipient: await age.identityToRecipient(identity) });
+  }
+  return out;
+}
+
+/**
+ * secrets/<app>.yaml for every app: its DB_PASSWORD encrypted to the operator and to the nodes
+ * berth places the app on (read back from the files just written, placed by berth's placement).
+ */
+async function writeSecrets(dir: string, operator: string): Promise<void> {
+  const [{ loadWorktree }, { buildNodeTable, Placer, appRequest }, { renderSecretsFile }, age] =
+    await Promise.all([
+      import("../reconciler/repo/load.js"),
+      import("../core/placement/index.js"),
+      import("../core/secrets/file.js"),
+      import("age-encryption"),
+    ]);
+  // The apps take a secret that is not written yet, so the load has that diagnostic: placement
+  // only needs the (valid) apps and nodes.
+  const { config } = await loadWorktree(dir);
+  const table = buildNodeTable(config.nodes.map((e) => e.spec));
+  const apps = config.apps.map((e) => e.spec).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const placement = new Placer().place(table, apps.map(appRequest));
+  mkdirSync(join(dir, "secrets"), { recursive: true });
+  const one = async (name: string) => {
+    const placed = placement.byApp.get(name)?.nodes ?? [];
+    const recipients = [operator];
+    for (const i of placed) {
+      const r = table.specs[i]?.recipient;
+      if (r && !recipients.includes(r)) recipients.push(r);
+    }
+    const e = new age.Encrypter();
+    for (const r of recipients) e.addRecipient(r);
+    const ciphertext = age.armor.encode(await e.encrypt(`bench-password-${name}`));
+    const spec = {
+      kind: "Secrets" as const,
+      app: name,
+      secrets: {
+        DB_PASSWORD: {
+          recipients: recipients as [string, ...string[]],
+          updated: "2026-11-23T10:00:00Z",
+          ciphertext,
+        },
+      },
+    };
+    writeFileSync(
+      join(dir, "secrets", `${name}.yaml`),
+      renderSecretsFile(spec, () => undefined),
+    );
+  };
+  // Encryption runs X25519 on the thread pool: a few dozen at a time keep it busy.
+  for (let i = 0; i < apps.length; i += 64) await Promise.all(apps.slice(i, i + 64).map((a) => one(a.name)));
 }
 
 function commitAll(dir: string, message: string): string {

@@ -20,7 +20,9 @@ import { generateRepo, mutateOneApp } from "./gen-repo.js";
 import { machineSpeed } from "./support.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const params = { apps: 10_000, nodes: 1_000, domains: 5_000, seed: 1 };
+// Every app takes an encrypted secret (secrets/<app>.yaml, real age ciphertext): validation reads
+// their armor and headers and checks recipients against placement, and must stay within its goal.
+const params = { apps: 10_000, nodes: 1_000, domains: 5_000, seed: 1, secrets: true };
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const built = existsSync(join(root, "dist/cli/main.js"));
 const cli = built ? [join(root, "dist/cli/main.js")] : ["--import", "tsx", join(root, "cli/main.ts")];
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const load = loadavg()[0]?.toFixed(1);
   const speedBefore = machineSpeed();
   console.log(
-    `validate: ${params.apps} apps, ${params.nodes} nodes, ${params.domains} domains (${files} files); ${runs} runs each, median (min); load average ${load} on ${availableParallelism()} cores; CLI from ${built ? "dist" : "tsx"}`,
+    `validate: ${params.apps} apps${params.secrets ? " each with an encrypted secret" : ""}, ${params.nodes} nodes, ${params.domains} domains (${files} files); ${runs} runs each, median (min); load average ${load} on ${availableParallelism()} cores; CLI from ${built ? "dist" : "tsx"}`,
   );
   const rows: [string, string, string][] = [];
   const cliRun = (args: string[]) =>
@@ -82,7 +84,7 @@ async function ensureRepo(dir: string): Promise<number> {
   if (existsSync(marker) && readFileSync(marker, "utf8") === want) {
     // Undo what warm runs committed, so every run starts from the same commit.
     execFileSync("git", ["-C", dir, "reset", "-q", "--hard", "bench-base"]);
-    return 1 + params.apps + params.nodes + params.domains;
+    return 1 + params.apps + params.nodes + params.domains + (params.secrets ? params.apps : 0);
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   restart: () => import("./commands/restart.js"),
   alerts: () => import("./commands/alerts.js"),
   node: () => import("./commands/node.js"),
+  secret: () => import("./commands/secret.js"),
   schema: () => import("./commands/schema.js"),
 };
 

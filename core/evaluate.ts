@@ -17,6 +17,9 @@ import {
   type PlacementResult,
   Placer,
 } from "./placement/index.js";
+import { unreadableSecrets } from "./secrets/readable.js";
+import { secretsByApp } from "./secrets/refs.js";
+import { withCiphertexts } from "./secrets/resolve.js";
 
 export interface Evaluation {
   valid: boolean;
@@ -44,10 +47,13 @@ export class Evaluator {
     const placed = this.placeChecked(load);
     if ("diagnostics" in placed) return { valid: false, diagnostics: placed.diagnostics, desired: new Map() };
     const { apps, placement } = placed;
+    // Env entries that take secrets get their ciphertext; nothing is decrypted here.
+    const secrets = secretsByApp(load.config);
+    const specs = secrets.size === 0 ? apps : apps.map((a) => withCiphertexts(a, secrets.get(a.name)?.spec));
     return {
       valid: true,
       diagnostics: [],
-      desired: this.builder.build(load.config, apps, placement, source),
+      desired: this.builder.build(load.config, specs, placement, source),
     };
   }
 
@@ -79,6 +85,7 @@ export class Evaluator {
       const shortfall = placement.byApp.get(entry.spec.name)?.shortfall;
       if (shortfall) findings.push(placementFinding(load, entry, shortfall));
     }
+    if (findings.length === 0) findings.push(...unreadableSecrets(config, entries, placement));
     if (findings.length > 0) return { diagnostics: load.locate(findings) };
     return { apps, placement };
   }

@@ -8,6 +8,7 @@ import domain from "./domain.schema.json" with { type: "json" };
 import node from "./node.schema.json" with { type: "json" };
 import plan from "./plan.schema.json" with { type: "json" };
 import requests from "./requests.schema.json" with { type: "json" };
+import secrets from "./secrets.schema.json" with { type: "json" };
 import settings from "./settings.schema.json" with { type: "json" };
 import status from "./status.schema.json" with { type: "json" };
 import type {
@@ -20,6 +21,7 @@ import type {
   NodeStatus,
   Plan,
   RequestReport,
+  Secrets,
   Settings,
 } from "./types.js";
 import * as generated from "./validators.generated.js";
@@ -33,6 +35,7 @@ export const schemas = {
   "domain.schema.json": domain,
   "node.schema.json": node,
   "settings.schema.json": settings,
+  "secrets.schema.json": secrets,
   "desired.schema.json": desired,
   "status.schema.json": status,
   "plan.schema.json": plan,
@@ -40,13 +43,20 @@ export const schemas = {
 } as const;
 
 /** The config kinds a document in the repo may have, and the schema of each. */
-export const configKinds = { App: app, Domain: domain, Node: node, Settings: settings } as const;
+export const configKinds = {
+  App: app,
+  Domain: domain,
+  Node: node,
+  Settings: settings,
+  Secrets: secrets,
+} as const;
 export type ConfigKind = keyof typeof configKinds;
 export interface ConfigDocumentOf {
   App: App;
   Domain: Domain;
   Node: Node;
   Settings: Settings;
+  Secrets: Secrets;
 }
 
 export type SchemaError = ErrorObject;
@@ -60,7 +70,7 @@ export interface Validator<T> {
 // (replicas 1, roles [worker], tls auto…) into the loaded documents.
 type Compiled = Validator<unknown>;
 const gen = generated as unknown as {
-  withDefaults: Record<"app" | "domain" | "node" | "settings", Compiled>;
+  withDefaults: Record<"app" | "domain" | "node" | "settings" | "secrets", Compiled>;
   plain: Record<"desired" | "status" | "plan" | "agentRequests" | "logBatch" | "requestReport", Compiled>;
 };
 const configValidators = {
@@ -68,6 +78,7 @@ const configValidators = {
   Domain: gen.withDefaults.domain,
   Node: gen.withDefaults.node,
   Settings: gen.withDefaults.settings,
+  Secrets: gen.withDefaults.secrets,
 };
 
 /** Validates a config document of `kind` and fills in its defaults (mutates the value). */

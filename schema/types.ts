@@ -22,6 +22,20 @@ export type Hostname = string;
  */
 export type Memory = string;
 /**
+ * Name of a secret: letters, digits and '_', not starting with a digit (like an environment variable).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretName".
+ */
+export type SecretName = string;
+/**
+ * An age X25519 recipient (public key): age1 and 58 bech32 characters. Its identity (private key) never enters the repo.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Recipient".
+ */
+export type Recipient = string;
+/**
  * A SHA-256 digest prefixed with its algorithm.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -111,6 +125,24 @@ export interface Env {
   [k: string]: string;
 }
 /**
+ * Environment variables of an app, name to value: a string, or {secret: NAME} for the value of the app's encrypted secret NAME (secrets/<app>.yaml, docs/secrets.md).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AppEnv".
+ */
+export interface AppEnv {
+  [k: string]: string | SecretRef;
+}
+/**
+ * Takes an env value from the app's encrypted secret of this name.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretRef".
+ */
+export interface SecretRef {
+  secret: SecretName;
+}
+/**
  * Health check on the app's port: HTTP GET of `path` (2xx/3xx is healthy), or a TCP connect when no path is given.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -188,7 +220,7 @@ export interface App {
    * Working directory of a process app; a relative path is resolved against the agent's --base-dir (berth up: the config repo).
    */
   workdir?: string;
-  env?: Env;
+  env?: AppEnv;
   /**
    * Port the app listens on inside its container; needed for routes and health checks.
    */
@@ -259,6 +291,7 @@ export interface Node {
    * SHA-256 (hex) of the agent's bearer token; the token itself is never committed.
    */
   tokenSha256?: string;
+  recipient?: Recipient;
   /**
    * Nothing is placed here; what ran here moves elsewhere.
    */
@@ -340,6 +373,16 @@ export interface Settings {
     env?: Env;
   };
   /**
+   * People who may read and write secrets: every secret is encrypted to each of them, besides the nodes that may run its app (docs/secrets.md).
+   */
+  operators?: {
+    /**
+     * Who this is, e.g. alice or ops@example.com.
+     */
+    name: string;
+    recipient: Recipient;
+  }[];
+  /**
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
@@ -381,6 +424,39 @@ export interface Settings {
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "EncryptedValue".
+ */
+export interface EncryptedValue {
+  /**
+   * The recipients the ciphertext was encrypted to, in the order of its header stanzas (age headers do not name their recipients, so berth records them).
+   *
+   * @minItems 1
+   */
+  recipients: [Recipient, ...Recipient[]];
+  /**
+   * When the value was last set (UTC); berth secret rekey keeps it.
+   */
+  updated?: string;
+  /**
+   * ASCII-armored age ciphertext (-----BEGIN AGE ENCRYPTED FILE-----).
+   */
+  ciphertext: string;
+}
+/**
+ * The encrypted secrets of one app (secrets/<app>.yaml), written by berth secret set / rekey. Each value is standard ASCII-armored age ciphertext encrypted to the operators and to the nodes that may run the app.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Secrets".
+ */
+export interface Secrets {
+  kind: "Secrets";
+  app: Name;
+  secrets: {
+    [k: string]: EncryptedValue;
+  };
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Workload".
  */
 export interface Workload {
@@ -395,6 +471,12 @@ export interface Workload {
   command?: string[];
   workdir?: string;
   env: Env;
+  /**
+   * Env values the agent decrypts with the node's age identity when it starts an instance, by env name. The reconciler never sees their plaintext.
+   */
+  secrets?: {
+    [k: string]: SecretEnv;
+  };
   port?: number;
   hostPort: number;
   health: {
@@ -408,6 +490,17 @@ export interface Workload {
   volumes: Volume[];
   strategy: Strategy;
   specHash: Sha256;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "SecretEnv".
+ */
+export interface SecretEnv {
+  secret: SecretName;
+  /**
+   * ASCII-armored age ciphertext, as in secrets/<app>.yaml.
+   */
+  ciphertext: string;
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -652,13 +745,17 @@ export interface FieldChange {
   field: string;
   before?: JsonValue;
   after?: JsonValue;
+  /**
+   * Set for an encrypted secret (field secrets.NAME): what happened to it. Its value is never shown: before/after are absent.
+   */
+  secret?: "added" | "removed" | "changed" | "re-encrypted";
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "ResourceChange".
  */
 export interface ResourceChange {
-  kind: "App" | "Domain" | "Node" | "Settings";
+  kind: "App" | "Domain" | "Node" | "Settings" | "Secrets";
   /**
    * app/node name, or host+path for a domain
    */

@@ -8,7 +8,7 @@ import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
 
 const dir = new URL("../schema/", import.meta.url);
-const names = ["common", "app", "domain", "node", "settings", "desired", "status", "plan", "requests"];
+const names = ["common", "app", "domain", "node", "settings", "secrets", "desired", "status", "plan", "requests"];
 const schemas = names.map((n) => JSON.parse(readFileSync(new URL(`${n}.schema.json`, dir), "utf8")));
 const id = (n) => `https://berth.sh/schema/${n}.schema.json`;
 
@@ -37,6 +37,7 @@ const withDefaults = compile(true, {
   domain: id("domain"),
   node: id("node"),
   settings: id("settings"),
+  secrets: id("secrets"),
 });
 const plain = compile(false, {
   desired: id("desired"),
@@ -57,7 +58,7 @@ const require = createRequire(import.meta.url);
 const out = `${header}
 export const withDefaults = (() => {
 ${withDefaults.replace(/export const (\w+) = /g, "const $1 = ")}
-return { app, domain, node, settings };
+return { app, domain, node, settings, secrets };
 })();
 
 export const plain = (() => {

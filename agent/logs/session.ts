@@ -21,8 +21,8 @@ export interface LogSessionDeps {
   /** Instances on this node now (every runtime). */
   instances(): Promise<ObservedInstance[]>;
   driverOf(runtime: ObservedInstance["runtime"]): RuntimeDriver | undefined;
-  /** Values to redact from the app's output (its secret env values, current and previous). */
-  secrets(app: string): readonly string[];
+  /** Values to redact from the app's output (its secret env values and decrypted secrets, current and previous). */
+  secrets(app: string): Promise<readonly string[]>;
   upload(id: string, batch: LogBatch, signal: AbortSignal): Promise<UploadResult>;
   /** Registers a callback run after each action the agent takes (new instances may exist). */
   onActivity(fn: () => void): () => void;
@@ -84,12 +84,14 @@ export async function runLogSession(req: LogRequest, deps: LogSessionDeps): Prom
     await send({ entries: [], historyDone: true, done: true, notices: [grep.error] });
     return;
   }
-  const secrets = () => deps.secrets(req.app);
+  // Known at the start, and refreshed while following (a deploy may bring new secrets).
+  let known = await deps.secrets(req.app);
+  const secrets = () => known;
   const q: HistoryQuery = {
     lines: req.lines,
     sinceMs: req.since === null ? null : Date.parse(req.since),
     grep: grep?.ok ? grep.test : null,
-    secrets: secrets(),
+    secrets: known,
     following: req.follow,
   };
   const startedAt = new Date().toISOString();
@@ -154,7 +156,12 @@ export async function runLogSession(req: LogRequest, deps: LogSessionDeps): Prom
     }),
     sources.containers.map((t, i) => ({ target: t, since: containerHistories[i]?.newest ?? startedAt })),
   );
-  const unhook = deps.onActivity(() => follower.poke());
+  const unhook = deps.onActivity(() => {
+    follower.poke();
+    void deps.secrets(req.app).then((s) => {
+      known = s;
+    });
+  });
   const onAbort = () => poke();
   signal.addEventListener("abort", onAbort);
   const heartbeatMs = deps.heartbeatMs ?? 15_000;

@@ -13,6 +13,7 @@ import type { Health } from "../core/planner.js";
 import { type RestartJob, restartStates } from "../core/restart.js";
 import { buildStatus, type Problem, type StatusInput } from "../core/status.js";
 import type { RestartReporter } from "../restart/reporter.js";
+import type { SecretResolver } from "../secrets/resolver.js";
 import type { DriverSet } from "./drivers.js";
 import type { Outcome } from "./executor.js";
 import { probeHealth } from "./health-monitor.js";
@@ -27,6 +28,11 @@ export interface LoopDeps {
   /** Writes desired.json / applied.json in the background, in order. */
   store: StateWriter;
   drivers: DriverSet;
+  /**
+   * Decrypts workloads' secrets (loads nothing until asked). Output of a workload shown anywhere
+   * is redacted with agent/secrets/sensitive.ts sensitiveValues(w, secrets).
+   */
+  secrets: SecretResolver;
   ingress: Ingress | null;
   /** Runs an action; `signal` aborts it when a newer document no longer wants its target. */
   execute: (a: Action, signal: AbortSignal) => Promise<Outcome>;

@@ -6,6 +6,8 @@
 // moment, then removed by a later pass); when the new one fails it is stopped and the old one keeps
 // serving. The wait is abandoned when the action's own signal aborts (a newer document no longer
 // wants its target). It decides nothing: what happened is returned as facts for the loop.
+
+import { IdentityError } from "../../core/secrets/identity.js";
 import type { Workload } from "../../schema/index.js";
 import type { Action, ObservedInstance } from "../core/actions.js";
 import type { HealthPlace } from "../core/address.js";
@@ -13,6 +15,7 @@ import type { FailureFact } from "../core/cause.js";
 import { type DeadlineSettings, healthDeadlineMs, stopDeadlineMs } from "../core/deadlines.js";
 import { type WaitResult, waitHealthy } from "../health/check.js";
 import { type Instance, type InstanceExit, type Slot, StartError } from "../runtime/driver.js";
+import { SecretError } from "../secrets/resolver.js";
 import type { DriverSet } from "./drivers.js";
 import { checkable } from "./health-monitor.js";
 import type { Ingress } from "./ingress.js";
@@ -30,6 +33,11 @@ export interface ExecutorDeps {
   /** The last output lines of an instance, sanitised and redacted for its workload. */
   excerpt: (i: Instance & { runtime: Workload["runtime"] }, w: Workload) => Promise<string[]>;
   now: () => number;
+  /** Decrypts a workload's secrets; a stop-first replace tries it before stopping the old instance. */
+  resolveSecrets?: (
+    app: string,
+    secrets: NonNullable<Workload["secrets"]>,
+  ) => Promise<Record<string, string>>;
 }
 
 /** A new instance the action started (for the loop's per-spec crash bookkeeping). */
@@ -262,6 +270,16 @@ export function createExecutor(
       case "replace": {
         const { workload: w, old } = action;
         if (action.strategy === "stop-first") {
+          // Nothing would serve while a new instance that cannot get its secrets fails to start:
+          // find out first (the value is dropped; the driver decrypts again when it starts).
+          if (w.secrets && Object.keys(w.secrets).length > 0 && deps.resolveSecrets) {
+            try {
+              await deps.resolveSecrets(w.app, w.secrets);
+            } catch (e) {
+              const error = `${message(e)}; the old instance keeps serving`;
+              return { ok: false, error, fact: { kind: "agent", detail: error } };
+            }
+          }
           await stop(old);
           const r = await startAndWait(w, action.slot);
           if (!r.ok) return failed(r);
@@ -344,6 +362,8 @@ const describeShort = (e: InstanceExit): string =>
 /** The fact behind an error thrown by a step. */
 function factOf(e: unknown, action: Action): FailureFact {
   if (e instanceof StartError) return e.fact;
+  // The node cannot decrypt what the workload needs: the agent's identity is at fault, not the runtime.
+  if (e instanceof SecretError || e instanceof IdentityError) return { kind: "agent", detail: message(e) };
   if (e instanceof DeadlineError)
     return {
       kind: "deadline",

@@ -34,8 +34,28 @@ export const containerName = (workloadId: string, slot: Slot): string => `berth-
 /** Name of a node-local named volume of an app; kept across deploys and slots. */
 export const volumeName = (app: string, volume: string): string => `berth-${app}-${volume}`;
 
-/** `run -d` of `w` in `slot`. Throws when the workload has no image (a process workload). */
-export function runArgv(w: Workload, slot: Slot, opts: ContainerCommandOptions): string[] {
+/**
+ * How a container's environment reaches the engine without a value on its command line:
+ * `file` is an env file (`--env-file`, one KEY=VALUE per line, mode 0600, removed once `run`
+ * returned) and `fromEnvironment` the names passed as `-e KEY`, whose values the engine reads from
+ * its own environment (for values an env file cannot hold: line breaks).
+ */
+export interface EnvDelivery {
+  file?: string;
+  fromEnvironment: string[];
+}
+
+/**
+ * `run -d` of `w` in `slot`. No env value is ever on the command line (any local user can read
+ * /proc/<pid>/cmdline): they arrive through `env` (see EnvDelivery). Throws when the workload has
+ * no image (a process workload).
+ */
+export function runArgv(
+  w: Workload,
+  slot: Slot,
+  opts: ContainerCommandOptions,
+  env: EnvDelivery = { fromEnvironment: [] },
+): string[] {
   if (!w.image) throw new Error(`workload ${w.id} has no image; the ${opts.engine} runtime runs images only`);
   const argv = [opts.engine, "run", "-d", "--init", "--pull=never", "--name", containerName(w.id, slot)];
   const labels: [string, string][] = [
@@ -52,12 +72,48 @@ export function runArgv(w: Workload, slot: Slot, opts: ContainerCommandOptions):
     const at = opts.publishAddress?.includes(":") ? `[${opts.publishAddress}]` : opts.publishAddress;
     argv.push("-p", at ? `${at}:${host}:${w.port}` : `${host}:${w.port}`);
   }
+  if (env.file) argv.push("--env-file", env.file);
   // Sorted so the same workload always gives the same command line.
-  for (const k of Object.keys(w.env).sort()) argv.push("-e", `${k}=${w.env[k]}`);
+  for (const k of [...env.fromEnvironment].sort()) argv.push("-e", k);
   for (const v of w.volumes) argv.push("-v", `${volumeName(w.app, v.name)}:${v.path}`);
   argv.push(w.image);
   if (w.command) argv.push(...w.command);
   return argv;
+}
+
+/** Names the engine itself reads from its environment: never set them for it (see splitEnv). */
+const ENGINE_VARIABLES =
+  /^(PATH|HOME|USER|LOGNAME|SHELL|PWD|TMPDIR|TMP|TEMP|LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|IFS|NOTIFY_SOCKET|(LD|GO|CONTAINERS?|DOCKER|BUILDAH|STORAGE|REGISTRY|PODMAN|XDG|DBUS|SSL|SYSTEMD|LISTEN|CONMON|RUNC|CRUN)_?[A-Z0-9_]*|[A-Z_]*PROXY)$/i;
+
+/**
+ * Splits a container's environment between an env file and the engine's own environment. An env
+ * file holds one KEY=VALUE per line and keeps the value's bytes after the first "=" as they are
+ * (podman and docker both), so only line breaks cannot go there; such values go through the
+ * engine's environment as `-e KEY`, unless the name is one the engine itself reads (PATH,
+ * LD_PRELOAD, CONTAINERS_CONF…), which would change how the engine runs: that is an error.
+ */
+export function splitEnv(
+  env: Readonly<Record<string, string>>,
+  engineEnv: Readonly<Record<string, string | undefined>> = {},
+): { fileText: string; fileKeys: string[]; fromEnvironment: Record<string, string> } | { error: string } {
+  const lines: string[] = [];
+  const fileKeys: string[] = [];
+  const fromEnvironment: Record<string, string> = {};
+  for (const k of Object.keys(env).sort()) {
+    const v = env[k] as string;
+    if (!/[\r\n]/.test(v)) {
+      lines.push(`${k}=${v}`);
+      fileKeys.push(k);
+      continue;
+    }
+    if (ENGINE_VARIABLES.test(k) || engineEnv[k] !== undefined) {
+      return {
+        error: `env ${k} holds a value with a line break, which podman and docker take only from their own environment, where ${k} would change how the engine itself runs: give the variable another name`,
+      };
+    }
+    fromEnvironment[k] = v;
+  }
+  return { fileText: lines.length > 0 ? `${lines.join("\n")}\n` : "", fileKeys, fromEnvironment };
 }
 
 /** Every berth-managed container of `node`, running or not, as JSON. */

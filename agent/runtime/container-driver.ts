@@ -3,6 +3,7 @@
 // only runs them and checks results (not exit codes alone: `rm -f` of a missing name exits 0),
 // and names the failures it recognises (image missing or not pullable, host port taken) as facts.
 // It never touches a container that lacks berth.managed=true or belongs to another node.
+import { rmSync } from "node:fs";
 import type { Workload } from "../../schema/index.js";
 import type { FailureFact } from "../core/cause.js";
 import { saveContainerOutput } from "../logs/container-logs.js";
@@ -15,6 +16,7 @@ import {
   logsArgv,
   rmArgv,
   runArgv,
+  splitEnv,
   stopArgv,
   timestampedLogsArgv,
   waitArgv,
@@ -22,6 +24,7 @@ import {
 import { parsePsOutput, toInstance } from "./container-instances.js";
 import type { Instance, InstanceExit, RuntimeDriver, Slot } from "./driver.js";
 import { StartError, slotPort } from "./driver.js";
+import { defaultEnvDir, ensureEnvDir, removeEnvFile, sweepEnvDir, writeEnvFile } from "./env-file.js";
 import { CommandError, mustSucceed, runCommand } from "./run-command.js";
 
 export interface ContainerDriverOptions {
@@ -42,16 +45,41 @@ export interface ContainerDriverOptions {
    * the previous instance's output); none when unset.
    */
   savedLogsDir?: string;
+  /** Decrypts the secrets a workload's env takes (agent/secrets); without it such a workload cannot start. */
+  resolveSecrets?: (
+    app: string,
+    secrets: NonNullable<Workload["secrets"]>,
+  ) => Promise<Record<string, string>>;
+  /** Where env files live for the moment of a `run` (default: a tmpfs directory, env-file.ts). */
+  envDir?: string;
 }
 
 export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriver {
   const { engine } = opts;
   const timeoutMs = opts.commandTimeoutMs ?? 60_000;
+  const envDir = opts.envDir ?? defaultEnvDir(opts.node);
+  let envDirUsed = false;
+  // Env files left by an agent killed in the middle of a start hold values: remove them now.
+  sweepEnvDir(envDir);
   const withBin = (argv: string[]): string[] => (opts.bin ? [opts.bin, ...argv.slice(1)] : argv);
   const run = (
     argv: string[],
-    extra: { signal?: AbortSignal; secrets?: string[]; timeoutMs?: number; all?: boolean } = {},
+    extra: {
+      signal?: AbortSignal;
+      secrets?: string[];
+      timeoutMs?: number;
+      all?: boolean;
+      env?: Record<string, string>;
+    } = {},
   ) => runCommand(withBin(argv), { timeoutMs, ...extra });
+
+  /** The whole environment of `w`'s container: plain values and decrypted secrets. */
+  async function environmentOf(w: Workload): Promise<Record<string, string>> {
+    if (!w.secrets || Object.keys(w.secrets).length === 0) return { ...w.env };
+    if (!opts.resolveSecrets)
+      throw new Error(`cannot start ${w.id}: its env takes secrets, and this agent cannot decrypt any`);
+    return { ...w.env, ...(await opts.resolveSecrets(w.app, w.secrets)) };
+  }
 
   async function list(): Promise<Instance[]> {
     const argv = listArgv({ engine, node: opts.node });
@@ -83,11 +111,33 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     // A stopped container of ours under the same name would make `run --name` fail: it is spent.
     if (existing) await removeManaged(existing.ref, `removing exited container ${name}`);
 
+    const env = await environmentOf(w);
+    const split = splitEnv(env, process.env);
+    if ("error" in split) throw new Error(`cannot start ${name}: ${split.error}`);
+    const secrets = Object.values(env);
+    let file: string | undefined;
+    if (split.fileText !== "") {
+      ensureEnvDir(envDir);
+      envDirUsed = true;
+      file = writeEnvFile(envDir, name, split.fileText);
+    }
+    const delivery = { ...(file ? { file } : {}), fromEnvironment: Object.keys(split.fromEnvironment) };
     const publishAddress =
       typeof opts.publishAddress === "function" ? opts.publishAddress() : opts.publishAddress;
-    const argv = runArgv(w, slot, { engine, node: opts.node, ...(publishAddress ? { publishAddress } : {}) });
-    const secrets = Object.values(w.env);
-    const r = await run(argv, { signal, secrets });
+    const argv = runArgv(
+      w,
+      slot,
+      { engine, node: opts.node, ...(publishAddress ? { publishAddress } : {}) },
+      delivery,
+    );
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(argv, { signal, secrets, env: split.fromEnvironment });
+    } finally {
+      // The engine has read the file once `run` returned (or never will): the values live on only
+      // in the container's own configuration, which the engine keeps.
+      if (file) removeEnvFile(file);
+    }
     if (r.exitCode !== 0) {
       // A failed `run` may leave a Created container behind (podman: host port in use → exit 126).
       // Remove it, but only when it is ours: an unmanaged container may own that name.
@@ -205,10 +255,10 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     waitExit,
     tail,
     logCommand: (ref, o) => withBin(timestampedLogsArgv(engine, ref, o)),
-    // Nothing held: containers run under the engine, not under this process.
+    // Containers run under the engine, not under this process: only the env file directory is ours.
     close: async (o) => {
-      if (!o?.stopAll) return;
-      for (const i of await list()) await stop(i, 10_000);
+      if (o?.stopAll) for (const i of await list()) await stop(i, 10_000);
+      if (envDirUsed) rmSync(envDir, { recursive: true, force: true });
     },
   };
 }

@@ -53,6 +53,14 @@ export interface ProcessDriverOptions {
   stampSettleMs?: number;
   /** Grace period used by close({stopAll: true}) (default 10 s). */
   stopAllGraceMs?: number;
+  /**
+   * Decrypts the secrets a workload's env takes (agent/secrets), at every start and restart: the
+   * plaintext goes to the child's environment and is not kept. Without it such a workload cannot start.
+   */
+  resolveSecrets?: (
+    app: string,
+    secrets: NonNullable<Workload["secrets"]>,
+  ) => Promise<Record<string, string>>;
   /** Told about starts, exits and adoptions (for the agent's log). Never carries env values. */
   onEvent?: (e: ProcessEvent) => void;
   /** Called as soon as an instance exits by itself (not stopped by berth): the agent wakes up. */
@@ -109,14 +117,21 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
 
   ensureDirs(stateDir);
 
-  function childEnv(rec: ProcessRecord): Record<string, string> {
+  async function childEnv(rec: ProcessRecord): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
     for (const k of inheritedEnv) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
-    return { ...env, ...rec.env };
+    if (!rec.secrets || Object.keys(rec.secrets).length === 0) return { ...env, ...rec.env };
+    if (!opts.resolveSecrets)
+      throw new Error(`cannot start ${rec.name}: its env takes secrets, and this agent cannot decrypt any`);
+    const secrets = await opts.resolveSecrets(rec.app, rec.secrets);
+    // PORT is the driver's: a secret never replaces it.
+    return { ...env, ...rec.env, ...secrets, PORT: rec.env.PORT as string };
   }
 
   /** Spawns rec's command; resolves with the child once it runs, rejects when it cannot start. */
-  function spawnChild(s: Supervised): Promise<void> {
+  async function spawnChild(s: Supervised): Promise<void> {
+    const childEnvironment = await childEnv(s.rec);
+    if (closed || s.stopping) throw new Error(`${s.rec.name} was stopped while it started`);
     const { rec } = s;
     const log = logPath(stateDir, rec.name);
     rotate(log, rec.name);
@@ -126,7 +141,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     try {
       child = spawn(rec.command[0] as string, rec.command.slice(1), {
         cwd: rec.cwd,
-        env: childEnv(rec),
+        env: childEnvironment,
         detached: true,
         stdio: ["ignore", fd, fd],
       });
@@ -324,6 +339,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
         command: [...w.command],
         cwd,
         env: { ...hostOf(opts, w.env), ...w.env, PORT: String(port) },
+        ...(w.secrets && Object.keys(w.secrets).length > 0 ? { secrets: w.secrets } : {}),
         pid: 0,
         pgid: 0,
         startTime: 0,

@@ -1,9 +1,11 @@
 // The process driver's memory on disk: one JSON file per supervised instance under
 // `<stateDir>/processes/<instance>.json`, so a restarted agent can adopt the processes it started
 // (and only those). Files are written atomically (tmp + rename) with mode 0600 because they hold
-// the workload's environment, needed to restart an adopted process that dies.
+// the workload's environment, needed to restart an adopted process that dies. Secrets are recorded
+// as the ciphertext the desired document carries, never as plaintext: each start decrypts them.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Workload } from "../../schema/index.js";
 import type { Slot } from "./driver.js";
 
 export interface ProcessRecord {
@@ -19,6 +21,8 @@ export interface ProcessRecord {
   cwd: string;
   /** The workload's env plus PORT (inherited variables such as PATH are not recorded). */
   env: Record<string, string>;
+  /** Env entries taken from encrypted secrets: ciphertext only, decrypted at every start. */
+  secrets?: NonNullable<Workload["secrets"]>;
   pid: number;
   pgid: number;
   /** Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22): guards pid reuse. */

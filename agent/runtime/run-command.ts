@@ -21,6 +21,8 @@ export interface RunOptions {
   secrets?: readonly string[];
   /** Also collect stdout and stderr interleaved (e.g. `podman logs`, which writes the app's two streams to its two). */
   all?: boolean;
+  /** Variables added to the command's environment (the agent's own is passed on too). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A command that could not run, timed out, or (via `mustSucceed`) exited non-zero. */
@@ -81,6 +83,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
     stdin: "ignore",
     stripFinalNewline: true,
     all: opts.all === true,
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const stderr = scrub(String(result.stderr ?? ""), opts.secrets);
   if (result.exitCode === undefined) {

@@ -19,6 +19,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  identityFile?: string;
   metricsListen?: string;
 }
 
@@ -105,6 +106,10 @@ export function register(program: Command): void {
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
     .option(
+      "--identity-file <file>",
+      "this node's age identity (berth node add / berth node identity write it): decrypts the secrets of the apps it starts",
+    )
+    .option(
       "--metrics-listen <host:port>",
       "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
     )
@@ -140,6 +145,7 @@ export function register(program: Command): void {
         httpsListen: flags.httpsListen,
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
+        ...(flags.identityFile ? { identityFile: resolve(flags.identityFile) } : {}),
         pollWaitSeconds,
         ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),
       });

@@ -1,7 +1,9 @@
-// `berth node add NAME --address A [--role proxy] [--runtime R] [--label k=v]… [--token-file F]`:
-// writes nodes/NAME.yaml holding only the SHA-256 of a new agent token and prints the token once
-// (or writes it to --token-file with mode 0600). Never overwrites a node file, never stores the
-// token in the repo. Does not commit: the user reviews and commits the file.
+// `berth node add NAME --address A [--role proxy] [--runtime R] [--label k=v]… [--token-file F]
+// [--identity-file F]`: writes nodes/NAME.yaml holding only the SHA-256 of a new agent token and
+// the recipient of a new age identity, and prints the token and the identity once (or writes them
+// to --token-file / --identity-file with mode 0600). `berth node identity NAME` gives an existing
+// node a new identity (first one, or a rotation). Never overwrites a node file, never stores a
+// token or an identity in the repo. Does not commit: the user reviews and commits the file.
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
@@ -23,7 +25,7 @@ export interface NodeAddInput {
 const schemaLine = /^# yaml-language-server: \$schema=(\S+)/;
 
 /** The node document, checked against node.schema.json; throws a UserError naming every problem. */
-export function buildNodeDocument(input: NodeAddInput, tokenSha256: string): Node {
+export function buildNodeDocument(input: NodeAddInput, tokenSha256: string, recipient?: string): Node {
   const labels: Record<string, string> = {};
   for (const pair of input.labels) {
     const eq = pair.indexOf("=");
@@ -43,6 +45,7 @@ export function buildNodeDocument(input: NodeAddInput, tokenSha256: string): Nod
   if (input.runtime) doc.runtime = input.runtime;
   if (Object.keys(labels).length > 0) doc.labels = labels;
   doc.tokenSha256 = tokenSha256;
+  if (recipient) doc.recipient = recipient;
   // Validate a copy: the validator fills defaults, and the file should hold only what was asked.
   const validate = configValidator("Node");
   if (!validate(structuredClone(doc))) {
@@ -70,7 +73,7 @@ export async function schemaRefFor(repo: string): Promise<string> {
 }
 
 export function renderNodeFile(doc: Node, schemaRef: string): string {
-  return `# yaml-language-server: $schema=${schemaRef}\n# The agent's token is not stored here, only its SHA-256 (berth node add printed the token once).\n${stringify(doc)}`;
+  return `# yaml-language-server: $schema=${schemaRef}\n# The agent's token is not stored here, only its SHA-256 (berth node add printed the token once);\n# recipient is the public half of the node's age identity, whose private key stays on the node.\n${stringify(doc)}`;
 }
 
 /** Creates `path` with `content` only if it does not exist yet. */
@@ -88,9 +91,31 @@ export interface NodeAddResult {
   token: string;
   tokenSha256: string;
   tokenFile?: string;
+  identity: string;
+  recipient: string;
+  identityFile?: string;
 }
 
-export async function addNode(repo: string, input: NodeAddInput, tokenFile?: string): Promise<NodeAddResult> {
+/** Writes a node's private identity to a new 0600 file; a UserError when it cannot. */
+async function writeIdentity(file: string, identity: string, recipient: string): Promise<void> {
+  const { identityFileText } = await import("../../core/secrets/identity.js");
+  try {
+    await writeNew(file, identityFileText(identity, recipient, new Date()), 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `cannot write the identity to ${file}: ${code === "EEXIST" ? "the file already exists" : (err as Error).message}`,
+      "choose a new path for --identity-file",
+    );
+  }
+}
+
+export async function addNode(
+  repo: string,
+  input: NodeAddInput,
+  tokenFile?: string,
+  identityFile?: string,
+): Promise<NodeAddResult> {
   if (!existsSync(repo)) throw new UserError(`config repo ${repo} does not exist`, "pass --repo PATH");
   const file = join(repo, "nodes", `${input.name}.yaml`);
   const shown = relative(repo, file);
@@ -102,12 +127,16 @@ export async function addNode(repo: string, input: NodeAddInput, tokenFile?: str
   }
   const token = generateToken();
   const tokenSha256 = sha256Hex(token);
-  const doc = buildNodeDocument(input, tokenSha256);
+  const { newIdentity } = await import("../secrets/age.js");
+  const { identity, recipient } = await newIdentity();
+  const doc = buildNodeDocument(input, tokenSha256, recipient);
   const text = renderNodeFile(doc, await schemaRefFor(repo));
+  if (identityFile) await writeIdentity(identityFile, identity, recipient);
   if (tokenFile) {
     try {
       await writeNew(tokenFile, `${token}\n`, 0o600);
     } catch (err) {
+      if (identityFile) await rm(identityFile, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
       throw new UserError(
         `cannot write the token to ${tokenFile}: ${code === "EEXIST" ? "the file already exists" : (err as Error).message}`,
@@ -120,9 +149,71 @@ export async function addNode(repo: string, input: NodeAddInput, tokenFile?: str
     await writeNew(file, text, 0o644);
   } catch (err) {
     if (tokenFile) await rm(tokenFile, { force: true });
+    if (identityFile) await rm(identityFile, { force: true });
     throw new UserError(`cannot write ${shown}: ${(err as Error).message}`);
   }
-  return { file, token, tokenSha256, ...(tokenFile ? { tokenFile } : {}) };
+  return {
+    file,
+    token,
+    tokenSha256,
+    identity,
+    recipient,
+    ...(tokenFile ? { tokenFile } : {}),
+    ...(identityFile ? { identityFile } : {}),
+  };
+}
+
+export interface NodeIdentityResult {
+  file: string;
+  identity: string;
+  recipient: string;
+  previous?: string;
+  identityFile?: string;
+}
+
+/**
+ * A new age identity for an existing node: its recipient goes into the node's document (the rest
+ * of the file, comments included, stays as it is), the private key to `identityFile` or the caller.
+ */
+export async function newNodeIdentity(
+  repo: string,
+  name: string,
+  identityFile?: string,
+): Promise<NodeIdentityResult> {
+  const { loadConfig } = await import("../secrets/repo.js");
+  const config = await loadConfig(repo);
+  const entry = config.nodes.find((e) => e.spec.name === name);
+  if (!entry) {
+    const { didYouMean } = await import("../../core/config/suggest.js");
+    throw new UserError(
+      `node ${JSON.stringify(name)} does not exist${didYouMean(
+        name,
+        config.nodes.map((e) => e.spec.name),
+      )}`,
+      "add a node with berth node add; berth validate lists problems that hide one",
+    );
+  }
+  const path = join(repo, entry.origin.file);
+  const { parseAllDocuments } = await import("yaml");
+  const docs = parseAllDocuments(await readFile(path, "utf8"));
+  const doc = docs[entry.origin.index];
+  if (!doc || doc.errors.length > 0)
+    throw new UserError(`cannot edit ${entry.origin.file}: it does not parse (berth validate says why)`);
+  const { newIdentity } = await import("../secrets/age.js");
+  const { identity, recipient } = await newIdentity();
+  if (identityFile) await writeIdentity(identityFile, identity, recipient);
+  doc.set("recipient", recipient);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const { writeFile, rename } = await import("node:fs/promises");
+  await writeFile(tmp, (docs as { toString(): string }[]).map((d) => d.toString()).join(""));
+  await rename(tmp, path);
+  return {
+    file: path,
+    identity,
+    recipient,
+    ...(entry.spec.recipient ? { previous: entry.spec.recipient } : {}),
+    ...(identityFile ? { identityFile } : {}),
+  };
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -142,10 +233,21 @@ export function register(program: Command): void {
     .option("--runtime <runtime>", "podman, docker or process (default podman)")
     .option("--label <key=value>", "a label for placement (repeatable)", collect)
     .option("--token-file <file>", "write the token to this new file (mode 0600) instead of printing it")
+    .option(
+      "--identity-file <file>",
+      "write the node's age identity to this new file (mode 0600) instead of printing it",
+    )
     .action(
       async (
         name: string,
-        opts: { address: string; role?: string[]; runtime?: string; label?: string[]; tokenFile?: string },
+        opts: {
+          address: string;
+          role?: string[];
+          runtime?: string;
+          label?: string[];
+          tokenFile?: string;
+          identityFile?: string;
+        },
         cmd: Command,
       ) => {
         const g = readGlobals(cmd);
@@ -159,6 +261,7 @@ export function register(program: Command): void {
             labels: opts.label ?? [],
           },
           opts.tokenFile,
+          opts.identityFile,
         );
         const file = relative(g.repo, result.file);
         if (g.json) {
@@ -167,12 +270,17 @@ export function register(program: Command): void {
             file,
             tokenSha256: result.tokenSha256,
             ...(result.tokenFile ? { tokenFile: result.tokenFile } : { token: result.token }),
+            recipient: result.recipient,
+            ...(result.identityFile ? { identityFile: result.identityFile } : { identity: result.identity }),
           };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           return;
         }
         const paint = painter(g.color);
-        const lines = [`${paint("green", "Created")} ${file} (it holds only the token's SHA-256).`, ""];
+        const lines = [
+          `${paint("green", "Created")} ${file} (it holds only the token's SHA-256 and the identity's public recipient).`,
+          "",
+        ];
         const roles = opts.role?.flatMap((r) => r.split(",")) ?? [];
         if (roles.length > 0 && !roles.includes("worker")) {
           lines.splice(
@@ -192,15 +300,79 @@ export function register(program: Command): void {
             `  ${paint("bold", result.token)}`,
           );
         }
+        if (result.identityFile) {
+          lines.push(
+            `The node's age identity was written to ${result.identityFile} (mode 0600); it is shown nowhere else.`,
+          );
+        } else {
+          lines.push(
+            "",
+            `Age identity for ${name} (decrypts the secrets of its apps) — shown this once, keep it secret:`,
+            "",
+            `  ${paint("bold", result.identity)}`,
+          );
+        }
         lines.push(
           "",
           "Next steps:",
           `  1. Commit the node file:  git -C ${g.repo} add ${file} && git -C ${g.repo} commit -m "Add node ${name}"`,
-          `  2. On ${name}, store the token in a file only root can read, e.g. /etc/berth/agent.token (mode 0600).`,
-          `  3. Run the agent there:  berth agent --node ${name} --url https://<reconciler> --token-file /etc/berth/agent.token`,
+          `     If apps with secrets may run on ${name}, first run berth secret rekey and commit secrets/ too.`,
+          `  2. On ${name}, store the token and the identity in files only root can read (mode 0600),`,
+          "     e.g. /etc/berth/agent.token and /etc/berth/identity.",
+          `  3. Run the agent there:  berth agent --node ${name} --url https://<reconciler> --token-file /etc/berth/agent.token --identity-file /etc/berth/identity`,
           "     (examples/systemd/berth-agent.service runs it as a service).",
         );
         process.stdout.write(`${lines.join("\n")}\n`);
       },
     );
+
+  node
+    .command("identity <name>")
+    .description(
+      "give an existing node a new age identity (its first, or a rotation); prints the private key once",
+    )
+    .option(
+      "--identity-file <file>",
+      "write the identity to this new file (mode 0600) instead of printing it",
+    )
+    .action(async (name: string, opts: { identityFile?: string }, cmd: Command) => {
+      const g = readGlobals(cmd);
+      const r = await newNodeIdentity(g.repo, name, opts.identityFile);
+      const file = relative(g.repo, r.file);
+      if (g.json) {
+        const out = {
+          node: name,
+          file,
+          recipient: r.recipient,
+          ...(r.previous ? { previous: r.previous } : {}),
+          ...(r.identityFile ? { identityFile: r.identityFile } : { identity: r.identity }),
+        };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      const paint = painter(g.color);
+      const lines = [
+        `${paint("green", "Updated")} ${file}: recipient ${r.recipient}${r.previous ? ` (was ${r.previous})` : ""}.`,
+      ];
+      if (r.identityFile)
+        lines.push(`The identity was written to ${r.identityFile} (mode 0600); it is shown nowhere else.`);
+      else
+        lines.push(
+          "",
+          `Age identity for ${name} — shown this once, keep it secret:`,
+          "",
+          `  ${paint("bold", r.identity)}`,
+        );
+      lines.push(
+        "",
+        "Next steps (docs/secrets.md, rotating a node's identity):",
+        `  1. On ${name}, add the new key as a line of the agent's --identity-file${r.previous ? ", keeping the old one for now" : ""}.`,
+        "     The agent reads the file again when it changes: no restart.",
+        "  2. berth secret rekey  (re-encrypts the secrets of the apps it may run), then commit the node file and secrets/.",
+        ...(r.previous
+          ? ["  3. Once the commit is applied, remove the old key line from the node's identity file."]
+          : []),
+      );
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
 }

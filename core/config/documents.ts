@@ -4,7 +4,17 @@
 // the same Settings defaults is not checked again. Problems become findings; nothing throws. Pure.
 import { type ConfigKind, configKinds, configValidator } from "../../schema/index.js";
 import { applyAppDefaults } from "./app-defaults.js";
-import type { AppSpec, Config, DomainSpec, Entry, Finding, NodeSpec, Origin, SettingsSpec } from "./model.js";
+import type {
+  AppSpec,
+  Config,
+  DomainSpec,
+  Entry,
+  Finding,
+  NodeSpec,
+  Origin,
+  SecretsSpec,
+  SettingsSpec,
+} from "./model.js";
 import { parseText } from "./parse.js";
 import type { CheckedDoc, ParsedFile } from "./parsed.js";
 import { schemaFindings } from "./schema-messages.js";
@@ -32,7 +42,13 @@ const KINDS = Object.keys(configKinds) as ConfigKind[];
 
 export function buildConfig(sources: readonly SourceDocument[]): DocumentsResult {
   const findings: Finding[] = [];
-  const byKind: Record<ConfigKind, SourceDocument[]> = { Settings: [], App: [], Domain: [], Node: [] };
+  const byKind: Record<ConfigKind, SourceDocument[]> = {
+    Settings: [],
+    App: [],
+    Domain: [],
+    Node: [],
+    Secrets: [],
+  };
   for (const src of sources) {
     const kind = kindOf(src, findings);
     if (kind) byKind[kind].push(src);
@@ -46,11 +62,13 @@ export function buildConfig(sources: readonly SourceDocument[]): DocumentsResult
   const apps = checkAll("App", byKind.App, findings, appKey, (doc) => applyAppDefaults(doc, defaults));
   const domains = checkAll("Domain", byKind.Domain, findings, "");
   const nodes = checkAll("Node", byKind.Node, findings, "");
+  const secrets = checkAll("Secrets", byKind.Secrets, findings, "");
   const config: Config = {
     settings: settings.spec,
     apps: apps as Entry<AppSpec>[],
     domains: domains as Entry<DomainSpec>[],
     nodes: nodes as Entry<NodeSpec>[],
+    secrets: secrets as Entry<SecretsSpec>[],
   };
   if (settings.origin) config.settingsOrigin = settings.origin;
   const documents = KINDS.reduce((n, k) => n + byKind[k].length, 0);
@@ -70,7 +88,7 @@ function kindOf(src: SourceDocument, findings: Finding[]): ConfigKind | undefine
   if (kind === undefined || kind === null) {
     fail(
       [],
-      `document has no kind: add a line "kind: App", "kind: Domain", "kind: Node" or "kind: Settings"`,
+      `document has no kind: add a line "kind: App", "kind: Domain", "kind: Node", "kind: Settings" or "kind: Secrets"`,
     );
     return undefined;
   }

@@ -5,6 +5,8 @@
 // findings. The result equals a full load's (test/config/warm-equivalence.test.ts walks random
 // commits); anything else — Settings, Nodes, Domains, unknown kinds, YAML problems, oversized
 // files, many changed files — takes the full path. Pure.
+
+import { secretUses } from "../secrets/refs.js";
 import type { ParseCache } from "./cache.js";
 import { type DocumentsResult, patchApps, type SourceDocument } from "./documents.js";
 import { finish } from "./finish.js";
@@ -96,10 +98,18 @@ export function patchLoad(
   if (built.namesChanged) changedParts.add("appNames");
   const byName = last.appsByName;
   const routeOf = (spec: AppSpec | undefined) => (spec ? `${spec.port}|${spec.replicas}` : "-");
+  const secretsOf = (spec: AppSpec | undefined) =>
+    spec
+      ? secretUses(spec)
+          .map((u) => `${u.env}=${u.secret}`)
+          .join(",")
+      : "-";
   const routesBefore = new Map<string, string>();
+  const secretsBefore = new Map<string, string>();
   let duplicates = false;
   for (const [name, t] of built.touched) {
     routesBefore.set(name, routeOf(byName.get(name)));
+    secretsBefore.set(name, secretsOf(byName.get(name)));
     if (t.before > 1 || t.after > 1) duplicates = true;
   }
   if (duplicates) {
@@ -118,6 +128,8 @@ export function patchLoad(
   }
   for (const [name, before] of routesBefore)
     if (routeOf(byName.get(name)) !== before) changedParts.add("appRoutes");
+  for (const [name, before] of secretsBefore)
+    if (secretsOf(byName.get(name)) !== before) changedParts.add("appSecrets");
   const input = { ...built, nodes: last.nodes, appsByName: byName };
   const rules = runRuleSets(input, cache.rules, { changed: changedParts, previous: last.repoFindings });
   for (const path of removed) last.keys.delete(path);

@@ -1,6 +1,6 @@
 // The loaded config model: the documents of one commit (or working tree) after schema defaults,
 // each remembering where it came from. Pure types; no I/O.
-import type { App, Diagnostic, Domain, Node, Settings } from "../../schema/index.js";
+import type { App, Diagnostic, Domain, Node, Secrets, Settings } from "../../schema/index.js";
 import type { ParsedFile } from "./parsed.js";
 
 /** Where a document came from: repo-relative file path and 0-based document index in that file. */
@@ -19,6 +19,8 @@ export type AppSpec = App & Required<Pick<App, "replicas" | "strategy">>;
 export type DomainSpec = Domain & Required<Pick<Domain, "path" | "tls">>;
 export type NodeSpec = Node & Required<Pick<Node, "roles" | "runtime" | "portRange" | "cordon">>;
 export type SettingsSpec = Settings & Required<Pick<Settings, "branch" | "desiredBranch" | "statusBranch">>;
+/** The encrypted secrets of one app (secrets/<app>.yaml): ciphertext only, never decrypted here. */
+export type SecretsSpec = Secrets;
 
 export interface Config {
   settings: SettingsSpec;
@@ -27,6 +29,8 @@ export interface Config {
   apps: Entry<AppSpec>[];
   domains: Entry<DomainSpec>[];
   nodes: Entry<NodeSpec>[];
+  /** Secrets documents (one per app), in file order. */
+  secrets: Entry<SecretsSpec>[];
 }
 
 /** One config file as read from a working tree or a commit. */

@@ -32,6 +32,14 @@ export function schemaFindings(
     const label = labelOf(kind, path);
     const value = valueAt(doc, path);
     const p = e.params as Record<string, unknown>;
+    // An App env value is a string or {secret: NAME}: ajv reports both branches and the anyOf.
+    // A mapping is meant as a secret reference (its own errors say what is wrong with it);
+    // anything else is said once, as the string it most likely should be.
+    if (kind === "App" && path.length === 2 && path[0] === "env") {
+      const mapping = typeof value === "object" && value !== null && !Array.isArray(value);
+      if (e.keyword === "anyOf") continue;
+      if (e.keyword === "type" && (mapping ? p.type === "string" : p.type !== "string")) continue;
+    }
     switch (e.keyword) {
       case "additionalProperties": {
         const field = String(p.additionalProperty);
@@ -214,7 +222,7 @@ function patternMessage(at: SchemaAt | undefined, label: string, value: unknown)
 }
 
 function invalidKeyMessage(at: SchemaAt | undefined, name: string, label: string): string {
-  if (at?.def === "Env") {
+  if (at?.def === "Env" || at?.def === "AppEnv") {
     return `${label} variable name "${name}" is not valid: use letters, digits and '_', not starting with a digit`;
   }
   if (at?.def === "Labels") {

@@ -19,7 +19,7 @@ export function schemaAt(kind: ConfigKind, path: readonly (string | number)[]): 
   for (const seg of path) {
     const resolved = resolve(current, base);
     base = resolved.base;
-    const s = resolved.schema;
+    const s = mappingBranch(resolved.schema, base);
     let next: unknown;
     if (typeof seg === "number") {
       next = s.items;
@@ -32,7 +32,18 @@ export function schemaAt(kind: ConfigKind, path: readonly (string | number)[]): 
     current = { schema: next as SchemaObject };
   }
   const { schema, def } = resolve(current, base);
-  return def === undefined ? { schema } : { schema, def };
+  const chosen = mappingBranch(schema, base);
+  return def === undefined ? { schema: chosen } : { schema: chosen, def };
+}
+
+/**
+ * A choice of a plain value or a mapping (an App env value: a string or {secret}) is governed,
+ * inside the mapping, by the mapping branch; any other schema is itself.
+ */
+function mappingBranch(s: SchemaObject, base: string): SchemaObject {
+  if (!Array.isArray(s.anyOf)) return s;
+  const branch = (s.anyOf as SchemaObject[]).find((b) => b.$ref !== undefined || b.type === "object");
+  return branch ? resolve({ schema: branch }, base).schema : s;
 }
 
 function resolve(at: SchemaAt, base: string): SchemaAt & { base: string } {

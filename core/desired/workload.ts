@@ -9,22 +9,36 @@
 import { healthDefaults, type Runtime, type Workload } from "../../schema/index.js";
 import { canonicalJson, sha256Hex, sortedKeys } from "../canonical-json.js";
 import type { AppSpec } from "../config/model.js";
+import { isResolvedSecretRef } from "../secrets/resolve.js";
 
 /** What the replicas of one app spec share; build it once per spec with appParts(). */
 export interface AppParts {
   env: Workload["env"];
+  /** Env entries taken from secrets, with their ciphertext (core/secrets/resolve.ts); absent when none. */
+  secrets?: NonNullable<Workload["secrets"]>;
   health: Workload["health"];
   volumes: Workload["volumes"];
   command?: string[];
   /** Canonical JSON fragments around the per-replica fields, in sorted key order. */
   beforeHostPort: string;
   beforeReplica: string;
+  /** `,"secrets":{…}` or the empty string: the key sorts between runtime and specHash. */
+  afterRuntime: string;
   afterSpecHash: string;
 }
 
 export function appParts(app: AppSpec): AppParts {
   const env: Workload["env"] = {};
-  for (const k of sortedKeys(app.env ?? {})) env[k] = (app.env as Record<string, string>)[k] as string;
+  let secrets: NonNullable<Workload["secrets"]> | undefined;
+  for (const k of sortedKeys(app.env ?? {})) {
+    const v = (app.env as Record<string, unknown>)[k];
+    if (typeof v === "string") env[k] = v;
+    else if (isResolvedSecretRef(v)) {
+      secrets ??= {};
+      secrets[k] = { secret: v.secret, ciphertext: v.ciphertext };
+    }
+    // A reference without ciphertext (a secret that does not exist) never gets here: validation refuses it.
+  }
   // With no health block the check is a TCP connect (no path) with the default timings.
   const health: Workload["health"] = { ...healthDefaults(), ...app.health };
   const volumes = (app.volumes ?? []).map((v) => ({ name: v.name, path: v.path }));
@@ -44,13 +58,16 @@ export function appParts(app: AppSpec): AppParts {
   // Joined, so each fragment is one flat string (see canonical-json.ts).
   const beforeHostPort = before.join("");
   const beforeReplica = mid.join("");
+  const afterRuntime = secrets ? `,"secrets":${canonicalJson(secrets)}` : "";
   const afterSpecHash = after.join("");
   return {
     env,
+    ...(secrets ? { secrets } : {}),
     health,
     volumes,
     beforeHostPort,
     beforeReplica,
+    afterRuntime,
     afterSpecHash,
     ...(command ? { command } : {}),
   };
@@ -86,6 +103,7 @@ export function workloadWithJson(
     ',"runtime":"',
     runtime,
     '"',
+    p.afterRuntime,
   ].join("");
   const specHash = `sha256:${sha256Hex(middle + p.afterSpecHash)}`;
   const workload: Workload = {
@@ -97,6 +115,7 @@ export function workloadWithJson(
     ...(p.command !== undefined ? { command: p.command } : {}),
     ...(app.workdir !== undefined ? { workdir: app.workdir } : {}),
     env: p.env,
+    ...(p.secrets ? { secrets: p.secrets } : {}),
     ...(app.port !== undefined ? { port: app.port } : {}),
     hostPort,
     health: p.health,

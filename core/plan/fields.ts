@@ -3,6 +3,7 @@
 // masked. Arrays are compared whole: "command changed" says more than "command.2 changed". Pure.
 import type { FieldChange, JsonValue } from "../../schema/index.js";
 import { canonicalJson } from "../canonical-json.js";
+import { maskValue } from "../secrets/mask.js";
 
 export const SENSITIVE = "(sensitive)";
 const secretKey = /(SECRET|TOKEN|PASSWORD|KEY)/i;
@@ -37,7 +38,10 @@ export function flatten(value: object, skip: readonly string[] = []): Map<string
   return out;
 }
 
-/** A FieldChange with masking applied; omit `before`/`after` for a field that is new/removed. */
+/**
+ * A FieldChange with masking applied — values of secret-looking env keys, and credentials inside
+ * URLs anywhere — omitting `before`/`after` for a field that is new/removed.
+ */
 export function fieldChange(
   field: string,
   before: { value: JsonValue } | null,
@@ -45,8 +49,8 @@ export function fieldChange(
 ): FieldChange {
   const mask = isSensitiveField(field);
   const out: FieldChange = { field };
-  if (before) out.before = mask ? SENSITIVE : before.value;
-  if (after) out.after = mask ? SENSITIVE : after.value;
+  if (before) out.before = mask ? SENSITIVE : maskValue(before.value);
+  if (after) out.after = mask ? SENSITIVE : maskValue(after.value);
   return out;
 }
 

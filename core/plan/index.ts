@@ -1,7 +1,7 @@
 // The plan: the difference between two evaluated states (base and head) as data, SPEC §3.
 // Views (core/views) render it as text, markdown or JSON. Pure.
 import type { DesiredState, Diagnostic, Plan, Side } from "../../schema/index.js";
-import type { AppSpec, Config, DomainSpec, NodeSpec } from "../config/model.js";
+import type { AppSpec, Config, DomainSpec, NodeSpec, SecretsSpec } from "../config/model.js";
 import { workloadIdsOf } from "../desired/index.js";
 import { nodeChanges } from "./nodes.js";
 import type { ReasonContext } from "./reasons.js";
@@ -73,6 +73,8 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
       () =>
         new Map<string, DomainSpec>((c?.domains ?? []).map((e) => [`${e.spec.host}|${e.spec.path}`, e.spec])),
     );
+  const secrets = (c: Config | null) =>
+    lazy(() => new Map<string, SecretsSpec>((c?.secrets ?? []).map((e) => [e.spec.app, e.spec])));
   const location = (desired: ReadonlyMap<string, DesiredState> | undefined) =>
     lazy(() => {
       const index = new Map<string, string>();
@@ -87,6 +89,8 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
     headNodes: nodes(head.config),
     baseDomains: domains(baseConfig),
     headDomains: domains(head.config),
+    baseSecrets: secrets(baseConfig),
+    headSecrets: secrets(head.config),
     baseLocation: location(base?.desired),
     headLocation: location(head.desired),
   };

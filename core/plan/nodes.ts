@@ -20,6 +20,7 @@ import {
   routeDeleteReason,
   routeUpdateReason,
 } from "./reasons.js";
+import { foldWorkloadSecrets } from "./secrets.js";
 
 const workloadIdentity = ["id", "app", "replica", "specHash"];
 
@@ -62,7 +63,13 @@ function workloadChanges(
     const will = b.get(w.id);
     if (was && will) {
       if (was === will || was.specHash === will.specHash) continue;
-      const changes = diffFields(was, will, workloadIdentity);
+      const changes = foldWorkloadSecrets(
+        diffFields(was, will, workloadIdentity),
+        was,
+        will,
+        ctx.baseSecrets().get(w.app),
+        ctx.headSecrets().get(w.app),
+      );
       out.push({ id: w.id, app: w.app, action: "replace", reason: changeReason(changes), changes });
     } else if (will) {
       out.push({

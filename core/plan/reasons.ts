@@ -1,7 +1,7 @@
 // Sentences that say why a workload or route changes, built from field changes and from where
 // the same workload sits in the other state. Pure; the values shown are already masked.
 import type { FieldChange } from "../../schema/index.js";
-import type { AppSpec, DomainSpec, NodeSpec } from "../config/model.js";
+import type { AppSpec, DomainSpec, NodeSpec, SecretsSpec } from "../config/model.js";
 import { appRequest } from "../placement/index.js";
 
 /** What the reasons may consult about both sides. */
@@ -13,6 +13,9 @@ export interface ReasonContext {
   /** Domains by `host|path`. */
   baseDomains(): ReadonlyMap<string, DomainSpec>;
   headDomains(): ReadonlyMap<string, DomainSpec>;
+  /** Secrets documents by app. */
+  baseSecrets(): ReadonlyMap<string, SecretsSpec>;
+  headSecrets(): ReadonlyMap<string, SecretsSpec>;
   /** Node of each workload id in the base / head documents. */
   baseLocation(): ReadonlyMap<string, string>;
   headLocation(): ReadonlyMap<string, string>;
@@ -30,6 +33,7 @@ export function changeReason(changes: readonly FieldChange[]): string {
 }
 
 function describe(c: FieldChange): string {
+  if (c.secret) return `secret ${c.field.replace(/^secrets\./, "")} ${c.secret}`;
   if (c.before === undefined) return `${c.field} added`;
   if (c.after === undefined) return `${c.field} removed`;
   if (c.field.startsWith("env.") || c.field.includes(".env.")) return `${c.field} changed`;

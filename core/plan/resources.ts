@@ -1,10 +1,11 @@
 // Config-level changes: apps, domains, nodes and settings that were created, updated or deleted
 // between two configs, with their changed fields. Pure; specs are compared by canonical JSON
 // (memoised per object), so a reordered YAML file is no change.
-import type { ResourceChange } from "../../schema/index.js";
+import type { FieldChange, ResourceChange } from "../../schema/index.js";
 import { keyOf } from "../canonical-json.js";
 import type { Config, Entry } from "../config/model.js";
 import { diffFields } from "./fields.js";
+import { secretsChanges } from "./secrets.js";
 
 type Kind = ResourceChange["kind"];
 
@@ -32,11 +33,27 @@ export function resourceChanges(base: Config | null, head: Config | null): Resou
   );
   diffKind("Node", items(base?.nodes, app), items(head?.nodes, app), ["kind", "name"], out);
   diffKind("Settings", settingsItems(base), settingsItems(head), ["kind"], out);
+  const bySecretsApp = (s: { app: string }) => s.app;
+  diffKind(
+    "Secrets",
+    items(base?.secrets, bySecretsApp),
+    items(head?.secrets, bySecretsApp),
+    [],
+    out,
+    secretsChanges,
+  );
   return out;
 }
 
 /** Merge-walks two name-sorted lists; unchanged specs (same object or same key) cost one compare. */
-function diffKind(kind: Kind, a: Item[], b: Item[], identity: string[], out: ResourceChange[]): void {
+function diffKind(
+  kind: Kind,
+  a: Item[],
+  b: Item[],
+  identity: string[],
+  out: ResourceChange[],
+  diff: (before: never, after: never) => FieldChange[] = (x, y) => diffFields(x, y, identity),
+): void {
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
@@ -45,7 +62,10 @@ function diffKind(kind: Kind, a: Item[], b: Item[], identity: string[], out: Res
     if (before) i++;
     if (after) j++;
     if (before && after && (before.spec === after.spec || keyOf(before.spec) === keyOf(after.spec))) continue;
-    const changes = diffFields(before && after ? before.spec : null, after ? after.spec : null, identity);
+    const changes = diff(
+      (before && after ? before.spec : null) as never,
+      (after ? after.spec : null) as never,
+    );
     if (before && after && changes.length === 0) continue;
     const file = (after ?? before)?.file;
     out.push({

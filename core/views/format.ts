@@ -1,6 +1,7 @@
 // Pieces every plan view shares: action symbols and their legend words, how a value and a side
 // (base/head) are written. Pure.
 import type { Action, FieldChange, NodeChange, Side } from "../../schema/index.js";
+import { maskValue } from "../secrets/mask.js";
 
 export const symbols: Record<Action, string> = { create: "+", update: "~", delete: "-", replace: "-/+" };
 export const legendWords: Record<Action, string> = {
@@ -14,11 +15,23 @@ export const actionOrder: readonly Action[] = ["create", "update", "replace", "d
 /** A value as it appears in a view: JSON for strings, arrays and objects; plain numbers/booleans. */
 export function formatValue(v: unknown): string {
   if (v === "(sensitive)") return "(sensitive)";
-  return JSON.stringify(v) ?? "null";
+  // Plans mask URL credentials when they are made; a plan made elsewhere is masked here too.
+  return JSON.stringify(maskValue(v)) ?? "null";
 }
 
-/** `field = value`, `field = before → after`, or `field = before → (removed)`. */
+const secretWords: Record<NonNullable<FieldChange["secret"]>, string> = {
+  added: "added",
+  removed: "removed",
+  changed: "changed",
+  "re-encrypted": "re-encrypted, value unchanged",
+};
+
+/**
+ * `field = value`, `field = before → after`, or `field = before → (removed)`; an encrypted secret
+ * is named, never valued: `secret DB_PASSWORD (changed)`.
+ */
 export function formatFieldChange(c: FieldChange): string {
+  if (c.secret) return `secret ${c.field.replace(/^secrets\./, "")} (${secretWords[c.secret]})`;
   if (c.before === undefined) return `${c.field} = ${formatValue(c.after)}`;
   if (c.after === undefined) return `${c.field} = ${formatValue(c.before)} → (removed)`;
   return `${c.field} = ${formatValue(c.before)} → ${formatValue(c.after)}`;
@@ -26,6 +39,7 @@ export function formatFieldChange(c: FieldChange): string {
 
 /** Symbol of one field change inside a resource or workload change. */
 export function fieldSymbol(c: FieldChange): string {
+  if (c.secret) return c.secret === "added" ? "+" : c.secret === "removed" ? "-" : "~";
   return c.before === undefined ? "+" : c.after === undefined ? "-" : "~";
 }
 

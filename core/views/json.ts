@@ -1,6 +1,7 @@
 // The plan as JSON (SPEC §3, formatVersion 1) with a stable field order: the order of the plan
 // schema, whatever order the object was built in. Pure.
 import type { FieldChange, NodeChange, Plan, ResourceChange, Side } from "../../schema/index.js";
+import { maskValue } from "../secrets/mask.js";
 
 export function renderJson(plan: Plan): string {
   return `${JSON.stringify(ordered(plan), null, 2)}\n`;
@@ -64,7 +65,8 @@ function node(n: NodeChange): NodeChange {
 function field(c: FieldChange): FieldChange {
   return {
     field: c.field,
-    ...(c.before !== undefined ? { before: c.before } : {}),
-    ...(c.after !== undefined ? { after: c.after } : {}),
+    ...(c.before !== undefined ? { before: maskValue(c.before) } : {}),
+    ...(c.after !== undefined ? { after: maskValue(c.after) } : {}),
+    ...(c.secret !== undefined ? { secret: c.secret } : {}),
   };
 }

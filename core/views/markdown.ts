@@ -151,10 +151,19 @@ function resourcesBlock(resources: readonly ResourceChange[]): Block {
   const byKind = new Map<string, number>();
   for (const r of resources) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
   const what = [...byKind]
-    .map(([k, n]) => plural(n, k === "Settings" ? "setting" : k.toLowerCase()))
+    .map(([k, n]) =>
+      k === "Secrets"
+        ? `secrets of ${plural(n, "app")}`
+        : plural(n, k === "Settings" ? "setting" : k.toLowerCase()),
+    )
     .join(", ");
   const items = resources.map((r) => {
-    const name = r.kind === "Settings" ? "settings" : `${r.kind.toLowerCase()} ${r.name}`;
+    const name =
+      r.kind === "Settings"
+        ? "settings"
+        : r.kind === "Secrets"
+          ? `secrets of ${r.name}`
+          : `${r.kind.toLowerCase()} ${r.name}`;
     return lines([`${symbols[r.action]} ${name}${r.file ? `  (${r.file})` : ""}`, ...fieldLines(r.changes)]);
   });
   return details(`Config changes: ${what}`, items, "more config change");

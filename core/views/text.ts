@@ -18,6 +18,7 @@ const groups: { kind: ResourceChange["kind"]; title: string; noun: string }[] = 
   { kind: "Domain", title: "Domains", noun: "domain" },
   { kind: "Node", title: "Nodes", noun: "node" },
   { kind: "Settings", title: "Settings", noun: "settings" },
+  { kind: "Secrets", title: "Secrets (by app)", noun: "secrets" },
 ];
 
 export function renderText(plan: Plan, opts: { color: boolean }): string {

@@ -4,9 +4,13 @@
 // the apps here have a 10-minute start period, so a test only passes if the agent did not wait it
 // out. A crash loop is named as one, its restarts counted across fresh processes with a growing
 // delay; a newer document stops the wait for a doomed attempt.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import type { NodeStatus, Workload, WorkloadStatus } from "../../schema/index.js";
+import { encryptTo, keypair } from "../secrets/age-fixture.js";
 import {
   appWorkload,
   converged,
@@ -84,6 +88,36 @@ describe("failures with real processes: the cause, where people look", () => {
     });
     expect((await hit(p))?.body).toBe("v1");
     noSecretIn(h.rec.statuses);
+  });
+
+  it("a crash that prints a decrypted secret: its excerpt redacts the value, whatever the env key's name", async () => {
+    h = await makeHarness();
+    const node = await keypair();
+    const keyDir = mkdtempSync(join(tmpdir(), "berth-identity-"));
+    const identityFile = join(keyDir, "identity.key");
+    writeFileSync(identityFile, `${node.identity}\n`, { mode: 0o600 });
+    onTestFinished(() => rmSync(keyDir, { recursive: true, force: true }));
+    const canary = `db-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const p = await freePortPair();
+    // CRASH_MESSAGE does not look secret by its name: only the decrypted value tells it is one.
+    const next = v2(p, { CRASH_AFTER_MS: "200", CRASH_BEFORE_LISTEN: "1" });
+    const secrets = {
+      CRASH_MESSAGE: {
+        secret: "CRASH_MESSAGE",
+        ciphertext: await encryptTo([node.recipient], `fatal: cannot log in to db as ${canary}`),
+      },
+    };
+    await startConverged(h, desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]), {
+      identityFile,
+    });
+    const doc = desiredDoc(h.node, [workload({ ...next, secrets })]);
+    h.rec.publish(doc);
+    const w = await failureOf(doc.hash, (x) => Boolean(x.lastExit));
+    // The line is the secret itself: all of it is redacted.
+    expect(w.lastExit?.output.at(-1)).toBe("[redacted]");
+    expect(JSON.stringify(h.rec.statuses)).not.toContain(canary);
+    expect(h.logs.join("\n")).not.toContain(canary);
+    expect((await hit(p))?.body).toBe("v1");
   });
 
   it("a crash 2 s after start, before it became healthy: reported at once with its code and last line", async () => {

@@ -1,5 +1,6 @@
 // Stage 2: every semantic rule, one tiny repo per case, with the exact lines `berth validate`
 // prints (errors and warnings).
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RESERVED_PORTS, rules } from "../../core/config/index.js";
 import { APP, BASE, DOMAIN, linesOf, NODE } from "./load-helpers.js";
@@ -14,6 +15,24 @@ interface Case {
 
 const worker = (name: string, extra = "") =>
   `kind: Node\nname: ${name}\naddress: 10.0.0.9\nruntime: podman\n${extra}`;
+
+// A value encrypted by the age CLI to the fixture operator and node n1 (test/fixtures/secrets).
+const fixture = (f: string) => readFileSync(new URL(`../fixtures/secrets/${f}`, import.meta.url), "utf8");
+const OPERATOR = "age1hrytu5sc2wj4g0cm3thx54uw8urwdy3csfnpdp959zjclrsgdpjsdshrjy";
+const N1 = "age1znwrrqkjex6y6fgcajq7y7c4pkmwm77znqknhv2auqjcnp269qdq24jgjx";
+const CIPHERTEXT = fixture("db-password.age");
+const secrets = (app: string, name = "DB_PASSWORD", ciphertext = CIPHERTEXT, recipients = [OPERATOR, N1]) =>
+  `kind: Secrets\napp: ${app}\nsecrets:\n  ${name}:\n    recipients: [${recipients.join(", ")}]\n    ciphertext: |\n${ciphertext
+    .trim()
+    .replace(/^/gm, "      ")}\n`;
+const SETTINGS = `kind: Settings\noperators:\n  - name: alice\n    recipient: ${OPERATOR}\n`;
+const WITH_SECRET = {
+  ...BASE,
+  "berth.yaml": SETTINGS,
+  "nodes/n1.yaml": `${NODE}recipient: ${N1}\n`,
+  "apps/web.yaml": `${APP}env:\n  DB_PASSWORD: { secret: DB_PASSWORD }\n`,
+  "secrets/web.yaml": secrets("web"),
+};
 
 const cases: Case[] = [
   {
@@ -289,6 +308,63 @@ const cases: Case[] = [
     errors: [],
     warnings: [
       'domains/www.example.com.yaml:2:7: warning: no node has the proxy role, so no domain is served: add "proxy" to the roles of a node [no-proxy]',
+    ],
+  },
+  {
+    name: "a secret encrypted to the operator and the node the app runs on",
+    rule: "secret-missing",
+    files: WITH_SECRET,
+    errors: [],
+  },
+  {
+    name: "two Secrets documents for one app",
+    rule: "duplicate-secrets",
+    files: { ...WITH_SECRET, "secrets/web.yml": secrets("web") },
+    errors: [
+      'secrets/web.yml:2:6: the secrets of app "web" are defined twice (first in secrets/web.yaml): keep one Secrets document per app (berth secret writes secrets/web.yaml); move these there or remove them [duplicate-secrets]',
+    ],
+  },
+  {
+    name: "secrets of an app that does not exist",
+    rule: "secrets-app-missing",
+    files: { ...WITH_SECRET, "secrets/api.yaml": secrets("api") },
+    errors: [
+      'secrets/api.yaml:2:6: secrets for app "api", which does not exist: fix the app name, or remove them with `berth secret rm api --all` [secrets-app-missing]',
+    ],
+  },
+  {
+    name: "a ciphertext cut short",
+    rule: "secret-malformed",
+    files: { ...WITH_SECRET, "secrets/web.yaml": secrets("web", "DB_PASSWORD", CIPHERTEXT.slice(0, 200)) },
+    errors: [
+      'secrets/web.yaml:6:17: secret DB_PASSWORD of app web cannot be decrypted: it does not end with "-----END AGE ENCRYPTED FILE-----": the ciphertext is cut short; set it again with `berth secret set web DB_PASSWORD` (value on stdin or --from-file) [secret-malformed]',
+    ],
+  },
+  {
+    name: "an env entry taking a secret that is not set",
+    rule: "secret-missing",
+    files: {
+      ...WITH_SECRET,
+      "apps/web.yaml": `${APP}env:\n  DB_PASSWORD: { secret: DB_PASSWORD }\n  TOKEN: { secret: API_TOKEN }\n`,
+    },
+    errors: [
+      "apps/web.yaml:7:20: env TOKEN takes secret API_TOKEN, which is not set (no secret API_TOKEN in secrets/web.yaml): set it with `berth secret set web API_TOKEN < value-file` [secret-missing]",
+    ],
+  },
+  {
+    name: "a secret no env entry uses",
+    rule: "secret-unused",
+    files: { ...WITH_SECRET, "apps/web.yaml": APP },
+    warnings: [
+      'secrets/web.yaml:4:3: warning: secret DB_PASSWORD of app web is not used: add "DB_PASSWORD: { secret: DB_PASSWORD }" to the app\'s env, or remove it with `berth secret rm web DB_PASSWORD` [secret-unused]',
+    ],
+  },
+  {
+    name: "a secret no operator can read",
+    rule: "secret-no-operator",
+    files: { ...WITH_SECRET, "berth.yaml": "kind: Settings\n" },
+    warnings: [
+      "secrets/web.yaml:5:17: warning: no operator can read or rekey secret DB_PASSWORD of app web (berth.yaml lists no operators): add yourself to operators in berth.yaml, then set it again with `berth secret set web DB_PASSWORD` [secret-no-operator]",
     ],
   },
 ];

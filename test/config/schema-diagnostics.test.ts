@@ -152,7 +152,7 @@ const cases: Case[] = [
     name: "document without kind",
     files: { ...BASE, "apps/extra.yaml": "name: extra\nimage: nginx\n" },
     errors: [
-      'apps/extra.yaml:1:1: document has no kind: add a line "kind: App", "kind: Domain", "kind: Node" or "kind: Settings" [kind]',
+      'apps/extra.yaml:1:1: document has no kind: add a line "kind: App", "kind: Domain", "kind: Node", "kind: Settings" or "kind: Secrets" [kind]',
     ],
   },
   {
@@ -168,7 +168,9 @@ const cases: Case[] = [
   {
     name: "unknown kind with nothing close",
     files: { ...BASE, "k8s.yaml": "apiVersion: apps/v1\nkind: Deployment\n" },
-    errors: ['k8s.yaml:2:7: unknown kind "Deployment": use one of App, Domain, Node, Settings [kind]'],
+    errors: [
+      'k8s.yaml:2:7: unknown kind "Deployment": use one of App, Domain, Node, Settings, Secrets [kind]',
+    ],
   },
   {
     name: "a document that is a list",

@@ -154,5 +154,5 @@ describe.skipIf(!ok)("liveness end to end", () => {
     expect(Number((await fetch(`http://127.0.0.1:${hostPort}/`)).headers.get("x-pid"))).toBe(pid);
     expect((await status("--fail-on-stale")).code).toBe(0);
     expect(lost.data.message).toContain("w1 is lost since");
-  });
+  }, 240_000); // the waits above add up to more than vitest's default test timeout on a loaded box
 });

@@ -16,12 +16,19 @@ export interface CliRun {
 
 export function runBerth(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; netns?: Netns } = {},
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    cwd?: string;
+    netns?: Netns;
+    /** Given on stdin (default: nothing, stdin ends at once). */
+    input?: string;
+  } = {},
 ): Promise<CliRun> {
   const argv = [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
   const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       cmd as string,
       rest,
       {
@@ -32,5 +39,7 @@ export function runBerth(
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
+    // stdin is a pipe: give it the input, or end it at once (a command reading stdin gets EOF).
+    child.stdin?.end(opts.input ?? "");
   });
 }

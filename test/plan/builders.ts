@@ -6,6 +6,7 @@ import type {
   Entry,
   LoadResult,
   NodeSpec,
+  SecretsSpec,
   SettingsSpec,
 } from "../../core/config/model.js";
 import type { Diagnostic } from "../../schema/index.js";
@@ -59,6 +60,7 @@ export interface ConfigInput {
   nodes?: NodeSpec[];
   domains?: DomainSpec[];
   settings?: SettingsSpec;
+  secrets?: SecretsSpec[];
 }
 
 /** A config whose entries live in conventional files (apps/<name>.yaml…). */
@@ -70,6 +72,7 @@ export function config(input: ConfigInput): Config {
     apps: (input.apps ?? []).map((a) => entry(`apps/${a.name}.yaml`, a)),
     nodes: (input.nodes ?? []).map((n) => entry(`nodes/${n.name}.yaml`, n)),
     domains: (input.domains ?? []).map((d) => entry(`domains/${d.host}.yaml`, d)),
+    secrets: (input.secrets ?? []).map((s) => entry(`secrets/${s.app}.yaml`, s)),
   };
 }
 

@@ -2,6 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { Evaluator } from "../../core/evaluate.js";
 import { computePlan, hasChanges, summaryLine } from "../../core/plan/index.js";
+import { renderJson } from "../../core/views/json.js";
+import { renderMarkdown } from "../../core/views/markdown.js";
+import { renderText } from "../../core/views/text.js";
 import { validatePlan } from "../../schema/index.js";
 import { app, config, loaded, settings, workers } from "./builders.js";
 import { planOf, scenarios } from "./scenarios.js";
@@ -84,6 +87,29 @@ describe("computePlan", () => {
     expect(changes).toContainEqual({ field: "env.LOG_LEVEL", before: "info", after: "debug" });
     const w = p.nodes.flatMap((n) => n.workloads)[0]!;
     expect(w.changes).toContainEqual({ field: "env.API_KEY", before: "(sensitive)", after: "(sensitive)" });
+  });
+
+  it("names encrypted secrets and what happened to them, never a value, a ciphertext or a URL password", () => {
+    const p = plan("secret-changed");
+    const views = [
+      JSON.stringify(p),
+      renderText(p, { color: false }),
+      renderMarkdown(p, {}),
+      renderJson(p),
+    ].join("\n");
+    for (const leak of ["s3cr3t-1", "s3cr3t-2", "NEWVALUE", "OLDVALUE", "REKEYED", "ORIGINAL", "BEGIN AGE"])
+      expect(views).not.toContain(leak);
+    expect(p.resources.find((r) => r.kind === "Secrets")?.changes).toEqual([
+      { field: "secrets.API_TOKEN", secret: "added" },
+      { field: "secrets.DB_PASSWORD", secret: "changed" },
+      { field: "secrets.SESSION_KEY", secret: "re-encrypted" },
+    ]);
+    const w = p.nodes.flatMap((n) => n.workloads)[0]!;
+    expect(w.action).toBe("replace");
+    expect(w.reason).toBe(
+      "env.DATABASE_URL changed, secret API_TOKEN added, secret DB_PASSWORD changed, 1 more change",
+    );
+    expect(renderText(p, { color: false })).toContain("~ secret DB_PASSWORD (changed)");
   });
 
   it("gives an invalid head no changes, only its errors", () => {

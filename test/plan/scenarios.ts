@@ -121,7 +121,56 @@ export const scenarios: Scenario[] = [
     }),
   },
   { name: "no-changes", base: baseConfig, head: with_({}) },
+  // Encrypted secrets and a URL with credentials: names and what happened, never a value.
+  { name: "secret-changed", base: secretsConfig("base"), head: secretsConfig("head") },
 ];
+
+/**
+ * A billing app taking three secrets and a database URL with a password. From base to head:
+ * DB_PASSWORD gets a new value, SESSION_KEY is re-encrypted (berth secret rekey: same `updated`),
+ * API_TOKEN is new, and the URL's password changes. Ciphertexts are stand-ins: plans never read them.
+ */
+function secretsConfig(side: "base" | "head"): Config {
+  const head = side === "head";
+  const billing = app({
+    name: "billing",
+    image: "registry.local/billing:3",
+    env: {
+      DATABASE_URL: head
+        ? "postgres://billing:s3cr3t-2@db2.internal/billing"
+        : "postgres://billing:s3cr3t-1@db.internal/billing",
+      DB_PASSWORD: { secret: "DB_PASSWORD" },
+      SESSION_KEY: { secret: "SESSION_KEY" },
+      ...(head ? { API_TOKEN: { secret: "API_TOKEN" } } : {}),
+    },
+  });
+  // The recipients of test/fixtures/secrets, one per worker.
+  const recipients = [
+    "age1hrytu5sc2wj4g0cm3thx54uw8urwdy3csfnpdp959zjclrsgdpjsdshrjy",
+    "age1znwrrqkjex6y6fgcajq7y7c4pkmwm77znqknhv2auqjcnp269qdq24jgjx",
+    "age15s7rn7avm3ncsaz90zjel3n3z52lemnhp0wcjh8cpfvzqa2aey4s0e22cx",
+  ] as [string, string, string];
+  const nodes = workers.map((n, i) => ({ ...n, recipient: recipients[i] }));
+  const value = (text: string, updated: string) => ({
+    recipients,
+    updated,
+    ciphertext: `-----BEGIN AGE ENCRYPTED FILE-----\n${text}\n-----END AGE ENCRYPTED FILE-----\n`,
+  });
+  const secrets = {
+    kind: "Secrets" as const,
+    app: "billing",
+    secrets: {
+      DB_PASSWORD: head
+        ? value("NEWVALUE", "2026-11-21T09:00:00Z")
+        : value("OLDVALUE", "2026-11-01T09:00:00Z"),
+      SESSION_KEY: head
+        ? value("REKEYED", "2026-11-01T09:00:00Z")
+        : value("ORIGINAL", "2026-11-01T09:00:00Z"),
+      ...(head ? { API_TOKEN: value("TOKEN", "2026-11-21T09:00:00Z") } : {}),
+    },
+  };
+  return config({ apps: [billing], nodes, secrets: [secrets] });
+}
 
 export const baseSide: Side = {
   ref: "main",

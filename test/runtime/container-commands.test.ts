@@ -7,6 +7,7 @@ import {
   listArgv,
   rmArgv,
   runArgv,
+  splitEnv,
   stopArgv,
 } from "../../agent/runtime/container-commands.js";
 import { runFailure } from "../../agent/runtime/container-driver.js";
@@ -43,8 +44,13 @@ const labels = (slot: string, node = "node-a") => [
 describe("runArgv", () => {
   const cases: [string, string[], string[]][] = [
     [
-      "podman, slot a, env sorted, volume named per app",
-      runArgv(web, "a", { engine: "podman", node: "node-a" }),
+      "podman, slot a, env from a file and the engine's environment (names only), volume named per app",
+      runArgv(
+        web,
+        "a",
+        { engine: "podman", node: "node-a" },
+        { file: "/run/berth-env/berth-web-0-a.1a2b.env", fromEnvironment: ["Z_PEM", "A_PEM"] },
+      ),
       [
         "podman",
         "run",
@@ -56,12 +62,12 @@ describe("runArgv", () => {
         ...labels("a"),
         "-p",
         "20017:8080",
+        "--env-file",
+        "/run/berth-env/berth-web-0-a.1a2b.env",
         "-e",
-        "API_TOKEN=s3cret",
+        "A_PEM",
         "-e",
-        "A_FIRST=a b",
-        "-e",
-        "Z_LAST=z",
+        "Z_PEM",
         "-v",
         "berth-web-data:/var/lib/web",
         "localhost/web:2",
@@ -69,7 +75,12 @@ describe("runArgv", () => {
     ],
     [
       "docker, slot b publishes hostPort+1 on a given address",
-      runArgv(web, "b", { engine: "docker", node: "n2", publishAddress: "127.0.0.1" }),
+      runArgv(
+        web,
+        "b",
+        { engine: "docker", node: "n2", publishAddress: "127.0.0.1" },
+        { file: "/e", fromEnvironment: [] },
+      ),
       [
         "docker",
         "run",
@@ -81,12 +92,8 @@ describe("runArgv", () => {
         ...labels("b", "n2"),
         "-p",
         "127.0.0.1:20018:8080",
-        "-e",
-        "API_TOKEN=s3cret",
-        "-e",
-        "A_FIRST=a b",
-        "-e",
-        "Z_LAST=z",
+        "--env-file",
+        "/e",
         "-v",
         "berth-web-data:/var/lib/web",
         "localhost/web:2",
@@ -122,10 +129,53 @@ describe("runArgv", () => {
     expect(actual).toEqual(expected);
   });
 
+  it("never puts an env value on the command line", () => {
+    for (const argv of cases.map((c) => c[1]))
+      for (const v of Object.values(web.env)) expect(argv.join(" ")).not.toContain(v);
+  });
+
   it("refuses a workload without an image", () => {
     expect(() => runArgv({ ...web, image: undefined }, "a", { engine: "podman", node: "n" })).toThrow(
       "workload web-0 has no image; the podman runtime runs images only",
     );
+  });
+});
+
+describe("splitEnv", () => {
+  it("puts every value without a line break in the env file, bytes after the first = kept", () => {
+    expect(splitEnv({ B: " spaced ", A: "x=y#z", C: "" })).toEqual({
+      fileText: "A=x=y#z\nB= spaced \nC=\n",
+      fileKeys: ["A", "B", "C"],
+      fromEnvironment: {},
+    });
+    expect(splitEnv({})).toEqual({ fileText: "", fileKeys: [], fromEnvironment: {} });
+  });
+
+  it("passes values with line breaks through the engine's environment", () => {
+    const pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
+    expect(splitEnv({ TLS_KEY: pem, A: "1" })).toEqual({
+      fileText: "A=1\n",
+      fileKeys: ["A"],
+      fromEnvironment: { TLS_KEY: pem },
+    });
+    expect(splitEnv({ CR: "a\rb" })).toMatchObject({ fromEnvironment: { CR: "a\rb" } });
+  });
+
+  it("refuses a multi-line value under a name the engine reads itself", () => {
+    for (const k of [
+      "PATH",
+      "LD_PRELOAD",
+      "CONTAINERS_CONF",
+      "DOCKER_HOST",
+      "HTTPS_PROXY",
+      "XDG_RUNTIME_DIR",
+    ])
+      expect(splitEnv({ [k]: "a\nb" }), k).toEqual({
+        error: `env ${k} holds a value with a line break, which podman and docker take only from their own environment, where ${k} would change how the engine itself runs: give the variable another name`,
+      });
+    expect(splitEnv({ MY_VAR: "a\nb" }, { MY_VAR: "set for the agent" })).toHaveProperty("error");
+    // Single-line values under those names go through the file and change nothing for the engine.
+    expect(splitEnv({ PATH: "/app/bin" })).toMatchObject({ fileText: "PATH=/app/bin\n" });
   });
 });
 

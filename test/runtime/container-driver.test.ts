@@ -168,7 +168,7 @@ describe.skipIf(!ok)("container driver (real podman)", () => {
       });
       expect(err?.message).toMatch(
         new RegExp(
-          `^starting berth-${apps.busy}-0-a: host port ${port} is already in use on this node .*\`podman run .* -e SECRET_TOKEN=… .*\` exited 126: .*address already in use`,
+          `^starting berth-${apps.busy}-0-a: host port ${port} is already in use on this node .*\`podman run .* --env-file \\S+\\.env .*\` exited 126: .*address already in use`,
         ),
       );
       expect(err?.message).not.toContain("tok3n-value");

@@ -10,6 +10,14 @@ import { portRange } from "./port-range.js";
 import { replicasFit } from "./replicas-fit.js";
 import { domainNoReplicas, noProxy, settingsBranches } from "./repo-checks.js";
 import { runtimeMismatch } from "./runtime.js";
+import {
+  duplicateSecrets,
+  secretMalformed,
+  secretMissing,
+  secretNoOperator,
+  secretsAppMissing,
+  secretUnused,
+} from "./secrets.js";
 import type { Rule } from "./types.js";
 
 export const rules: readonly Rule[] = [
@@ -29,6 +37,12 @@ export const rules: readonly Rule[] = [
   alertReceivers,
   domainNoReplicas,
   noProxy,
+  duplicateSecrets,
+  secretsAppMissing,
+  secretMalformed,
+  secretMissing,
+  secretUnused,
+  secretNoOperator,
 ];
 
 export { indexNodes, type NodeIndex } from "./node-index.js";

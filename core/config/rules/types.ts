@@ -20,11 +20,20 @@ export type AppReport = (finding: Omit<Finding, "rule" | "origin">) => void;
 
 /**
  * Parts of a loaded config a repo rule may read; a warm load re-runs a rule only when one
- * changed. Beside whole parts, three narrow views of the apps: the set of names (`appNames`),
- * the entries of names defined more than once (`appDuplicates`), and, per name, whether a valid
- * app has it and its port and replicas (`appRoutes`, what domains depend on).
+ * changed. Beside whole parts, four narrow views of the apps: the set of names (`appNames`),
+ * the entries of names defined more than once (`appDuplicates`), per name, whether a valid
+ * app has it and its port and replicas (`appRoutes`, what domains depend on), and which secrets
+ * each app's env uses (`appSecrets`).
  */
-export type ConfigPart = "appNames" | "appDuplicates" | "appRoutes" | "domains" | "nodes" | "settings";
+export type ConfigPart =
+  | "appNames"
+  | "appDuplicates"
+  | "appRoutes"
+  | "appSecrets"
+  | "domains"
+  | "nodes"
+  | "settings"
+  | "secrets";
 
 export interface RepoRule {
   /** Shown in diagnostics (`rule` field) and in docs/config.md. */

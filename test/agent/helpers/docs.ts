@@ -18,6 +18,7 @@ export function workload(init: WorkloadInit): Workload {
     ...(init.command !== undefined ? { command: init.command } : {}),
     ...(init.workdir !== undefined ? { workdir: init.workdir } : {}),
     env: init.env ?? {},
+    ...(init.secrets !== undefined ? { secrets: init.secrets } : {}),
     ...(init.port !== undefined ? { port: init.port } : {}),
     hostPort: init.hostPort ?? 20000,
     health: init.health ?? {

@@ -22,6 +22,16 @@ afterEach(async () => {
   await rm(repo, { recursive: true, force: true });
 });
 
+/** The recipient of an identity, as the reference CLI computes it (`age-keygen -y`). */
+function recipientOf(identity: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile("age-keygen", ["-y"], (err, stdout) =>
+      err ? reject(err) : resolve(stdout.trim()),
+    );
+    child.stdin?.end(`${identity}\n`);
+  });
+}
+
 /** Runs `berth [--repo R] node add …` in-process and returns what it printed. */
 async function run(args: string[], globals: string[] = []): Promise<string> {
   const program = new Command("berth")
@@ -37,7 +47,12 @@ async function run(args: string[], globals: string[] = []): Promise<string> {
     return true;
   }) as typeof process.stdout.write;
   try {
-    await program.parseAsync(["--repo", repo, ...globals, "node", "add", ...args], { from: "user" });
+    await program.parseAsync(
+      ["--repo", repo, ...globals, "node", ...(args[0] === "identity" ? [] : ["add"]), ...args],
+      {
+        from: "user",
+      },
+    );
   } finally {
     process.stdout.write = write;
   }
@@ -45,7 +60,7 @@ async function run(args: string[], globals: string[] = []): Promise<string> {
 }
 
 describe("berth node add", () => {
-  it("writes a valid node file with the SHA-256 of the token it prints once", async () => {
+  it("writes a valid node file with the SHA-256 of the token and the recipient of the identity it prints once", async () => {
     const out = await run([
       "web-1",
       "--address",
@@ -66,6 +81,11 @@ describe("berth node add", () => {
       "# yaml-language-server: $schema=https://berth.sh/schema/node.schema.json",
     );
     expect(text).not.toContain(token);
+    const identity = /\n {2}(AGE-SECRET-KEY-1[0-9A-Z]+)\n/.exec(out)?.[1] as string;
+    expect(identity).toBeDefined();
+    expect(out.split(identity)).toHaveLength(2); // printed exactly once
+    expect(text).not.toContain(identity);
+    expect(out).toContain("--identity-file /etc/berth/identity");
     const doc = parse(text);
     expect(doc).toEqual({
       kind: "Node",
@@ -75,8 +95,26 @@ describe("berth node add", () => {
       runtime: "process",
       labels: { zone: "eu-1" },
       tokenSha256: sha256Hex(token as string),
+      recipient: await recipientOf(identity),
     });
     expect(configValidator("Node")(doc)).toBe(true);
+  });
+
+  it("writes the identity only to --identity-file, mode 0600, in age-keygen's format", async () => {
+    const identityFile = join(repo, "node.key");
+    const out = await run(["db", "--address", "10.0.0.7", "--identity-file", identityFile]);
+    const text = await readFile(identityFile, "utf8");
+    const identity = /^AGE-SECRET-KEY-1.*$/m.exec(text)?.[0] as string;
+    expect(((await stat(identityFile)).mode & 0o777).toString(8)).toBe("600");
+    expect(out).not.toContain(identity);
+    const recipient = parse(await readFile(join(repo, "nodes/db.yaml"), "utf8")).recipient;
+    expect(text).toContain(`# public key: ${recipient}\n`);
+    expect(await recipientOf(identity)).toBe(recipient);
+    // An existing identity file is never overwritten, and then nothing is written.
+    await expect(run(["db2", "--address", "x", "--identity-file", identityFile])).rejects.toThrow(
+      /already exists/,
+    );
+    await expect(stat(join(repo, "nodes/db2.yaml"))).rejects.toThrow();
   });
 
   it("reuses the schema reference of the repo's other node files", async () => {
@@ -120,6 +158,7 @@ describe("berth node add", () => {
       token: expect.stringMatching(/^berth_/),
     });
     expect(json.tokenSha256).toBe(sha256Hex(json.token));
+    expect(json.recipient).toBe(await recipientOf(json.identity));
   });
 
   it.each([
@@ -132,6 +171,30 @@ describe("berth node add", () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(message);
     await expect(stat(join(repo, "nodes/ok.yaml"))).rejects.toThrow();
+  });
+});
+
+describe("berth node identity", () => {
+  it("gives an existing node a new identity, keeping the rest of its file, and prints it once", async () => {
+    await run(["web-1", "--address", "10.0.0.5", "--label", "zone=eu-1"]);
+    const path = join(repo, "nodes/web-1.yaml");
+    const before = await readFile(path, "utf8");
+    await writeFile(path, `${before}# a comment of the operator\n`);
+    const old = parse(before).recipient;
+    const identityFile = join(repo, "new.key");
+    const out = await run(["identity", "web-1", "--identity-file", identityFile]);
+    const after = await readFile(path, "utf8");
+    const fresh = parse(after).recipient;
+    expect(fresh).not.toBe(old);
+    expect(
+      await recipientOf(/^AGE-SECRET-KEY-1.*$/m.exec(await readFile(identityFile, "utf8"))?.[0] as string),
+    ).toBe(fresh);
+    // Only the recipient changed (the yaml library sets a trailing comment off by a blank line).
+    expect(after.replace(/\n\n/g, "\n")).toBe(`${before.replace(old, fresh)}# a comment of the operator\n`);
+    expect(out).toContain(`recipient ${fresh} (was ${old})`);
+    expect(out).toContain("berth secret rekey");
+    const err = await run(["identity", "web-2"]).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('node "web-2" does not exist; did you mean "web-1"?');
   });
 });
 

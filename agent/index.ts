@@ -23,6 +23,7 @@ import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
 import { createMachine } from "./loop/machine.js";
 import { findReach } from "./loop/node-address.js";
+import { createNudge } from "./loop/nudge.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
 import { createRequestDispatcher } from "./loop/requests.js";
@@ -186,10 +187,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     node: opts.node,
     token: opts.token,
   });
+  // A report or a poll that gets through ends the other's back-off: after an outage the agent is
+  // back in contact on its first successful call, not after the longer of two back-offs.
+  const nudge = createNudge();
   const reporter = createStatusReporter({
     put: (s, signal) => client.putStatus(s, signal),
     logger,
-    onSent: (s) => emit({ type: "status-reported", phase: s.phase }),
+    onSent: (s) => {
+      nudge.fire();
+      emit({ type: "status-reported", phase: s.phase });
+    },
   });
   const abort = new AbortController();
   const deadlines = { ...defaultDeadlines, ...opts.deadlines };
@@ -345,6 +352,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
   });
   const poller = runPoller({
+    nudge,
+    onRecovered: () => reporter.retryNow(),
     client,
     machine,
     waitSeconds,

@@ -25,6 +25,7 @@ import type {
   TriggerRequest,
 } from "./contracts.js";
 import { webUrlFor } from "./forge/client.js";
+import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
@@ -41,6 +42,7 @@ import { openLocalSource } from "./source/local.js";
 import { observeSource } from "./source/observed.js";
 import { openRemoteSource } from "./source/remote.js";
 import type { ConfigSource } from "./source/types.js";
+import { catchUpper } from "./store/catch-up.js";
 import {
   affectedBy,
   carryUnchanged,
@@ -53,7 +55,6 @@ import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
-import { livenessRecord } from "./store/status-layout.js";
 
 export interface ReconcilerOptions {
   /** Local mode: the config repo's directory (watched; branches written into its .git). */
@@ -115,8 +116,6 @@ export interface Reconciler extends ApiBackend, HistoryBackend {
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
-/** How long an agent's poll waits for the desired branch to be fetched when it names a document unknown here. */
-const catchUpMs = 5_000;
 /** Lost publish races in a row before backing off: someone keeps moving the desired branch. */
 const maxRaces = 10;
 
@@ -156,24 +155,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     bounds,
     contacts,
     nodes: knownNodes,
-    announce(change) {
-      const { node, verdict, kind, message } = change;
-      const data = {
-        node,
-        lastSeen: verdict.lastSeen === null ? null : new Date(verdict.lastSeen).toISOString(),
-        since: new Date(verdict.since).toISOString(),
-        message,
-      };
-      if (kind === "record") log.info(data, "node is alive");
-      else {
-        // A node going away is worth a warning; one coming back is news.
-        if (kind === "node-back") log.info(data, message);
-        else log.warn(data, message);
-        events.emit(kind, data);
-      }
-      status?.addLiveness(livenessRecord(node, verdict));
-      hooks.nodeLiveness?.(change);
-    },
+    announce: announcer({
+      events,
+      log,
+      commit: (record) => status?.addLiveness(record),
+      also: (change) => hooks.nodeLiveness?.(change),
+    }),
   });
 
   /** Config of the published source commit, for the resource part of plans (loaded lazily). */
@@ -518,28 +505,17 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       });
     },
     trigger: (req: TriggerRequest) => loop.trigger(req),
-    async catchUp(node, etag) {
-      // Only several reconcilers on one remote can disagree; a local repo has one publisher.
-      if (source.mode !== "remote" || served.knows(node, etag)) return "serve";
-      const asked = Date.now();
-      adoptFirst = true;
-      loop.trigger({ source: "poll" });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        loop.idle(),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, catchUpMs);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
-      if (served.knows(node, etag) || desiredFetchedAt >= asked) return "serve";
-      log.warn(
-        { node, etag },
-        "an agent holds a document this reconciler does not know and the desired branch cannot be fetched",
-      );
-      return "behind";
-    },
+    catchUp: catchUpper({
+      served,
+      remote: source.mode === "remote",
+      refresh() {
+        adoptFirst = true;
+        loop.trigger({ source: "poll" });
+      },
+      idle: () => loop.idle(),
+      fetchedAt: () => desiredFetchedAt,
+      log,
+    }),
     readGenerations: (opts) => history.list(served.desiredCommit, opts),
     readGeneration: (n) => history.find(served.desiredCommit, n),
     forgeWeb() {

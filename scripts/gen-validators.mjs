@@ -8,7 +8,18 @@ import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
 
 const dir = new URL("../schema/", import.meta.url);
-const names = ["common", "app", "domain", "node", "settings", "secrets", "desired", "status", "plan", "requests"];
+const names = [
+  "common",
+  "app",
+  "domain",
+  "node",
+  "settings",
+  "secrets",
+  "desired",
+  "status",
+  "plan",
+  "requests",
+];
 const schemas = names.map((n) => JSON.parse(readFileSync(new URL(`${n}.schema.json`, dir), "utf8")));
 const id = (n) => `https://berth.sh/schema/${n}.schema.json`;
 

@@ -4,6 +4,7 @@
 // the address cannot work here (it names another host). Pure: resolving names and listing
 // interfaces is the shell's job (agent/loop/node-address.ts).
 import { isIP } from "node:net";
+import { isLoopback } from "../../core/address.js";
 import type { Runtime } from "../../schema/index.js";
 
 export type Reach =
@@ -14,11 +15,7 @@ export type Reach =
   /** The address is not this host's: proxies would dial another machine. */
   | { kind: "not-local"; address: string; message: string };
 
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
-export function isLoopback(ip: string): boolean {
-  const v = ip.replace(/^::ffff:/i, "");
-  return v === "::1" || /^127\./.test(v) || v === "localhost";
-}
+export { isLoopback } from "../../core/address.js";
 
 /**
  * The verdict for `address` given what it resolves to and this host's interface addresses.

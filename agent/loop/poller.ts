@@ -10,6 +10,7 @@ import type pino from "pino";
 import { type BackoffPolicy, backoffDelayMs } from "../core/backoff.js";
 import type { AgentEvent } from "../core/events.js";
 import type { Machine } from "./machine.js";
+import type { Nudge } from "./nudge.js";
 import type { ReconcilerClient } from "./reconciler-client.js";
 
 const errorPolicy: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, jitter: 0.2 };
@@ -17,6 +18,10 @@ const errorPolicy: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, jitter: 0.2 }
 const minPollMs = 1_000;
 
 export interface PollerOptions {
+  /** Cuts a back-off pause short (a status report got through: the reconciler is reachable). */
+  nudge?: Nudge;
+  /** Called when a call works again after failures (the status reporter retries at once). */
+  onRecovered?: () => void;
   client: ReconcilerClient;
   machine: Machine;
   waitSeconds: number;
@@ -36,9 +41,13 @@ export async function runPoller(o: PollerOptions): Promise<void> {
   let failures = 0;
   const urls = o.client.urls().length;
   const pause = (ms: number) => sleep(ms, undefined, { signal: o.signal }).catch(() => undefined);
+  const backoff = (ms: number) => (o.nudge ? o.nudge.wait(ms, o.signal) : pause(ms));
   const recovered = () => {
     o.onContact?.(Date.now());
-    if (failures > 0) o.logger.info({ url: o.client.current(), failures }, "reconciler reachable again");
+    if (failures > 0) {
+      o.logger.info({ url: o.client.current(), failures }, "reconciler reachable again");
+      o.onRecovered?.();
+    }
     failures = 0;
     o.machine.setReconcilerProblem("reconciler-unreachable", null);
   };
@@ -71,7 +80,7 @@ export async function runPoller(o: PollerOptions): Promise<void> {
         o.machine.setReconcilerProblem("reconciler-unreachable", null);
         o.machine.reject("document-invalid", r.message, null);
         if (r.etag) etag = r.etag;
-        else await pause(backoffDelayMs(failures, errorPolicy, Math.random()));
+        else await backoff(backoffDelayMs(failures, errorPolicy, Math.random()));
         continue;
       default: {
         failures++;
@@ -96,7 +105,7 @@ export async function runPoller(o: PollerOptions): Promise<void> {
         }
         if (failures === 1) o.emit({ type: "reconciler-unreachable", message: r.message });
         o.machine.setReconcilerProblem(code, r.message);
-        if (delay > 0) await pause(delay);
+        if (delay > 0) await backoff(delay);
       }
     }
   }

@@ -11,6 +11,8 @@ export interface StatusReporter {
   report(status: NodeStatus, force?: boolean): void;
   /** The last report the reconciler accepted. */
   lastSent(): NodeStatus | null;
+  /** A report waiting for its retry is sent now (the reconciler is reachable again). */
+  retryNow(): void;
   /** Resolves when nothing is queued or in flight, or after timeoutMs. */
   flush(timeoutMs: number): Promise<void>;
   close(): void;
@@ -100,6 +102,12 @@ export function createStatusReporter(opts: {
       pump();
     },
     lastSent: () => sent,
+    retryNow() {
+      if (!retryTimer) return;
+      clearTimeout(retryTimer);
+      retryTimer = null;
+      pump();
+    },
     flush(timeoutMs) {
       if (!queued && !inFlight && !retryTimer) return Promise.resolve();
       return new Promise((resolve) => {

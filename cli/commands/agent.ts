@@ -2,6 +2,7 @@
 // leaves the workloads running (a restarted agent adopts them). Flag parsing and the token file
 // live here; everything else is agent/index.ts.
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
@@ -19,6 +20,7 @@ interface AgentFlags {
   baseDir?: string;
   pollWait: string;
   dockerBin?: string;
+  publishAddress?: string;
   identityFile?: string;
   metricsListen?: string;
 }
@@ -41,6 +43,16 @@ function checkUrl(flag: string, value: string): string {
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new UserError(`${flag} must be an http:// or https:// URL, got ${u.protocol}`);
+  }
+  return value;
+}
+
+function checkAddress(value: string): string {
+  if (isIP(value) === 0) {
+    throw new UserError(
+      `--publish-address ${JSON.stringify(value)} is not an IP address`,
+      "give one of this host's addresses, e.g. --publish-address 10.0.0.11 (0.0.0.0: every interface)",
+    );
   }
   return value;
 }
@@ -106,6 +118,10 @@ export function register(program: Command): void {
     .option("--poll-wait <seconds>", "long-poll wait (the reconciler answers within 8 s anyway)", "10")
     .option("--docker-bin <path>", "docker binary for the docker runtime (default: docker on PATH)")
     .option(
+      "--publish-address <ip>",
+      "this host's address for its workloads instead of the node's `address` (NAT); 0.0.0.0 publishes containers on every interface",
+    )
+    .option(
       "--identity-file <file>",
       "this node's age identity (berth node add / berth node identity write it): decrypts the secrets of the apps it starts",
     )
@@ -145,6 +161,7 @@ export function register(program: Command): void {
         httpsListen: flags.httpsListen,
         ...(flags.baseDir ? { baseDir: resolve(flags.baseDir) } : {}),
         ...(flags.dockerBin ? { dockerBin: flags.dockerBin } : {}),
+        ...(flags.publishAddress ? { publishAddress: checkAddress(flags.publishAddress) } : {}),
         ...(flags.identityFile ? { identityFile: resolve(flags.identityFile) } : {}),
         pollWaitSeconds,
         ...(flags.metricsListen ? { metricsListen: flags.metricsListen } : {}),

@@ -4,9 +4,10 @@
 // empty state. Exit 0, 1 (invalid head or error), 2 (changes, with --detailed-exitcode).
 // A thin shell: loading is reconciler/repo's, planning and rendering are core's.
 import type { Command } from "commander";
+import { formatDiagnostic } from "../../core/config/diagnostics.js";
 import type { ParseCache } from "../../core/config/index.js";
 import { ParseCache as Cache } from "../../core/config/index.js";
-import type { LoadResult } from "../../core/config/model.js";
+import type { Diagnostic, LoadResult } from "../../core/config/model.js";
 import { evaluate } from "../../core/evaluate.js";
 import { computePlan, hasChanges, type PlanInput } from "../../core/plan/index.js";
 import { renderJson } from "../../core/views/json.js";
@@ -41,6 +42,8 @@ export function register(program: Command): void {
       const format = formatOf(opts.format, g.json);
       const cache = new Cache();
       const head = await headInput(g.repo, opts.head, cache);
+      // Warnings (e.g. a proxy that would dial another node's loopback) never block a plan.
+      for (const d of head.warnings) warn(formatDiagnostic(d, "warning"));
       const desiredBranch = head.config?.settings.desiredBranch ?? "berth/desired";
       const base = opts.base
         ? await commitInput(g.repo, opts.base, cache, "base")
@@ -79,12 +82,16 @@ function evaluated(load: LoadResult, side: PlanInput["side"], commit: string): P
   return { side, config: ev.valid ? load.config : null, desired: ev.desired, diagnostics: ev.diagnostics };
 }
 
-async function headInput(repo: string, ref: string | undefined, cache: ParseCache): Promise<PlanInput> {
+async function headInput(
+  repo: string,
+  ref: string | undefined,
+  cache: ParseCache,
+): Promise<PlanInput & { warnings: Diagnostic[] }> {
   if (ref !== undefined) return commitInput(repo, ref, cache, "head");
   const loaded = await load(() => loadWorktree(repo, { cache }));
   const input = evaluated(loaded, { ref: "worktree", commit: null }, "worktree");
   // An invalid head keeps its config for the settings (desired branch name) only.
-  return { ...input, config: loaded.config };
+  return { ...input, config: loaded.config, warnings: loaded.warnings ?? [] };
 }
 
 async function commitInput(
@@ -92,17 +99,17 @@ async function commitInput(
   ref: string,
   cache: ParseCache,
   role: "base" | "head",
-): Promise<PlanInput> {
+): Promise<PlanInput & { warnings: Diagnostic[] }> {
   const loaded = await load(() => loadCommit(repo, ref, { cache }));
   const input = evaluated(loaded, { ref, commit: loaded.commit, subject: loaded.subject }, loaded.commit);
-  if (role === "head") return { ...input, config: loaded.config };
+  if (role === "head") return { ...input, config: loaded.config, warnings: loaded.warnings ?? [] };
   if (input.diagnostics.length > 0) {
     warn(
       `base ${ref} is not a valid config (${input.diagnostics.length} errors): comparing with nothing instead`,
     );
-    return { side: input.side, config: null, desired: new Map(), diagnostics: [] };
+    return { side: input.side, config: null, desired: new Map(), diagnostics: [], warnings: [] };
   }
-  return input;
+  return { ...input, warnings: [] };
 }
 
 /** What the desired branch last published: its documents as published, and the config commit's specs. */

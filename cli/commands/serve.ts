@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
 import pino, { type Logger } from "pino";
 import { defaultLivenessBounds, type LivenessBounds } from "../../core/status/liveness.js";
@@ -14,6 +15,7 @@ import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secr
 import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
+import { exposureProblems } from "../../reconciler/http/exposure.js";
 import { parseListen } from "../../reconciler/http/listen.js";
 import { startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
@@ -36,13 +38,28 @@ interface ServeFlags {
   alertSecretsFile?: string;
   staleAfter?: string;
   lostAfter?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  allowOpenReadApi?: boolean;
+  allowPlainHttp?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command("serve")
     .description("run the reconciler: publish each commit of the tracked branch, serve agents, record status")
-    .option("--listen <host:port>", "address of the HTTP API", "127.0.0.1:7070")
+    .option(
+      "--listen <host:port>",
+      "address of the HTTP API; beyond loopback it needs TLS and --api-token-file",
+      "127.0.0.1:7070",
+    )
+    .option("--tls-cert-file <file>", "serve HTTPS with this certificate (PEM, chain); re-read on SIGHUP")
+    .option("--tls-key-file <file>", "the certificate's private key (PEM)")
+    .option(
+      "--allow-plain-http",
+      "allow plain HTTP on a non-loopback --listen (the network is encrypted already)",
+    )
+    .option("--allow-open-read-api", "allow the read API without --api-token-file on a non-loopback --listen")
     .option(
       "--remote <url>",
       "config repo at an https URL (fetched on webhook and every --interval) instead of --repo",
@@ -76,14 +93,37 @@ export function register(program: Command): void {
     .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
+      let listenHost: string;
       try {
-        parseListen(flags.listen);
+        listenHost = parseListen(flags.listen).host;
       } catch (err) {
         throw new UserError(
           (err as Error).message,
           "e.g. --listen 127.0.0.1:7070 (port 0 picks a free port)",
         );
       }
+      if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
+        throw new UserError("--tls-cert-file and --tls-key-file go together", "pass both, or neither");
+      }
+      const exposure = exposureProblems(
+        {
+          host: listenHost,
+          tls: flags.tlsCertFile !== undefined,
+          apiToken: flags.apiTokenFile !== undefined,
+          allowOpenReadApi: flags.allowOpenReadApi === true,
+          allowPlainHttp: flags.allowPlainHttp === true,
+        },
+        flags.listen,
+      );
+      if (exposure.length > 0) {
+        throw new UserError(
+          `refusing to start: ${exposure.join("; and ")}`,
+          'see docs/operating.md, "A multi-node install"',
+        );
+      }
+      const tls = flags.tlsCertFile
+        ? await readTls(flags.tlsCertFile, flags.tlsKeyFile as string)
+        : undefined;
       const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
       const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
@@ -157,6 +197,7 @@ export function register(program: Command): void {
         logger,
         ...(webhookSecret ? { webhookSecret } : {}),
         ...(apiToken ? { apiToken } : {}),
+        ...(tls ? { tls } : {}),
         alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
       }).catch(async (err: unknown) => {
@@ -185,6 +226,22 @@ export function register(program: Command): void {
         };
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
+        // A renewed certificate is picked up without a restart (agents keep their connections).
+        if (tls) {
+          process.on("SIGHUP", () => {
+            readTls(flags.tlsCertFile as string, flags.tlsKeyFile as string)
+              .then((next) => {
+                api.setTls(next);
+                logger.info({ cert: flags.tlsCertFile }, "TLS certificate re-read");
+              })
+              .catch((err: unknown) =>
+                logger.error(
+                  { err: (err as Error).message },
+                  "cannot re-read the TLS certificate; keeping the old one",
+                ),
+              );
+          });
+        }
       });
     });
 }
@@ -218,6 +275,28 @@ function wireForge(
   integration.attach(hooks);
   logger.info({ forge: forge.kind, repo: forge.repo }, "commit statuses and pull-request plans enabled");
   return integration;
+}
+
+async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (file: string, flag: string) => {
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new UserError(
+        `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  };
+  const tls = { cert: await read(certFile, "--tls-cert-file"), key: await read(keyFile, "--tls-key-file") };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    throw new UserError(
+      `--tls-cert-file ${certFile} and --tls-key-file ${keyFile} are not a usable certificate and key: ${(err as Error).message}`,
+      "both PEM; the key must belong to the certificate",
+    );
+  }
+  return tls;
 }
 
 async function readSecret(file: string, flag: string): Promise<string> {

@@ -2,7 +2,8 @@
 // one line per request (method, path, status, duration, node/forge/delivery; never a token,
 // signature or body) and closes cleanly, ending long-polls and event streams. The routes live in
 // their own modules; this file only wires them.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultLivenessBounds } from "../../core/status/liveness.js";
@@ -56,6 +57,11 @@ export interface ApiServerOptions {
   logs?: Omit<LogHubOptions, "lastSeen" | "now">;
   /** Timeouts of `berth restart` (tests shorten them). */
   restarts?: Omit<RestartOptions, "lastSeen" | "now">;
+  /**
+   * Serve HTTPS with this certificate (chain, PEM) and key. Agents send bearer tokens: beyond
+   * this host the API must be reached over TLS (built in here, or a proxy on this host).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** berth's own alerting, served at GET /v1/alerts (behind the admin token). */
   alerts?: AlertsSource;
 }
@@ -63,6 +69,8 @@ export interface ApiServerOptions {
 export interface ApiServer {
   url: string;
   port: number;
+  /** Uses a new certificate and key for new connections (cert renewal; `berth serve` on SIGHUP). */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -201,7 +209,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // end with them instead of idling until the forced close.
   const active = new Set<ServerResponse>();
   let closingNow = false;
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const log: LogFields = {};
     if (closingNow) res.setHeader("Connection", "close");
@@ -218,7 +226,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!res.headersSent) sendError(res, 500, "internal error (this is a bug; see the reconciler's log)");
       else res.destroy();
     });
-  });
+  };
+  const server: Server | TlsServer = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    : createServer(handler);
   // Agents keep their connection between long-polls; keep it a little longer than Node's 5 s.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -231,9 +242,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  const url = `${opts.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${bound}`;
   opts.logger.info(
-    { url, webhooks: ctx.webhookSecret !== undefined, readApiProtected: ctx.apiTokenSha256 !== undefined },
+    {
+      url,
+      tls: opts.tls !== undefined,
+      webhooks: ctx.webhookSecret !== undefined,
+      readApiProtected: ctx.apiTokenSha256 !== undefined,
+    },
     "API listening",
   );
 
@@ -241,6 +257,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   return {
     url,
     port: bound,
+    setTls(tls) {
+      if (!("setSecureContext" in server)) throw new Error("this server was started without TLS");
+      server.setSecureContext({ cert: tls.cert, key: tls.key });
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         unobserve();

@@ -100,7 +100,10 @@ export class LivenessWatch {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.check(), this.opts.checkMs ?? 1_000);
+    // The check runs after the I/O waiting in the same loop turn: when this process was stalled
+    // (a long publish, a starved CPU) the agents' calls that arrived meanwhile are recorded first,
+    // instead of the timer firing ahead of them and calling every agent between two polls stale.
+    this.timer = setInterval(() => setImmediate(() => this.check()), this.opts.checkMs ?? 1_000);
     this.timer.unref();
     // A node that calls again is announced back at once, not at the next check.
     this.unsubscribe = this.opts.contacts.onContact((node) => {

@@ -139,6 +139,25 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "a worker on loopback while the proxy runs on another node",
+    rule: "loopback-address",
+    files: {
+      ...BASE,
+      "nodes/n1.yaml": NODE.replace("roles: [worker, proxy]", "roles: [proxy]"),
+      "nodes/w1.yaml": worker("w1").replace("10.0.0.9", "127.0.0.1"),
+    },
+    errors: [],
+    warnings: [
+      "nodes/w1.yaml:3:10: warning: node w1 has the loopback address 127.0.0.1, but proxy node n1 runs elsewhere and would dial its own loopback for w1's workloads (502s): give w1 an address the proxies can reach [loopback-address]",
+    ],
+  },
+  {
+    name: "loopback is fine when the proxy is the node itself",
+    rule: "loopback-address",
+    files: { ...BASE, "nodes/n1.yaml": NODE.replace("10.0.0.1", "127.0.0.1") },
+    errors: [],
+  },
+  {
     name: "no schedulable node: every worker cordoned",
     rule: "replicas-fit",
     files: { ...BASE, "nodes/n1.yaml": `${NODE}cordon: true\n` },

@@ -139,6 +139,17 @@ describe.skipIf(!ok)("liveness end to end", () => {
     expect(down.stdout).not.toMatch(/converged\s+yes/);
     const json = JSON.parse((await status("--json")).stdout);
     expect(json.nodes[0]).toMatchObject({ node: "w1", liveness: "lost", phase: "unknown", inSync: false });
+    // The verdict is committed: `berth status` on the repo (no reconciler asked) shows it too.
+    const committed = await waitFor(
+      "lost in the repo's view",
+      async () => {
+        const r = await runBerth(["status", "--repo", repo.dir, "--fail-on-stale"]);
+        return /^w1\s+lost/m.test(r.stdout) ? r : undefined;
+      },
+      20_000,
+    );
+    expect(committed.code).toBe(3);
+    expect(committed.stdout).toContain("Liveness as last committed by the reconciler");
 
     // The agent comes back: alive again at once, and its app was never restarted.
     agent = spawnBerth(agentArgs);

@@ -98,8 +98,8 @@ describe.skipIf(!ok)("single host, end to end with podman (real Caddy)", () => {
       [appFile]: appYaml(images.v1, images.port),
       [`domains/${domain}.yaml`]: `kind: Domain\nhost: ${domain}\napp: ${app}\ntls: "off"\n`,
     });
+    // No publishAddress: the agent publishes on the node's address from the desired document.
     bed = await repoBed(repo, {
-      publishAddress: "127.0.0.1",
       onAgentEvent: (e) => events.push({ at: Date.now(), e }),
     });
     await bed.start();
@@ -117,6 +117,14 @@ describe.skipIf(!ok)("single host, end to end with podman (real Caddy)", () => {
     expect(await servedBody()).toBe("v1");
     const running = (await nodeContainers()).filter((c) => c.state === "running");
     expect(running.map((c) => c.image).sort()).toEqual([images.v1, images.v1]);
+    // Published on the node's address (127.0.0.1 here), not on every interface.
+    for (const c of running) {
+      const ports = (await podman("port", c.name)).stdout.trim().split("\n");
+      expect(
+        ports.every((p) => /-> 127\.0\.0\.1:\d+$/.test(p)),
+        ports.join("; "),
+      ).toBe(true);
+    }
   }, 180_000);
 
   it("replaces both replicas start-first with a new image and serves v2", async () => {

@@ -58,3 +58,35 @@ export function createNetns(opts: { addresses?: string[]; tag?: string } = {}): 
   }
   return ns;
 }
+
+export interface Link {
+  /** The interface names: `a` inside the first namespace, `b` inside the second. */
+  a: string;
+  b: string;
+  /** Takes the first end down: packets vanish both ways, nothing is refused or closed. */
+  down(): void;
+  up(): void;
+}
+
+let links = 0;
+
+/**
+ * A veth pair between two namespaces, `addrA` (CIDR) on the end in `a`, `addrB` on the end in
+ * `b`: two hosts on one cable. down() is a cable pulled out (the hard way to lose a node).
+ */
+export function linkNetns(a: Netns, addrA: string, b: Netns, addrB: string): Link {
+  const n = links++;
+  const ifA = `l${n}a`;
+  const ifB = `l${n}b`;
+  a.ip("link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", b.name);
+  a.ip("addr", "add", addrA, "dev", ifA);
+  b.ip("addr", "add", addrB, "dev", ifB);
+  a.ip("link", "set", ifA, "up");
+  b.ip("link", "set", ifB, "up");
+  return {
+    a: ifA,
+    b: ifB,
+    down: () => void a.ip("link", "set", ifA, "down"),
+    up: () => void a.ip("link", "set", ifA, "up"),
+  };
+}

@@ -50,6 +50,28 @@ describe.skipIf(!ok)("berth init", () => {
     expect(plan.stderr).toContain("nothing published yet");
   });
 
+  it("plan and validate warn when a proxy would dial another node's loopback", async () => {
+    const dir = join(temp.makeTempDir(), "ops");
+    expect((await berth("init", dir)).code).toBe(0);
+    // The example's node is a proxy on 127.0.0.1; a second worker on loopback is unreachable to it.
+    writeFileSync(
+      join(dir, "nodes/w2.yaml"),
+      "kind: Node\nname: w2\naddress: 127.0.0.1\nruntime: process\nportRange: [22000, 22999]\n",
+    );
+    writeFileSync(
+      join(dir, "nodes/local.yaml"),
+      readFileSync(join(dir, "nodes/local.yaml"), "utf8").replace("address: 127.0.0.1", "address: 10.0.0.10"),
+    );
+    const warning =
+      "nodes/w2.yaml:3:10: warning: node w2 has the loopback address 127.0.0.1, but proxy node local runs elsewhere and would dial its own loopback for w2's workloads (502s): give w2 an address the proxies can reach";
+    const plan = await berth("plan", "--repo", dir);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).toContain(`berth plan: ${warning}`);
+    const validate = await berth("validate", "--repo", dir);
+    expect(validate.code).toBe(0);
+    expect(validate.stdout + validate.stderr).toContain(warning);
+  });
+
   it("refuses a directory that already has config", async () => {
     const dir = temp.makeTempDir();
     writeFileSync(join(dir, "web.yaml"), "kind: App\nname: web\nimage: nginx\n");

@@ -5,6 +5,7 @@ import { duplicateVolume, healthWithoutPort } from "./app-checks.js";
 import { domainAppMissing, domainAppPort } from "./domain-app.js";
 import { duplicateDomain } from "./duplicate-domain.js";
 import { duplicateApp, duplicateNode } from "./duplicate-names.js";
+import { loopbackAddress } from "./loopback-address.js";
 import { placementUnknownLabel, placementUnknownNode } from "./placement-refs.js";
 import { portRange } from "./port-range.js";
 import { replicasFit } from "./replicas-fit.js";
@@ -37,6 +38,7 @@ export const rules: readonly Rule[] = [
   alertReceivers,
   domainNoReplicas,
   noProxy,
+  loopbackAddress,
   duplicateSecrets,
   secretsAppMissing,
   secretMalformed,

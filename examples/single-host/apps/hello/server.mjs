@@ -26,6 +26,8 @@ const server = createServer((req, res) => {
   }
 });
 
-server.listen(port, "127.0.0.1", () => console.log(`hello listening on 127.0.0.1:${port}`));
+// HOST is the node's address (berth sets it): proxies on other nodes reach the app there.
+const host = process.env.HOST ?? "127.0.0.1";
+server.listen(port, host, () => console.log(`hello listening on ${host}:${port}`));
 // Stop cleanly when the agent replaces or removes this replica.
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -44,5 +44,7 @@ const server = createServer(async (req, res) => {
   createReadStream(file).pipe(res);
 });
 
-server.listen(port, "127.0.0.1", () => console.log(`site serving ${root} on 127.0.0.1:${port}`));
+// HOST is the node's address (berth sets it): proxies on other nodes reach the app there.
+const host = process.env.HOST ?? "127.0.0.1";
+server.listen(port, host, () => console.log(`site serving ${root} on ${host}:${port}`));
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -270,6 +270,14 @@ describe.skipIf(!ok)("berth logs and berth restart on a cluster (real berth serv
     expect(since.length).toBeGreaterThan(0);
     expect(since.every((l) => Date.parse(l.time) >= Date.parse(cut.time))).toBe(true);
     expect(since.length).toBeLessThan(all.length + 50);
+    // A duration counts back from when the command runs: ticks of the last 3 s, nothing older.
+    const asked = Date.now();
+    const recent = jsonLines(
+      (await runBerth(["logs", "talk", "-n", "10000", "--since", "3s", "--json", "--url", url])).stdout,
+    ).filter((e) => e.type === "line");
+    expect(recent.some((l) => l.line.startsWith("tick "))).toBe(true);
+    expect(recent.every((l) => Date.parse(l.time) >= asked - 3_000)).toBe(true);
+    expect(recent.length).toBeLessThan(all.length);
 
     const grep = jsonLines(
       (await runBerth(["logs", "talk", "--grep", "^tick [0-9]*0 ", "--json", "--url", url])).stdout,

@@ -7,33 +7,16 @@
 // then: docs/agent.md gives it before and after `berth logs` existed).
 // Run: npx tsx bench/logs.bench.ts
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../test/agent/helpers/wait.js";
 import { makeRepo } from "../test/helpers/git-repo.js";
-import { machineSpeed, pct } from "./support.js";
+import { buildDist, machineSpeed, pct } from "./support.js";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "berth-logs-bench-"));
 const rows: [string, string, string][] = [];
-
-function buildDist(): string {
-  const out = join(root, ".bench", "logs-dist");
-  rmSync(out, { recursive: true, force: true });
-  spawnSync(
-    process.execPath,
-    [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out],
-    {
-      cwd: root,
-      stdio: "ignore",
-    },
-  );
-  if (!existsSync(join(out, "cli/main.js"))) throw new Error(`building ${out} produced no cli/main.js`);
-  return out;
-}
 
 // 40,000 lines of history (~4 MiB), then a line with the app's clock every 100 ms.
 const app = `import { createServer } from "node:http";
@@ -48,7 +31,7 @@ createServer((q, r) => r.end("ok")).listen(Number(process.env.PORT), "127.0.0.1"
 
 async function main(): Promise<void> {
   const speed = machineSpeed();
-  const dist = buildDist();
+  const dist = buildDist("logs-dist");
   const base = 40_000 + Math.floor(Math.random() * 100) * 100;
   const repo = await makeRepo({
     "berth.yaml": "kind: Settings\nbranch: main\n",

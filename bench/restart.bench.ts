@@ -4,37 +4,20 @@
 // Reports failed requests (goal 0), request latency during the restarts and how long one takes.
 // Run: npx tsx bench/restart.bench.ts
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "../agent/ingress/caddy-process.js";
 import { waitFor } from "../test/agent/helpers/wait.js";
 import { hasTool } from "../test/helpers/tools.js";
-import { exampleRepo, machineSpeed, pct, steadyLoad } from "./support.js";
+import { buildDist, exampleRepo, machineSpeed, pct, steadyLoad } from "./support.js";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "berth-restart-bench-"));
-
-function buildDist(): string {
-  const out = join(root, ".bench", "restart-dist");
-  rmSync(out, { recursive: true, force: true });
-  spawnSync(
-    process.execPath,
-    [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out],
-    {
-      cwd: root,
-      stdio: "ignore",
-    },
-  );
-  if (!existsSync(join(out, "cli/main.js"))) throw new Error(`building ${out} produced no cli/main.js`);
-  return out;
-}
 
 async function main(): Promise<void> {
   if (!hasTool("caddy", ["version"])) throw new Error("caddy is not installed: run scripts/setup");
   const speed = machineSpeed();
-  const dist = buildDist();
+  const dist = buildDist("restart-dist");
   const repoDir = join(work, "repo");
   await exampleRepo(repoDir, { portBase: 42_000 + Math.floor(Math.random() * 50) * 100 });
   const apiPort = await freePort();

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Command } from "commander";
 import { createParser } from "eventsource-parser";
+import { sanitiseLine } from "../../agent/core/log-line.js";
 import { compileGrep } from "../../core/logs/grep.js";
 import { parseSince } from "../../core/logs/since.js";
 import type { LogLine, LogNotice } from "../../schema/index.js";
@@ -93,18 +94,32 @@ function jsonView(): LogsView {
   };
 }
 
-/** `2025-05-01T10:00:00.123Z node-a/web-0-a  text`; berth's own lines in yellow with a [berth] tag. */
-export function textView(paint: (s: Style, t: string) => string): LogsView {
+/**
+ * `2025-05-01T10:00:00.123Z node-a/web-0-a  text`; berth's own lines in yellow with a [berth] tag.
+ * Agents send sanitised lines; they go through the same sanitiser again before a terminal sees
+ * them (an agent of another version, or one that misbehaves, must not reach the operator's terminal
+ * with escape sequences). Clean text comes out unchanged.
+ */
+export function textView(
+  paint: (s: Style, t: string) => string,
+  write: { out(s: string): void; err(s: string): void } = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  },
+): LogsView {
   let width = 0;
   return {
     line(l) {
-      const tag = `${l.node}/${l.instance.replace(/^berth-/, "")}`;
+      const tag = sanitiseLine(`${l.node}/${l.instance.replace(/^berth-/, "")}`, { maxBytes: 256 });
       width = Math.max(width, tag.length);
-      const text = l.origin === "berth" ? paint("yellow", `[berth] ${l.line}`) : l.line;
-      process.stdout.write(`${paint("dim", l.time)} ${paint("cyan", tag.padEnd(width))}  ${text}\n`);
+      const line = sanitiseLine(l.line);
+      const text = l.origin === "berth" ? paint("yellow", `[berth] ${line}`) : line;
+      write.out(
+        `${paint("dim", sanitiseLine(l.time, { maxBytes: 64 }))} ${paint("cyan", tag.padEnd(width))}  ${text}\n`,
+      );
     },
     notice(n) {
-      process.stderr.write(paint(n.level === "warning" ? "yellow" : "dim", `berth logs: ${n.message}\n`));
+      write.err(paint(n.level === "warning" ? "yellow" : "dim", `berth logs: ${sanitiseLine(n.message)}\n`));
     },
     caughtUp() {},
     end() {},

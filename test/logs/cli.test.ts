@@ -2,6 +2,7 @@
 // is wrong (and a hint where one helps), exit code 1, and never a stack trace.
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../agent/ingress/caddy-process.js";
+import { textView } from "../../cli/commands/logs.js";
 import { runBerth } from "../helpers/berth-cli.js";
 
 describe("berth logs / berth restart: user mistakes", () => {
@@ -50,5 +51,41 @@ describe("berth logs / berth restart: user mistakes", () => {
         ),
       );
     }
+  });
+});
+
+describe("berth logs text view", () => {
+  it("prints clean lines unchanged and strips what would move the terminal from a misbehaving agent", () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const view = textView((_s, t) => t, { out: (s) => out.push(s), err: (s) => err.push(s) });
+    view.line({
+      time: "2026-01-01T00:00:00.000Z",
+      node: "a",
+      instance: "berth-web-0-a",
+      line: "plain ✓ text",
+      origin: "app",
+    });
+    view.line({
+      time: "2026-01-01T00:00:01.000Z",
+      node: "a",
+      instance: "berth-web-0-b\u001b[2J",
+      line: "\u001b]0;owned\u0007red\u001b[31m!\u001b[0m\u0000",
+      origin: "app",
+    });
+    view.line({
+      time: "2026-01-01T00:00:02.000Z",
+      node: "a",
+      instance: "berth",
+      line: "done: x",
+      origin: "berth",
+    });
+    view.notice({ level: "warning", message: "node b\u001b[1A did not answer" });
+    expect(out).toEqual([
+      "2026-01-01T00:00:00.000Z a/web-0-a  plain ✓ text\n",
+      "2026-01-01T00:00:01.000Z a/web-0-b  red!\n",
+      "2026-01-01T00:00:02.000Z a/berth    [berth] done: x\n",
+    ]);
+    expect(err).toEqual(["berth logs: node b did not answer\n"]);
   });
 });

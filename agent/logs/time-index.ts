@@ -16,6 +16,11 @@ export interface TimeIndexer {
   /** Forgets a log (rotated or removed): its next record is written whatever its size. */
   forget(logPath: string): void;
   /**
+   * Bytes in the log's index, for the rotation check: read from the file once, then counted as
+   * records are appended (so the driver's size poll stats only the log, as before the index).
+   */
+  indexSize(logPath: string): number;
+  /**
    * Stamps live logs of `dir` as they are written (the files `wanted` accepts), until close().
    * False when the kernel cannot watch the directory (then only tick() stamps).
    */
@@ -25,6 +30,19 @@ export interface TimeIndexer {
 
 export function createTimeIndexer(): TimeIndexer {
   const last = new Map<string, number>();
+  const indexBytes = new Map<string, number>();
+  const indexSize = (path: string): number => {
+    let n = indexBytes.get(path);
+    if (n === undefined) {
+      try {
+        n = statSync(logFiles.times(path)).size;
+      } catch {
+        n = 0;
+      }
+      indexBytes.set(path, n);
+    }
+    return n;
+  };
   let watcher: FSWatcher | null = null;
   let timer: NodeJS.Timeout | null = null;
   const dirty = new Set<string>();
@@ -42,7 +60,10 @@ export function createTimeIndexer(): TimeIndexer {
       }
       if (last.get(path) === size) continue;
       try {
-        appendFileSync(logFiles.times(path), formatStamp({ offset: size, ms: mtime }), { mode: 0o600 });
+        const before = indexSize(path);
+        const record = formatStamp({ offset: size, ms: mtime });
+        appendFileSync(logFiles.times(path), record, { mode: 0o600 });
+        indexBytes.set(path, before + Buffer.byteLength(record));
         last.set(path, size);
       } catch {
         // A full disk loses a record; those lines then take the next one's time. Supervision goes on.
@@ -54,7 +75,9 @@ export function createTimeIndexer(): TimeIndexer {
     tick,
     forget(path) {
       last.delete(path);
+      indexBytes.delete(path);
     },
+    indexSize,
     watch(dir, wanted, settleMs = 200) {
       try {
         watcher = watch(dir, { persistent: false }, (_event, name) => {

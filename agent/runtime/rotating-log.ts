@@ -39,9 +39,16 @@ function shift(from: string, to: string): void {
 
 /**
  * Rotates `path` when it and its time index have reached `maxBytes`, keeping `keep` rotated files
- * (`path.1` newest) with their indexes. Returns true when it rotated.
+ * (`path.1` newest) with their indexes. Returns true when it rotated. `indexBytes` is the index's
+ * size when the caller knows it (saves a stat per log per poll); `beforeRotate` runs once the
+ * rotation is decided, before anything moves (the driver stamps the last lines into the index).
  */
-export function rotateIfNeeded(path: string, maxBytes: number, keep: number): boolean {
+export function rotateIfNeeded(
+  path: string,
+  maxBytes: number,
+  keep: number,
+  opts: { indexBytes?: number; beforeRotate?: () => void } = {},
+): boolean {
   let size: number;
   try {
     size = statSync(path).size;
@@ -49,7 +56,8 @@ export function rotateIfNeeded(path: string, maxBytes: number, keep: number): bo
     return false;
   }
   const times = logFiles.times(path);
-  if (size + sizeOf(times) < maxBytes) return false;
+  if (size + (opts.indexBytes ?? sizeOf(times)) < maxBytes) return false;
+  opts.beforeRotate?.();
   if (keep > 0) {
     rmSync(`${path}.${keep}`, { force: true });
     rmSync(logFiles.times(`${path}.${keep}`), { force: true });

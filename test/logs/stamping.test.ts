@@ -2,11 +2,20 @@
 // kernel and stamped, so lines printed a few hundred milliseconds apart get their own times (never
 // earlier than when they were printed), without any periodic work; rotation moves the index with
 // its log; an agent whose apps print nothing writes no index records.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileHistory } from "../../agent/logs/history.js";
+import { createTimeIndexer } from "../../agent/logs/time-index.js";
 import type { RuntimeDriver } from "../../agent/runtime/driver.js";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { freePortPair, waitFor, workload } from "../runtime/support.js";
@@ -100,4 +109,44 @@ describe("time index of process logs", () => {
     // Log and index together stay within the limit (plus what is written between two checks).
     expect(statSync(`${log}.1`).size + statSync(`${log}.1.times`).size).toBeGreaterThanOrEqual(4_000);
   }, 60_000);
+
+  it("rotates a log whose index outgrows it (a tiny line now and then): the index counts", async () => {
+    const { stateDir, d } = setup({ logMaxBytes: 500, pollMs: 100 });
+    // "." and a newline every 250 ms: each write gets its own record, ten times its size.
+    const dots = [
+      process.execPath,
+      "-e",
+      `setInterval(() => process.stdout.write(".\\n"), 250); require("node:http").createServer((q, r) => r.end("ok")).listen(Number(process.env.PORT), "127.0.0.1");`,
+    ];
+    await d.start(workload({ id: "dots-0", hostPort: await freePortPair(), command: dots }), "a");
+    const log = join(stateDir, "logs", "berth-dots-0-a.log");
+    await waitFor("a rotated copy with its index", () => existsSync(`${log}.1.times`), 40_000);
+    const logBytes = statSync(`${log}.1`).size;
+    const indexBytes = statSync(`${log}.1.times`).size;
+    expect(logBytes).toBeLessThan(500);
+    expect(logBytes + indexBytes).toBeGreaterThanOrEqual(500);
+  }, 60_000);
+});
+
+describe("the time indexer's count of index bytes", () => {
+  it("reads the index once, then counts what it appends; forget reads it again", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-stamp-"));
+    dirs.push(dir);
+    const log = join(dir, "berth-x-0-a.log");
+    writeFileSync(log, "one\n");
+    writeFileSync(`${log}.times`, "0 1\n");
+    const ix = createTimeIndexer();
+    expect(ix.indexSize(log)).toBe(4);
+    ix.tick([log]);
+    appendFileSync(log, "two\n");
+    ix.tick([log]);
+    ix.tick([log]); // unchanged: no record
+    expect(ix.indexSize(log)).toBe(statSync(`${log}.times`).size);
+    expect(readFileSync(`${log}.times`, "utf8").trim().split("\n")).toHaveLength(3);
+    // Someone else changed the index (a rotation moved it away): forget makes it read again.
+    rmSync(`${log}.times`);
+    expect(ix.indexSize(log)).toBeGreaterThan(4);
+    ix.forget(log);
+    expect(ix.indexSize(log)).toBe(0);
+  });
 });

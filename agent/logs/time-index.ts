@@ -25,6 +25,8 @@ export interface TimeIndexer {
    * False when the kernel cannot watch the directory (then only tick() stamps).
    */
   watch(dir: string, wanted: (logPath: string) => boolean, settleMs?: number): boolean;
+  /** True while the kernel reports writes (a watch that failed later is closed and says false). */
+  watching(): boolean;
   close(): void;
 }
 
@@ -103,6 +105,7 @@ export function createTimeIndexer(): TimeIndexer {
         return false;
       }
     },
+    watching: () => watcher !== null,
     close() {
       watcher?.close();
       watcher = null;

@@ -246,9 +246,13 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   }
 
   function rotateLogs(): void {
+    // Without the kernel's notices (no inotify, or the watch failed) this poll stamps instead.
+    const stampHere = !stamps.watching();
     for (const s of instances.values()) {
       try {
-        rotate(logPath(stateDir, s.rec.name), s.rec.name);
+        const log = logPath(stateDir, s.rec.name);
+        if (stampHere && s.running) stamps.tick([log]);
+        rotate(log, s.rec.name);
       } catch {
         // A log that cannot be rotated now is retried on the next tick; it never stops supervision.
       }

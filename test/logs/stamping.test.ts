@@ -149,4 +149,17 @@ describe("the time indexer's count of index bytes", () => {
     ix.forget(log);
     expect(ix.indexSize(log)).toBe(0);
   });
+
+  it("says whether the kernel reports writes (else the driver's poll stamps)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-stamp-"));
+    dirs.push(dir);
+    const ix = createTimeIndexer();
+    expect(ix.watching()).toBe(false);
+    expect(ix.watch(join(dir, "missing"), () => true)).toBe(false);
+    expect(ix.watching()).toBe(false);
+    expect(ix.watch(dir, () => true)).toBe(true);
+    expect(ix.watching()).toBe(true);
+    ix.close();
+    expect(ix.watching()).toBe(false);
+  });
 });

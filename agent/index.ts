@@ -31,6 +31,7 @@ import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.j
 import { createStatusReporter } from "./loop/status-reporter.js";
 import { createRestartReporter } from "./restart/reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
+import { agentMarker, findMarked } from "./runtime/process-markers.js";
 import { readRecords } from "./runtime/process-records.js";
 import { createSecretResolver } from "./secrets/resolver.js";
 import { sensitiveValues } from "./secrets/sensitive.js";
@@ -100,13 +101,18 @@ export interface RunningAgent {
   idle(): Promise<void>;
 }
 
+/** Whether processes of an earlier run may exist: records, or processes carrying our marker. */
 function hasProcessRecords(stateDir: string): boolean {
   try {
-    return readdirSync(join(stateDir, "processes")).some((f) => f.endsWith(".json"));
+    if (readdirSync(join(stateDir, "processes")).some((f) => f.endsWith(".json"))) return true;
   } catch {
-    return false;
+    // no records dir: look for marked processes (a crash before the first record was written)
   }
+  return findMarked(agentMarker(stateDir)).length > 0;
 }
+
+/** How long a note about state files found unreadable at start stays in the node's status. */
+const startNoteMs = 10 * 60_000;
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
@@ -138,6 +144,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const resolveSecrets = secrets.decrypt;
   const state = initialState();
+  // What was found unreadable at start is said in the status for a while, not only in the log.
+  const note = (key: string, code: string, message: string) => {
+    state.problems.set(key, { code, message });
+    setTimeout(() => state.problems.delete(key), startNoteMs).unref();
+  };
+  for (const [i, w] of stored.warnings.entries()) note(`state-file-${i}`, "state-file-unreadable", w);
   // --publish-address 0.0.0.0 (or ::) publishes container ports on every interface, as before
   // berth knew node addresses; any other value replaces the document's address on this host.
   const wildcard = opts.publishAddress === "0.0.0.0" || opts.publishAddress === "::";
@@ -156,8 +168,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           resolveSecrets,
           ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
           host: reachedAt,
-          onEvent: (e) =>
-            logger.info({ instance: e.name, pid: e.pid, detail: e.detail }, `process ${e.kind}`),
+          onEvent: (e) => {
+            const line = { instance: e.name, pid: e.pid, detail: e.detail };
+            if (e.kind === "recovered" || e.kind === "problem") {
+              logger.warn(line, `process ${e.kind}`);
+              note(`process-record:${e.name}`, `process-${e.kind}`, `${e.name}: ${e.detail ?? ""}`);
+            } else logger.info(line, `process ${e.kind}`);
+          },
           onExit: () => onRuntimeExit(),
         });
       }
@@ -275,7 +292,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         "resuming the document from the state dir",
       );
     } else {
-      logger.warn(`ignoring the stored desired document: ${check.message}`);
+      const message = `ignoring the stored desired document: ${check.message}`;
+      logger.warn(message);
+      note("state-file-desired", "state-file-unreadable", message);
     }
   }
   ctx.state.applied = stored.applied;

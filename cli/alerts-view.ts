@@ -1,15 +1,14 @@
 // Renders GET /v1/alerts for a terminal: one block per open alert (status, rule, summary, since
-// when, the cause and the link), then pending ones and the receivers' state. Control characters
-// in user text (app names, causes from agents) are replaced, so nothing can move the cursor or
-// change colours. Pure.
+// when, the cause and the link), then pending ones and the receivers' state. Control characters,
+// line separators and bidi controls in user text (app names, causes from agents) are shown
+// escaped, so nothing can forge a line, move the cursor or change colours. Pure.
+import { oneLine } from "../core/escape.js";
 import type { AlertsView, AlertView } from "../reconciler/alerts/service.js";
 
 type Paint = (style: "red" | "yellow" | "green" | "dim" | "bold" | "cyan", text: string) => string;
 
-/** Replaces C0/C1 control characters (ESC included) with U+FFFD; keeps text otherwise. */
-export function termSafe(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
-}
+/** User text on one terminal line: core/escape.ts oneLine, the one escaping every renderer uses. */
+export const termSafe = oneLine;
 
 function block(a: AlertView, paint: Paint): string[] {
   const status =

@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 
 const cli = fileURLToPath(new URL("./main.js", import.meta.url));
-const say = (s: string) => process.stdout.write(`\n\x1b[1m▶ ${s}\x1b[0m\n`);
+// Bold headings only on a terminal, and never with NO_COLOR set (https://no-color.org).
+const bold = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const say = (s: string) => process.stdout.write(bold ? `\n\x1b[1m▶ ${s}\x1b[0m\n` : `\n▶ ${s}\n`);
 
 function berth(args: string[], opts: { allowFail?: boolean } = {}): string {
   try {
@@ -76,7 +78,8 @@ async function waitConverged(api: string, commit: string, timeoutMs = 60_000): P
 async function show(url: string, host: string): Promise<void> {
   const res = await request(url, { headers: { host } });
   const text = (await res.body.text()).trim().replace(/\s+/g, " ").slice(0, 120);
-  process.stdout.write(`  GET http://${host}/ → ${res.statusCode} ${text}\n`);
+  // The address really called, and the Host header that picks the site in Caddy.
+  process.stdout.write(`  GET ${url} (Host: ${host}) → ${res.statusCode} ${text}\n`);
 }
 
 async function main(): Promise<void> {

@@ -2,8 +2,11 @@
 // that is not alive), then an app table — what is desired, how much of it is healthy, what serves
 // (the desired version or a previous one) and the current operation — and under it, for each
 // failing app, the failing step, its cause and the instance's last output. Everything that came
-// from a node is stripped of terminal escapes before it is printed.
+// from a node is stripped of terminal escapes before it is printed, and what came from a repo or
+// an agent (file names, messages) has its control, line-separator and bidi characters shown
+// escaped (core/escape.ts), so it cannot forge lines on the operator's terminal.
 import { sanitiseLine } from "../agent/core/log-line.js";
+import { oneLine } from "../core/escape.js";
 import type { AppSummary, FailingSummary, StatusSummary } from "../core/status/summary.js";
 import type { Style } from "./context.js";
 
@@ -18,6 +21,19 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         ? `Published: generation ${r.generation} from ${r.commit.slice(0, 7)}`
         : "Published: nothing yet",
     );
+    for (const p of r.health?.problems ?? []) lines.push(paint("red", `Degraded: ${oneLine(p.message)}`));
+    if (r.ahead) {
+      const after =
+        r.ahead.commits === null
+          ? ""
+          : ` (${r.ahead.commits} commit${r.ahead.commits === 1 ? "" : "s"} after it)`;
+      lines.push(
+        paint(
+          "yellow",
+          `Not published: ${r.ahead.branch} is at ${r.ahead.tip.slice(0, 7)}${after}; it is invalid (berth validate --ref ${r.ahead.branch}), not seen yet, or the reconciler is stuck (berth status --url URL, GET /healthz)`,
+        ),
+      );
+    }
     if (r.rejected) {
       lines.push(
         paint(
@@ -26,7 +42,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         ),
       );
       for (const d of r.rejected.diagnostics.slice(0, 10))
-        lines.push(paint("red", `  ${d.file}:${d.line}:${d.col}: ${d.message}`));
+        lines.push(paint("red", `  ${oneLine(d.file)}:${d.line}:${d.col}: ${oneLine(d.message)}`));
     }
     lines.push("");
   }
@@ -53,11 +69,11 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       lines.push(
         paint(
           n.liveness === "lost" ? "red" : "yellow",
-          `  ${n.livenessMessage ?? `${n.node} is ${n.liveness}`}${last}${applied}`,
+          `  ${oneLine(n.livenessMessage ?? `${n.node} is ${n.liveness}`)}${last}${applied}`,
         ),
       );
     }
-    for (const p of n.problems) lines.push(paint("red", `  ${n.node}: ${p}`));
+    for (const p of n.problems) lines.push(paint("red", `  ${oneLine(n.node)}: ${oneLine(p)}`));
   }
   lines.push("");
   lines.push(
@@ -101,7 +117,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
 }
 
 /** Text from a node, safe to print: no escapes or control characters, one line. */
-const safe = (t: string): string => sanitiseLine(t.replace(/\n/g, " "), { maxBytes: 2_000 });
+const safe = (t: string): string => oneLine(sanitiseLine(t.replace(/\n/g, " "), { maxBytes: 2_000 }));
 
 const short = (commit: string | null): string => (commit ? commit.slice(0, 7) : "?");
 

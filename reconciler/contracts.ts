@@ -4,6 +4,7 @@
 import type { Liveness } from "../core/status/liveness.js";
 import type { GenerationInput } from "../core/views/ops/history.js";
 import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
+import type { HealthView } from "./health.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
 export type EventType =
@@ -23,7 +24,9 @@ export type EventType =
   | "node-stale" // no contact with a node's agent for longer than the stale bound
   | "node-lost" // no contact for longer than the lost bound
   | "node-back" // a stale or lost node's agent called again
-  | "reconciler-error"; // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "reconciler-error" // an I/O failure the reconciler will retry (fetch, push, forge API)
+  | "degraded" // a problem has lasted longer than the bound: publishing or status writes keep failing, or the tracked branch stays ahead
+  | "recovered"; // that problem is gone
 
 export interface BerthEvent {
   /**
@@ -141,6 +144,8 @@ export interface ApiBackend {
   trigger(req: TriggerRequest): void;
   /** A plan between two refs of the config repo (head may be "worktree" in local mode). */
   plan(base: string | undefined, head: string | undefined): Promise<Plan>;
+  /** What keeps the reconciler from doing its job (absent: a backend that cannot tell, seen as ok). */
+  health?(): HealthView;
 }
 
 /**

@@ -8,6 +8,7 @@ import { Gauge, type Registry } from "prom-client";
 import { appNodes } from "../core/status/app-nodes.js";
 import type { DesiredState, NodeStatus } from "../schema/index.js";
 import type { ApiBackend } from "./contracts.js";
+import { problemNames } from "./health.js";
 import type { ContactBook } from "./liveness/contacts.js";
 
 const phases = ["converged", "applying", "degraded", "failed"] as const;
@@ -29,9 +30,11 @@ export interface ScrapeGauges {
   appInSync: Gauge<AppNodeLabels>;
   appRevision: Gauge<AppNodeLabels | "desired" | "serving">;
   alertsOpen: Gauge<"rule">;
+  degraded: Gauge;
+  healthProblem: Gauge<"problem">;
 }
 
-type Backend = Pick<ApiBackend, "nodes" | "desired" | "published">;
+type Backend = Pick<ApiBackend, "nodes" | "desired" | "published" | "health">;
 
 function create(registers: Registry[]): ScrapeGauges {
   const g = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
@@ -97,6 +100,16 @@ function create(registers: Registry[]): ScrapeGauges {
     alertsOpen: g("berth_alerts_open", "Alerts open now, by rule (berth's own alerting, docs/alerts.md)", [
       "rule",
     ]),
+    degraded: g(
+      "berth_degraded",
+      "1 while the reconciler is degraded (GET /healthz answers 503), else 0",
+      [],
+    ),
+    healthProblem: g(
+      "berth_health_problem",
+      "1 while the problem has lasted longer than the degraded bound, else 0 (publish-failing, status-write-failing, publish-behind)",
+      ["problem"],
+    ),
   };
 }
 
@@ -112,6 +125,10 @@ function refresh(g: ScrapeGauges, backend: Backend, contacts: ContactBook | unde
   ];
   for (const gauge of [...nodeGauges, ...appGauges]) gauge.reset();
   g.trackedValid.set(backend.published().rejected ? 0 : 1);
+  const health = backend.health?.() ?? { status: "ok", problems: [] };
+  g.degraded.set(health.status === "ok" ? 0 : 1);
+  const active = new Set(health.problems.map((p) => p.problem));
+  for (const problem of problemNames) g.healthProblem.set({ problem }, active.has(problem) ? 1 : 0);
   const desired = new Map<string, DesiredState | undefined>();
   const statuses = new Map<string, NodeStatus | null>();
   const vouched = new Set<string>();

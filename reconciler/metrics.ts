@@ -17,6 +17,8 @@ export type WebhookResult =
   | "duplicate"
   | "unauthorized" // missing or bad signature, or no secret configured
   | "too_large"
+  | "busy" // more deliveries at once than bodies are read; 503, body not read
+  | "timeout" // the body did not arrive within its deadline; 408
   | "bad_request";
 
 export type StatusPutResult = "ok" | "invalid" | "too_large" | "unauthorized" | "forbidden" | "not_found";
@@ -44,6 +46,10 @@ export interface Metrics extends LoopObserver {
   readonly httpRequests: Counter<"route" | "code">;
   /** Alert notifications by receiver and result (reconciler/alerts). */
   readonly alertNotifications: Counter<"receiver" | "result">;
+  /** Open connections per listener (reconciler/http/guard.ts). */
+  readonly connectionsOpen: Gauge<"listener">;
+  /** Connections closed at once because a cap was reached, per listener and reason. */
+  readonly connectionsRefused: Counter<"listener" | "reason">;
   readonly gauges: ScrapeGauges;
   /** Records one publish, from detection of the commit to the documents being served. */
   observePublish(seconds: number): void;
@@ -139,6 +145,18 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     labelNames: ["receiver", "result"] as const,
     registers,
   });
+  const connectionsOpen = new Gauge({
+    name: "berth_http_connections_open",
+    help: "Open connections per listener (api, webhooks)",
+    labelNames: ["listener"] as const,
+    registers,
+  });
+  const connectionsRefused = new Counter({
+    name: "berth_http_connections_refused_total",
+    help: "Connections closed because a cap was reached (reason: per_client, total, evicted: an idle one closed for a newcomer)",
+    labelNames: ["listener", "reason"] as const,
+    registers,
+  });
   const gauges = scrapeGauges.create(registers);
 
   /** node → the document hash whose outcome was counted last, so a report repeated is not counted twice. */
@@ -173,6 +191,8 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     statusPuts,
     httpRequests,
     alertNotifications,
+    connectionsOpen,
+    connectionsRefused,
     gauges,
     observePublish,
     observeEvent(event) {

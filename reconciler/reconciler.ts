@@ -25,6 +25,8 @@ import type {
   TriggerRequest,
 } from "./contracts.js";
 import { webUrlFor } from "./forge/client.js";
+import { type BrokenLock, defaultLockStaleMs, type LockPolicy } from "./git/refs.js";
+import { HealthTracker, type HealthView, healthChanges } from "./health.js";
 import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
@@ -76,6 +78,15 @@ export interface ReconcilerOptions {
    * run: the place to fill `hooks` from the settings.
    */
   onSettings?: (settings: BranchSettings) => void | Promise<void>;
+  /**
+   * A problem (publishing or status writes failing, the tracked branch ahead of what is
+   * published) that lasts this long makes the reconciler degraded (default 60 s).
+   */
+  degradedAfterMs?: number;
+  /** A ref lock unchanged this long is a crash's leftover and is removed (default 10 s). */
+  lockStaleMs?: number;
+  /** How long one ref update waits for a lock that is not stale before it fails (default 2 s). */
+  lockWaitMs?: number;
   /** Told of every run's outcome and duration, every fetch and every push (metrics, alert facts). */
   observers?: LoopObserver[];
   /** Branch name → role for the observers, beside the three branches of the settings. */
@@ -126,11 +137,30 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   const log = opts.logger;
   const events = opts.events;
   const hooks = opts.hooks ?? {};
+  const lockPolicy: LockPolicy = {
+    staleMs: opts.lockStaleMs ?? defaultLockStaleMs,
+    ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}),
+    onStaleLock: (b: BrokenLock) =>
+      log.warn(
+        { lock: b.lock, ref: b.ref, ageMs: b.ageMs },
+        "removed a ref lock left by a crash (no git process held it); going on",
+      ),
+  };
   const rawSource: ConfigSource = opts.remote
-    ? await openRemoteSource({ ...opts.remote, pollIntervalMs: opts.pollIntervalMs ?? 60_000 })
+    ? await openRemoteSource({
+        ...opts.remote,
+        pollIntervalMs: opts.pollIntervalMs ?? 60_000,
+        lockPolicy,
+        onLeftovers: (count) =>
+          log.warn(
+            { count, cacheDir: opts.remote?.cacheDir },
+            "removed temporary files a crash left in the cache",
+          ),
+      })
     : await openLocalSource({
         repoDir: opts.repoDir as string,
         pollIntervalMs: opts.pollIntervalMs ?? 5_000,
+        lockPolicy,
       });
   let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
   const observers = opts.observers ?? [];
@@ -178,6 +208,28 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
   let desiredFetchedAt = 0;
 
+  const degradedAfterMs = opts.degradedAfterMs ?? 60_000;
+  const health = new HealthTracker(degradedAfterMs, () => settings.branch);
+  let lastHealth: HealthView = { status: "ok", problems: [] };
+  let healthTimer: NodeJS.Timeout | undefined;
+
+  /** Current health; emits `degraded` / `recovered` for problems that appeared or cleared. */
+  function checkHealth(): HealthView {
+    const now = health.view(Date.now());
+    const { appeared, cleared } = healthChanges(lastHealth, now);
+    lastHealth = now;
+    for (const p of appeared) {
+      log.error({ problem: p.problem, since: p.since }, `degraded: ${p.message}`);
+      events.emit("degraded", { problem: p.problem, message: p.message, since: p.since });
+    }
+    for (const p of cleared) {
+      const message = `${p.problem} is over (it began ${p.since})`;
+      log.info({ problem: p.problem, since: p.since }, `recovered: ${message}`);
+      events.emit("recovered", { problem: p.problem, message });
+    }
+    return now;
+  }
+
   const loop = new Coalescer({
     async run(t0, why) {
       const started = performance.now();
@@ -196,8 +248,17 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       const message = (err as Error)?.message ?? String(err);
       log.error({ err: message, failures, retryInMs }, "reconcile failed; will retry");
       events.emit("reconciler-error", { op: "reconcile", message });
+      health.publishFailed(message, Date.now());
+    },
+    succeeded() {
+      health.publishSucceeded();
     },
   });
+
+  function setHandled(tip: string | null): void {
+    handled = tip;
+    health.handled(tip, Date.now());
+  }
 
   async function reconcileOnce(t0: number, why: TriggerSource): Promise<void> {
     if (adoptFirst) {
@@ -207,6 +268,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     const lap = stageTimer(t0);
     const tip = await source.refresh(settings.branch);
     lap("refresh");
+    if (tip !== null) health.tipSeen(tip, Date.now());
     if (tip === null) {
       if (!warnedEmpty)
         log.warn({ branch: settings.branch, repo: source.describe }, "tracked branch has no commits yet");
@@ -238,7 +300,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     events.emit("planned", { branch: settings.branch, commit: tip, summary, ...plan.summary });
     if (served.source !== null && !hasChanges(plan)) {
       // Same documents and config (e.g. a README commit): nothing to publish, generation kept.
-      handled = tip;
+      setHandled(tip);
       lastRejected = null;
       const data = {
         branch: settings.branch,
@@ -275,7 +337,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     outcome = "published";
     for (const o of observers) o.published((performance.now() - writeStarted) / 1000);
     races = 0;
-    handled = tip;
+    setHandled(tip);
     lastRejected = null;
     publishedConfig = head.load.config;
     const changed = served.replace(snap, commit);
@@ -312,7 +374,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   }
 
   function reject(tip: string, diagnostics: Diagnostic[]): void {
-    handled = tip;
+    setHandled(tip);
     lastRejected = {
       commit: tip,
       at: new Date().toISOString(),
@@ -355,7 +417,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     }
     served.replace(read.snapshot, tip);
     publishedConfig = undefined;
-    handled = read.snapshot.source.commit;
+    setHandled(read.snapshot.source.commit);
     const { generation, source: src } = read.snapshot;
     log.info({ why, generation, commit: src.commit, desiredCommit: tip }, "serving the desired branch's tip");
   }
@@ -425,6 +487,10 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       batchMs: opts.statusBatchMs ?? 2000,
       events,
       logger: log,
+      onWrite(err) {
+        if (err) health.statusWriteFailed(err.message, Date.now());
+        else health.statusWriteSucceeded();
+      },
     });
     try {
       await adopt("startup");
@@ -441,7 +507,10 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       book.seed(committed.statuses);
       liveness.seed(committed.liveness);
     } catch (err) {
+      const message = `cannot read the status branch at start: ${(err as Error).message}`;
       log.error({ err: (err as Error).message }, "cannot read the status branch; statuses start empty");
+      // Until a status write succeeds, this counts as status writing failing.
+      health.statusWriteFailed(message, Date.now());
     }
     liveness.start();
     const { forge: _forge, ...branches } = settings;
@@ -450,6 +519,9 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       "reconciler started",
     );
     loop.enable();
+    // Problems become due by time alone; look often enough to report them within ~1/4 of the bound.
+    healthTimer = setInterval(checkHealth, Math.max(50, Math.min(5_000, degradedAfterMs / 4)));
+    healthTimer.unref();
     await source.watch((why) => loop.trigger({ source: why }));
     loop.trigger({ source: "startup" });
   }
@@ -459,6 +531,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     async stop() {
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
+      if (healthTimer) clearInterval(healthTimer);
       liveness.stop();
       await loop.stop();
       await status?.stop();
@@ -504,7 +577,14 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         return { ...n, lastSeen: v.lastSeen, liveness: v };
       });
     },
-    trigger: (req: TriggerRequest) => loop.trigger(req),
+    trigger(req: TriggerRequest) {
+      // A verified webhook says where the branch is now: if fetching then fails for good, the
+      // stall still shows as the branch being ahead of what is published.
+      if (req.after && /^[0-9a-f]{40}$/.test(req.after) && !/^0+$/.test(req.after))
+        health.tipSeen(req.after, Date.now());
+      loop.trigger(req);
+    },
+    health: checkHealth,
     catchUp: catchUpper({
       served,
       remote: source.mode === "remote",

@@ -15,7 +15,7 @@ export type Name = string;
  */
 export type Hostname = string;
 /**
- * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi.
+ * An amount of memory: a number of bytes with an optional unit (K, M, G, T or Ki, Mi, Gi, Ti), e.g. 256Mi; at most about 10 PB (16 digits of bytes, 13 of K, 10 of M, 7 of G, 4 of T).
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "Memory".
@@ -153,10 +153,25 @@ export interface Health {
    * HTTP path to GET, e.g. /healthz
    */
   path?: string;
+  /**
+   * Seconds between two checks (default 2).
+   */
   intervalSeconds?: number;
+  /**
+   * Seconds one check may take before it counts as failed (default 2).
+   */
   timeoutSeconds?: number;
+  /**
+   * Seconds after a start during which failures do not count yet (default 30).
+   */
   startPeriodSeconds?: number;
+  /**
+   * Successful checks in a row that make a replica healthy (default 1).
+   */
   healthyThreshold?: number;
+  /**
+   * Failed checks in a row that make a replica unhealthy (default 3).
+   */
   unhealthyThreshold?: number;
 }
 /**
@@ -176,7 +191,7 @@ export interface Volume {
  */
 export interface Resources {
   /**
-   * CPU cores requested, e.g. 0.5
+   * CPU cores requested, e.g. 0.5 (at most 1024)
    */
   cpu?: number;
   memory?: Memory;
@@ -188,13 +203,25 @@ export interface Resources {
  * via the `definition` "Diagnostic".
  */
 export interface Diagnostic {
+  /**
+   * Repo-relative path of the file the problem is in.
+   */
   file: string;
+  /**
+   * Line of the problem, from 1.
+   */
   line: number;
+  /**
+   * Column of the problem, from 1.
+   */
   col: number;
   /**
    * Name of the check that found it, e.g. schema, duplicate-app, yaml-syntax
    */
   rule: string;
+  /**
+   * What is wrong and how to fix it.
+   */
   message: string;
 }
 /**
@@ -204,6 +231,9 @@ export interface Diagnostic {
  * via the `definition` "App".
  */
 export interface App {
+  /**
+   * The document kind: App.
+   */
   kind: "App";
   name: Name;
   /**
@@ -225,7 +255,13 @@ export interface App {
    * Port the app listens on inside its container; needed for routes and health checks.
    */
   port?: number;
+  /**
+   * How many copies of the app run, spread over the nodes its placement allows (0 stops it; default 1, or berth.yaml defaults.replicas).
+   */
   replicas?: number;
+  /**
+   * Where the app may run: only the listed nodes and/or only nodes with these labels. Without it, any worker node.
+   */
   placement?: {
     /**
      * Only these nodes may run it.
@@ -235,6 +271,9 @@ export interface App {
   };
   resources?: Resources;
   health?: Health;
+  /**
+   * Node-local volumes mounted into each replica; their data is kept across deploys on that node.
+   */
   volumes?: Volume[];
   strategy?: Strategy;
 }
@@ -245,6 +284,9 @@ export interface App {
  * via the `definition` "Domain".
  */
 export interface Domain {
+  /**
+   * The document kind: Domain.
+   */
   kind: "Domain";
   host: Hostname;
   app: Name;
@@ -261,6 +303,9 @@ export interface Domain {
  * via the `definition` "Node".
  */
 export interface Node {
+  /**
+   * The document kind: Node.
+   */
   kind: "Node";
   name: Name;
   /**
@@ -272,9 +317,12 @@ export interface Node {
    */
   roles?: ("worker" | "proxy")[];
   labels?: Labels;
+  /**
+   * What this node offers to apps; placement never puts more replicas on it than this holds. Without it, unlimited.
+   */
   capacity?: {
     /**
-     * CPU cores available to apps.
+     * CPU cores available to apps (at most 4096).
      */
     cpu?: number;
     memory?: Memory;
@@ -355,17 +403,29 @@ export interface AlertRule {
  * via the `definition` "Settings".
  */
 export interface Settings {
+  /**
+   * The document kind: Settings (one berth.yaml per repo).
+   */
   kind: "Settings";
   /**
    * The tracked branch.
    */
   branch?: string;
+  /**
+   * Branch the reconciler commits each published generation to (default berth/desired).
+   */
   desiredBranch?: string;
+  /**
+   * Branch the reconciler commits the agents' statuses to (default berth/status).
+   */
   statusBranch?: string;
   /**
    * Defaults for every app; an app's own fields win.
    */
   defaults?: {
+    /**
+     * Replicas of an app that does not say (default 1).
+     */
     replicas?: number;
     strategy?: Strategy;
     health?: Health;
@@ -386,6 +446,9 @@ export interface Settings {
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
+    /**
+     * Which forge hosts the repo: github, gitea (also Forgejo) or gitlab.
+     */
     kind: "github" | "gitea" | "gitlab";
     /**
      * API base URL, e.g. https://api.github.com, https://gitea.example.com/api/v1, https://gitlab.example.com/api/v4
@@ -413,10 +476,14 @@ export interface Settings {
      */
     branch?: string;
     /**
+     * Where alerts are sent (at most 50).
+     *
      * @maxItems 50
      */
     receivers?: AlertReceiver[];
     /**
+     * When an alert fires (at most 200).
+     *
      * @maxItems 200
      */
     rules?: AlertRule[];
@@ -449,8 +516,14 @@ export interface EncryptedValue {
  * via the `definition` "Secrets".
  */
 export interface Secrets {
+  /**
+   * The document kind: Secrets.
+   */
   kind: "Secrets";
   app: Name;
+  /**
+   * Encrypted values by name; an App env entry {secret: NAME} takes its value.
+   */
   secrets: {
     [k: string]: EncryptedValue;
   };
@@ -465,10 +538,22 @@ export interface Workload {
    */
   id: string;
   app: Name;
+  /**
+   * Index of this replica of the app, from 0.
+   */
   replica: number;
   runtime: Runtime;
+  /**
+   * Container image (podman and docker runtimes).
+   */
   image?: string;
+  /**
+   * argv of the process (process runtime).
+   */
   command?: string[];
+  /**
+   * Working directory of the process (process runtime).
+   */
   workdir?: string;
   env: Env;
   /**
@@ -477,16 +562,46 @@ export interface Workload {
   secrets?: {
     [k: string]: SecretEnv;
   };
+  /**
+   * Port the app listens on inside its container.
+   */
   port?: number;
+  /**
+   * Host port of slot a (slot b uses hostPort + 1).
+   */
   hostPort: number;
+  /**
+   * The health check, with every default filled in.
+   */
   health: {
+    /**
+     * HTTP path to GET; absent: a TCP connect.
+     */
     path?: string;
+    /**
+     * Seconds between two checks.
+     */
     intervalSeconds: number;
+    /**
+     * Seconds one check may take.
+     */
     timeoutSeconds: number;
+    /**
+     * Seconds after a start during which failures do not count.
+     */
     startPeriodSeconds: number;
+    /**
+     * Successful checks in a row that make it healthy.
+     */
     healthyThreshold: number;
+    /**
+     * Failed checks in a row that make it unhealthy.
+     */
     unhealthyThreshold: number;
   };
+  /**
+   * Node-local volumes to mount.
+   */
   volumes: Volume[];
   strategy: Strategy;
   specHash: Sha256;
@@ -507,7 +622,13 @@ export interface SecretEnv {
  * via the `definition` "Route".
  */
 export interface Route {
+  /**
+   * Host name Caddy answers for.
+   */
   host: string;
+  /**
+   * Path prefix routed to the upstreams.
+   */
   path: string;
   tls: Tls;
   /**
@@ -522,9 +643,18 @@ export interface Route {
  * via the `definition` "DesiredState".
  */
 export interface DesiredState {
+  /**
+   * Version of this document format.
+   */
   apiVersion: "berth/v1";
   node: Name;
+  /**
+   * The commit of the config repo this document was made from.
+   */
   source: {
+    /**
+     * The tracked branch of the config repo.
+     */
     branch: string;
     /**
      * 40-hex commit id, or 'worktree' for an uncommitted working tree.
@@ -536,7 +666,13 @@ export interface DesiredState {
    * The node's `address` (nodes/<name>.yaml): where proxies reach its workloads. The agent publishes container ports on it and health-checks every workload there. Covered by `hash`.
    */
   upstreamAddress?: string;
+  /**
+   * Every replica this node runs, one entry each.
+   */
   workloads: Workload[];
+  /**
+   * The routes of this node's Caddy (proxy nodes only).
+   */
   routes: Route[];
 }
 /**
@@ -544,14 +680,26 @@ export interface DesiredState {
  * via the `definition` "RestartState".
  */
 export interface RestartState {
+  /**
+   * the restart's id (as berth restart and the restart events name it)
+   */
   id: string;
   app: Name;
+  /**
+   * queued (the node has it, not begun), running, or how it ended
+   */
   state: "queued" | "running" | "succeeded" | "failed" | "dropped";
+  /**
+   * what happened, in words (the failure's cause, or why it was dropped)
+   */
   message: string;
   /**
    * instances restarted so far
    */
   done: number;
+  /**
+   * instances of the app to restart on this node
+   */
   total: number;
   /**
    * when the state last changed
@@ -563,6 +711,9 @@ export interface RestartState {
  * via the `definition` "WorkloadStatus".
  */
 export interface WorkloadStatus {
+  /**
+   * Workload id (app-replica).
+   */
   id: string;
   app: Name;
   /**
@@ -581,12 +732,21 @@ export interface WorkloadStatus {
    * config commit of the first desired document in which this agent saw the spec that serves (kept in the agent state dir; absent when not known, e.g. a spec first run by an older agent)
    */
   commit?: string | null;
+  /**
+   * Host port it answers on.
+   */
   hostPort?: number;
   /**
    * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
    */
   restarts?: number;
+  /**
+   * The last time an instance exited without berth stopping it (null: never).
+   */
   lastExit?: null | Exit;
+  /**
+   * The step under way or failing for it (null: none).
+   */
   operation?: null | Operation;
 }
 /**
@@ -604,6 +764,9 @@ export interface Exit {
    * e.g. SIGKILL
    */
   signal: string | null;
+  /**
+   * When it exited.
+   */
   at: string;
   /**
    * the instance's last output lines, sanitised and with secret env values redacted
@@ -617,14 +780,29 @@ export interface Exit {
  * via the `definition` "Operation".
  */
 export interface Operation {
+  /**
+   * running, succeeded, failed or backoff.
+   */
   status: "running" | "succeeded" | "failed" | "backoff";
   /**
    * the action and its reason, e.g. 'replace web-0: image a:1 -> a:2'
    */
   step: string;
+  /**
+   * Attempt number of the step.
+   */
   attempt: number;
+  /**
+   * Whether the agent will try again by itself.
+   */
   retryable: boolean;
+  /**
+   * Why the last attempt failed.
+   */
   lastError: string | null;
+  /**
+   * When the next attempt is due.
+   */
   nextAttemptAt?: string;
   cause?: Cause;
 }
@@ -639,6 +817,9 @@ export interface Cause {
    * workload: the app itself (exited, unhealthy); runtime: podman/docker/the process runtime or the node (image, port, workdir); agent: berth's agent (a deadline, Caddy); reconciler: the desired state it was given
    */
   where: "reconciler" | "agent" | "runtime" | "workload";
+  /**
+   * What failed, for a person.
+   */
   message: string;
   /**
    * the last output lines of the instance the failure is about, when it did not exit (an exit's lines are in lastExit)
@@ -676,6 +857,9 @@ export interface LivenessRecord {
  */
 export interface NodeStatus {
   node: Name;
+  /**
+   * Version of the reporting agent.
+   */
   agentVersion: string;
   /**
    * hash of the newest document the agent received
@@ -685,19 +869,39 @@ export interface NodeStatus {
    * hash of the document it last applied completely
    */
   appliedHash: Sha256 | null;
+  /**
+   * Config commit of the document it last applied completely.
+   */
   appliedCommit: string | null;
+  /**
+   * converged, applying, degraded or failed (see docs/agent.md).
+   */
   phase: "converged" | "applying" | "degraded" | "failed";
   /**
    * when the agent built this report; not committed
    */
   observedAt?: string;
   /**
+   * One entry per workload of the desired document.
+   *
    * @maxItems 10000
    */
   workloads: WorkloadStatus[];
+  /**
+   * The state of the node's Caddy (null on nodes without ingress).
+   */
   ingress: null | {
+    /**
+     * Hash of the routes Caddy runs.
+     */
     hash: Sha256 | null;
+    /**
+     * Whether Caddy runs the routes of the desired document.
+     */
     applied: boolean;
+    /**
+     * Why loading the routes failed last, if it did.
+     */
     lastError?: string | null;
   };
   /**
@@ -712,7 +916,13 @@ export interface NodeStatus {
    * @maxItems 100
    */
   problems?: {
+    /**
+     * Stable name of the problem.
+     */
     code: string;
+    /**
+     * What is wrong, for a person.
+     */
     message: string;
   }[];
 }
@@ -755,13 +965,22 @@ export interface FieldChange {
  * via the `definition` "ResourceChange".
  */
 export interface ResourceChange {
+  /**
+   * Kind of the config document.
+   */
   kind: "App" | "Domain" | "Node" | "Settings" | "Secrets";
   /**
    * app/node name, or host+path for a domain
    */
   name: string;
   action: Action;
+  /**
+   * Repo-relative file it lives in.
+   */
   file?: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -769,10 +988,25 @@ export interface ResourceChange {
  * via the `definition` "NodeChange".
  */
 export interface NodeChange {
+  /**
+   * Node name.
+   */
   node: string;
+  /**
+   * Hash of its document before (null: new node).
+   */
   hashBefore?: string | null;
+  /**
+   * Hash of its document after (null: node removed).
+   */
   hashAfter?: string | null;
+  /**
+   * Workloads that change on it.
+   */
   workloads: WorkloadChange[];
+  /**
+   * Routes that change on it.
+   */
   routes: RouteChange[];
 }
 /**
@@ -780,13 +1014,25 @@ export interface NodeChange {
  * via the `definition` "WorkloadChange".
  */
 export interface WorkloadChange {
+  /**
+   * Workload id (app-replica).
+   */
   id: string;
+  /**
+   * App it belongs to.
+   */
   app: string;
+  /**
+   * What happens to it.
+   */
   action: "create" | "replace" | "delete";
   /**
    * a sentence a person can read, e.g. 'image nginx:1.25 -> nginx:1.27'
    */
   reason: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -794,10 +1040,25 @@ export interface WorkloadChange {
  * via the `definition` "RouteChange".
  */
 export interface RouteChange {
+  /**
+   * Host name of the route.
+   */
   host: string;
+  /**
+   * Path prefix of the route.
+   */
   path: string;
+  /**
+   * What happens to it.
+   */
   action: "create" | "update" | "delete";
+  /**
+   * Why, for a person.
+   */
   reason: string;
+  /**
+   * Field by field, before and after.
+   */
   changes: FieldChange[];
 }
 /**
@@ -807,6 +1068,9 @@ export interface RouteChange {
  * via the `definition` "Plan".
  */
 export interface Plan {
+  /**
+   * Version of this plan format.
+   */
   formatVersion: 1;
   base: Side;
   head: Side;
@@ -814,12 +1078,33 @@ export interface Plan {
    * false when head has errors; then nothing would be published
    */
   valid: boolean;
+  /**
+   * Why the head is invalid (empty when it is valid).
+   */
   errors: Diagnostic[];
+  /**
+   * Config documents added, changed or removed.
+   */
   resources: ResourceChange[];
+  /**
+   * Per node: the workloads and routes that change.
+   */
   nodes: NodeChange[];
+  /**
+   * Counts of what the plan adds, changes and removes.
+   */
   summary: {
+    /**
+     * Workloads and routes created.
+     */
     add: number;
+    /**
+     * Workloads and routes replaced or updated.
+     */
     change: number;
+    /**
+     * Workloads and routes removed.
+     */
     remove: number;
   };
 }
@@ -830,6 +1115,9 @@ export interface Plan {
  * via the `definition` "LogRequest".
  */
 export interface LogRequest {
+  /**
+   * a berth logs watch
+   */
   kind: "logs";
   id: RequestId;
   app: Name;
@@ -857,6 +1145,9 @@ export interface LogRequest {
  * via the `definition` "RestartRequest".
  */
 export interface RestartRequest {
+  /**
+   * a berth restart of the app on this node
+   */
   kind: "restart";
   id: RequestId;
   app: Name;
@@ -870,6 +1161,9 @@ export interface RestartRequest {
    * @maxItems 1000
    */
   workloads: {
+    /**
+     * the workload's id (<app>-<replica>)
+     */
     id: string;
     specHash: Sha256;
   }[];
@@ -893,7 +1187,13 @@ export interface LogEntry {
    * e.g. berth-web-0-a; 'berth' for the agent's own lines about the app
    */
   instance: string;
+  /**
+   * the line, sanitised and redacted on the node (agent/core/log-line.ts); at most 8 KiB with a visible truncation mark
+   */
   line: string;
+  /**
+   * app: the app's own output; berth: the agent's line about the app (deploy steps, restarts)
+   */
   origin: "app" | "berth";
 }
 /**
@@ -904,6 +1204,8 @@ export interface LogEntry {
  */
 export interface LogBatch {
   /**
+   * lines in the order they were written on this node
+   *
    * @maxItems 10000
    */
   entries: LogEntry[];
@@ -929,10 +1231,22 @@ export interface LogBatch {
  * via the `definition` "LogLine".
  */
 export interface LogLine {
+  /**
+   * when the line was written, by the node's clock
+   */
   time: string;
   node: Name;
+  /**
+   * e.g. berth-web-0-a; 'berth' for the agent's own lines about the app
+   */
   instance: string;
+  /**
+   * the line, sanitised and redacted on the node; at most 8 KiB with a visible truncation mark
+   */
   line: string;
+  /**
+   * app: the app's own output; berth: the agent's line about the app
+   */
   origin: "app" | "berth";
 }
 /**
@@ -942,8 +1256,14 @@ export interface LogLine {
  * via the `definition` "LogNotice".
  */
 export interface LogNotice {
+  /**
+   * warning: some lines are missing or late; info: for the record
+   */
   level: "info" | "warning";
   node?: Name;
+  /**
+   * what happened, in words
+   */
   message: string;
 }
 /**
@@ -953,13 +1273,25 @@ export interface LogNotice {
  * via the `definition` "RequestReport".
  */
 export interface RequestReport {
+  /**
+   * accepted, running (a step done), or how the restart ended on the node
+   */
   state: "accepted" | "running" | "succeeded" | "failed" | "dropped";
+  /**
+   * what happened, in words
+   */
   message: string;
+  /**
+   * the workload the step was about (e.g. web-0)
+   */
   workload?: string;
   /**
    * instances restarted so far
    */
   done?: number;
+  /**
+   * instances to restart on the node
+   */
   total?: number;
 }
 /**
@@ -971,6 +1303,9 @@ export interface RequestReport {
 export interface RestartAccepted {
   restart: RequestId;
   app: Name;
+  /**
+   * the published generation the restart was asked for; a newer one that changes the app drops it
+   */
   generation: number;
   /**
    * restarted one after another, in this order
@@ -980,6 +1315,9 @@ export interface RestartAccepted {
    * SSE id of the restart-requested event: GET /v1/events with Last-Event-ID set just before it (or the id itself, as the CLI does) shows the progress
    */
   eventId: string;
+  /**
+   * what will happen, in words
+   */
   message: string;
 }
 /**
@@ -990,6 +1328,8 @@ export interface RestartAccepted {
  */
 export interface AgentRequests {
   /**
+   * requests waiting for this node's agent, oldest first
+   *
    * @maxItems 100
    */
   requests: AgentRequest[];

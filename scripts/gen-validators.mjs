@@ -29,6 +29,8 @@ function compile(useDefaults, exportsById) {
     useDefaults,
     strict: false,
     allowUnionTypes: true,
+    // NaN and Infinity are not numbers of any berth contract (YAML's .nan and .inf, JSON's 1e400).
+    strictNumbers: true,
     schemas,
     code: { source: true, esm: true, lines: false },
   });

@@ -24,6 +24,7 @@ import { readLogTail } from "./log-tail.js";
 import { assertPortFree } from "./port-check.js";
 import { isSameProcessAlive, readProcStat } from "./proc-stat.js";
 import { stopGroup } from "./process-group.js";
+import { agentMarker, findMarked, markerEnv } from "./process-markers.js";
 import {
   ensureDirs,
   logPath,
@@ -31,8 +32,10 @@ import {
   type ProcessRecord,
   readRecords,
   removeRecord,
+  setAside,
   writeRecord,
 } from "./process-records.js";
+import { planRecovery } from "./process-recovery.js";
 import { appendMarker, openAppend, rotateIfNeeded } from "./rotating-log.js";
 
 export interface ProcessDriverOptions {
@@ -73,7 +76,15 @@ export interface ProcessDriverOptions {
 }
 
 export interface ProcessEvent {
-  kind: "started" | "exited" | "adopted" | "stopped" | "log-rotated" | "problem";
+  kind:
+    | "started"
+    | "exited"
+    | "adopted"
+    | "stopped"
+    | "log-rotated"
+    | "problem"
+    // A record was lost or unreadable and the driver adopted or stopped what it found by marker.
+    | "recovered";
   name: string;
   pid?: number;
   detail?: string;
@@ -113,19 +124,26 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   const emit = (e: ProcessEvent) => opts.onEvent?.(e);
   const instances = new Map<string, Supervised>();
   const stamps = createTimeIndexer();
+  const agent = agentMarker(stateDir);
   let closed = false;
 
   ensureDirs(stateDir);
 
-  async function childEnv(rec: ProcessRecord): Promise<Record<string, string>> {
+  function inherited(): Record<string, string> {
     const env: Record<string, string> = {};
     for (const k of inheritedEnv) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
-    if (!rec.secrets || Object.keys(rec.secrets).length === 0) return { ...env, ...rec.env };
+    return env;
+  }
+
+  async function childEnv(rec: ProcessRecord): Promise<Record<string, string>> {
+    const env = inherited();
+    const markers = markerEnv(agent, rec.name, rec.specHash);
+    if (!rec.secrets || Object.keys(rec.secrets).length === 0) return { ...env, ...rec.env, ...markers };
     if (!opts.resolveSecrets)
       throw new Error(`cannot start ${rec.name}: its env takes secrets, and this agent cannot decrypt any`);
     const secrets = await opts.resolveSecrets(rec.app, rec.secrets);
     // PORT is the driver's: a secret never replaces it.
-    return { ...env, ...rec.env, ...secrets, PORT: rec.env.PORT as string };
+    return { ...env, ...rec.env, ...secrets, PORT: rec.env.PORT as string, ...markers };
   }
 
   /** Spawns rec's command; resolves with the child once it runs, rejects when it cannot start. */
@@ -276,10 +294,38 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
     };
   }
 
-  // Adopt what a previous driver (or agent) recorded.
-  const { records, problems } = readRecords(stateDir);
-  for (const p of problems) emit({ kind: "problem", name: "-", detail: `ignored unreadable record ${p}` });
-  for (const rec of records) {
+  // Adopt what a previous driver (or agent) recorded. A record that is unreadable or missing (a
+  // crash between spawning and writing it, a truncated file) does not strand its process: the
+  // process is found by its marker and adopted with a rebuilt record, or stopped (see
+  // process-recovery.ts); either way the node's status says so.
+  const read = readRecords(stateDir);
+  const now = new Date();
+  const aside = new Map(read.unreadable.map((u) => [u.name, setAside(stateDir, u, now)]));
+  const plan = planRecovery({
+    records: read.records,
+    unreadable: read.unreadable,
+    marked: findMarked(agent),
+    alive: (r) => isSameProcessAlive(r.pid, r.startTime),
+    now,
+  });
+  for (const rec of plan.records) if (plan.rewrite.has(rec.name)) writeRecord(stateDir, rec);
+  for (const n of plan.notes) {
+    const moved = aside.get(n.name);
+    emit({
+      kind: "recovered",
+      name: n.name,
+      detail: moved ? `${n.message} (the unreadable file is kept as ${moved})` : n.message,
+    });
+  }
+  // Stops finish before anything is listed or started: a leftover may hold the port.
+  const recovering = Promise.all(
+    plan.stop.map((st) =>
+      stopGroup({ pgid: st.pgid, startTime: st.startTime }, 2_000).catch((e: Error) =>
+        emit({ kind: "problem", name: st.instance, detail: e.message }),
+      ),
+    ),
+  );
+  for (const rec of plan.records) {
     const alive = isSameProcessAlive(rec.pid, rec.startTime);
     const s: Supervised = { rec, running: alive, stopping: false, exitWaiters: new Set() };
     instances.set(rec.name, s);
@@ -314,6 +360,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
 
   async function start(w: Workload, slot: Slot, signal?: AbortSignal): Promise<Instance> {
     if (closed) throw new Error("process driver is closed");
+    await recovering;
     signal?.throwIfAborted();
     const name = instanceName(w.id, slot);
     if (!w.command || w.command.length === 0) {
@@ -384,6 +431,7 @@ export function createProcessDriver(opts: ProcessDriverOptions): RuntimeDriver {
   return {
     kind: "process",
     list: async () => {
+      await recovering;
       checkAdopted();
       return [...instances.values()].map(toInstance);
     },

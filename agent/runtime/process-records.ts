@@ -39,6 +39,10 @@ const recordPath = (stateDir: string, name: string): string => join(processesDir
 export function ensureDirs(stateDir: string): void {
   mkdirSync(processesDir(stateDir), { recursive: true, mode: 0o700 });
   mkdirSync(logsDir(stateDir), { recursive: true, mode: 0o700 });
+  // A crash between writing a record's temporary file and renaming it leaves the temporary file.
+  for (const f of readdirSync(processesDir(stateDir))) {
+    if (f.endsWith(".tmp")) rmSync(join(processesDir(stateDir), f), { force: true });
+  }
 }
 
 export function writeRecord(stateDir: string, rec: ProcessRecord): void {
@@ -65,26 +69,51 @@ function isRecord(v: unknown): v is ProcessRecord {
   );
 }
 
-/** Every readable record; unreadable files are returned as problems (path: reason), never deleted. */
-export function readRecords(stateDir: string): { records: ProcessRecord[]; problems: string[] } {
+export interface UnreadableRecord {
+  /** The instance name (the file's name without .json). */
+  name: string;
+  path: string;
+  reason: string;
+}
+
+/** Every readable record, and the files that could not be read (never deleted here). */
+export function readRecords(stateDir: string): { records: ProcessRecord[]; unreadable: UnreadableRecord[] } {
   const dir = processesDir(stateDir);
   const records: ProcessRecord[] = [];
-  const problems: string[] = [];
+  const unreadable: UnreadableRecord[] = [];
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   } catch {
-    return { records, problems };
+    return { records, unreadable };
   }
   for (const f of files.sort()) {
     const path = join(dir, f);
+    const name = f.slice(0, -".json".length);
     try {
       const v = JSON.parse(readFileSync(path, "utf8")) as unknown;
-      if (isRecord(v)) records.push(v);
-      else problems.push(`${path}: not a berth process record (unknown version or missing fields)`);
+      if (isRecord(v) && v.name === name) records.push(v);
+      else
+        unreadable.push({
+          name,
+          path,
+          reason: "not a berth process record (unknown version or missing fields)",
+        });
     } catch (e) {
-      problems.push(`${path}: ${(e as Error).message}`);
+      unreadable.push({ name, path, reason: (e as Error).message });
     }
   }
-  return { records, problems };
+  return { records, unreadable };
+}
+
+/**
+ * Moves an unreadable record out of the way (into processes/unreadable/, kept for a person to
+ * look at: it may hold the workload's environment, hence 0600 as before), so it is not read again.
+ */
+export function setAside(stateDir: string, u: UnreadableRecord, now: Date): string {
+  const dir = join(processesDir(stateDir), "unreadable");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const to = join(dir, `${u.name}.${now.toISOString().replace(/[:.]/g, "-")}.json`);
+  renameSync(u.path, to);
+  return to;
 }

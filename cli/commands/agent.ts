@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { parseListen } from "../../reconciler/http/listen.js";
+import { readGlobals } from "../context.js";
 import { UserError } from "../errors.js";
 
 interface AgentFlags {
@@ -129,7 +130,13 @@ export function register(program: Command): void {
       "--metrics-listen <host:port>",
       "serve Prometheus metrics on GET http://HOST:PORT/metrics (off by default)",
     )
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: AgentFlags, cmd: Command) => {
+      if (readGlobals(cmd).json) {
+        throw new UserError(
+          "berth agent has no JSON output: its log lines on stderr are JSON already",
+          "drop --json",
+        );
+      }
       if (!namePattern.test(flags.node)) {
         throw new UserError(
           `--node ${JSON.stringify(flags.node)} is not a node name (a DNS label: a-z, 0-9, '-')`,

@@ -3,11 +3,13 @@
 // keeps streaming, reconnects after a disconnect and resumes from the last event id
 // (Last-Event-ID). The server sends an explicit `gap` event when events were missed (the buffer
 // moved on, or the reconciler restarted), which is printed as a notice.
+
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { request } from "undici";
-import { painter, readGlobals } from "../context.js";
+import { oneLine } from "../../core/escape.js";
+import { painter, readGlobals, type Style } from "../context.js";
 import { UserError } from "../errors.js";
 
 interface EventsOptions {
@@ -47,11 +49,8 @@ export function register(program: Command): void {
           process.stdout.write(paint("yellow", `-- events were missed: ${why}\n`));
           return;
         }
-        const data = safeJson(e.data) as { time?: string } & Record<string, unknown>;
-        const time = typeof data.time === "string" ? data.time : new Date().toISOString();
-        process.stdout.write(
-          `${paint("dim", time)} ${paint("cyan", (e.event ?? "message").padEnd(16))} ${summary(data)}\n`,
-        );
+        const data = safeJson(e.data) as Record<string, unknown>;
+        process.stdout.write(`${eventLine(e.event ?? "message", data, paint)}\n`);
       };
       await streamEvents(opts, print);
     });
@@ -65,12 +64,36 @@ function safeJson(s: string): unknown {
   }
 }
 
+/** One event as a line of text: time, type, then key=value pairs (user text escaped). */
+export function eventLine(
+  type: string,
+  data: { time?: unknown } & Record<string, unknown>,
+  paint: (style: Style, text: string) => string,
+): string {
+  const time = typeof data.time === "string" ? data.time : new Date().toISOString();
+  return `${paint("dim", oneLine(time))} ${paint("cyan", oneLine(type).padEnd(16))} ${summary(data)}`;
+}
+
 function summary(data: Record<string, unknown>): string {
   const inner = (data.data ?? data) as Record<string, unknown>;
   return Object.entries(inner)
     .filter(([k]) => k !== "time")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => oneLine(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`))
     .join(" ");
+}
+
+function readToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserError(
+      `cannot read --api-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (!token) throw new UserError(`--api-token-file ${file} is empty`);
+  return token;
 }
 
 export async function streamEvents(
@@ -79,7 +102,13 @@ export async function streamEvents(
 ): Promise<void> {
   let lastId = opts.since;
   let delay = 500;
-  const endpoint = new URL("/v1/events", opts.url);
+  let endpoint: URL;
+  try {
+    endpoint = new URL("/v1/events", opts.url);
+  } catch {
+    throw new UserError(`--url ${JSON.stringify(opts.url)} is not a URL`, "e.g. --url http://127.0.0.1:7070");
+  }
+  const token = opts.apiTokenFile ? readToken(opts.apiTokenFile) : undefined;
   if (!opts.follow) endpoint.searchParams.set("follow", "0");
   for (;;) {
     // Without a cursor yet, ask for the backlog first (what --follow promises to print).
@@ -89,7 +118,7 @@ export async function streamEvents(
     }
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (lastId !== undefined) headers["last-event-id"] = lastId;
-    if (opts.apiTokenFile) headers.authorization = `Bearer ${readFileSync(opts.apiTokenFile, "utf8").trim()}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     try {
       const res = await request(endpoint, { headers, headersTimeout: 10_000, bodyTimeout: 0 });
       if (res.statusCode !== 200) {

@@ -1,8 +1,10 @@
 // `berth history [--limit N] [--json]`: the published generations, newest first, read from the
 // desired branch (one commit per generation): generation, source commit, time, plan summary.
+
 import type { Command } from "commander";
 import git from "isomorphic-git";
-import { loadWorktree } from "../../reconciler/repo/load.js";
+import { oneLine } from "../../core/escape.js";
+import { findGitdir, loadWorktree } from "../../reconciler/repo/load.js";
 import type { Plan } from "../../schema/index.js";
 import { branchTip, gitArgs, readJsonFile } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
@@ -45,16 +47,18 @@ export function register(program: Command): void {
           ? s.add + s.change + s.remove === 0
             ? "No changes."
             : `Plan: ${s.add} to add, ${s.change} to change, ${s.remove} to remove.`
-          : gen.message;
+          : oneLine(gen.message);
         process.stdout.write(
           `${paint("bold", `#${n}`.padEnd(6))} ${paint("dim", gen.time)}  ${paint("cyan", src)}  ${plan}` +
-            `${gen.source?.subject ? paint("dim", `  ${gen.source.subject}`) : ""}\n`,
+            `${gen.source?.subject ? paint("dim", `  ${oneLine(gen.source.subject)}`) : ""}\n`,
         );
       }
     });
 }
 
 export async function readHistory(repo: string, limit: number): Promise<Generation[]> {
+  // Outside a git repository there is no history to read: say so rather than "nothing published".
+  await findGitdir(repo);
   const { settings } = (await loadWorktree(repo)).config;
   const tip = await branchTip(repo, settings.desiredBranch);
   if (!tip) return [];

@@ -1,7 +1,10 @@
 // `berth init [DIR]`: starts a new config repo from examples/single-host: copies it, points each
 // file's `# yaml-language-server: $schema=` line at the schemas it writes under .berth/schema
-// (a dot-folder, so not read as config), runs `git init -b main`, makes the first commit and
-// prints next steps. Refuses a directory that already holds config. A thin I/O shell.
+// (a dot-folder, so not read as config), associates every config folder with its schema for the
+// editor (.vscode/settings.json `yaml.schemas`, read by the YAML extension, i.e. yaml-language-
+// server), so a new file validates without the comment line, runs `git init -b main`, makes the
+// first commit and prints next steps. Refuses a directory that already holds config. A thin I/O
+// shell.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -24,6 +27,12 @@ export function register(program: Command): void {
       const g = readGlobals(cmd);
       const target = resolve(dir ?? g.repo);
       const written = initRepo(target);
+      if (g.json) {
+        process.stdout.write(
+          `${JSON.stringify({ repo: target, commit: written.commit, files: written.files })}\n`,
+        );
+        return;
+      }
       const p = painter(g.color);
       const shown = dir ?? ".";
       process.stdout.write(
@@ -73,11 +82,35 @@ export function initRepo(dir: string): { files: string[]; commit: string } {
   mkdirSync(join(dir, SCHEMA_DIR), { recursive: true });
   for (const [name, schema] of Object.entries(schemas)) {
     const f = `${SCHEMA_DIR}/${name}`;
-    writeFileSync(join(dir, f), `${JSON.stringify(schema, null, 2)}\n`);
+    // Without $id, a schema's "common.schema.json#/…" references resolve next to the file itself,
+    // so the editor needs no network.
+    const { $id: _id, ...local } = schema as Record<string, unknown>;
+    writeFileSync(join(dir, f), `${JSON.stringify(local, null, 2)}\n`);
     schemaFiles.push(f);
+  }
+  const editor = ".vscode/settings.json";
+  if (!existsSync(join(dir, editor))) {
+    mkdirSync(join(dir, ".vscode"), { recursive: true });
+    writeFileSync(join(dir, editor), `${JSON.stringify(editorSettings(), null, 2)}\n`);
+    schemaFiles.push(editor);
   }
   const all = [...files, ...schemaFiles];
   return { files: all, commit: commitAll(dir, all) };
+}
+
+/** Which files each kind's schema validates in the editor: berth's folders, and berth.yaml. */
+export const editorAssociations: Record<string, string[]> = {
+  "app.schema.json": ["apps/**/*.yaml", "apps/**/*.yml"],
+  "node.schema.json": ["nodes/**/*.yaml", "nodes/**/*.yml"],
+  "domain.schema.json": ["domains/**/*.yaml", "domains/**/*.yml"],
+  "settings.schema.json": ["berth.yaml", "berth.yml"],
+};
+
+/** VS Code workspace settings: yaml.schemas maps each schema (relative to the repo) to its files. */
+export function editorSettings(): Record<string, unknown> {
+  const map: Record<string, string[]> = {};
+  for (const [schema, globs] of Object.entries(editorAssociations)) map[`./${SCHEMA_DIR}/${schema}`] = globs;
+  return { "yaml.schemas": map };
 }
 
 /** Rewrites the schema line of a YAML file at repo path `file` to .berth/schema/<same file name>. */

@@ -11,7 +11,7 @@ import { sanitiseLine } from "../../agent/core/log-line.js";
 import { compileGrep } from "../../core/logs/grep.js";
 import { parseSince } from "../../core/logs/since.js";
 import type { LogLine, LogNotice } from "../../schema/index.js";
-import { painter, readGlobals, type Style } from "../context.js";
+import { painter, readGlobals, reconcilerUrl, type Style } from "../context.js";
 import { FailedError, UserError } from "../errors.js";
 
 interface LogsOptions {
@@ -54,7 +54,7 @@ export function register(program: Command): void {
 
 /** The request URL for the options, or a UserError saying which option is wrong. */
 export function logsUrl(app: string, opts: LogsOptions, now: number): URL {
-  const url = new URL(`/v1/apps/${encodeURIComponent(app)}/logs`, opts.url);
+  const url = reconcilerUrl(`/v1/apps/${encodeURIComponent(app)}/logs`, opts.url);
   if (opts.node) url.searchParams.set("node", opts.node);
   if (opts.lines !== undefined) {
     const n = Number(opts.lines);

@@ -64,6 +64,12 @@ export function register(program: Command): void {
 
 function formatOf(format: string | undefined, json: boolean): Format {
   if (format === undefined) return json ? "json" : "text";
+  if (json && format !== "json") {
+    throw new UserError(
+      `--json and --format ${format} ask for two different outputs`,
+      "use --json (or --format json) for JSON, or --format text|markdown without --json",
+    );
+  }
   if (format === "text" || format === "json" || format === "markdown") return format;
   throw new UserError(`unknown --format "${format}"`, "use --format text, json or markdown");
 }

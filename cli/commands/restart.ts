@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { createParser } from "eventsource-parser";
 import { request } from "undici";
 import type { RestartAccepted } from "../../schema/index.js";
-import { painter, readGlobals } from "../context.js";
+import { painter, readGlobals, reconcilerUrl } from "../context.js";
 import { FailedError, UserError } from "../errors.js";
 
 interface RestartOptions {
@@ -80,7 +80,7 @@ async function ask(
   opts: RestartOptions,
   auth: Record<string, string>,
 ): Promise<RestartAccepted> {
-  const url = new URL(`/v1/apps/${encodeURIComponent(app)}/restart`, opts.url);
+  const url = reconcilerUrl(`/v1/apps/${encodeURIComponent(app)}/restart`, opts.url);
   if (opts.node) url.searchParams.set("node", opts.node);
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -113,7 +113,7 @@ async function follow(
   auth: Record<string, string>,
   onEvent: (e: RestartEvent) => void,
 ): Promise<{ outcome: string; message: string }> {
-  const url = new URL("/v1/events", base);
+  const url = reconcilerUrl("/v1/events", base);
   let lastId = accepted.eventId;
   for (let attempt = 0; ; attempt++) {
     let end: { outcome: string; message: string } | null = null;

@@ -2,8 +2,10 @@
 // COMMIT's, so the reconciler publishes the old config as a new generation (history is kept; nothing
 // is rewritten). Prints the plan of the rollback first; refuses a dirty work tree, a commit outside
 // the branch's history, and an invalid target.
+
 import type { Command } from "commander";
 import { ParseCache } from "../../core/config/index.js";
+import { oneLine } from "../../core/escape.js";
 import { Evaluator } from "../../core/evaluate.js";
 import { computePlan } from "../../core/plan/index.js";
 import { renderJson } from "../../core/views/json.js";
@@ -72,7 +74,24 @@ export async function rollback(
     git(repo, ["rev-parse", `${sha}^{tree}`]),
     git(repo, ["rev-parse", "HEAD^{tree}"]),
   ]);
+  // --json: one document, whatever happens (docs/operating.md, "Rolling back").
+  const result = (r: { rolledBack: boolean; commit?: string; pushed?: string; plan?: string }) =>
+    `${JSON.stringify(
+      {
+        target: sha,
+        branch,
+        dryRun: opts.dryRun === true,
+        rolledBack: r.rolledBack,
+        commit: r.commit ?? null,
+        pushedTo: r.pushed ?? null,
+        // The plan as `berth plan --json` prints it (renderJson keeps the schema's field order).
+        plan: r.plan === undefined ? null : JSON.parse(r.plan),
+      },
+      null,
+      2,
+    )}\n`;
   if (targetTree === headTree) {
+    if (view.json) return result({ rolledBack: false });
     return `Nothing to roll back: ${branch} already has the config of ${sha.slice(0, 7)}.\n`;
   }
 
@@ -82,10 +101,14 @@ export async function rollback(
   const plan = computePlan(base.input, old.input);
   const rendered = view.json ? renderJson(plan) : renderText(plan, { color: view.color });
   if (!plan.valid) {
-    process.stdout.write(rendered);
+    process.stdout.write(view.json ? result({ rolledBack: false, plan: rendered }) : rendered);
     throw new FailedError(`refusing to roll back to ${sha.slice(0, 7)}: its config is invalid (see above)`);
   }
-  if (opts.dryRun) return `${rendered}\n(dry run: nothing committed)\n`;
+  if (opts.dryRun) {
+    return view.json
+      ? result({ rolledBack: false, plan: rendered })
+      : `${rendered}\n(dry run: nothing committed)\n`;
+  }
 
   const subject = old.subject || "(no subject)";
   const message = `Rollback to ${sha.slice(0, 7)}: ${subject}`;
@@ -93,15 +116,23 @@ export async function rollback(
   // A fast-forward moves the branch and the (clean) work tree together, and fails if HEAD moved meanwhile.
   await git(repo, ["merge", "--ff-only", "--quiet", created]);
   let pushed = "";
+  let pushedTo: string | undefined;
   if (opts.push) {
     const remote =
       opts.remote ?? ((await git(repo, ["config", `branch.${branch}.remote`]).catch(() => "")) || "origin");
     await git(repo, ["push", remote, `${branch}:${branch}`]);
     pushed = ` and pushed to ${remote}`;
+    pushedTo = remote;
   }
-  const note = view.json
-    ? ""
-    : `\nCommitted ${created.slice(0, 7)} "${message}" on ${branch}${pushed}.\n` +
-      (opts.push ? "" : "Push it (or run with --push) so a remote reconciler publishes it.\n");
+  if (view.json)
+    return result({
+      rolledBack: true,
+      commit: created,
+      plan: rendered,
+      ...(pushedTo ? { pushed: pushedTo } : {}),
+    });
+  const note =
+    `\nCommitted ${created.slice(0, 7)} "${oneLine(message)}" on ${branch}${pushed}.\n` +
+    (opts.push ? "" : "Push it (or run with --push) so a remote reconciler publishes it.\n");
   return `${rendered}${note}`;
 }

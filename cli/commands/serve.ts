@@ -15,7 +15,7 @@ import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secr
 import { createAlerting } from "../../reconciler/alerts/wire.js";
 import { EventBus } from "../../reconciler/events.js";
 import { redactUrl } from "../../reconciler/git/remote.js";
-import { exposureProblems } from "../../reconciler/http/exposure.js";
+import { exposureProblems, webhookExposureProblems } from "../../reconciler/http/exposure.js";
 import { parseListen } from "../../reconciler/http/listen.js";
 import { startApiServer } from "../../reconciler/http/server.js";
 import { createMetrics } from "../../reconciler/metrics.js";
@@ -35,6 +35,11 @@ interface ServeFlags {
   webhookSecretFile?: string;
   forgeTokenFile?: string;
   apiTokenFile?: string;
+  degradedAfter: string;
+  statusBatch: string;
+  webhookListen?: string;
+  maxConnections?: string;
+  maxConnectionsPerClient?: string;
   alertSecretsFile?: string;
   staleAfter?: string;
   lostAfter?: string;
@@ -89,10 +94,32 @@ export function register(program: Command): void {
       "--alert-secrets-file <file>",
       "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
     )
+    .option(
+      "--degraded-after <seconds>",
+      "a stall (publishing or status writes failing, the branch ahead of what is published) this long makes /healthz answer 503",
+      "60",
+    )
+    .option(
+      "--webhook-listen <host:port>",
+      "a second listener serving only POST /v1/webhooks/{forge}: expose this one to the internet, keep --listen private",
+    )
+    .option("--max-connections <n>", "open connections on --listen (default 4096; lowered to fit ulimit -n)")
+    .option("--max-connections-per-client <n>", "open connections from one address on --listen (default 256)")
+    .option(
+      "--status-batch <seconds>",
+      "agents' changed statuses are committed at most once per this many seconds",
+      "2",
+    )
     .option("--stale-after <seconds>", "a node without contact for longer is stale (default 5)")
     .option("--lost-after <seconds>", "a node without contact for longer is lost (default 30)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const globals = readGlobals(cmd);
+      if (globals.json) {
+        throw new UserError(
+          "berth serve has no JSON output: its log lines on stderr are JSON already",
+          "drop --json; berth status --json and berth events --json read a running reconciler",
+        );
+      }
       let listenHost: string;
       try {
         listenHost = parseListen(flags.listen).host;
@@ -101,6 +128,17 @@ export function register(program: Command): void {
           (err as Error).message,
           "e.g. --listen 127.0.0.1:7070 (port 0 picks a free port)",
         );
+      }
+      let webhookHost: string | undefined;
+      if (flags.webhookListen) {
+        try {
+          webhookHost = parseListen(flags.webhookListen).host;
+        } catch (err) {
+          throw new UserError(
+            `--webhook-listen: ${(err as Error).message}`,
+            "e.g. --webhook-listen 0.0.0.0:8443",
+          );
+        }
       }
       if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
         throw new UserError("--tls-cert-file and --tls-key-file go together", "pass both, or neither");
@@ -115,6 +153,18 @@ export function register(program: Command): void {
         },
         flags.listen,
       );
+      if (flags.webhookListen && webhookHost !== undefined) {
+        exposure.push(
+          ...webhookExposureProblems(
+            {
+              host: webhookHost,
+              tls: flags.tlsCertFile !== undefined,
+              allowPlainHttp: flags.allowPlainHttp === true,
+            },
+            flags.webhookListen,
+          ),
+        );
+      }
       if (exposure.length > 0) {
         throw new UserError(
           `refusing to start: ${exposure.join("; and ")}`,
@@ -124,7 +174,15 @@ export function register(program: Command): void {
       const tls = flags.tlsCertFile
         ? await readTls(flags.tlsCertFile, flags.tlsKeyFile as string)
         : undefined;
-      const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval);
+      const budget = {
+        ...(flags.maxConnections ? { maxConnections: count(flags.maxConnections, "--max-connections") } : {}),
+        ...(flags.maxConnectionsPerClient
+          ? { maxPerClient: count(flags.maxConnectionsPerClient, "--max-connections-per-client") }
+          : {}),
+      };
+      const intervalMs = flags.interval === undefined ? undefined : seconds(flags.interval, "--interval", 1);
+      const degradedAfterMs = seconds(flags.degradedAfter, "--degraded-after", 0.1);
+      const statusBatchMs = seconds(flags.statusBatch, "--status-batch", 0.05);
       const liveness = livenessFlags(flags);
       const logger = pino({ name: "berth-serve" }, pino.destination(2));
       const events = new EventBus({ capacity: 1000 });
@@ -166,6 +224,8 @@ export function register(program: Command): void {
             }
           : { repoDir: globals.repo }),
         ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
+        degradedAfterMs,
+        statusBatchMs,
         events,
         logger,
         hooks,
@@ -200,10 +260,18 @@ export function register(program: Command): void {
         ...(tls ? { tls } : {}),
         alerts: alerting.service,
         ...(forge ? { onPullRequest: (e: PullRequestEvent) => forge?.onPullRequest(e) } : {}),
+        ...(flags.webhookListen ? { webhookListen: flags.webhookListen } : {}),
+        budget,
       }).catch(async (err: unknown) => {
         await reconciler.stop();
         await alerting.close();
-        throw new UserError(`cannot listen on ${flags.listen}: ${(err as Error).message}`);
+        const where = flags.webhookListen ? `${flags.listen} or ${flags.webhookListen}` : flags.listen;
+        throw new UserError(
+          `cannot listen on ${where}: ${(err as Error).message}`,
+          (err as NodeJS.ErrnoException).code === "EADDRINUSE"
+            ? "another process uses that port: pick another one"
+            : undefined,
+        );
       });
 
       await new Promise<void>((done) => {
@@ -334,12 +402,20 @@ function livenessFlags(flags: ServeFlags): Partial<LivenessBounds> {
   return { staleAfterMs: stale, lostAfterMs: lost };
 }
 
-function seconds(value: string): number {
+function seconds(value: string, flag: string, min: number): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 1 || n > 86_400) {
-    throw new UserError(`--interval ${value} must be a number of seconds from 1 to 86400`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > 86_400) {
+    throw new UserError(`${flag} ${value} must be a number of seconds from ${min} to 86400`);
   }
   return Math.round(n * 1000);
+}
+
+function count(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    throw new UserError(`${flag} ${value} must be a whole number from 1 to 1000000`);
+  }
+  return n;
 }
 
 /** /var/cache/berth as root, else $XDG_CACHE_HOME/berth. */

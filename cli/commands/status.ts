@@ -14,12 +14,13 @@ import {
   summarise,
 } from "../../core/status/summary.js";
 import type { NodeOverview } from "../../reconciler/http/read-routes.js";
-import { loadWorktree } from "../../reconciler/repo/load.js";
+import { findGitdir, loadWorktree } from "../../reconciler/repo/load.js";
 import { LIVENESS_DIR, parseLivenessRecord } from "../../reconciler/store/status-layout.js";
 import type { DesiredState, NodeStatus } from "../../schema/index.js";
 import { branchTip, readJsonFile, readJsonFolder } from "../branch-files.js";
 import { painter, readGlobals } from "../context.js";
 import { exitCodes, UserError } from "../errors.js";
+import { git, gitOk } from "../git-cli.js";
 import { renderStatus } from "../status-view.js";
 
 interface StatusOptions {
@@ -57,23 +58,39 @@ export function register(program: Command): void {
           "run berth status --fail-on-stale from cron instead",
         );
       }
+      // --watch --json is a stream: one JSON object per line (NDJSON), errors as {"error": …} lines.
       const render = (summary: StatusSummary): string =>
-        g.json ? `${JSON.stringify(summary, null, 2)}\n` : renderStatus(summary, paint, Date.now());
+        g.json
+          ? `${JSON.stringify(summary, null, opts.watch ? undefined : 2)}\n`
+          : renderStatus(summary, paint, Date.now());
       const once = async (): Promise<string> => render(await collect(g.repo, opts));
+      const every = intervalMs(opts.interval);
       if (!opts.watch) {
         const summary = await collect(g.repo, opts);
         process.stdout.write(render(summary));
         if (opts.failOnStale && anyNotAlive(summary)) process.exitCode = exitCodes.notAlive;
         return;
       }
-      const every = Math.max(0.5, Number(opts.interval) || 2) * 1000;
       for (;;) {
-        const text = await once().catch((err: Error) => `error: ${err.message}\n`);
+        const text = await once().catch((err: Error) =>
+          g.json
+            ? `${JSON.stringify({ error: { kind: "user", message: err.message } })}\n`
+            : `error: ${err.message}\n`,
+        );
         if (process.stdout.isTTY && !g.json) process.stdout.write("\x1b[2J\x1b[H");
         process.stdout.write(text);
         await new Promise((r) => setTimeout(r, every));
       }
     });
+}
+
+/** --interval in ms: a number of seconds above 0 (at most a day). */
+function intervalMs(value: string | undefined): number {
+  const n = Number(value ?? "2");
+  if (value?.trim() === "" || !Number.isFinite(n) || n <= 0 || n > 86_400) {
+    throw new UserError(`--interval ${value} must be a number of seconds above 0`, "e.g. --interval 2");
+  }
+  return Math.max(100, Math.round(n * 1000));
 }
 
 export async function collect(repo: string, opts: StatusOptions): Promise<StatusSummary> {
@@ -101,10 +118,20 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
       }
     }
     return summarise(
-      { desired, statuses, lastSeen, liveness, livenessSource: "live", published: live.published },
+      {
+        desired,
+        statuses,
+        lastSeen,
+        liveness,
+        livenessSource: "live",
+        published: live.health ? { ...live.published, health: live.health } : live.published,
+      },
       filter,
     );
   }
+  // Without --url everything comes from the repo's branches: outside a git repository there is
+  // nothing to show, and "nothing published" would be a lie.
+  await findGitdir(repo);
   const { settings } = (await loadWorktree(repo)).config;
   const desiredTip = await branchTip(repo, settings.desiredBranch);
   const desired = desiredTip
@@ -129,6 +156,7 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
     );
     if (meta) published = { generation: meta.generation, commit: meta.source.commit };
   }
+  if (published?.commit) published.ahead = await aheadOf(repo, settings.branch, published.commit);
   return summarise(
     {
       desired,
@@ -143,7 +171,7 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
 async function fetchLive(
   url: string,
   tokenFile?: string,
-): Promise<{ nodes: NodeOverview[]; published: PublishedSummary }> {
+): Promise<{ nodes: NodeOverview[]; published: PublishedSummary; health?: PublishedSummary["health"] }> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (tokenFile) headers.authorization = `Bearer ${await readTokenFile(tokenFile)}`;
   let endpoint: string;
@@ -172,10 +200,24 @@ async function fetchLive(
     throw new UserError(`GET ${endpoint} answered ${res.statusCode}: ${body.slice(0, 300)}`);
   }
   try {
-    return JSON.parse(body) as { nodes: NodeOverview[]; published: PublishedSummary };
+    return JSON.parse(body) as {
+      nodes: NodeOverview[];
+      published: PublishedSummary;
+      health?: PublishedSummary["health"];
+    };
   } catch {
     throw new UserError(`GET ${endpoint} did not answer JSON: is --url a berth reconciler?`);
   }
+}
+
+/** The tracked branch's tip when it is not the published commit (and how many commits after it). */
+async function aheadOf(repo: string, branch: string, published: string): Promise<PublishedSummary["ahead"]> {
+  const tip = await branchTip(repo, branch);
+  if (!tip || tip === published) return undefined;
+  const after = (await gitOk(repo, ["merge-base", "--is-ancestor", published, tip]))
+    ? await git(repo, ["rev-list", "--count", `${published}..${tip}`]).catch(() => null)
+    : null;
+  return { branch, tip, commits: after === null ? null : Number(after) };
 }
 
 async function readTokenFile(file: string): Promise<string> {

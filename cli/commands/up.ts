@@ -1,8 +1,10 @@
 // `berth up`: single-host mode (the quick start). Runs the reconciler on the repo, a local agent for
 // its node and, when installed, a Caddy owned by berth; prints progress while it converges and a
 // summary with URLs; Ctrl-C stops everything it started (--keep-running leaves the apps running).
+import { createHash } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
 import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
@@ -31,7 +33,7 @@ export function register(program: Command): void {
     .option("--listen <host:port>", "reconciler API address", "127.0.0.1:7070")
     .option(
       "--state-dir <dir>",
-      "where berth keeps its state (default: /var/lib/berth/up as root, else ~/.local/state/berth/up)",
+      "where berth keeps its state (default: one dir per repo under /var/lib/berth/up as root, else ~/.local/state/berth/up)",
     )
     .option("--http-listen <addr>", "Caddy's HTTP address (default :80 as root, else 127.0.0.1:8080)")
     .option("--https-listen <addr>", "Caddy's HTTPS address (default :443 as root, else 127.0.0.1:8443)")
@@ -44,15 +46,24 @@ export function register(program: Command): void {
     )
     .action(async (opts: UpOptions, cmd: Command) => {
       const g = readGlobals(cmd);
+      if (g.json) {
+        throw new UserError(
+          "berth up has no JSON output: it prints progress lines (its logs on stderr are JSON)",
+          "drop --json; use berth status --json or berth events --json beside it",
+        );
+      }
       const paint = painter(g.color);
       const root = process.getuid?.() === 0;
       const httpListen = opts.httpListen ?? (root ? ":80" : "127.0.0.1:8080");
       const httpsListen = opts.httpsListen ?? (root ? ":443" : "127.0.0.1:8443");
       const stateDir =
         opts.stateDir ??
-        (root
-          ? "/var/lib/berth/up"
-          : join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local/state"), "berth/up"));
+        join(
+          root
+            ? "/var/lib/berth/up"
+            : join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local/state"), "berth/up"),
+          repoStateName(g.repo),
+        );
       const logger = pino({ name: "berth", level: opts.logLevel }, pino.destination(2));
       const line = (s: string | null) => {
         if (s !== null) process.stdout.write(`${s}\n`);
@@ -113,4 +124,23 @@ export function register(program: Command): void {
       );
       await running.stop({ keepRunning: opts.keepRunning === true });
     });
+}
+
+/**
+ * The state dir name of a repo: its folder name and a digest of its real path, so two repos on one
+ * machine never share agent state, process records or Caddy data (and the name says which is which).
+ */
+export function repoStateName(repo: string): string {
+  let real = repo;
+  try {
+    real = realpathSync(repo);
+  } catch {
+    // a repo that does not exist fails later with its own message
+  }
+  const digest = createHash("sha256").update(real).digest("hex").slice(0, 12);
+  const name =
+    basename(real)
+      .replace(/[^A-Za-z0-9._-]/g, "_")
+      .slice(0, 40) || "repo";
+  return `${name}-${digest}`;
 }

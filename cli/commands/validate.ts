@@ -20,7 +20,9 @@ export function register(program: Command): void {
     .option("--ref <ref>", "check this commit (branch, tag or commit id) instead of the working tree")
     .action(async (opts: Options, cmd: Command) => {
       const g = readGlobals(cmd);
-      const { compareDiagnostics, formatDiagnostic } = await import("../../core/config/index.js");
+      const { compareDiagnostics, diagnosticPlace, formatDiagnostic } = await import(
+        "../../core/config/index.js"
+      );
       const load = await loadRepo(g.repo, opts.ref);
       const errors = load.diagnostics.length > 0 ? load.diagnostics : await placementErrors(load);
       const warnings = load.warnings ?? [];
@@ -39,7 +41,7 @@ export function register(program: Command): void {
       } else {
         for (const { d, severity } of all) {
           const line = formatDiagnostic(d, severity);
-          const at = `${d.file}:${d.line}:${d.col}:`;
+          const at = `${diagnosticPlace(d)}:`;
           const rest = line.slice(at.length);
           process.stdout.write(
             `${paint("bold", at)}${severity === "warning" ? paint("yellow", rest) : rest}\n`,

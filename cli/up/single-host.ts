@@ -3,6 +3,7 @@
 // to copy; the node is the one the repo names. Used by `berth up`, the demo, e2e tests and benches.
 
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -118,6 +119,14 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       metrics,
       logger: opts.logger,
       alerts: alerting.service,
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL") {
+        throw new UserError(
+          `cannot listen on ${opts.listen} for the API: ${err.code === "EADDRINUSE" ? "another program uses that address" : err.message}`,
+          "pick another address with --listen (port 0 picks a free one)",
+        );
+      }
+      throw err;
     });
     started.push(() => api.close());
     await reconciler.start();
@@ -133,6 +142,9 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       opts.onNotice?.("ingress is off (--no-caddy): apps are reachable on their host ports only");
     else if (!proxy) opts.onNotice?.(`node ${node} has no proxy role: no ingress on this host`);
     else {
+      // Caddy would retry a busy address forever; say it now, with the flag that moves it.
+      await assertFree(opts.httpListen, "--http-listen");
+      await assertFree(opts.httpsListen, "--https-listen");
       try {
         caddy = await startCaddy({ dir: join(opts.stateDir, "caddy") });
         const owned = caddy;
@@ -190,4 +202,28 @@ function withLocalToken(reconciler: Reconciler, node: string, hash: string): Rec
       return typeof value === "function" ? value.bind(target) : value;
     },
   }) as Reconciler & ApiBackend;
+}
+
+/** Throws a UserError when another program listens on `listen` (":80", "127.0.0.1:8080"). */
+async function assertFree(listen: string, flag: string): Promise<void> {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon).replace(/^\[|\]$/g, "") || undefined;
+  const port = Number(listen.slice(colon + 1));
+  if (!Number.isInteger(port))
+    throw new UserError(`${flag} ${listen} is not HOST:PORT`, `e.g. ${flag} 127.0.0.1:8080`);
+  const problem = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    const s = createServer();
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e));
+    s.listen(port, host, () => s.close(() => resolve(null)));
+  });
+  if (problem?.code === "EADDRINUSE")
+    throw new UserError(
+      `${flag} ${listen} is in use by another program`,
+      `stop it, or pick another address with ${flag}`,
+    );
+  if (problem?.code === "EACCES")
+    throw new UserError(
+      `${flag} ${listen} needs privileges berth up does not have`,
+      `run as root, or use a port above 1023 with ${flag}`,
+    );
 }

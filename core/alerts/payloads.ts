@@ -2,6 +2,7 @@
 // incoming-webhook formats of Slack, Discord and Microsoft Teams. Text from users and agents (app
 // and node names, diagnostics, error output) is escaped for each medium so it cannot inject
 // formatting, links or mentions. Pure.
+import { oneLine } from "../escape.js";
 import type { Notification } from "./types.js";
 
 export type ReceiverKind = "webhook" | "slack" | "discord" | "teams";
@@ -37,8 +38,10 @@ const slackEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;"
 const markdownEscape = (s: string) => s.replace(/([\\`*_~|>[\]()#<@!-])/g, "\\$1");
 
 function lines(n: Notification, esc: (s: string) => string): { title: string; cause: string } {
-  const title = `[${labels[n.kind]}] ${esc(n.summary)}`;
-  const cause = n.kind === "resolved" ? `was: ${esc(n.cause)}` : esc(n.cause);
+  // One line each (control characters, line separators and bidi controls shown escaped), then the
+  // medium's own escapes: a cause cannot forge a "[RESOLVED]" line or reorder what is read.
+  const title = `[${labels[n.kind]}] ${esc(oneLine(n.summary))}`;
+  const cause = n.kind === "resolved" ? `was: ${esc(oneLine(n.cause))}` : esc(oneLine(n.cause));
   return { title, cause };
 }
 

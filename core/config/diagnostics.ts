@@ -1,4 +1,5 @@
 // Ordering and text form of diagnostics: `FILE:LINE:COL: message`, sorted by file, line, column.
+import { oneLine } from "../escape.js";
 import type { Diagnostic } from "./model.js";
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
@@ -14,7 +15,15 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   return list.sort(compareDiagnostics);
 }
 
-/** One line per diagnostic, as every berth command prints them. */
+/** Where a diagnostic points, `FILE:LINE:COL`, on one line whatever the file is named. */
+export function diagnosticPlace(d: Pick<Diagnostic, "file" | "line" | "col">): string {
+  return `${oneLine(d.file)}:${d.line}:${d.col}`;
+}
+
+/**
+ * One line per diagnostic, as every berth command prints them. The file name and the message
+ * (which may quote YAML keys) cannot break the line: control characters are shown escaped.
+ */
 export function formatDiagnostic(d: Diagnostic, severity: "error" | "warning" = "error"): string {
-  return `${d.file}:${d.line}:${d.col}: ${severity === "warning" ? "warning: " : ""}${d.message}`;
+  return `${diagnosticPlace(d)}: ${severity === "warning" ? "warning: " : ""}${oneLine(d.message)}`;
 }

@@ -13,7 +13,7 @@ import { indexNodes } from "./rules/index.js";
 import { appsByName, runRuleSets } from "./rules/run.js";
 
 export { blobIdOf, ParseCache, type ParseCacheOptions } from "./cache.js";
-export { compareDiagnostics, formatDiagnostic, sortDiagnostics } from "./diagnostics.js";
+export { compareDiagnostics, diagnosticPlace, formatDiagnostic, sortDiagnostics } from "./diagnostics.js";
 export { MAX_FILE_BYTES, RESERVED_PORTS } from "./limits.js";
 export type * from "./model.js";
 export { formatBytes, parseMemory } from "./quantity.js";

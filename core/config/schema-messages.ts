@@ -72,18 +72,26 @@ export function schemaFindings(
         break;
       case "type": {
         // YAML reads true, 8080 and 1.5 as a boolean and numbers: where text is wanted, quotes fix it.
+        // An env value (or a secret-looking field) is never repeated: the message goes to logs,
+        // events and forge commit statuses; its kind is enough to fix it.
+        const hide = isPrivate(kind, path);
+        const scalar = typeof value === "number" || typeof value === "boolean";
         const quote =
-          p.type === "string" && (typeof value === "number" || typeof value === "boolean")
-            ? `: write it in quotes, "${String(value)}"`
+          p.type === "string" && scalar
+            ? hide
+              ? ": write the value in quotes"
+              : `: write it in quotes, "${String(value)}"`
             : "";
-        push(path, `${label} must be ${typeName(String(p.type))}, not ${describe(value)}${quote}`);
+        const was =
+          hide && scalar ? (typeof value === "number" ? "a number" : "true or false") : describe(value);
+        push(path, `${label} must be ${typeName(String(p.type))}, not ${was}${quote}`);
         break;
       }
       case "enum": {
         const allowed = (p.allowedValues as unknown[]).map(String);
         push(
           path,
-          `${label} ${JSON.stringify(value)} is not one of ${allowed.join(", ")}${typeof value === "string" ? didYouMean(value, allowed) : ""}`,
+          `${label} ${quoted(value)} is not one of ${allowed.join(", ")}${typeof value === "string" ? didYouMean(value, allowed) : ""}`,
         );
         break;
       }
@@ -104,7 +112,7 @@ export function schemaFindings(
         const later = Math.max(Number(p.i), Number(p.j));
         push(
           [...path, later],
-          `${label} lists ${JSON.stringify(valueAt(doc, [...path, later]))} twice; list it once`,
+          `${label} lists ${quoted(valueAt(doc, [...path, later]))} twice; list it once`,
         );
         break;
       }
@@ -120,13 +128,31 @@ export function schemaFindings(
         push(path, `${label} is too long: at most ${String(p.limit)} characters`);
         break;
       case "pattern":
-        push(path, patternMessage(schemaAt(kind, path), label, value));
+        push(
+          path,
+          isPrivate(kind, path)
+            ? `${label} does not have the expected form`
+            : patternMessage(schemaAt(kind, path), label, value),
+        );
         break;
       default:
         push(path, `${label} ${e.message ?? "is not valid"}`);
     }
   }
   return out;
+}
+
+// Names of fields whose values are secrets or may be: never quoted in a message.
+const secretName = /secret|token|passw|pwd|credential|private|api[-_]?key|auth/i;
+
+/** Whether the value at `path` must not appear in a message: any env value, or a secret-looking key. */
+export function isPrivate(kind: ConfigKind, path: Path): boolean {
+  const key = path.at(-1);
+  // A digest (tokenSha256) is made to be shown; the token itself never is in the config.
+  if (typeof key === "string" && secretName.test(key) && !/sha256$/i.test(key)) return true;
+  // Env and AppEnv (common.schema.json): every env map of every kind.
+  const def = path.length > 0 ? schemaAt(kind, path.slice(0, -1))?.def : undefined;
+  return def !== undefined && /Env$/.test(def);
 }
 
 /** "/placement/nodes/0" → ["placement", "nodes", 0] (array indices become numbers). */
@@ -183,7 +209,11 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
-  if (typeof value === "number") return `the number ${value}`;
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return ".nan (not a number)";
+    if (!Number.isFinite(value)) return `${value > 0 ? "" : "-"}.inf: numbers must be finite`;
+    return `the number ${value}`;
+  }
   return String(value);
 }
 
@@ -200,12 +230,18 @@ const FORMATS: Record<string, string> = {
   Name: "use lowercase letters, digits and '-' (a DNS label)",
   Hostname:
     "use lowercase letters, digits, '-' and '.', like www.example.com (a leading '*.' makes a wildcard)",
-  Memory: "use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi",
+  Memory: "use a number with an optional unit K, M, G, T, Ki, Mi, Gi or Ti, like 256Mi (at most about 10 PB)",
   Sha256: 'use "sha256:" and 64 lowercase hex digits',
 };
 
+/** A value quoted in a message: JSON (control characters escaped), cut after 60 characters. */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 62 ? `${text.slice(0, 60)}…"` : text;
+}
+
 function patternMessage(at: SchemaAt | undefined, label: string, value: unknown): string {
-  const shown = JSON.stringify(value);
+  const shown = quoted(value);
   const def = at?.def;
   if (def === "Name") return `${label} ${shown} is not a valid name: ${FORMATS.Name}`;
   if (def === "Hostname") return `${label} ${shown} is not a valid host name: ${FORMATS.Hostname}`;

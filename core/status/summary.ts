@@ -91,6 +91,10 @@ export interface PublishedSummary {
   generation: number;
   commit: string | null;
   rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
+  /** The reconciler's own health (live API only): degraded while a stall has lasted too long. */
+  health?: { status: "ok" | "degraded"; problems: { problem: string; message: string; since: string }[] };
+  /** Read from the repo: the tracked branch's tip when it is not the published commit. */
+  ahead?: { branch: string; tip: string; commits: number | null };
 }
 
 /** A `berth restart` as a node reports it: under way, or the last outcome for the app. */

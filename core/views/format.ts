@@ -1,6 +1,7 @@
 // Pieces every plan view shares: action symbols and their legend words, how a value and a side
 // (base/head) are written. Pure.
 import type { Action, FieldChange, NodeChange, Side } from "../../schema/index.js";
+import { oneLine } from "../escape.js";
 import { maskValue } from "../secrets/mask.js";
 
 export const symbols: Record<Action, string> = { create: "+", update: "~", delete: "-", replace: "-/+" };
@@ -16,7 +17,8 @@ export const actionOrder: readonly Action[] = ["create", "update", "replace", "d
 export function formatValue(v: unknown): string {
   if (v === "(sensitive)") return "(sensitive)";
   // Plans mask URL credentials when they are made; a plan made elsewhere is masked here too.
-  return JSON.stringify(maskValue(v)) ?? "null";
+  // JSON escapes control characters but not line separators or bidirectional controls.
+  return oneLine(JSON.stringify(maskValue(v)) ?? "null");
 }
 
 const secretWords: Record<NonNullable<FieldChange["secret"]>, string> = {
@@ -31,10 +33,11 @@ const secretWords: Record<NonNullable<FieldChange["secret"]>, string> = {
  * is named, never valued: `secret DB_PASSWORD (changed)`.
  */
 export function formatFieldChange(c: FieldChange): string {
-  if (c.secret) return `secret ${c.field.replace(/^secrets\./, "")} (${secretWords[c.secret]})`;
-  if (c.before === undefined) return `${c.field} = ${formatValue(c.after)}`;
-  if (c.after === undefined) return `${c.field} = ${formatValue(c.before)} → (removed)`;
-  return `${c.field} = ${formatValue(c.before)} → ${formatValue(c.after)}`;
+  const field = oneLine(c.field);
+  if (c.secret) return `secret ${field.replace(/^secrets\./, "")} (${secretWords[c.secret]})`;
+  if (c.before === undefined) return `${field} = ${formatValue(c.after)}`;
+  if (c.after === undefined) return `${field} = ${formatValue(c.before)} → (removed)`;
+  return `${field} = ${formatValue(c.before)} → ${formatValue(c.after)}`;
 }
 
 /** Symbol of one field change inside a resource or workload change. */
@@ -47,9 +50,9 @@ export function fieldSymbol(c: FieldChange): string {
 export function sideLabel(side: Side): string {
   if (side.ref === null && side.commit === null) return "the empty state";
   const short = side.commit ? side.commit.slice(0, 7) : null;
-  let label = side.ref ?? short ?? "";
+  let label = oneLine(side.ref ?? short ?? "");
   if (short && side.ref !== null && !side.commit?.startsWith(side.ref)) label += `@${short}`;
-  if (side.subject) label += ` "${side.subject}"`;
+  if (side.subject) label += ` "${oneLine(side.subject)}"`;
   return label;
 }
 

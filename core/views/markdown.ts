@@ -4,6 +4,7 @@
 // (cut between changes, never leaving a block open) and a closing note says exactly what was
 // left out. Pure.
 import type { FieldChange, NodeChange, Plan, ResourceChange } from "../../schema/index.js";
+import { oneLine } from "../escape.js";
 import { summaryLine } from "../plan/index.js";
 import { emptyNote, fieldSymbol, formatFieldChange, plural, sideLabel, symbols } from "./format.js";
 import { type Block, type Fit, fitBlock, fitGroups, renderBlock } from "./markdown-fit.js";
@@ -116,12 +117,12 @@ function tableBlock(nodes: readonly NodeChange[]): Block {
   const rows = nodes.slice(0, TABLE_ROWS).map((n) => {
     const c = counts(n);
     const items = [
-      ...n.workloads.map((w) => `${symbols[w.action]} ${w.id}`),
-      ...n.routes.map((r) => `${symbols[r.action]} ${r.host}${r.path}`),
+      ...n.workloads.map((w) => `${symbols[w.action]} ${oneLine(w.id)}`),
+      ...n.routes.map((r) => `${symbols[r.action]} ${oneLine(`${r.host}${r.path}`)}`),
     ];
     const shown = items.slice(0, CELL_ITEMS).map(cellCode);
     if (items.length > CELL_ITEMS) shown.push(`and ${items.length - CELL_ITEMS} more`);
-    return `| ${cell(n.node)} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |\n`;
+    return `| ${cell(oneLine(n.node))} | ${c.add} | ${c.change} | ${c.remove} | ${shown.join(", ")} |\n`;
   });
   return {
     open: "| Node | Add | Change | Remove | Changes |\n|---|--:|--:|--:|---|\n",
@@ -162,9 +163,10 @@ function resourcesBlock(resources: readonly ResourceChange[]): Block {
       r.kind === "Settings"
         ? "settings"
         : r.kind === "Secrets"
-          ? `secrets of ${r.name}`
-          : `${r.kind.toLowerCase()} ${r.name}`;
-    return lines([`${symbols[r.action]} ${name}${r.file ? `  (${r.file})` : ""}`, ...fieldLines(r.changes)]);
+          ? `secrets of ${oneLine(r.name)}`
+          : `${r.kind.toLowerCase()} ${oneLine(r.name)}`;
+    const file = r.file ? `  (${oneLine(r.file)})` : "";
+    return lines([`${symbols[r.action]} ${name}${file}`, ...fieldLines(r.changes)]);
   });
   return details(`Config changes: ${what}`, items, "more config change");
 }
@@ -174,11 +176,13 @@ function nodeBlock(n: NodeChange): Block {
   const items: string[] = [];
   for (const w of n.workloads) {
     const fields = w.action === "replace" ? fieldLines(w.changes) : [];
-    items.push(lines([`${symbols[w.action]} workload ${w.id}  ${w.reason}`, ...fields]));
+    items.push(lines([`${symbols[w.action]} workload ${oneLine(w.id)}  ${oneLine(w.reason)}`, ...fields]));
   }
   for (const r of n.routes) {
     const fields = r.action !== "delete" ? fieldLines(r.changes) : [];
-    items.push(lines([`${symbols[r.action]} route ${r.host}${r.path}  ${r.reason}`, ...fields]));
+    items.push(
+      lines([`${symbols[r.action]} route ${oneLine(`${r.host}${r.path}`)}  ${oneLine(r.reason)}`, ...fields]),
+    );
   }
   if (items.length === 0) items.push(lines([`  (${emptyNote(n)})`]));
   return details(
@@ -268,7 +272,7 @@ function thousands(n: number): string {
 }
 
 function code(s: string): string {
-  return `\`${s.replace(/`/g, "'")}\``;
+  return `\`${oneLine(s).replace(/`/g, "'")}\``;
 }
 
 /** Table cells: a `|` would end the cell, even inside a code span, unless escaped. */
@@ -281,7 +285,7 @@ function cellCode(s: string): string {
 }
 
 function escapeMd(s: string): string {
-  return s.replace(/[\\`*_[\]<>|&]/g, (c) =>
+  return oneLine(s).replace(/[\\`*_[\]<>|&]/g, (c) =>
     c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`,
   );
 }

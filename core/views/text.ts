@@ -1,6 +1,7 @@
 // The plan as text for a terminal, in the manner of `terraform plan`: a legend of the symbols
 // used, config changes grouped by kind, then changes per node, then the summary line. Pure.
 import type { Action, FieldChange, Plan, ResourceChange } from "../../schema/index.js";
+import { oneLine } from "../escape.js";
 import { summaryLine } from "../plan/index.js";
 import {
   actionsUsed,
@@ -26,7 +27,8 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
   const out: string[] = [`berth plan: ${sideLabel(plan.base)} → ${sideLabel(plan.head)}`, ""];
   if (!plan.valid) {
     out.push(p("bold", "Errors:"));
-    for (const e of plan.errors) out.push(`  ${e.file}:${e.line}:${e.col}: ${p("red", e.message)}`);
+    for (const e of plan.errors)
+      out.push(`  ${oneLine(e.file)}:${e.line}:${e.col}: ${p("red", oneLine(e.message))}`);
     out.push("", p("bold", summaryLine(plan)));
     return `${out.join("\n")}\n`;
   }
@@ -46,8 +48,8 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
     if (list.length === 0) continue;
     out.push(p("bold", `${g.title}:`));
     for (const r of list) {
-      const file = r.file ? p("dim", `  (${r.file})`) : "";
-      out.push(`${sym(p, r.action)} ${g.kind === "Settings" ? "settings" : r.name}${file}`);
+      const file = r.file ? p("dim", `  (${oneLine(r.file)})`) : "";
+      out.push(`${sym(p, r.action)} ${g.kind === "Settings" ? "settings" : oneLine(r.name)}${file}`);
       fields(p, r.changes, out);
     }
     out.push("");
@@ -63,11 +65,15 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
       ...n.routes.map((r) => `route ${r.host}${r.path}`.length),
     );
     for (const w of n.workloads) {
-      out.push(`${sym(p, w.action)} ${`workload ${w.id}`.padEnd(width)}  ${p("dim", w.reason)}`);
+      out.push(
+        `${sym(p, w.action)} ${`workload ${oneLine(w.id)}`.padEnd(width)}  ${p("dim", oneLine(w.reason))}`,
+      );
       if (w.action === "replace") fields(p, w.changes, out);
     }
     for (const r of n.routes) {
-      out.push(`${sym(p, r.action)} ${`route ${r.host}${r.path}`.padEnd(width)}  ${p("dim", r.reason)}`);
+      out.push(
+        `${sym(p, r.action)} ${`route ${oneLine(`${r.host}${r.path}`)}`.padEnd(width)}  ${p("dim", oneLine(r.reason))}`,
+      );
       if (r.action !== "delete") fields(p, r.changes, out);
     }
     out.push("");

@@ -3,6 +3,7 @@
 // server must not hang the reconciler forever) and a few redirects. I/O.
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
 import { Agent, interceptors, request } from "undici";
+import { crashPoint } from "../crash-points.js";
 
 export function createGitHttpClient(
   opts: { timeoutMs?: number } = {},
@@ -19,6 +20,8 @@ export function createGitHttpClient(
         body,
         dispatcher,
       });
+      // The server has acted (a push's ref update is done) and we have not recorded it yet.
+      crashPoint("git-http-answered");
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;

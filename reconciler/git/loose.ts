@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
+import { crashPoint } from "../crash-points.js";
 
 export type ObjectType = "blob" | "tree" | "commit";
 
@@ -31,6 +32,7 @@ export async function writeLooseObject(
   const tmp = join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString("hex")}`);
   try {
     await writeFile(tmp, deflateSync(full, { level: 1 }), { mode: 0o444 });
+    crashPoint("object-tmp-written");
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});

@@ -1,8 +1,8 @@
 // Fetching one branch from a remote into a bare cache, and pushing one branch to it with
 // compare-and-swap semantics, over smart HTTP with isomorphic-git. The token goes into an
 // Authorization header only; it is never logged nor written to the cache's config. I/O.
-import fs from "node:fs";
 import git from "isomorphic-git";
+import { atomicFs as fs } from "./atomic-fs.js";
 import { createGitHttpClient } from "./http-client.js";
 import type { GitDir } from "./objects.js";
 

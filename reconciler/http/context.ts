@@ -15,6 +15,7 @@ import type { Ui } from "../ui/ui.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
 import type { TokenIndex } from "./node-auth.js";
+import type { RefusalLog } from "./refusal-log.js";
 import type { Turns } from "./turns.js";
 
 export interface Limits {
@@ -32,6 +33,10 @@ export interface Limits {
   sseHeartbeatMs: number;
   /** Long-polls woken by one publish that are answered per event-loop turn (see turns.ts). */
   wakeBatch: number;
+  /** A request body (status report, webhook) must arrive within this time; 408 after. */
+  bodyTimeoutMs: number;
+  /** Webhook bodies read at once; more deliveries get 503 + Retry-After without being read. */
+  maxWebhookBodies: number;
 }
 
 /** Optional extensions of ApiBackend: told of agent contact, for lastSeen and liveness. */
@@ -71,6 +76,10 @@ export interface ApiContext {
   logs: LogHub;
   /** `berth restart`s under way. */
   restarts: RestartCoordinator;
+  /** Webhook bodies being read now (bounded by limits.maxWebhookBodies). */
+  webhookBodies: number;
+  /** Where refused requests are logged, bounded per minute. */
+  refusals: RefusalLog;
   /** Browser sessions of the operations page (their cookie also opens the read API). */
   sessions: Sessions;
   /** The operations page (reconciler/ui). */

@@ -36,3 +36,20 @@ export function exposureProblems(e: Exposure, listen: string): string[] {
   }
   return problems;
 }
+
+/**
+ * The public webhook listener (--webhook-listen) serves only signed webhooks, so no read API to
+ * protect; but GitLab sends its token in a header, which plain HTTP would carry in clear text.
+ */
+export function webhookExposureProblems(
+  e: Pick<Exposure, "host" | "tls" | "allowPlainHttp">,
+  listen: string,
+): string[] {
+  if (isLoopback(e.host) || e.tls || e.allowPlainHttp) return [];
+  const where = e.host === "0.0.0.0" || e.host === "::" ? "every interface" : e.host;
+  return [
+    `--webhook-listen ${listen} serves plain HTTP on ${where}: a forge's webhook token (GitLab's X-Gitlab-Token) would travel in clear text. ` +
+      "Pass --tls-cert-file and --tls-key-file (both listeners use them), or put a TLS proxy in front and listen on 127.0.0.1, " +
+      "or --allow-plain-http if the network is encrypted already",
+  ];
+}

@@ -5,7 +5,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DesiredState, validateStatus } from "../../schema/index.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { authenticateNode, wwwAuthenticate } from "./node-auth.js";
-import { readBody, sendError, sendJsonBytes, sendNoContent, sendTooLarge } from "./respond.js";
+import {
+  readBody,
+  sendBodyTimeout,
+  sendError,
+  sendJsonBytes,
+  sendNoContent,
+  sendTooLarge,
+} from "./respond.js";
 import { formatSchemaErrors } from "./schema-errors.js";
 
 const nodeName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -186,10 +193,11 @@ export async function handleStatus(
     log.result = "invalid";
     sendError(res, 400, message, extra);
   };
-  const read = await readBody(req, ctx.limits.maxBodyBytes);
+  const read = await readBody(req, ctx.limits.maxBodyBytes, ctx.limits.bodyTimeoutMs);
   if (!read.ok) {
     log.result = read.problem;
     if (read.problem === "aborted") return;
+    if (read.problem === "timeout") return sendBodyTimeout(res, ctx.limits.bodyTimeoutMs);
     ctx.metrics.statusPuts.inc({ result: "too_large" });
     return sendTooLarge(res, ctx.limits.maxBodyBytes);
   }

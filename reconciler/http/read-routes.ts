@@ -37,9 +37,15 @@ export function admitReader(
   return false;
 }
 
+/**
+ * 200 `{status: "ok"}` while the reconciler does its job; 503 `{status: "degraded", problems}`
+ * while a problem has lasted longer than its bound (see reconciler/health.ts), so a load balancer
+ * or a monitor notices a stall without reading logs.
+ */
 export function handleHealthz(ctx: ApiContext, res: ServerResponse): void {
   const view = ctx.backend.published();
-  sendJson(res, 200, { status: "ok", ...view });
+  const health = ctx.backend.health?.() ?? { status: "ok", problems: [] };
+  sendJson(res, health.status === "ok" ? 200 : 503, { ...health, ...view });
 }
 
 export async function handleMetrics(ctx: ApiContext, res: ServerResponse): Promise<void> {
@@ -134,7 +140,8 @@ export function handleNodes(
 ): void {
   if (!admitReader(ctx, req, res, log)) return;
   const published = ctx.backend.published();
-  sendJson(res, 200, { generation: published.generation, published, nodes: nodesOverview(ctx) });
+  const health = ctx.backend.health?.() ?? { status: "ok", problems: [] };
+  sendJson(res, 200, { generation: published.generation, published, health, nodes: nodesOverview(ctx) });
 }
 
 const userCodes = new Set(["NotFoundError", "UNKNOWN_REF", "ref-not-found", "ref-ambiguous"]);

@@ -64,13 +64,26 @@ export function sendTooLarge(res: ServerResponse, limit: number): void {
   res.once("finish", () => res.socket?.destroySoon());
 }
 
+/**
+ * Answers 408 and drops the connection: the body did not arrive within its deadline (a slow
+ * client, or one trickling bytes to hold the connection).
+ */
+export function sendBodyTimeout(res: ServerResponse, ms: number): void {
+  sendError(res, 408, `the request body did not arrive within ${ms / 1000} s`, {}, { Connection: "close" });
+  res.once("finish", () => res.socket?.destroySoon());
+}
+
 export type BodyResult =
   | { ok: true; body: Buffer }
   | { ok: false; problem: "too_large" }
-  | { ok: false; problem: "aborted" };
+  | { ok: false; problem: "aborted" }
+  | { ok: false; problem: "timeout" };
 
-/** Reads the whole body, stopping (and pausing the socket) as soon as it exceeds `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+/**
+ * Reads the whole body, stopping (and pausing the socket) as soon as it exceeds `limit` bytes or
+ * `timeoutMs` passes.
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
     req.pause();
@@ -80,9 +93,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            req.pause();
+            finish({ ok: false, problem: "timeout" });
+          }, timeoutMs)
+        : undefined;
     const finish = (result: BodyResult) => {
       if (settled) return;
       settled = true;
+      if (timer) clearTimeout(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onAbort);

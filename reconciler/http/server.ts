@@ -2,6 +2,7 @@
 // one line per request (method, path, status, duration, node/forge/delivery; never a token,
 // signature or body) and closes cleanly, ending long-polls and event streams. The routes live in
 // their own modules; this file only wires them.
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -26,10 +27,20 @@ import type { PullRequestEvent } from "../webhooks/parse.js";
 import { handleLogUpload, handleRequestReport, handleRequests } from "./channel-routes.js";
 import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
+import {
+  apiBudget,
+  type ConnectionBudget,
+  fitToFdLimit,
+  guardConnections,
+  readFdLimit,
+  serverOptions,
+  webhookBudget,
+} from "./guard.js";
 import { parseListen } from "./listen.js";
 import { TokenIndex } from "./node-auth.js";
 import { handleDesired, handleStatus } from "./node-routes.js";
 import { handleAlerts, handleHealthz, handleMetrics, handleNodes, handlePlan } from "./read-routes.js";
+import { RefusalLog } from "./refusal-log.js";
 import { MiB, sendError } from "./respond.js";
 import { matchRoute, splitTarget } from "./router.js";
 import { Turns } from "./turns.js";
@@ -57,6 +68,14 @@ export interface ApiServerOptions {
   logs?: Omit<LogHubOptions, "lastSeen" | "now">;
   /** Timeouts of `berth restart` (tests shorten them). */
   restarts?: Omit<RestartOptions, "lastSeen" | "now">;
+  /** Connection budget of the main listener (default apiBudget). */
+  budget?: Partial<ConnectionBudget>;
+  /**
+   * A second, public listener that serves only `POST /v1/webhooks/{forge}`, with its own budget
+   * (default webhookBudget): a flood there cannot take the main listener's connections.
+   */
+  webhookListen?: string;
+  webhookBudget?: Partial<ConnectionBudget>;
   /**
    * Serve HTTPS with this certificate (chain, PEM) and key. Agents send bearer tokens: beyond
    * this host the API must be reached over TLS (built in here, or a proxy on this host).
@@ -69,6 +88,8 @@ export interface ApiServerOptions {
 export interface ApiServer {
   url: string;
   port: number;
+  /** The webhook-only listener's URL, when one was asked for. */
+  webhookUrl?: string;
   /** Uses a new certificate and key for new connections (cert renewal; `berth serve` on SIGHUP). */
   setTls(tls: { cert: string | Buffer; key: string | Buffer }): void;
   close(): Promise<void>;
@@ -80,17 +101,25 @@ const defaultLimits: Limits = {
   pollHoldMs: defaultLivenessBounds.pollHoldMs,
   sseHeartbeatMs: 15_000,
   wakeBatch: 50,
+  bodyTimeoutMs: 10_000,
+  maxWebhookBodies: 32,
 };
+
+type RouteSet = "all" | "webhooks";
 
 async function dispatch(
   ctx: ApiContext,
   req: IncomingMessage,
   res: ServerResponse,
   log: LogFields,
+  routes: RouteSet,
 ): Promise<void> {
   const method = req.method ?? "GET";
   const { pathname, query } = splitTarget(req.url ?? "/");
   const match = matchRoute(method, pathname);
+  // The public webhook listener serves nothing else (not even the operations page).
+  if (routes === "webhooks" && !(match.kind === "route" && match.route === "webhook"))
+    return sendError(res, 404, `no route ${method} ${pathname}`);
   if (match.kind === "not_found") {
     if (wantsHtml(req)) return browserNotFound(ctx, req, res, pathname);
     return sendError(res, 404, `no route ${method} ${pathname}`);
@@ -165,14 +194,17 @@ function logRequest(
     ...log,
   };
   ctx.metrics.httpRequests.inc({ route: String(log.route ?? "none"), code: String(res.statusCode) });
-  if (res.statusCode >= 500) ctx.logger.error(line, "request failed");
+  // Refusals can be caused by anyone: bounded (RefusalLog). 503 here is "busy", not our failure.
+  const refused = [401, 403, 408, 413, 503].includes(res.statusCode) || log.result === "bad_request";
+  if (refused) ctx.refusals.warn(line, log.route === "webhook" ? "webhook refused" : "request refused");
+  else if (res.statusCode >= 500) ctx.logger.error(line, "request failed");
   else if (log.route === "webhook") ctx.logger.info(line, "webhook");
-  else if (res.statusCode === 401 || res.statusCode === 403) ctx.logger.warn(line, "request refused");
   else ctx.logger.debug(line, "request");
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
-  const { host, port } = parseListen(opts.listen);
+  parseListen(opts.listen);
+  if (opts.webhookListen) parseListen(opts.webhookListen);
   const requests = new NodeRequests();
   const contacts = opts.backend.contacts ?? new ContactBook();
   const ctx: ApiContext = {
@@ -199,6 +231,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       ...opts.restarts,
       lastSeen: (node) => contacts.lastSeen(node, Date.now()),
     }),
+    webhookBodies: 0,
+    refusals: new RefusalLog(opts.logger),
     alerts: opts.alerts,
     sessions: new Sessions(),
     ui: await createUi(opts.events, opts.backend),
@@ -209,7 +243,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // end with them instead of idling until the forced close.
   const active = new Set<ServerResponse>();
   let closingNow = false;
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
+  const handler = (routes: RouteSet) => (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const log: LogFields = {};
     if (closingNow) res.setHeader("Connection", "close");
@@ -218,7 +252,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       active.delete(res);
       logRequest(ctx, req, res, started, log);
     });
-    dispatch(ctx, req, res, log).catch((err: unknown) => {
+    dispatch(ctx, req, res, log, routes).catch((err: unknown) => {
       ctx.logger.error(
         { path: splitTarget(req.url ?? "/").pathname, err: (err as Error)?.stack ?? String(err) },
         "request handler crashed (this is a bug)",
@@ -227,25 +261,66 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       else res.destroy();
     });
   };
-  const server: Server | TlsServer = opts.tls
-    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
-    : createServer(handler);
-  // Agents keep their connection between long-polls; keep it a little longer than Node's 5 s.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
+  const open = async (listen: string, routes: RouteSet, budget: ConnectionBudget, name: string) => {
+    const { host, port } = parseListen(listen);
+    const options = serverOptions(budget);
+    // The TLS handshake comes before node's header deadline starts: it gets the same bound
+    // (node's default is 120 s, room for a slow-handshake flood).
+    const server: Server | TlsServer = opts.tls
+      ? createTlsServer(
+          { ...options, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: budget.headersTimeoutMs },
+          handler(routes),
+        )
+      : createServer(options, handler(routes));
+    guardConnections(server, budget, name, opts.logger, {
+      refused: (reason) => opts.metrics.connectionsRefused.inc({ listener: name, reason }),
+      opened: () => opts.metrics.connectionsOpen.inc({ listener: name }),
+      closed: () => opts.metrics.connectionsOpen.dec({ listener: name }),
     });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const url = `${opts.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = (server.address() as AddressInfo).port;
+    const scheme = opts.tls ? "https" : "http";
+    return { server, port: bound, url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${bound}` };
+  };
+
+  // Both listeners' connections must fit under the open-file limit with room for git and files.
+  const wanted = [{ ...apiBudget, ...opts.budget }];
+  if (opts.webhookListen) wanted.push({ ...webhookBudget, ...opts.webhookBudget });
+  const fdLimit = readFdLimit((p) => readFileSync(p, "utf8"));
+  const fitted = fitToFdLimit(wanted, fdLimit);
+  if (fitted.lowered) {
+    opts.logger.warn(
+      { fdLimit, maxConnections: fitted.budgets.map((b) => b.maxConnections) },
+      "the open-file limit is low for the connection caps; caps lowered to fit (raise LimitNOFILE / ulimit -n)",
+    );
+  }
+  const [apiFit, hooksFit] = fitted.budgets as [ConnectionBudget, ConnectionBudget | undefined];
+  const servers: (Server | TlsServer)[] = [];
+  let main: Awaited<ReturnType<typeof open>>;
+  let hooks: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    main = await open(opts.listen, "all", apiFit, "api");
+    servers.push(main.server);
+    if (opts.webhookListen && hooksFit) {
+      hooks = await open(opts.webhookListen, "webhooks", hooksFit, "webhooks");
+      servers.push(hooks.server);
+    }
+  } catch (err) {
+    unobserve();
+    for (const s of servers) s.close();
+    throw err;
+  }
+  const { url, port: bound } = main;
   opts.logger.info(
     {
       url,
+      ...(hooks ? { webhookUrl: hooks.url } : {}),
       tls: opts.tls !== undefined,
       webhooks: ctx.webhookSecret !== undefined,
       readApiProtected: ctx.apiTokenSha256 !== undefined,
@@ -257,24 +332,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   return {
     url,
     port: bound,
+    ...(hooks ? { webhookUrl: hooks.url } : {}),
     setTls(tls) {
-      if (!("setSecureContext" in server)) throw new Error("this server was started without TLS");
-      server.setSecureContext({ cert: tls.cert, key: tls.key });
+      for (const server of servers) {
+        if (!("setSecureContext" in server)) throw new Error("this server was started without TLS");
+        server.setSecureContext({ cert: tls.cert, key: tls.key });
+      }
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         unobserve();
         ctx.restarts.close();
         ctx.ui.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
-        server.close(() => resolve());
+        const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
         // Long-polls answer 304 now and event streams end, so agents reconnect elsewhere at once.
         for (const stop of [...ctx.closers]) stop();
-        server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 2_000);
-        force.unref();
-      });
+        for (const server of servers) {
+          server.closeIdleConnections();
+          const force = setTimeout(() => server.closeAllConnections(), 2_000);
+          force.unref();
+        }
+        await Promise.all(closed);
+      })();
       return closing;
     },
   };

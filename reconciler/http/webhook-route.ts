@@ -6,11 +6,22 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebhookResult } from "../metrics.js";
 import { isForge } from "../webhooks/forges.js";
 import { deliveryId, parseWebhook } from "../webhooks/parse.js";
-import { verifyWebhook } from "../webhooks/verify.js";
+import { checkWebhookHeaders, verifyWebhook } from "../webhooks/verify.js";
 import type { ApiContext, LogFields } from "./context.js";
-import { readBody, sendError, sendJson, sendTooLarge } from "./respond.js";
+import { readBody, sendBodyTimeout, sendError, sendJson, sendTooLarge } from "./respond.js";
 
 let warnedNoSecret = 0;
+
+/** Answers without reading the body, then closes the connection (the body is never consumed). */
+function refuseUnread(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  headers: Record<string, string> = {},
+) {
+  sendError(res, status, error, {}, { ...headers, Connection: "close" });
+  res.once("finish", () => res.socket?.destroySoon());
+}
 
 export async function handleWebhook(
   ctx: ApiContext,
@@ -50,11 +61,34 @@ export async function handleWebhook(
     );
   }
 
-  const read = await readBody(req, ctx.limits.maxBodyBytes);
+  // Cheap checks first: a delivery without a well-formed signature, or beyond the bodies read at
+  // once, is answered from its headers and its connection closed; its body is never read.
+  const precheck = checkWebhookHeaders(forge, req.headers, ctx.webhookSecret);
+  if (!precheck.ok) {
+    count("unauthorized");
+    return refuseUnread(res, 401, `webhook signature check failed: ${precheck.reason}`);
+  }
+  if (ctx.webhookBodies >= ctx.limits.maxWebhookBodies) {
+    count("busy");
+    return refuseUnread(res, 503, "too many webhook deliveries are being received at once; retry later", {
+      "Retry-After": "10",
+    });
+  }
+  ctx.webhookBodies++;
+  let read: Awaited<ReturnType<typeof readBody>>;
+  try {
+    read = await readBody(req, ctx.limits.maxBodyBytes, ctx.limits.bodyTimeoutMs);
+  } finally {
+    ctx.webhookBodies--;
+  }
   if (!read.ok) {
     if (read.problem === "aborted") {
       log.result = "aborted";
       return;
+    }
+    if (read.problem === "timeout") {
+      count("timeout");
+      return sendBodyTimeout(res, ctx.limits.bodyTimeoutMs);
     }
     count("too_large");
     return sendTooLarge(res, ctx.limits.maxBodyBytes);

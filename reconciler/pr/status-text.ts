@@ -1,10 +1,13 @@
 // The words of berth's commit statuses, from plan data. Pure. Forge clients cut them to the
 // forge's length limit, so these may be long; the important part comes first.
+
+import { oneLine } from "../../core/escape.js";
 import { summaryLine } from "../../core/plan/index.js";
 import type { Diagnostic, Plan } from "../../schema/index.js";
 
+/** A diagnostic on one line (a file name or message cannot break it). */
 export function diagnosticLine(d: Pick<Diagnostic, "file" | "line" | "col" | "message">): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.message}`;
+  return `${oneLine(d.file)}:${d.line}:${d.col}: ${oneLine(d.message)}`;
 }
 
 /** "1 error: apps/web.yaml:7:13: replicas must be >= 0" / "3 errors: …". */

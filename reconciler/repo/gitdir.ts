@@ -21,6 +21,6 @@ export async function findGitdir(dir: string): Promise<string> {
   throw new RepoError(
     "not-a-repo",
     `${dir} is not a git repository`,
-    "point --repo at a git repository (or run git init there), or validate the working tree without --ref",
+    "point --repo at your config repo (a git repository), or run git init there",
   );
 }

@@ -11,6 +11,8 @@ export interface CoalescerOptions {
   run(t0: number, why: TriggerSource): Promise<void>;
   /** A run threw; it will be retried after `retryInMs`. */
   failed(err: unknown, failures: number, retryInMs: number): void;
+  /** A run ended without throwing. */
+  succeeded?(): void;
 }
 
 export class Coalescer {
@@ -65,6 +67,7 @@ export class Coalescer {
         try {
           await this.opts.run(t0, this.why);
           this.failures = 0;
+          this.opts.succeeded?.();
         } catch (err) {
           this.failures++;
           const wait = Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import git from "isomorphic-git";
 import { openGitDir } from "../git/objects.js";
-import { compareAndSwapRef, readRef } from "../git/refs.js";
+import { compareAndSwapRef, type LockPolicy, readRef } from "../git/refs.js";
 import { findGitdir } from "../repo/gitdir.js";
 import type { ConfigSource, PublishResult } from "./types.js";
 
@@ -16,6 +16,8 @@ export interface LocalSourceOptions {
   pollIntervalMs: number;
   /** Branches berth writes itself: changes under them are not worth a look. */
   ownBranches?: string[];
+  /** How stale ref locks (a crash's leftovers) are recognised and reported. */
+  lockPolicy?: LockPolicy;
 }
 
 export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigSource> {
@@ -37,7 +39,9 @@ export async function openLocalSource(opts: LocalSourceOptions): Promise<ConfigS
       return (await git.currentBranch({ fs, gitdir, fullname: false, test: true })) ?? null;
     },
     async publish(branch: string, commit: string, expected: string | null): Promise<PublishResult> {
-      return (await compareAndSwapRef(gitdir, `refs/heads/${branch}`, commit, expected)) ? "ok" : "rejected";
+      return (await compareAndSwapRef(gitdir, `refs/heads/${branch}`, commit, expected, opts.lockPolicy))
+        ? "ok"
+        : "rejected";
     },
     async watch(onChange) {
       // Any event means "re-read the refs": the loop compares the tip and does nothing when it

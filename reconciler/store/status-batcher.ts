@@ -18,6 +18,8 @@ export interface StatusBatcherOptions {
   batchMs: number;
   events: EventSink;
   logger: Logger;
+  /** Told of every write attempt's outcome (null: written), for the health checks. */
+  onWrite?: (err: Error | null) => void;
 }
 
 /** How often a batch is rebased onto a moved tip before the write counts as failed. */
@@ -128,6 +130,7 @@ export class StatusBatcher {
     this.flushing = this.write(batch, liveness)
       .then(() => {
         this.failures = 0;
+        this.opts.onWrite?.(null);
       })
       .catch((err: unknown) => {
         this.failures++;
@@ -141,6 +144,7 @@ export class StatusBatcher {
           "writing statuses failed; will retry",
         );
         this.opts.events.emit("reconciler-error", { op: "status-commit", message });
+        this.opts.onWrite?.(err as Error);
       })
       .finally(() => {
         this.inflight = new Map();

@@ -1,7 +1,8 @@
 // The one HTML template helper of the operations page: html`…${value}…` escapes every value
-// (html-escaper: & < > " ') unless it is itself the result of html`…`, so text from a config repo,
-// an agent or a commit can never become markup. Arrays are joined; null, undefined and booleans
-// render as nothing (so `${cond && html`…`}` works). Attributes must be quoted in the template.
+// (html-escaper: & < > " '; bidi and control characters shown as \u{…}) unless it is itself the
+// result of html`…`, so text from a config repo, an agent or a commit can never become markup nor
+// reorder what is read. Arrays are joined; null, undefined and booleans render as nothing (so
+// `${cond && html`…`}` works). Attributes must be quoted in the template.
 import { escape as escapeHtml } from "html-escaper";
 
 /** Markup produced by html`…` (or trusted by raw()); the only thing inserted without escaping. */
@@ -23,8 +24,15 @@ function render(v: Child): string {
     for (const c of v as readonly Child[]) out += render(c);
     return out;
   }
-  return escapeHtml(v as string);
+  return escapeHtml(v as string).replace(bidi, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
 }
+
+// Bidirectional controls reorder what a reader sees ("Trojan Source"), in a page as in a terminal:
+// shown as visible escapes, like core/escape.ts does for every other medium. Line breaks stay: in
+// HTML they are white space, and <pre> blocks hold lines berth split itself.
+// Control characters other than tab and line breaks (ESC, DEL, C1) are shown the same way.
+const bidi =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/g;
 
 export function html(strings: TemplateStringsArray, ...values: Child[]): Html {
   let out = strings[0] ?? "";

@@ -36,6 +36,45 @@ const mismatch = (name: string): VerifyResult => ({
 });
 const missing = (names: string): VerifyResult => ({ ok: false, reason: `missing ${names} header` });
 
+/**
+ * What can be checked before the body is read: the signature header is there and well formed
+ * (GitLab's token is checked in full). A delivery failing this is refused without reading its
+ * body, so junk and slow uploads cost no more than their headers.
+ */
+export function checkWebhookHeaders(forge: Forge, headers: HeaderBag, secret: string): VerifyResult {
+  const malformed = (name: string, form: string): VerifyResult => ({
+    ok: false,
+    reason: `${name} is not ${form}`,
+  });
+  const prefixed = /^sha256=[0-9a-fA-F]{64}$/;
+  switch (forge) {
+    case "github": {
+      const sig = firstHeader(headers, ["X-Hub-Signature-256"]);
+      if (!sig) return missing("X-Hub-Signature-256");
+      return prefixed.test(sig.value) ? { ok: true } : malformed(sig.name, "sha256=<64 hex digits>");
+    }
+    case "gitea": {
+      const plain = firstHeader(headers, ["X-Gitea-Signature", "X-Forgejo-Signature"]);
+      if (plain) return hexDigest.test(plain.value) ? { ok: true } : malformed(plain.name, "64 hex digits");
+      const hub = firstHeader(headers, ["X-Hub-Signature-256"]);
+      if (hub) return prefixed.test(hub.value) ? { ok: true } : malformed(hub.name, "sha256=<64 hex digits>");
+      return missing("X-Gitea-Signature (or X-Forgejo-Signature)");
+    }
+    case "gitlab": {
+      const token = firstHeader(headers, ["X-Gitlab-Token"]);
+      if (!token) return missing("X-Gitlab-Token");
+      return secretsEqual(token.value, secret)
+        ? { ok: true }
+        : { ok: false, reason: "X-Gitlab-Token does not equal the webhook secret" };
+    }
+    case "bitbucket": {
+      const sig = firstHeader(headers, ["X-Hub-Signature"]);
+      if (!sig) return missing("X-Hub-Signature");
+      return prefixed.test(sig.value) ? { ok: true } : malformed(sig.name, "sha256=<64 hex digits>");
+    }
+  }
+}
+
 export async function verifyWebhook(
   forge: Forge,
   headers: HeaderBag,

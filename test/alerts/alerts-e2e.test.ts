@@ -5,6 +5,8 @@
 // message per receiver, with the cause in the text and a valid HMAC. A restart with an alert open
 // fires nothing again. A receiver that hangs does not hold up publishing. A storm of 1,000 push
 // failures gives one alert (plus reminders at its interval).
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlertsView } from "../../reconciler/alerts/service.js";
 import { requireTool } from "../helpers/tools.js";
@@ -206,5 +208,56 @@ describe.skipIf(!ok)("alerts end to end", () => {
     expect(kinds.filter((k) => k === "reminder").length).toBeLessThanOrEqual(Math.ceil(burstSeconds + 1) + 1);
     expect(new Set(rec.messages.map((m) => m.body.fingerprint)).size).toBe(1);
     expect(rec.messages[0]?.body.summary).toBe("the reconciler cannot push the desired branch");
+  }, 120_000);
+
+  it("a stuck reconciler (degraded, issue 14) is a git-trouble alert until it recovers by itself", async () => {
+    const rec = await recorder("ok");
+    bed = await startBed({
+      receivers: [{ name: "rec", url: rec.url }],
+      rules: ["{ kind: git-trouble, for: 0s, resolveAfter: 0s }"],
+      degradedAfterMs: 500,
+    });
+    const b = bed;
+    const first = b.reconciler.published().commit;
+    // A lock kept fresh, as a hung git process holds it: never judged a crash's leftover.
+    const lock = join(b.repo.dir, ".git", "refs", "heads", "berth", "desired.lock");
+    mkdirSync(dirname(lock), { recursive: true });
+    writeFileSync(lock, "");
+    const keep = setInterval(() => {
+      const now = new Date();
+      utimesSync(lock, now, now);
+    }, 100);
+    let c: string;
+    try {
+      c = await b.commitApp({ REPLY: "v2" }, "a commit that cannot be published yet");
+      await waitFor(
+        "a degraded alert",
+        () => rec.messages.some((m) => m.body.summary.startsWith("the reconciler is degraded")),
+        60_000,
+      );
+      expect(b.reconciler.published().commit).toBe(first);
+    } finally {
+      clearInterval(keep);
+      rmSync(lock, { force: true });
+    }
+    await waitFor("published once the lock is gone", () => b.reconciler.published().commit === c, 60_000);
+    const degraded = (m: Received) =>
+      m.body.summary.includes("degraded") || m.body.summary.includes("recovered");
+    await waitFor(
+      "every degraded alert resolved",
+      () => {
+        const ms = rec.messages.filter(degraded);
+        const firing = ms.filter((m) => m.body.notification === "firing").map((m) => m.body.fingerprint);
+        const resolved = ms.filter((m) => m.body.notification === "resolved").map((m) => m.body.fingerprint);
+        return firing.length > 0 && firing.every((f) => resolved.includes(f));
+      },
+      60_000,
+    );
+    const fired = rec.messages.filter((m) => degraded(m) && m.body.notification === "firing");
+    // The cause is the reconciler's own words (the same as /healthz and berth status).
+    expect(fired.map((m) => m.body.summary)).toContain("the reconciler is degraded: publish-behind");
+    expect(JSON.stringify(fired.map((m) => m.body))).toMatch(
+      /agents run the older config|publishing has failed/,
+    );
   }, 120_000);
 });

@@ -34,6 +34,8 @@ export interface BedOptions {
   receivers: ReceiverSpec[];
   rules: string[];
   tickMs?: number;
+  /** The reconciler's degraded bound (default 60 s). */
+  degradedAfterMs?: number;
 }
 
 export interface Bed {
@@ -126,6 +128,7 @@ export async function startBed(opts: BedOptions): Promise<Bed> {
       logger,
       pollIntervalMs: 200,
       statusBatchMs: 200,
+      ...(opts.degradedAfterMs !== undefined ? { degradedAfterMs: opts.degradedAfterMs } : {}),
       observers: [metrics, alerting.observer],
       extraRoles: alerting.extraRoles,
       onConfig: (s) => alerting.service.configure(s),

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
-import { exposureProblems } from "../../reconciler/http/exposure.js";
+import { exposureProblems, webhookExposureProblems } from "../../reconciler/http/exposure.js";
 import { runBerth } from "../helpers/berth-cli.js";
 import { type BerthProcess, spawnBerth } from "../helpers/berth-process.js";
 import { makeTempDir, useTempRepos } from "../helpers/git-repo.js";
@@ -46,6 +46,15 @@ describe("exposureProblems", () => {
       exposureProblems({ ...open, allowPlainHttp: true, allowOpenReadApi: true }, "0.0.0.0:7070"),
     ).toEqual([]);
     expect(exposureProblems({ ...safe, host: "10.0.0.1" }, "10.0.0.1:7070")).toEqual([]);
+  });
+  it("wants TLS on a public webhook listener (GitLab's token is a header), unless allowed by name", () => {
+    const hooks = { host: "0.0.0.0", tls: false, allowPlainHttp: false };
+    const plain = webhookExposureProblems(hooks, "0.0.0.0:8443");
+    expect(plain).toHaveLength(1);
+    expect(plain[0]).toContain("--webhook-listen 0.0.0.0:8443 serves plain HTTP on every interface");
+    expect(webhookExposureProblems({ ...hooks, tls: true }, "0.0.0.0:8443")).toEqual([]);
+    expect(webhookExposureProblems({ ...hooks, allowPlainHttp: true }, "0.0.0.0:8443")).toEqual([]);
+    expect(webhookExposureProblems({ ...hooks, host: "127.0.0.1" }, "127.0.0.1:8443")).toEqual([]);
   });
 });
 

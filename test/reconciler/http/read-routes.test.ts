@@ -28,6 +28,7 @@ describe("open routes", () => {
     h = await startHarness();
     expect((await h.call("GET", "/healthz")).json()).toEqual({
       status: "ok",
+      problems: [],
       generation: 0,
       commit: null,
       desiredCommit: null,

@@ -1,5 +1,5 @@
-// Text view of a status summary: a node table (with liveness, and what is known about a node
-// that is not alive), then an app table — what is desired, how much of it is healthy, what serves
+// Text view of a status summary: a node table (with liveness, what is known about a node that is
+// not alive, and the drift its agent repaired), then an app table — what is desired, how much of it is healthy, what serves
 // (the desired version or a previous one) and the current operation — and under it, for each
 // failing app, the failing step, its cause and the instance's last output. Everything that came
 // from a node is stripped of terminal escapes before it is printed, and what came from a repo or
@@ -51,7 +51,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
   }
   lines.push(
     ...table(
-      ["NODE", "LIVENESS", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN"],
+      ["NODE", "LIVENESS", "PHASE", "IN SYNC", "APPLIED", "LAST SEEN", "DRIFT REPAIRED"],
       s.nodes.map((n) => [
         n.node,
         livenessText(n, paint, now),
@@ -59,6 +59,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
         n.inSync ? paint("green", "yes") : paint("yellow", "no"),
         n.appliedCommit ? n.appliedCommit.slice(0, 7) : "-",
         n.lastSeen === null ? "-" : ago(now - n.lastSeen),
+        n.drift === null ? "?" : String(n.drift.repaired),
       ]),
     ),
   );
@@ -74,6 +75,11 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       );
     }
     for (const p of n.problems) lines.push(paint("red", `  ${oneLine(n.node)}: ${oneLine(p)}`));
+    const d = n.drift;
+    if (d && d.repaired > 0 && d.last) {
+      const at = d.lastAt ? `, last ${ago(now - Date.parse(d.lastAt))}` : "";
+      lines.push(paint("dim", `  ${oneLine(n.node)}: drift repaired ${d.repaired}${at}: ${safe(d.last)}`));
+    }
   }
   lines.push("");
   lines.push(

@@ -737,6 +737,14 @@ export interface WorkloadStatus {
    */
   hostPort?: number;
   /**
+   * The slot of the instance that serves (its name ends in it; a replace starts the other slot).
+   */
+  slot?: "a" | "b";
+  /**
+   * When berth started the instance that serves, if the agent knows (it keeps this across its own restarts).
+   */
+  startedAt?: string;
+  /**
    * times an instance of the desired spec exited and was (or is to be) started again; survives the instance being recreated and the agent restarting
    */
   restarts?: number;
@@ -829,6 +837,26 @@ export interface Cause {
   output?: string[];
 }
 /**
+ * What the agent put back since it started, after it had applied its document completely and something outside berth changed the node: a process or container that exited or vanished, a removed container, an edited or emptied Caddy config. Restarts of a crash-looping workload count in its restarts, not here; a deploy is no repair. Changes only when a repair happens (a report with it is committed to the status branch then, not on every report).
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Drift".
+ */
+export interface Drift {
+  /**
+   * things repaired since the agent started (one per action that put something back)
+   */
+  repaired: number;
+  /**
+   * when the last repair finished; null before any
+   */
+  lastAt: string | null;
+  /**
+   * what the last repair did and why, e.g. "restart web-0: process exited (was killed by SIGKILL)"; null before any
+   */
+  last: string | null;
+}
+/**
  * The reconciler's liveness verdict of a node, committed to the status branch as liveness/<node>.json when it changes (never on every contact).
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -910,6 +938,7 @@ export interface NodeStatus {
    * @maxItems 50
    */
   restarts?: RestartState[];
+  drift?: Drift;
   /**
    * Problems the agent has outside any workload, e.g. a rejected desired document or an unreachable reconciler.
    *

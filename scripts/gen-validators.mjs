@@ -35,13 +35,24 @@ function compile(useDefaults, exportsById) {
     code: { source: true, esm: true, lines: false },
   });
   addFormats.default(ajv);
-  return (
-    standaloneCode
-      .default(ajv, exportsById)
-      .replace(/^"use strict";/, "")
-      // ajv's standalone code requires its runtime helpers even in ESM output.
-      .replace(/require\("([^"]+)"\)/g, (_m, p) => `require("${p}.js")`)
-  );
+  const code = standaloneCode
+    .default(ajv, exportsById)
+    .replace(/^"use strict";/, "")
+    // ajv's standalone code requires its runtime helpers even in ESM output.
+    .replace(/require\("([^"]+)"\)/g, (_m, p) => `require("${p}.js")`);
+  return nonEmptyByLength(code);
+}
+
+/**
+ * `minLength: 1` as `.length < 1`: a string has at least one code point exactly when it has at
+ * least one UTF-16 unit, and ajv's ucs2length walks the whole string to count code points. A
+ * Secrets document's ciphertext is about a kilobyte: on the 10,000-secret bench repo the walk was
+ * 3% of `berth validate`'s profile (docs/secrets.md). Other lengths keep counting code points.
+ */
+function nonEmptyByLength(code) {
+  const name = /const (func\d+) = require\("ajv\/dist\/runtime\/ucs2length\.js"\)\.default;/.exec(code)?.[1];
+  if (!name) return code;
+  return code.replace(new RegExp(`\\b${name}\\((\\w+)\\) < 1\\b`, "g"), "$1.length < 1");
 }
 
 // Each set in its own module scope (the generated names would collide in one).

@@ -139,6 +139,11 @@ export class AgentMetrics {
       counter("berth_agent_drift_total", "Times the observed state drifted from what the agent applied", [
         { value: this.drift },
       ]),
+      counter(
+        "berth_agent_drift_repairs_total",
+        "Things the agent put back after its document was applied (a killed process, a removed container, an edited Caddy config)",
+        [{ value: status.drift?.repaired ?? 0 }],
+      ),
       counter("berth_agent_reconciler_unreachable_total", "Times the reconciler became unreachable", [
         { value: this.unreachable },
       ]),

@@ -1,10 +1,18 @@
 // Builds the NodeStatus report (status.schema.json) from what the loop knows: the document being
 // applied, observed instances and health, backoff entries and exits per spec, the action in
 // progress, ingress and problems. Says per workload what serves (its spec, health and commit) apart
-// from what is wanted, how often the wanted spec exited and how it last did, and the failing
-// operation's step, attempt, next retry and cause. Decides the phase; never says converged when
-// something failed. Pure.
-import type { Cause, DesiredState, Exit, NodeStatus, Operation, WorkloadStatus } from "../../schema/index.js";
+// from what is wanted, how often the wanted spec exited and how it last did, the failing
+// operation's step, attempt, next retry and cause, and the drift repaired so far. Decides the
+// phase; never says converged when something failed. Pure.
+import type {
+  Cause,
+  DesiredState,
+  Drift,
+  Exit,
+  NodeStatus,
+  Operation,
+  WorkloadStatus,
+} from "../../schema/index.js";
 import { slotPort } from "../runtime/driver.js";
 import { type ObservedInstance, workloadKey } from "./actions.js";
 import type { BackoffBook } from "./backoff.js";
@@ -15,6 +23,12 @@ import type { Health } from "./planner.js";
 export interface Problem {
   code: string;
   message: string;
+}
+
+export interface RunningStep {
+  workloadId: string;
+  step: string;
+  attempt: number;
 }
 
 export interface StatusInput {
@@ -33,12 +47,16 @@ export interface StatusInput {
   crashes?: CrashBook;
   /** Config commit each spec first came with, by specHash. */
   specCommits?: ReadonlyMap<string, string>;
-  /** The action being executed now, if any. */
-  running: { workloadId: string; step: string; attempt: number } | null;
+  /** The action a pass executes now, if any. */
+  running: RunningStep | null;
+  /** Restarts of exited instances under way beside it (the restart lane), one per workload. */
+  restarting?: readonly RunningStep[];
   /** Work remains that is not waiting on backoff (a pass is under way or due). */
   pending: boolean;
   ingress: NodeStatus["ingress"];
   problems: readonly Problem[];
+  /** Drift repaired since the agent started (absent: not reported). */
+  drift?: Drift;
   now: number;
 }
 
@@ -105,13 +123,15 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
   const retryAt = Math.max(entry?.nextAttemptAt ?? 0, restartPending ? (crash?.nextRestartAt ?? 0) : 0);
   let state: WorkloadStatus["state"];
   let operation: Operation | null = null;
-  if (input.running?.workloadId === w.id) {
+  const running =
+    input.running?.workloadId === w.id ? input.running : input.restarting?.find((r) => r.workloadId === w.id);
+  if (running) {
     // A retry of a spec that failed is still failing until it succeeds; a first try is starting.
     state = looping ? "crash-looping" : entry ? "failed" : "starting";
     operation = {
       status: "running",
-      step: clip(input.running.step, 500),
-      attempt: input.running.attempt,
+      step: clip(running.step, 500),
+      attempt: running.attempt,
       retryable: true,
       lastError: entry ? clip(entry.lastError, 4000) : null,
     };
@@ -162,6 +182,11 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
     restarts: crash?.restarts ?? 0,
     operation,
   };
+  if (serving) {
+    out.slot = serving.slot;
+    const startedAt = input.crashes?.get(workloadKey(w.id, serving.specHash))?.lastStartAt;
+    if (startedAt) out.startedAt = new Date(startedAt).toISOString();
+  }
   const commit = keeper && input.specCommits?.get(keeper.specHash);
   if (commit) out.commit = commit;
   // The wanted spec's last exit, else that of the spec that serves (an old version that crashed).
@@ -211,6 +236,7 @@ export function buildStatus(input: StatusInput): NodeStatus {
     workloads,
     ingress: input.ingress,
   };
+  if (input.drift) status.drift = input.drift;
   if (input.problems.length > 0) {
     status.problems = input.problems
       .slice(0, 100)

@@ -6,11 +6,12 @@ import { type Action, type ObservedInstance, workloadKey } from "../core/actions
 import type { HealthPlace, Reach } from "../core/address.js";
 import type { BackoffBook } from "../core/backoff.js";
 import { type CrashBook, recordExit } from "../core/crash-loop.js";
+import { type DriftRecord, driftReport, noDrift } from "../core/drift.js";
 import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
 import { observedFingerprint } from "../core/observed.js";
-import type { Health } from "../core/planner.js";
-import { type RestartJob, restartStates } from "../core/restart.js";
+import { type Health, type PlanResult, planActions } from "../core/planner.js";
+import { nextRestart, type RestartJob, restartStates } from "../core/restart.js";
 import { buildStatus, type Problem, type StatusInput } from "../core/status.js";
 import type { RestartReporter } from "../restart/reporter.js";
 import type { SecretResolver } from "../secrets/resolver.js";
@@ -71,7 +72,10 @@ export interface LoopState {
   reach: Reach;
   /** Problems outside workloads, by slot ("document", "reconciler", "runtime", "ingress", "state", "address"). */
   problems: Map<string, Problem>;
-  running: (NonNullable<StatusInput["running"]> & { key: string; abort: AbortController }) | null;
+  /** The action a pass runs now (one at a time, in SPEC §6 order). */
+  running: Running | null;
+  /** Restarts of exited instances run by the restart lane beside it, by workload id. */
+  restarting: Map<string, Running>;
   /** Work is left that is not waiting on backoff. */
   pending: boolean;
   instances: ObservedInstance[];
@@ -83,7 +87,12 @@ export interface LoopState {
   lastPassHash: string | null;
   /** Restarts asked with `berth restart`: those under way and the last outcome per app. */
   restarts: RestartJob[];
+  /** Drift found on a converged node and repaired since the agent started. */
+  drift: DriftRecord;
 }
+
+/** An action under way, as status shows it, with the switch that abandons it. */
+export type Running = NonNullable<StatusInput["running"]> & { key: string; abort: AbortController };
 
 export interface LoopContext {
   deps: LoopDeps;
@@ -104,6 +113,7 @@ export function initialState(): LoopState {
     reach: { kind: "none", host: "127.0.0.1" },
     problems: new Map(),
     running: null,
+    restarting: new Map(),
     pending: false,
     instances: [],
     ingressRunning: null,
@@ -111,19 +121,35 @@ export function initialState(): LoopState {
     fingerprint: null,
     lastPassHash: null,
     restarts: [],
+    drift: noDrift,
   };
 }
 
 /**
  * Reads instances and the running Caddy config hash into the state, and counts every exit not seen
  * before (with the instance's last output lines). Throws when the runtime cannot list.
+ * `opts.busy`: workloads with an action under way (the restart lane looks while a pass waits).
+ * What the state says of them is left as it was until that action's outcome is folded in: their
+ * instances are in between (a new one starting, an old one being stopped), and an exit of theirs is
+ * counted by that outcome, after its start (counted here first, it would be measured from the
+ * previous start). `opts.instancesOnly`: leave Caddy alone.
  */
-export async function observe(ctx: LoopContext): Promise<void> {
+export async function observe(
+  ctx: LoopContext,
+  opts: { busy?: ReadonlySet<string>; instancesOnly?: boolean } = {},
+): Promise<void> {
   const { deps, state } = ctx;
-  state.instances = await deps.drivers.list();
+  const listed = await deps.drivers.list();
+  const busy = opts.busy;
+  state.instances = busy
+    ? [
+        ...listed.filter((i) => !busy.has(i.workloadId)),
+        ...state.instances.filter((i) => busy.has(i.workloadId)),
+      ]
+    : listed;
   state.problems.delete("runtime");
-  await recordExits(ctx);
-  if (deps.ingress) {
+  await recordExits(ctx, opts.busy);
+  if (deps.ingress && !opts.instancesOnly) {
     try {
       state.ingressRunning = await deps.ingress.runningHash();
       state.problems.delete("ingress");
@@ -135,7 +161,7 @@ export async function observe(ctx: LoopContext): Promise<void> {
 }
 
 /** Counts exits of instances of desired workloads that no observation has counted yet. */
-async function recordExits(ctx: LoopContext): Promise<void> {
+async function recordExits(ctx: LoopContext, busy?: ReadonlySet<string>): Promise<void> {
   const { deps, state } = ctx;
   const doc = state.doc;
   if (!doc) return;
@@ -143,7 +169,7 @@ async function recordExits(ctx: LoopContext): Promise<void> {
   let changed = false;
   for (const i of state.instances) {
     const w = wanted.get(i.workloadId);
-    if (i.state !== "exited" || !i.exit || !w) continue;
+    if (i.state !== "exited" || !i.exit || !w || busy?.has(i.workloadId)) continue;
     const key = workloadKey(i.workloadId, i.specHash);
     if (state.crashes.get(key)?.lastExitRef === i.ref) continue;
     const spec = state.knownSpecs.get(i.specHash) ?? w;
@@ -189,6 +215,37 @@ export async function refreshHealth(ctx: LoopContext, onlyUnknown: boolean): Pro
 export const healthMap = (state: LoopState): Map<string, Health> =>
   new Map([...state.health].map(([ref, r]) => [ref, r.health]));
 
+/** The planner's actions for what was observed last, against the current document. */
+export function plan(ctx: LoopContext): PlanResult {
+  const { state, deps } = ctx;
+  const ing = desiredIngress(ctx);
+  const planned = planActions({
+    desired: state.doc as NonNullable<typeof state.doc>,
+    instances: state.instances,
+    health: healthMap(state),
+    knownSpecs: state.knownSpecs,
+    backoff: state.backoff,
+    crashes: state.crashes,
+    retiring: state.retiring,
+    now: deps.now(),
+    ingress:
+      ing && state.doc
+        ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
+        : null,
+  });
+  // A restart asked with `berth restart` takes its next step once nothing else is to be done to
+  // that workload (the restart lane never runs it: its kind is not the lane's).
+  const restart = nextRestart({
+    jobs: state.restarts,
+    desired: state.doc as NonNullable<typeof state.doc>,
+    instances: state.instances,
+    health: healthMap(state),
+    planned: [...planned.actions, ...planned.deferred.map((d) => d.action)],
+  });
+  if (restart) planned.actions.push(restart);
+  return planned;
+}
+
 /** Desired ingress config hash of the current document (cached per document). */
 const ingressCache = new WeakMap<DesiredState, { config: object; hash: string }>();
 export function desiredIngress(ctx: LoopContext): { config: object; hash: string } | null {
@@ -224,11 +281,13 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     crashes: state.crashes,
     specCommits: state.specCommits,
     running: state.running,
+    restarting: [...state.restarting.values()],
     pending: state.pending,
     ingress: ing
       ? { hash: ing.hash, applied: state.ingressRunning === ing.hash, lastError: state.ingressError }
       : null,
     problems,
+    drift: driftReport(state.drift),
     now: deps.now(),
     ...over,
   });

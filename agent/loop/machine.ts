@@ -1,15 +1,18 @@
 // The agent's state machine. IDLE: wait for a trigger — a new accepted document, drift seen by the
 // periodic observation (killed process, removed container, edited Caddy config), a backoff retry
-// falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE. Passes and
-// drift ticks run one at a time on a single queue, so they never race on the state. Documents
-// are checked here before they can replace the one being applied; a new one that no longer wants
-// the target of the action under way (e.g. a rollback while a doomed version is waited on) stops
-// that wait at once.
+// falling due, or work left over. PROCESSING: one pass (pass.ts), then back to IDLE; while the pass
+// waits on an action, its restart lane (restart-lane.ts) restarts exited instances of other
+// workloads, woken here when the runtime reports an exit. Passes (with their lane) and drift ticks
+// run one at a time on a single queue, so they never race on the state. Documents are checked here
+// before they can replace the one being applied; a new one that no longer wants the target of an
+// action under way (e.g. a rollback while a doomed version is waited on) stops that wait at once.
+// Restarts asked with `berth restart` are accepted or refused here and run as steps of the passes.
 import type { NodeStatus, RestartRequest } from "../../schema/index.js";
 import { workloadKey } from "../core/actions.js";
 import { nextDue } from "../core/backoff.js";
 import { nextRestartDue } from "../core/crash-loop.js";
 import { checkDocument } from "../core/document.js";
+import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
 import { acceptRestart, dropForDocument } from "../core/restart.js";
 import {
@@ -22,6 +25,7 @@ import {
   setReach,
 } from "./context.js";
 import { expireRestarts, markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
+import { createRestartLane, type RestartLane } from "./restart-lane.js";
 
 export interface Machine {
   /** Starts the queue and the drift ticker; runs a first pass when a document is loaded. */
@@ -63,6 +67,8 @@ export function createMachine(
   let ticker: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let waiters: (() => void)[] = [];
+  /** The restart lane of the pass under way, if any. */
+  let lane: RestartLane | null = null;
 
   const poke = () => {
     const w = wake;
@@ -131,6 +137,7 @@ export function createMachine(
     if (fp !== state.fingerprint) {
       deps.logger.info("observed state changed since the last pass (drift); processing");
       deps.emit({ type: "drift", detail: "observed state changed" });
+      state.drift = driftSeen(state.drift, state.applied?.hash === state.doc.hash);
       trigger("drift");
     } else if (state.pending) {
       trigger("repeat");
@@ -154,8 +161,10 @@ export function createMachine(
         processing = true;
         let retryInMs: number | undefined;
         let wakeAt: number | undefined;
+        const isStopping = () => stopping;
+        lane = createRestartLane(ctx, { lookEveryMs: opts.driftIntervalMs, stopping: isStopping });
         try {
-          const r = await runPass(ctx, t, () => stopping);
+          const r = await runPass(ctx, t, isStopping, lane);
           retryInMs = r.retryInMs;
           wakeAt = r.wakeAt;
           repeats = r.again ? repeats + 1 : 0;
@@ -165,6 +174,7 @@ export function createMachine(
           retryInMs = 5_000;
         } finally {
           processing = false;
+          lane = null;
         }
         if (!stopping) scheduleRetry(retryInMs, wakeAt);
       } else {
@@ -207,6 +217,8 @@ export function createMachine(
       [...(state.doc?.workloads ?? []), ...doc.workloads].map((w) => [w.specHash, w]),
     );
     state.doc = doc;
+    // What the new document's pass does is a deploy, not a repair.
+    state.drift = driftClosed(state.drift);
     // A restart never outlives the document it was asked for: one whose app changed is dropped.
     const drops = dropForDocument(state.restarts, doc, deps.now());
     state.restarts = drops.jobs;
@@ -218,9 +230,10 @@ export function createMachine(
       newSpecs = true;
     }
     if (newSpecs) saveMemory(ctx);
-    // Stop waiting for a target the new document no longer wants (start, create, replace of a spec).
-    const r = state.running;
-    if (r && r.workloadId !== "" && !r.key.startsWith("remove:")) {
+    // Stop waiting for a target the new document no longer wants (start, create, replace of a
+    // spec), in the pass and in the restart lane beside it.
+    for (const r of [...(state.running ? [state.running] : []), ...state.restarting.values()]) {
+      if (r.workloadId === "" || r.key.startsWith("remove:")) continue;
       const wanted = doc.workloads.some((w) => workloadKey(w.id, w.specHash) === r.key);
       if (!wanted) {
         deps.logger.info(
@@ -317,6 +330,8 @@ export function createMachine(
     runtimeChanged() {
       if (stopping) return;
       tickDue = true;
+      // A pass under way may be waiting on a long health check: its restart lane looks now.
+      lane?.wake();
       poke();
     },
     idle() {
@@ -328,6 +343,7 @@ export function createMachine(
       stopping = true;
       if (ticker) clearInterval(ticker);
       if (retryTimer) clearTimeout(retryTimer);
+      lane?.wake();
       poke();
       await loopDone;
       const ws = waiters;

@@ -1,26 +1,30 @@
 // One PROCESSING pass: observe, plan from that snapshot, execute the actions one at a time in
 // SPEC §6 order (stopping early when a newer document arrives or the agent stops; an action whose
 // target a newer document no longer wants is abandoned at once), record failures for backoff and
-// exits per spec, observe again, mark the document applied when everything matches, and report
-// status. The state machine around it lives in machine.ts.
-import { type ActionKind, type RestartAction, removeKey, routesKey, workloadKey } from "../core/actions.js";
-import { clearEntry, defaultBackoffPolicy, pruneBook, recordFailure } from "../core/backoff.js";
-import { causeOf } from "../core/cause.js";
-import { pruneCrashes, recordExit, recordStart, settleCrashes } from "../core/crash-loop.js";
+// exits per spec, count what it put back after drift (drift.ts), observe again, mark the document
+// applied when everything matches, and report status. A step of a restart asked with `berth
+// restart` is planned with the rest (context.ts plan) and runs last, like any action. While the
+// pass waits on an action, the restart lane (restart-lane.ts) restarts exited instances of other
+// workloads as their delay ends; an action of this pass that such a restart made out of date is
+// left to the next pass. The state machine around it lives in machine.ts.
+import { removeKey, routesKey, workloadKey } from "../core/actions.js";
+import { clearEntry, pruneBook } from "../core/backoff.js";
+import { pruneCrashes, settleCrashes } from "../core/crash-loop.js";
+import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
-import { healthyNow, unhealthyNow } from "../core/health-track.js";
-import { type PlanResult, planActions } from "../core/planner.js";
-import { expire, nextRestart, settleStep } from "../core/restart.js";
+import { expire } from "../core/restart.js";
 import {
   currentStatus,
   desiredIngress,
   fingerprint,
-  healthMap,
   type LoopContext,
   observe,
+  plan,
   refreshHealth,
   saveMemory,
 } from "./context.js";
+import { announce, runningOf, settle } from "./outcome.js";
+import type { RestartLane } from "./restart-lane.js";
 
 export interface PassResult {
   /** Work remains that is not backing off: run another pass soon. */
@@ -90,36 +94,7 @@ export function markAppliedIfComplete(ctx: LoopContext): void {
   deps.store.saveApplied(state.applied);
 }
 
-function plan(ctx: LoopContext): PlanResult {
-  const { state, deps } = ctx;
-  const ing = desiredIngress(ctx);
-  const planned = planActions({
-    desired: state.doc as NonNullable<typeof state.doc>,
-    instances: state.instances,
-    health: healthMap(state),
-    knownSpecs: state.knownSpecs,
-    backoff: state.backoff,
-    crashes: state.crashes,
-    retiring: state.retiring,
-    now: deps.now(),
-    ingress:
-      ing && state.doc
-        ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
-        : null,
-  });
-  // A restart asked with `berth restart` takes its next step once nothing else is to be done to it.
-  const restart = nextRestart({
-    jobs: state.restarts,
-    desired: state.doc as NonNullable<typeof state.doc>,
-    instances: state.instances,
-    health: healthMap(state),
-    planned: [...planned.actions, ...planned.deferred.map((d) => d.action)],
-  });
-  if (restart) planned.actions.push(restart);
-  return planned;
-}
-
-/** Restarts past their deadline fail, and say so. */
+/** Restarts asked with `berth restart` that are past their deadline fail, and say so. */
 export function expireRestarts(ctx: LoopContext): void {
   const { state, deps } = ctx;
   if (state.restarts.length === 0) return;
@@ -146,24 +121,11 @@ async function snapshot(ctx: LoopContext): Promise<boolean> {
   return true;
 }
 
-/** A restart step ended: its job moves on (or ends), and the reconciler and the journal hear of it. */
-function settleRestart(
-  ctx: LoopContext,
-  action: RestartAction,
-  outcome: { ok: true } | { ok: false; error: string },
-): void {
-  const { state, deps } = ctx;
-  const job = state.restarts.find((j) => j.id === action.requestId);
-  if (!job) return;
-  const next = settleStep(job, action.workloadId, outcome, deps.now());
-  state.restarts = state.restarts.map((j) => (j === job ? next : j));
-  deps.restarts?.changed(next, next.state === "running" ? "running" : undefined, action.workloadId);
-}
-
 export async function runPass(
   ctx: LoopContext,
   trigger: PassTrigger,
   stopping: () => boolean,
+  lane: RestartLane,
 ): Promise<PassResult> {
   const { state, deps } = ctx;
   const doc = state.doc;
@@ -174,6 +136,13 @@ export async function runPass(
     deps.reporter.report(currentStatus(ctx));
     return { again: false, retryInMs: 5_000 };
   }
+  // A change no drift tick saw yet (it happened while the previous pass ran, or just now).
+  if (
+    state.lastPassHash === doc.hash &&
+    state.fingerprint !== null &&
+    fingerprint(state) !== state.fingerprint
+  )
+    state.drift = driftSeen(state.drift, state.applied?.hash === doc.hash);
 
   const planned = plan(ctx);
   state.pending = planned.actions.length > 0;
@@ -182,6 +151,7 @@ export async function runPass(
     deps.logger.debug({ key: d.action.key, nextAttemptAt: d.until }, `backing off: ${d.action.reason}`);
   }
 
+  lane.expect(planned);
   let superseded = false;
   for (const [index, action] of planned.actions.entries()) {
     if (stopping()) break;
@@ -189,183 +159,41 @@ export async function runPass(
       superseded = true;
       break;
     }
-    const abort = new AbortController();
-    state.running = {
-      workloadId: action.workloadId,
-      step: action.reason,
-      attempt: action.attempt,
-      key: action.key,
-      abort,
-    };
+    // Planned before the lane restarted something: the next pass plans it from a fresh snapshot.
+    const blocked = lane.blocks(action);
+    if (blocked !== null) {
+      deps.logger.info(
+        { action: action.kind, workload: action.workloadId || undefined },
+        `left for the next pass: ${action.reason} (${blocked})`,
+      );
+      continue;
+    }
+    const running = runningOf(action);
+    state.running = running;
     deps.reporter.report(currentStatus(ctx));
-    deps.emit({
-      type: "action-started",
-      kind: action.kind,
-      workloadId: action.workloadId,
-      reason: action.reason,
-      attempt: action.attempt,
-    });
-    deps.logger.info(
-      { action: action.kind, workload: action.workloadId || undefined, attempt: action.attempt },
-      action.reason,
-    );
+    announce(ctx, action);
     const t0 = deps.now();
-    const outcome = await deps.execute(action, abort.signal);
+    const outcome = await lane.alongside(action, deps.execute(action, running.abort.signal));
     state.running = null;
     const ms = deps.now() - t0;
     // An action cut short by the agent stopping did not fail: the next start resumes it.
     if (!outcome.ok && stopping()) break;
-    if (outcome.started) {
-      state.crashes = recordStart(state.crashes, action.key, action.workloadId, outcome.started.at);
-      saveMemory(ctx);
-    }
-    if (outcome.ok) {
-      state.backoff = clearEntry(state.backoff, action.key);
-      for (const h of outcome.healthy) state.health.set(h.ref, healthyNow(h.detail));
-      if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
-      if (action.kind === "routes") state.ingressError = null;
-      deps.logger.info(
-        { action: action.kind, workload: action.workloadId || undefined, ms },
-        `done: ${action.reason}`,
-      );
-      deps.emit({
-        type: "action-succeeded",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        ms,
-      });
-      if (action.kind === "restart") settleRestart(ctx, action, { ok: true });
-    } else if (outcome.superseded) {
-      // Not a failure: the target is gone from the newest document, which the next pass works on.
-      deps.logger.info({ action: action.kind, workload: action.workloadId || undefined, ms }, outcome.detail);
-      deps.emit({
-        type: "action-superseded",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        ms,
-      });
+    // After a failure, only the actions left in this pass (and restarts under way) count as work under way.
+    const settled = await settle(
+      ctx,
+      action,
+      outcome,
+      ms,
+      () => index < planned.actions.length - 1 || lane.busy(),
+    );
+    if (settled === "superseded") {
       superseded = true;
       break;
-    } else if (action.kind === "restart") {
-      // A failed restart step is reported and ends its restart; it is not retried (the old
-      // instance keeps serving), so it leaves no backoff behind. An exit of the new instance still
-      // counts for its spec.
-      const cause = causeOf(outcome.fact);
-      if (outcome.exit) {
-        state.crashes = recordExit(
-          state.crashes,
-          {
-            key: action.key,
-            workloadId: action.workloadId,
-            ref: outcome.exit.ref,
-            exit: { ...outcome.exit.exit, output: outcome.exit.output },
-          },
-          deps.random(),
-        );
-        saveMemory(ctx);
-      }
-      if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
-      deps.logger.warn(
-        { action: action.kind, workload: action.workloadId, where: cause.where },
-        `failed: ${action.reason}: ${cause.message}`,
-      );
-      deps.emit({
-        type: "action-failed",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        error: outcome.error,
-        cause,
-        retryInMs: 0,
-        ms,
-      });
-      settleRestart(ctx, action, { ok: false, error: outcome.error });
-      deps.reporter.report(currentStatus(ctx));
-      if (outcome.cleanup) {
-        await outcome
-          .cleanup()
-          .catch((e: Error) =>
-            deps.logger.warn(
-              { workload: action.workloadId, err: e.message },
-              "cannot stop the failed new instance",
-            ),
-          );
-      }
-    } else {
-      const cause = causeOf(outcome.fact);
-      if (outcome.exit) {
-        state.crashes = recordExit(
-          state.crashes,
-          {
-            key: action.key,
-            workloadId: action.workloadId,
-            ref: outcome.exit.ref,
-            exit: { ...outcome.exit.exit, output: outcome.exit.output },
-          },
-          deps.random(),
-        );
-        saveMemory(ctx);
-      }
-      state.backoff = recordFailure(
-        state.backoff,
-        {
-          key: action.key,
-          kind: action.kind as ActionKind,
-          step: action.reason,
-          workloadId: action.workloadId,
-          error: outcome.error,
-          cause,
-        },
-        deps.now(),
-        deps.random(),
-        defaultBackoffPolicy,
-      );
-      if (action.kind === "routes") state.ingressError = outcome.error;
-      if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
-      const due = Math.max(
-        state.backoff.get(action.key)?.nextAttemptAt ?? 0,
-        state.crashes.get(action.key)?.nextRestartAt ?? 0,
-      );
-      const retryInMs = Math.max(0, due - deps.now());
-      deps.logger.warn(
-        {
-          action: action.kind,
-          workload: action.workloadId || undefined,
-          attempt: action.attempt,
-          retryInMs,
-          where: cause.where,
-          err: outcome.error,
-        },
-        `failed: ${action.reason}: ${cause.message}`,
-      );
-      deps.emit({
-        type: "action-failed",
-        kind: action.kind,
-        workloadId: action.workloadId,
-        reason: action.reason,
-        error: outcome.error,
-        cause,
-        retryInMs,
-        ms,
-      });
-      // Said at once, before the rest of the pass: the failure is news (and the old version serves).
-      // Only the actions left in this pass still count as work under way.
-      state.pending = index < planned.actions.length - 1;
-      deps.reporter.report(currentStatus(ctx));
-      if (outcome.cleanup) {
-        await outcome
-          .cleanup()
-          .catch((e: Error) =>
-            deps.logger.warn(
-              { workload: action.workloadId, err: e.message },
-              "cannot stop the failed new instance",
-            ),
-          );
-      }
     }
   }
+  // Restarts still under way finish before the pass observes again and says where it stands.
+  await lane.drain();
+  if (lane.superseded) superseded = true;
 
   if (!(await snapshot(ctx))) {
     deps.reporter.report(currentStatus(ctx), true);
@@ -376,6 +204,9 @@ export async function runPass(
   state.pending = superseded || (after.actions.length > 0 && !stopping());
   if (state.doc === doc) markAppliedIfComplete(ctx);
   state.lastPassHash = doc.hash;
+  // Nothing left to do for this document: the drift seen so far is repaired (or was never ours to).
+  if (state.doc === doc && after.actions.length === 0 && after.deferred.length === 0)
+    state.drift = driftClosed(state.drift);
   const status = currentStatus(ctx);
   deps.reporter.report(status, true);
   deps.emit({

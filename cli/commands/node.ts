@@ -6,7 +6,7 @@
 // token or an identity in the repo. Does not commit: the user reviews and commits the file.
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
@@ -100,6 +100,9 @@ export interface NodeAddResult {
 async function writeIdentity(file: string, identity: string, recipient: string): Promise<void> {
   const { identityFileText } = await import("../../core/secrets/identity.js");
   try {
+    // Its folder may not exist yet (berth up's state dir before the first berth up): only the
+    // owner may enter a folder made for a private key.
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeNew(file, identityFileText(identity, recipient, new Date()), 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

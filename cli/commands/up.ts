@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
 import { readAlertSecrets, SecretsFileError } from "../../reconciler/alerts/secrets.js";
@@ -23,6 +23,7 @@ interface UpOptions {
   keepRunning?: boolean;
   logLevel: string;
   alertSecretsFile?: string;
+  identityFile?: string;
 }
 
 export function register(program: Command): void {
@@ -43,6 +44,10 @@ export function register(program: Command): void {
     .option(
       "--alert-secrets-file <file>",
       "YAML map of the secrets berth.yaml's alert receivers name (urlSecret, signingSecret)",
+    )
+    .option(
+      "--identity-file <file>",
+      "the node's age identity, for apps with secrets (default: <state-dir>/identity; berth node identity NODE --identity-file writes one)",
     )
     .action(async (opts: UpOptions, cmd: Command) => {
       const g = readGlobals(cmd);
@@ -80,6 +85,7 @@ export function register(program: Command): void {
         ...(alertSecrets ? { alertSecrets } : {}),
         repo: g.repo,
         ...(opts.node ? { node: opts.node } : {}),
+        ...(opts.identityFile ? { identityFile: resolve(opts.identityFile) } : {}),
         listen: opts.listen,
         stateDir,
         httpListen,

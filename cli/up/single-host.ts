@@ -1,6 +1,7 @@
 // Single-host mode: the reconciler, its API, a local agent and (when installed) a Caddy owned by
 // berth, in one process. The agent's token is made up in memory for this run, so there is nothing
-// to copy; the node is the one the repo names. Used by `berth up`, the demo, e2e tests and benches.
+// to copy; the node is the one the repo names; its age identity (for apps with secrets) is the
+// file --identity-file names or <state-dir>/identity (./identity.ts). Used by `berth up`, the demo, e2e tests and benches.
 
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
@@ -18,6 +19,7 @@ import { createMetrics } from "../../reconciler/metrics.js";
 import { createReconciler, type Reconciler } from "../../reconciler/reconciler.js";
 import { loadWorktree } from "../../reconciler/repo/load.js";
 import { UserError } from "../errors.js";
+import { upIdentity } from "./identity.js";
 
 export interface SingleHostOptions {
   repo: string;
@@ -40,6 +42,8 @@ export interface SingleHostOptions {
   publishAddress?: string;
   /** Entries of the alert secrets file (berth.yaml's alert receivers name them). */
   alertSecrets?: ReadonlyMap<string, string>;
+  /** The node's age identity file (--identity-file); default <stateDir>/identity (cli/up/identity.ts). */
+  identityFile?: string;
 }
 
 export interface SingleHost {
@@ -49,6 +53,8 @@ export interface SingleHost {
   agent: RunningAgent;
   caddy: RunningCaddy | null;
   events: EventBus;
+  /** The file the agent takes the node's age identity from (it may not exist yet). */
+  identityFile: string;
   /**
    * Stops the agent, API, reconciler and the Caddy berth started; workloads too unless keepRunning
    * (they are adopted again by the next start, without restarts).
@@ -56,19 +62,40 @@ export interface SingleHost {
   stop(opts?: { keepRunning?: boolean }): Promise<void>;
 }
 
-export async function pickNode(repo: string, wanted?: string): Promise<{ name: string; proxy: boolean }> {
+export interface PickedNode {
+  name: string;
+  proxy: boolean;
+  /** Its file in the repo (nodes/<name>.yaml). */
+  file: string;
+  recipient?: string;
+  /** Whether the repo has encrypted secrets (secrets/*.yaml). */
+  repoHasSecrets: boolean;
+}
+
+export async function pickNode(repo: string, wanted?: string): Promise<PickedNode> {
   const load = await loadWorktree(repo);
-  const nodes = load.config.nodes.map((n) => n.spec);
+  const entries = load.config.nodes;
+  const nodes = entries.map((n) => n.spec);
+  const picked = (i: number): PickedNode => {
+    const e = entries[i]!;
+    return {
+      name: e.spec.name,
+      proxy: e.spec.roles.includes("proxy"),
+      file: e.origin.file,
+      ...(e.spec.recipient ? { recipient: e.spec.recipient } : {}),
+      repoHasSecrets: load.config.secrets.length > 0,
+    };
+  };
   if (wanted) {
-    const n = nodes.find((x) => x.name === wanted);
-    if (!n)
+    const i = nodes.findIndex((x) => x.name === wanted);
+    if (i < 0)
       throw new UserError(
         `node ${wanted} is not in ${repo}`,
         `nodes: ${nodes.map((x) => x.name).join(", ") || "none"}`,
       );
-    return { name: n.name, proxy: n.roles.includes("proxy") };
+    return picked(i);
   }
-  if (nodes.length === 1) return { name: nodes[0]!.name, proxy: nodes[0]!.roles.includes("proxy") };
+  if (nodes.length === 1) return picked(0);
   if (nodes.length === 0) {
     throw new UserError(
       `${repo} has no node`,
@@ -82,7 +109,18 @@ export async function pickNode(repo: string, wanted?: string): Promise<{ name: s
 }
 
 export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHost> {
-  const { name: node, proxy } = await pickNode(opts.repo, opts.node);
+  const picked = await pickNode(opts.repo, opts.node);
+  const { name: node, proxy } = picked;
+  // Before anything starts: a named identity file that cannot be read stops berth up here.
+  const identity = await upIdentity({
+    stateDir: opts.stateDir,
+    ...(opts.identityFile ? { flag: opts.identityFile } : {}),
+    node,
+    nodeFile: picked.file,
+    ...(picked.recipient ? { recipient: picked.recipient } : {}),
+    repoHasSecrets: picked.repoHasSecrets,
+  });
+  for (const n of identity.notices) opts.onNotice?.(n);
   const events = new EventBus();
   if (opts.onEvent) events.subscribe(opts.onEvent);
   const metrics = createMetrics();
@@ -168,6 +206,7 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       httpListen: opts.httpListen,
       httpsListen: opts.httpsListen,
       logger: opts.logger,
+      identityFile: identity.file,
     };
     if (caddy) agentOpts.caddyAdmin = caddy.adminUrl;
     if (opts.onAgentEvent) agentOpts.onEvent = opts.onAgentEvent;
@@ -182,6 +221,7 @@ export async function startSingleHost(opts: SingleHostOptions): Promise<SingleHo
       agent,
       caddy,
       events,
+      identityFile: identity.file,
       async stop(stopOpts = {}) {
         await agent.stop({ stopWorkloads: !stopOpts.keepRunning });
         await undo();

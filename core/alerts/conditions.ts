@@ -34,6 +34,8 @@ function byApp(apps: readonly AppNode[], rule: Rule): Map<string, AppNode[]> {
 }
 
 const appPath = (app: string) => `/apps/${encodeURIComponent(app)}`;
+/** The operations page's node page: liveness, last seen, what the node runs. */
+const nodePath = (node: string) => `/nodes/${encodeURIComponent(node)}`;
 
 export function conditions(rule: Rule, facts: Facts): Condition[] {
   const base = { rule: rule.name, kind: rule.kind };
@@ -52,8 +54,7 @@ export function conditions(rule: Rule, facts: Facts): Condition[] {
             n.lastSeen === null
               ? `its agent has not called the reconciler since the reconciler started`
               : `no contact from its agent since ${new Date(n.lastSeen).toISOString()}`,
-          // The operations page has no page per node (yet): its overview lists nodes with liveness.
-          path: "/",
+          path: nodePath(n.node),
           resolvedSummary: `node ${n.node} is back`,
         });
       }

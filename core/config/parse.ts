@@ -1,10 +1,12 @@
 // Parses one config file's text into documents: js-yaml on the fast path (about 8x faster than
 // `yaml`, but without positions); files with anchors, aliases or merge keys, and files js-yaml
 // rejects, take the careful path (yaml-full.ts), which also yields positioned errors. Both use the
-// YAML 1.2 core schema and number documents the same way. Pure.
+// YAML 1.2 core schema and number documents the same way. Secrets files laid out as `berth secret`
+// writes them are read by a reader of that layout (secrets-yaml.ts), with js-yaml's values. Pure.
 import jsyaml from "js-yaml";
 import { MAX_DEPTH } from "./limits.js";
 import type { ParsedFile } from "./parsed.js";
+import { readSecretsYaml } from "./secrets-yaml.js";
 import { parseFull } from "./yaml-full.js";
 
 // An anchor (&a), alias (*a) or merge key (<<:) token. False positives (e.g. "a && b" inside a
@@ -14,6 +16,8 @@ const NEEDS_CAREFUL_PATH = /(?:^|[\s,[{])(?:[&*][^\s,[\]{}]|<<\s*:)/;
 const FAST_OPTIONS = { schema: jsyaml.CORE_SCHEMA, maxDepth: MAX_DEPTH, json: false } as const;
 
 export function parseText(text: string): ParsedFile {
+  const secrets = readSecretsYaml(text);
+  if (secrets !== undefined) return { docs: [secrets], problems: [], text, parser: "secrets-file" };
   let values: unknown[];
   try {
     // Also run for careful-path files: js-yaml stops deep nesting at a fixed depth with an exact

@@ -25,8 +25,11 @@ export interface ParsedFile {
   problems: Problem[];
   /** Source text, kept to re-parse with positions on demand; undefined when the file is not text. */
   text: string | undefined;
-  /** Which parser produced `docs`: js-yaml on the fast path, yaml for aliases and errors. */
-  parser: "js-yaml" | "yaml" | "none";
+  /**
+   * Which parser produced `docs`: js-yaml on the fast path, yaml for aliases and errors, the
+   * reader of berth's own Secrets file layout (secrets-yaml.ts) for those.
+   */
+  parser: "js-yaml" | "yaml" | "secrets-file" | "none";
   /** Syntax trees, filled lazily by positions.ts the first time a position in this file is needed. */
   trees?: SyntaxTrees;
   /**

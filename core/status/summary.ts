@@ -5,7 +5,15 @@
 // reconciler cannot vouch for (stale or lost) is never shown converged or in sync, and its
 // replicas do not count as healthy: what is known is shown as the last report, with since when.
 // Pure; `berth status` feeds it from the status and desired branches or from the live API.
-import type { Cause, Diagnostic, Exit, NodeStatus, Operation, RestartState } from "../../schema/index.js";
+import type {
+  Cause,
+  Diagnostic,
+  Drift,
+  Exit,
+  NodeStatus,
+  Operation,
+  RestartState,
+} from "../../schema/index.js";
 import type { Liveness } from "./liveness.js";
 
 export interface NodeSummary {
@@ -26,6 +34,8 @@ export interface NodeSummary {
   appliedHash: string | null;
   lastSeen: number | null;
   problems: string[];
+  /** What its agent put back after drift since it started; null when the agent does not report it. */
+  drift: Drift | null;
 }
 
 export interface WorkloadSummary {
@@ -230,6 +240,7 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
         ...(st?.problems ?? []).map((p) => `${p.code}: ${p.message}`),
         ...(st?.ingress?.lastError ? [`ingress: ${st.ingress.lastError}`] : []),
       ],
+      drift: st?.drift ?? null,
     });
     for (const r of st?.restarts ?? [])
       if (!filter.app || r.app === filter.app) restarts.push({ node, ...r });

@@ -18,12 +18,14 @@ export type RouteName =
   | "alerts"
   | "ui-overview"
   | "ui-app"
+  | "ui-node"
   | "ui-history"
   | "ui-generation"
   | "ui-login"
   | "ui-logout"
   | "ui-fragment-overview"
   | "ui-fragment-app"
+  | "ui-fragment-node"
   | "ui-fragment-history"
   | "ui-asset";
 
@@ -62,12 +64,14 @@ const table: RouteDef[] = [
   // The operations page (reconciler/ui): HTML for browsers.
   { route: "ui-overview", methods: read, segments: [""] },
   { route: "ui-app", methods: read, segments: ["apps", ":app"] },
+  { route: "ui-node", methods: read, segments: ["nodes", ":node"] },
   { route: "ui-history", methods: read, segments: ["history"] },
   { route: "ui-generation", methods: read, segments: ["history", ":generation"] },
   { route: "ui-login", methods: [...read, "POST"], segments: ["login"] },
   { route: "ui-logout", methods: ["POST"], segments: ["logout"] },
   { route: "ui-fragment-overview", methods: read, segments: ["ui", "fragments", "overview"] },
   { route: "ui-fragment-app", methods: read, segments: ["ui", "fragments", "app", ":app"] },
+  { route: "ui-fragment-node", methods: read, segments: ["ui", "fragments", "node", ":node"] },
   { route: "ui-fragment-history", methods: read, segments: ["ui", "fragments", "history"] },
   { route: "ui-asset", methods: read, segments: ["ui", "assets", ":name"] },
 ];

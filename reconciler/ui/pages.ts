@@ -1,4 +1,4 @@
-// The operations page's routes: Overview (/), App (/apps/{app}), History (/history,
+// The operations page's routes: Overview (/), App (/apps/{app}), Node (/nodes/{node}), History (/history,
 // /history/{generation}), the fragments the live script fetches (/ui/fragments/…) and the static
 // assets. Each handler gathers the state, asks core/views/ops for the view-model and renders it.
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -8,6 +8,7 @@ import {
   type GenerationInput,
   generationRow,
   historyRows,
+  nodePage,
   type OverviewFilter,
   overviewOf,
 } from "../../core/views/ops/index.js";
@@ -22,6 +23,7 @@ import { appBody, appMain } from "./views/app.js";
 import { notFoundBody } from "./views/errors.js";
 import { generationBody, historyBody, historyTable } from "./views/history.js";
 import { type PageOptions, page } from "./views/layout.js";
+import { nodeBody, nodeMain } from "./views/node.js";
 import { overviewBody, overviewFragment } from "./views/overview.js";
 
 const HISTORY_PAGE = 50;
@@ -186,6 +188,33 @@ const appFragmentRoute: Handler = async (ctx, req, res, p) => {
   await sendHtml(req, res, 200, appMain(m, now, { available: logsAvailable(ctx) }));
 };
 
+function nodeModel(ctx: ApiContext, node: string) {
+  const now = Date.now();
+  return { m: nodePage(node, opsInput(ctx, ctx.ui.tracker, now)), now };
+}
+
+const nodeRoute: Handler = async (ctx, req, res, p) => {
+  const node = p.node as string;
+  const { m, now } = nodeModel(ctx, node);
+  if (!m) return notFound(ctx, req, res, `No node named “${node}” is in the published config.`);
+  await sendHtml(
+    req,
+    res,
+    200,
+    render(ctx, req, { title: `Node ${node}`, nav: null, live: `node:${node}`, body: nodeBody(m, now) }),
+  );
+};
+
+const nodeFragmentRoute: Handler = async (ctx, req, res, p) => {
+  const { m, now } = nodeModel(ctx, p.node as string);
+  if (!m) {
+    res.writeHead(404, { "Content-Length": "0", "Cache-Control": "no-store" });
+    res.end();
+    return;
+  }
+  await sendHtml(req, res, 200, nodeMain(m, now));
+};
+
 async function generationsPage(
   ctx: ApiContext,
   before: number | undefined,
@@ -246,12 +275,14 @@ const generationRoute: Handler = async (ctx, req, res, p) => {
 const pages: Record<string, Handler> = {
   "ui-overview": overviewPage,
   "ui-app": appRoute,
+  "ui-node": nodeRoute,
   "ui-history": historyRoute,
   "ui-generation": generationRoute,
 };
 const fragments: Record<string, Handler> = {
   "ui-fragment-overview": overviewFragmentRoute,
   "ui-fragment-app": appFragmentRoute,
+  "ui-fragment-node": nodeFragmentRoute,
   "ui-fragment-history": historyFragmentRoute,
 };
 

@@ -345,6 +345,12 @@ describe("status of a crash-looping workload", () => {
     });
   });
 
+  it("an exited instance serves nothing: no slot, no start time", () => {
+    const s = buildStatus(input({ crashes: crashes(1) }));
+    expect(s.workloads[0]?.slot).toBeUndefined();
+    expect(s.workloads[0]?.startedAt).toBeUndefined();
+  });
+
   it("a single exit waiting for its restart is failed, not crash-looping; the restart delay of an action failure wins when later", () => {
     const s = buildStatus(input({ crashes: crashes(1) }));
     expect(s.workloads[0]?.state).toBe("failed");
@@ -395,6 +401,8 @@ describe("status of a crash-looping workload", () => {
     );
     expect(s2.workloads[0]).toMatchObject({
       state: "running",
+      slot: "a",
+      startedAt: "1970-01-01T00:00:08.000Z",
       restarts: 5,
       lastExit: { code: 3 },
       operation: null,

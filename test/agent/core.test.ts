@@ -181,6 +181,7 @@ describe("buildStatus", () => {
       hostPort: 20000,
       restarts: 0,
       operation: null,
+      slot: "a",
     });
   });
   it("applying while work is pending, with the running step", () => {

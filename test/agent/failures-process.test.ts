@@ -167,6 +167,8 @@ describe("failures with real processes: the cause, where people look", () => {
     expect(exits.length).toBeGreaterThanOrEqual(3);
     const gaps = exits.slice(1).map((t, i) => t - (exits[i] as number));
     expect(gaps[1] as number).toBeGreaterThan(gaps[0] as number);
+    // Restarting a version that never converged repairs no drift.
+    expect(h.rec.latest()?.drift).toEqual({ repaired: 0, lastAt: null, last: null });
     expect((await hit(p))?.body).toBe("v1");
     expect((await hit(p + 1)) === null).toBe(true);
   });
@@ -195,6 +197,8 @@ describe("failures with real processes: the cause, where people look", () => {
       20,
     );
     expect(ws.s.phase).not.toBe("converged");
+    // At most its first crash (from converged: like a kill by hand) counts as drift, not each restart.
+    expect(ws.s.drift?.repaired ?? 0).toBeLessThanOrEqual(1);
     expect(ws.st.lastExit).toMatchObject({ code: 7 });
     expect(ws.st.operation?.cause?.message).toContain("fatal: out of memory (simulated)");
     // Each restart was a fresh process, yet the count went on.

@@ -70,6 +70,11 @@ describe.skipIf(!ok)("agent with a real Caddy", () => {
       async () => (await viaCaddy(caddy.httpPort, "app.test"))?.body === "through-caddy",
     );
     expect(routeLoads()).toBe(2);
-    await statusFor(h, doc.hash, (st) => st.phase === "converged" && st.ingress?.applied === true);
+    const after = await statusFor(
+      h,
+      doc.hash,
+      (st) => st.phase === "converged" && st.ingress?.applied === true && st.drift?.repaired === 1,
+    );
+    expect(after.drift?.last).toBe("routes: load Caddy config with 1 route (running config differs)");
   });
 });

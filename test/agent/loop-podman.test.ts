@@ -100,7 +100,12 @@ describe.skipIf(!ok)("agent loop with real podman", () => {
       async () => (await body(p + 1)) === "v2" || (await body(p)) === "v2",
       60_000,
     );
-    await statusFor(h, v2.hash, (st) => st.phase === "converged");
+    const repaired = await statusFor(
+      h,
+      v2.hash,
+      (st) => st.phase === "converged" && st.drift?.repaired === 1,
+    );
+    expect(repaired.drift?.last).toMatch(new RegExp(`^create ${app}-0: no instance running`));
     expect(await containerIds(["--filter", `label=berth.node=${node}`])).toHaveLength(1);
   });
 

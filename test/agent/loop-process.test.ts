@@ -150,7 +150,6 @@ describe("agent loop with real processes", () => {
     h.rec.publish(v2);
     const s = await statusFor(h, v2.hash, converged(v2.hash));
     expect(s.workloads[0]).toMatchObject({ hostPort: p, state: "running", health: "healthy" });
-    expect((await hit(p))?.body).toBe("v2");
     expect(await hit(p + 1)).toBeNull();
   });
 
@@ -175,11 +174,14 @@ describe("agent loop with real processes", () => {
     expect(second.body).toBe("sick");
   });
 
-  it("restores a process killed by hand", async () => {
+  it("restores a process killed by hand and reports the repair as drift; a deploy is no repair", async () => {
     const p = await freePortPair();
     const doc = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v1" })]);
-    await startConverged(h, doc);
+    const first = await startConverged(h, doc);
+    // Deploying the document is not a repair.
+    expect(first.drift).toEqual({ repaired: 0, lastAt: null, last: null });
     const before = await hit(p);
+    const killedAt = Date.now();
     process.kill(before?.pid as number, "SIGKILL");
     const after = await waitFor("a new process serving", async () => {
       const r = await hit(p);
@@ -189,9 +191,20 @@ describe("agent loop with real processes", () => {
     const s = await statusFor(
       h,
       doc.hash,
-      (st) => st.phase === "converged" && (st.workloads[0]?.restarts ?? 0) >= 0,
+      (st) => st.phase === "converged" && (st.drift?.repaired ?? 0) >= 1,
     );
     expect(s.workloads[0]?.state).toBe("running");
+    expect(s.drift).toMatchObject({
+      repaired: 1,
+      last: "restart web-0: process exited (killed by SIGKILL)",
+    });
+    expect(Date.parse(s.drift?.lastAt as string)).toBeGreaterThanOrEqual(killedAt - 1000);
+
+    // A new version is a deploy: the count stays.
+    const v2 = desiredDoc(h.node, [appWorkload({ hostPort: p, reply: "v2" })]);
+    h.rec.publish(v2);
+    const after2 = await statusFor(h, v2.hash, converged(v2.hash));
+    expect(after2.drift).toEqual(s.drift);
   });
 
   it("rejects corrupt, wrong-node and hash-mismatch documents while apps keep serving", async () => {

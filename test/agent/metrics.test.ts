@@ -82,6 +82,7 @@ describe("agent /metrics", () => {
       expect(text).toMatch(/berth_agent_apply_duration_seconds_count [1-9]/);
       expect(text).toMatch(/berth_agent_action_duration_seconds_count\{kind="create"\} 1/);
       expect(text).toMatch(/berth_agent_last_contact_timestamp_seconds \d+/);
+      expect(text).toContain("berth_agent_drift_repairs_total 0");
       expect(text).toMatch(/process_resident_memory_bytes \d+/);
       const other = await request(agent.metricsUrl?.replace("/metrics", "/other") as string);
       expect(other.statusCode).toBe(404);

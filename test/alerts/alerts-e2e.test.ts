@@ -1,8 +1,9 @@
 // berth's own alerts end to end: a real config repo, the real reconciler and API, a real agent
 // running the app as a real process, and two receivers on 127.0.0.1 — one that records, one that
 // fails every first attempt (so each message needs a retry). An invalid commit and its repair, a
-// failed deploy and its fix, a node lost and back: each gives exactly one firing and one resolved
-// message per receiver, with the cause in the text and a valid HMAC. A restart with an alert open
+// failed deploy and its fix, a node lost and back, a crash loop and its fix: each gives exactly one
+// firing and one resolved message per receiver, with the cause in the text and a valid HMAC; a
+// crash loop sends nothing more while its restarts grow. A restart with an alert open
 // fires nothing again. A receiver that hangs does not hold up publishing. A storm of 1,000 push
 // failures gives one alert (plus reminders at its interval).
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -95,7 +96,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
     await waitFor("node-lost firing", () => of(rec, "node-lost").length === 1, 30_000);
     expect(of(rec, "node-lost")[0]?.body).toMatchObject({
       summary: "node n1 is lost",
-      link: "https://berth.example.com/",
+      link: "https://berth.example.com/nodes/n1",
     });
     expect(of(rec, "node-lost")[0]?.body.cause).toMatch(/no contact from its agent since \d{4}-/);
     await b.startAgent();
@@ -127,6 +128,98 @@ describe.skipIf(!ok)("alerts end to end", () => {
     const metrics = await (await fetch(`${b.api.url}/metrics`)).text();
     expect(metrics).toContain('berth_alert_notifications_total{receiver="rec",result="delivered"} 6');
     expect(metrics).toContain('berth_alert_notifications_total{receiver="flaky",result="retried"} 6');
+  }, 240_000);
+
+  it("a crash loop: one firing naming the exit and its last line, nothing more while restarts grow, one resolved after the fix", async () => {
+    const rec = await recorder("ok");
+    bed = await startBed({
+      receivers: [{ name: "rec", url: rec.url, signingKey: key }],
+      rules: ["{ kind: crash-loop, resolveAfter: 1s }"],
+    });
+    const b = bed;
+    await b.startAgent();
+    const web = () =>
+      b.reconciler
+        .nodes()
+        .find((n) => n.node === "n1")
+        ?.status?.workloads.find((w) => w.app === "web");
+    const converged = () =>
+      b.reconciler
+        .nodes()
+        .find(
+          (n) =>
+            n.node === "n1" &&
+            n.status?.phase === "converged" &&
+            n.status.appliedHash === b.reconciler.desired("n1")?.hash,
+        );
+    await waitFor("the app converged", converged, 60_000);
+
+    // A version that dies 200 ms after every start, before it listens: the agent restarts it with
+    // a growing delay while v1 keeps serving.
+    await b.commitApp(
+      {
+        REPLY: "v2",
+        CRASH_AFTER_MS: "200",
+        CRASH_BEFORE_LISTEN: "1",
+        CRASH_MESSAGE: "panic: config file is invalid",
+      },
+      "deploy a version that crashes at start",
+    );
+    await waitFor("crash-loop firing", () => of(rec, "crash-loop").length === 1, 60_000);
+    const firing = of(rec, "crash-loop")[0] as Received;
+    expect(firing.body).toMatchObject({
+      status: "firing",
+      notification: "firing",
+      kind: "crash-loop",
+      subject: { app: "web" },
+      summary: "app web is crash-looping",
+      link: "https://berth.example.com/apps/web",
+    });
+    // The cause: where, the exit code and the line the app printed last.
+    expect(firing.body.cause).toMatch(
+      /^n1\/web-0: workload: exited with code 7 .*it printed: panic: config file is invalid/,
+    );
+    expect(hmacValid(key, firing)).toBe(true);
+
+    // It keeps crashing: the restart count grows, the cause text changes (how long it ran), and
+    // nothing is sent again (the fingerprint is rule + app, no count).
+    const restartsAtFiring =
+      (
+        await waitFor("a crash-looping report", () => {
+          const w = web();
+          return w?.state === "crash-looping" ? w : undefined;
+        })
+      ).restarts ?? 0;
+    await waitFor(
+      "two more restarts",
+      () => {
+        const w = web();
+        return w?.state === "crash-looping" && (w.restarts ?? 0) >= restartsAtFiring + 2;
+      },
+      90_000,
+    );
+    await b.alerting.service.evaluate();
+    await b.alerting.service.idle();
+    expect(rec.messages).toHaveLength(1);
+    const open = (await (await fetch(`${b.api.url}/v1/alerts`)).json()) as AlertsView;
+    expect(open.alerts).toMatchObject([
+      { rule: "crash-loop", status: "firing", fingerprint: firing.body.fingerprint },
+    ]);
+
+    // The fix: a version that stays up; the alert closes once.
+    await b.commitApp({ REPLY: "v3" }, "fix the crash");
+    await waitFor("the fix converged", converged, 60_000);
+    await waitFor("crash-loop resolved", () => of(rec, "crash-loop").length === 2, 30_000);
+    await b.alerting.service.evaluate();
+    await b.alerting.service.idle();
+    expect(rec.messages.map(line)).toEqual([
+      "firing app web is crash-looping",
+      "resolved app web no longer crash-loops",
+    ]);
+    const resolved = rec.messages[1] as Received;
+    expect(resolved.body.fingerprint).toBe(firing.body.fingerprint);
+    expect(resolved.body.cause).toMatch(/panic: config file is invalid/);
+    expect(hmacValid(key, resolved)).toBe(true);
   }, 240_000);
 
   it("a restart with an open alert fires nothing again; the repair after it resolves once", async () => {

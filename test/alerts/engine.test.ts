@@ -157,6 +157,16 @@ describe("alert engine: one firing, one resolved per kind", () => {
     expect(sent[0]?.fingerprint).toBe(sent[1]?.fingerprint);
     expect(states.size).toBe(0);
   });
+
+  it("links a node's alert to the node's page, an app's to the app's, the rest to the overview", () => {
+    const path = (r: Rule, f: Facts) => step([r], new Map(), f, t0).notifications[0]?.path;
+    expect(
+      path(rule("node-lost"), { ...none, nodes: [{ node: "edge/1", liveness: "lost", lastSeen: t0 }] }),
+    ).toBe("/nodes/edge%2F1");
+    expect(path(rule("crash-loop"), crash)).toBe("/apps/web");
+    expect(path(rule("deploy-failed"), { ...none, apps: [failedApp("web")] })).toBe("/apps/web");
+    expect(path(rule("invalid-commit"), bad("a".repeat(40)))).toBe("/");
+  });
 });
 
 describe("debouncing and storms", () => {

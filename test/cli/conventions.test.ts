@@ -286,9 +286,8 @@ describe("conventions, one by one", () => {
   it("status --watch --json is NDJSON", async () => {
     const r = await runBerth(
       ["status", "--watch", "--json", "--interval", "0.2", "--url", "http://127.0.0.1:9"],
-      {
-        timeoutMs: 6_000,
-      },
+      // Stopped once two lines came (a loaded machine can take seconds to start the CLI).
+      { timeoutMs: 60_000, until: (out) => out.split("\n").filter(Boolean).length >= 2 },
     );
     const lines = r.stdout.split("\n").filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(2);

@@ -23,6 +23,9 @@ export function runBerth(
     netns?: Netns;
     /** Given on stdin (default: nothing, stdin ends at once). */
     input?: string;
+    /** Stops the command (SIGTERM) once its stdout so far satisfies this: for commands that run
+     * until stopped (--watch, --follow), so a test waits for what it needs, not a fixed time. */
+    until?: (stdout: string) => boolean;
   } = {},
 ): Promise<CliRun> {
   const argv = [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
@@ -41,5 +44,13 @@ export function runBerth(
     );
     // stdin is a pipe: give it the input, or end it at once (a command reading stdin gets EOF).
     child.stdin?.end(opts.input ?? "");
+    if (opts.until) {
+      const until = opts.until;
+      let seen = "";
+      child.stdout?.on("data", (chunk: Buffer | string) => {
+        seen += chunk.toString();
+        if (until(seen)) child.kill("SIGTERM");
+      });
+    }
   });
 }

@@ -2,13 +2,14 @@
 // the in-memory backend of the API tests): a rolling start-first restart that succeeds and shows
 // in events, status and the app's journal; refusals (no such app, a deploy under way); a restart
 // dropped because a new generation changed the app first; a restart whose new instance never
-// becomes healthy fails and leaves the old one serving.
+// becomes healthy fails and leaves the old one serving; a restart step and the agent's restart lane
+// (which restarts exited instances while a pass waits) never act on one workload at once.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningAgent, startAgent } from "../../agent/index.js";
+import { type AgentEvent, type RunningAgent, startAgent } from "../../agent/index.js";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
 import type { BerthEvent } from "../../reconciler/contracts.js";
@@ -28,6 +29,8 @@ let agent: RunningAgent | undefined;
 let stateDir = "";
 let backend: MemoryBackend;
 let events: BerthEvent[] = [];
+/** What the agent did (its own events), in order. */
+let agentEvents: AgentEvent[] = [];
 let bus: EventBus;
 let scratch = "";
 
@@ -41,9 +44,15 @@ afterEach(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function app(replica: number, hostPort: number, env: Record<string, string> = {}): Workload {
+function app(
+  replica: number,
+  hostPort: number,
+  env: Record<string, string> = {},
+  name = "web",
+  startPeriodSeconds = 2,
+): Workload {
   return workload({
-    app: "web",
+    app: name,
     replica,
     runtime: "process",
     command: [process.execPath, appScript],
@@ -54,7 +63,7 @@ function app(replica: number, hostPort: number, env: Record<string, string> = {}
       path: "/healthz",
       intervalSeconds: 0.2,
       timeoutSeconds: 1,
-      startPeriodSeconds: 2,
+      startPeriodSeconds,
       healthyThreshold: 1,
       unhealthyThreshold: 2,
     },
@@ -70,6 +79,7 @@ async function setUp(workloads: Workload[]): Promise<DesiredState> {
   backend.publish([doc], { [node]: sha256Hex(token) });
   bus = new EventBus();
   events = [];
+  agentEvents = [];
   bus.subscribe((e) => events.push(e));
   server = await startApiServer({
     listen: "127.0.0.1:0",
@@ -88,6 +98,7 @@ async function setUp(workloads: Workload[]): Promise<DesiredState> {
     pollWaitSeconds: 20,
     driftIntervalMs: 300,
     deadlines: { stopGraceMs: 3_000 },
+    onEvent: (e) => agentEvents.push(e),
   });
   await convergedOn(doc);
   return doc;
@@ -214,6 +225,51 @@ describe("berth restart through the API and a real agent", () => {
     expect(st.message).toMatch(/^dropped: a new document \(c{7}\) changed web before the restart finished/);
     await convergedOn(next);
     expect((await hit(p0))?.body ?? (await hit(p0 + 1))?.body).toBe("v2");
+  }, 120_000);
+
+  it("the restart lane restarts other apps beside a restart step, never the workload the step restarts", async () => {
+    const p0 = await freePortPair();
+    const q = await freePortPair();
+    // web starts slowly (8 s before it listens), so its restart step is waited on for that long.
+    await setUp([app(0, p0, { START_DELAY_MS: "8000" }, "web", 60), app(0, q, {}, "jobs")]);
+    const [web, jobs] = [await hit(p0), await hit(q)];
+    const r = await restart("web");
+    expect(r.status).toBe(202);
+    const isStep = (e: AgentEvent) => "kind" in e && e.kind === "restart" && e.workloadId === "web-0";
+    await waitFor("web-0's restart step to be under way", () =>
+      agentEvents.some((e) => e.type === "action-started" && isStep(e)),
+    );
+    const stepEnded = () =>
+      agentEvents.some((e) => (e.type === "action-succeeded" || e.type === "action-failed") && isStep(e));
+    // Both die during the step: the old web-0 (the step's own workload) and jobs-0 (another app's).
+    process.kill(web?.pid as number, "SIGKILL");
+    process.kill(jobs?.pid as number, "SIGKILL");
+    const back = await waitFor(
+      "jobs-0 to serve again",
+      async () => {
+        const x = await hit(q);
+        return x && x.pid !== jobs?.pid ? x : undefined;
+      },
+      30_000,
+    );
+    expect(back.body).toBe("v1");
+    // Restarted by the lane beside the step, which still waits for web-0's new instance.
+    expect(stepEnded()).toBe(false);
+    const end = await finished(r.body.restart);
+    expect(end.data.outcome).toBe("succeeded");
+    // While the step ran, nothing but the step acted on web-0 (the lane left its dead old instance).
+    const from = agentEvents.findIndex((e) => e.type === "action-started" && isStep(e));
+    const to = agentEvents.findIndex(
+      (e) => (e.type === "action-succeeded" || e.type === "action-failed") && isStep(e),
+    );
+    expect(to).toBeGreaterThan(from);
+    const during = agentEvents
+      .slice(from + 1, to)
+      .flatMap((e) => (e.type === "action-started" ? [`${e.kind} ${e.workloadId}`] : []));
+    expect(during).toContain("start jobs-0");
+    expect(during.filter((d) => d.endsWith(" web-0"))).toEqual([]);
+    // web answers from its restarted instance in the other slot.
+    expect((await hit(p0 + 1))?.body).toBe("v1");
   }, 120_000);
 
   it("a new instance that never becomes healthy fails the restart; the old one keeps serving", async () => {

@@ -136,6 +136,37 @@ describe("status summary", () => {
     expect(text).toMatch(/hello +1\/1 +1 @ 1111111 +desired \(1 healthy\) +-/);
   });
 
+  it("per node, the drift its agent repaired: the count, and when and what the last repair was; ? from an older agent", () => {
+    const doc = desiredDoc("local", [v1(0)], [], C1);
+    const status: NodeStatus = {
+      node: "local",
+      agentVersion: "t",
+      desiredHash: doc.hash,
+      appliedHash: doc.hash,
+      appliedCommit: C1,
+      phase: "converged",
+      workloads: [],
+      ingress: null,
+    };
+    const older = summarise({ desired: new Map([["local", doc]]), statuses: new Map([["local", status]]) });
+    expect(older.nodes[0]?.drift).toBeNull();
+    expect(renderStatus(older, (_style, t) => t, NOW)).toMatch(/local +- +converged +yes +1111111 +- +\?\n/);
+    const last = "restart hello-0: process exited (killed by SIGKILL)\u001b[2J";
+    const drift = { repaired: 2, lastAt: new Date(NOW - 90_000).toISOString(), last };
+    const s = summarise({
+      desired: new Map([["local", doc]]),
+      statuses: new Map([["local", { ...status, drift }]]),
+    });
+    expect(s.nodes[0]?.drift).toEqual(drift);
+    const text = renderStatus(s, (_style, t) => t, NOW);
+    expect(text).toContain("DRIFT REPAIRED");
+    expect(text).toMatch(/local +- +converged +yes +1111111 +- +2\n/);
+    expect(text).toContain(
+      "  local: drift repaired 2, last 2m ago: restart hello-0: process exited (killed by SIGKILL)",
+    );
+    expect(text).not.toContain("\u001b");
+  });
+
   it("nothing serving is said as such", () => {
     const { doc, status } = failingStatus();
     for (const w of status.workloads) {

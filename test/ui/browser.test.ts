@@ -1,11 +1,13 @@
 // The operations page in a real browser (Debian's chromium via playwright-core) against a real
 // `berth serve` and a real `berth agent` running the apps as processes: the admin token is
 // required; a commit whose app never becomes healthy shows that app first with its cause, live;
-// rolling back turns it healthy on the open page without a reload; the app and history pages show
-// their content; unknown apps and generations get a 404 page with a way back. With
+// rolling back turns it healthy on the open page without a reload; the app, node and history pages
+// show their content; a process killed by hand shows on the open node page and, in another tab,
+// in the open overview's Drift repaired column as drift repaired;
+// unknown apps, nodes and generations get a 404 page with a way back. With
 // BERTH_SCREENSHOTS=DIR the screenshots of each view are written there (docs/ holds the ones the
 // README shows).
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -179,6 +181,101 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
   );
 
   it(
+    "shows the node page from the overview's link; a process killed by hand shows up there as drift repaired, live",
+    async () => {
+      await page.goto(`${c.url}/`);
+      await expect(page.locator("#node-local td").nth(5).textContent()).resolves.toBe("0");
+      await page.click("#node-local th a");
+      await page.waitForSelector("h1:text('Node local')");
+      expect(new URL(page.url()).pathname).toBe("/nodes/local");
+      await page.waitForSelector("#live[data-state=open]");
+      await expect(page.locator("#node-local td").first().textContent()).resolves.toContain("alive");
+      const facts = await page.locator("dl.facts").textContent();
+      expect(facts).toMatch(/Liveness\s*alive since \d{4}-/);
+      expect(facts).toMatch(/Last seen\s*\d+ s ago/);
+      await expect(page.locator("#drift").textContent()).resolves.toBe("none since the agent started");
+      const rows = page.locator("#instances tr");
+      await expect(rows.count()).resolves.toBe(3);
+      const cells = await rows.first().locator("td, th").allTextContents();
+      expect(cells.slice(0, 2)).toEqual(["hello", "hello-0"]);
+      expect(cells[4]).toBe("running");
+      expect(cells[5]).toBe("healthy");
+      await page.evaluate(() => {
+        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+      });
+      // A second tab keeps the overview open (same session): its Drift repaired column must
+      // follow too, live, without a reload.
+      const overview = await page.context().newPage();
+      overview.setDefaultTimeout(WAIT);
+      await overview.goto(`${c.url}/`);
+      await overview.waitForSelector("#live[data-state=open]");
+      const overviewDrift = overview.locator("#node-local td").nth(5);
+      await expect(overviewDrift.textContent()).resolves.toBe("0");
+      await overview.evaluate(() => {
+        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+      });
+
+      // Someone kills an instance by hand: the agent restarts it and the open page says so.
+      const record = readdirSync(join(c.stateDir, "processes")).find((f) =>
+        /^berth-hello-0-[ab]\.json$/.test(f),
+      );
+      const { pid } = JSON.parse(readFileSync(join(c.stateDir, "processes", record as string), "utf8")) as {
+        pid: number;
+      };
+      process.kill(pid, "SIGKILL");
+      await page.waitForFunction(() =>
+        (globalThis as unknown as { document: Doc }).document
+          .getElementById("drift")
+          ?.textContent?.startsWith("1 since the agent started"),
+      );
+      await expect(page.locator("#drift code").textContent()).resolves.toBe(
+        "restart hello-0: process exited (killed by SIGKILL)",
+      );
+      await expect(page.locator("#node-local td").nth(5).textContent()).resolves.toMatch(
+        /^1 last \d+ s ago$/,
+      );
+      // The overview tab: the count, when, and the repair in the tooltip; the same document.
+      await overview.waitForFunction(() =>
+        /^1 last \d+ s ago$/.test(
+          (globalThis as unknown as { document: Doc }).document.querySelectorAll("#node-local td")[5]
+            ?.textContent ?? "",
+        ),
+      );
+      await expect(overviewDrift.locator("span[title]").getAttribute("title")).resolves.toBe(
+        "last: restart hello-0: process exited (killed by SIGKILL)",
+      );
+      expect(
+        await overview.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+      ).toBe(true);
+      await overview.close();
+      const hello0 = await page.locator("#instances tr").first().locator("td, th").allTextContents();
+      expect(hello0[7]).toBe("1");
+      expect(hello0[9]).toMatch(/^last exit: killed by SIGKILL \d+ s ago/);
+      expect(
+        await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+      ).toBe(true);
+      await page.screenshot({ path: join(shots, "ui-node.png"), fullPage: true });
+      // berth status says the same.
+      const tokenFile = join(makeTempDir("berth-ui-token-"), "admin");
+      writeFileSync(tokenFile, c.adminToken, { mode: 0o600 });
+      const status = await runBerth([
+        "--repo",
+        c.repo.dir,
+        "status",
+        "--url",
+        c.url,
+        "--api-token-file",
+        tokenFile,
+      ]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(
+        /local: drift repaired 1, last \d+s ago: restart hello-0: process exited \(killed by SIGKILL\)/,
+      );
+    },
+    WAIT,
+  );
+
+  it(
     "lists the history with plans, forge-free commits and the exact rollback commands",
     async () => {
       await page.goto(`${c.url}/history`);
@@ -205,6 +302,9 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
       expect(app?.status()).toBe(404);
       await page.click("text=← Overview");
       await page.waitForSelector("h1:text('Overview')");
+      const node = await page.goto(`${c.url}/nodes/no-such-node`);
+      expect(node?.status()).toBe(404);
+      await expect(page.locator("main").textContent()).resolves.toContain("No node named “no-such-node”");
       const gen = await page.goto(`${c.url}/history/999`);
       expect(gen?.status()).toBe(404);
       await expect(page.locator("main a").getAttribute("href")).resolves.toBe("/history");

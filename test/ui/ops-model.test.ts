@@ -6,6 +6,7 @@ import {
   commitUrl,
   type GenerationInput,
   historyRows,
+  instancesOf,
   type NodeInput,
   type OpsInput,
   overview,
@@ -193,6 +194,16 @@ describe("overview view-model", () => {
     expect(overview(input([node("n1", [w], [caused])])).apps[0]!.lastError).toBe(
       "runtime: port 20000 is taken",
     );
+  });
+
+  it("an instance row carries the slot and start time its agent reports", () => {
+    const w = workload("web", 0);
+    const rep: Rep = { ...ok(w), slot: "b", startedAt: "2025-01-01T00:00:05.000Z" };
+    expect(instancesOf(node("n1", [w], [rep]))[0]).toMatchObject({
+      slot: "b",
+      since: "2025-01-01T00:00:05.000Z",
+    });
+    expect(instancesOf(node("n1", [w], [ok(w)]))[0]).toMatchObject({ slot: null, since: null });
   });
 
   it("shows what is not reported, or reported by a stale or lost node, as unknown — never healthy", () => {

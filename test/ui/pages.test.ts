@@ -215,6 +215,75 @@ describe("operations page: content, bad input, transport", () => {
     expect(hist.text).toContain("first &lt;img src=x onerror=alert(1)&gt;");
   });
 
+  it("the node page: liveness, commits, drift repaired (escaped), its instances; 404 for an unknown node; token required", async () => {
+    const b = world();
+    const st = b.statuses.get("n1")!;
+    b.statuses.set("n1", {
+      ...st,
+      drift: {
+        repaired: 3,
+        lastAt: "2025-01-01T00:00:00.000Z",
+        last: `restart web-0: process exited ${EVIL}`,
+      },
+    });
+    h = await startHarness({ apiToken: TOKEN }, b);
+    expect((await h.call("GET", "/nodes/n1", { headers: browser })).status).toBe(401);
+    expect((await h.call("GET", "/ui/fragments/node/n1")).status).toBe(401);
+    const page = await h.call("GET", "/nodes/n1", { headers: auth });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<h1>Node <span class="mono">n1</span></h1>');
+    expect(page.text).toContain('data-live="node:n1"');
+    expect(page.text).toMatch(
+      /<dd id="drift">3 since the agent started; the last .*restart web-0: process exited &lt;img/,
+    );
+    expect(page.text).toContain(
+      `desired <code>${C2.slice(0, 7)}</code>, last applied completely <code>${C2.slice(0, 7)}</code>`,
+    );
+    expect(page.text).not.toMatch(/<img/i);
+    // Its instances, each linking to its app.
+    expect(page.text).toContain('<td><a href="/apps/web">web</a></td>');
+    expect(page.text).toContain(`<td><a href="/apps/${encodeURIComponent(EVIL)}">&lt;img`);
+    // The overview links the node to it and shows the count.
+    const overview = await h.call("GET", "/", { headers: auth });
+    expect(overview.text).toContain('<a href="/nodes/n1">n1</a>');
+    expect(overview.text).toMatch(/title="last: restart web-0: process exited &lt;img[^"]*">3<\/span>/);
+    const fragment = await h.call("GET", "/ui/fragments/node/n1", { headers: auth });
+    expect(fragment.status).toBe(200);
+    expect(fragment.text).toMatch(/^<div id="node-main">/);
+    const missing = await h.call("GET", `/nodes/${encodeURIComponent(EVIL)}`, { headers: auth });
+    expect(missing.status).toBe(404);
+    expect(missing.text).toContain("No node named “&lt;img");
+    expect(missing.text).toContain('href="/"');
+    expect((await h.call("GET", "/ui/fragments/node/nope", { headers: auth })).status).toBe(404);
+  });
+
+  it("the overview's Drift repaired column: unknown for an agent that does not report it, the count, the count with when and what", async () => {
+    const b = world();
+    const st = b.statuses.get("n1")!;
+    const { drift: _none, ...older } = st;
+    b.statuses.set("n1", older);
+    h = await startHarness({ apiToken: TOKEN }, b);
+    const cell = async () => {
+      const text = (await h!.call("GET", "/", { headers: auth })).text;
+      const row = /<tr id="node-n1"[^>]*>([\s\S]*?)<\/tr>/.exec(text)?.[1] ?? "";
+      return [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1])[5];
+    };
+    // An older agent sends no drift: unknown, never 0.
+    expect(await cell()).toBe(
+      '<span class="muted" title="this agent does not report the drift it repairs">unknown</span>',
+    );
+    b.statuses.set("n1", { ...st, drift: { repaired: 0, lastAt: null, last: null } });
+    expect(await cell()).toBe("0");
+    const lastAt = new Date(Date.now() - 180_000).toISOString();
+    b.statuses.set("n1", {
+      ...st,
+      drift: { repaired: 2, lastAt, last: "restart web-0: process exited (killed by SIGKILL)" },
+    });
+    expect(await cell()).toBe(
+      `<span title="last: restart web-0: process exited (killed by SIGKILL)">2</span> <span class="muted">last <time datetime="${lastAt}" title="${lastAt}" data-ago>3 min ago</time></span>`,
+    );
+  });
+
   it("shows berth's open alerts above everything, escaped", async () => {
     const alerts = {
       view: () => ({

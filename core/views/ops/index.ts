@@ -2,5 +2,6 @@
 export * from "./app.js";
 export * from "./history.js";
 export * from "./instances.js";
+export * from "./node.js";
 export * from "./overview.js";
 export * from "./types.js";

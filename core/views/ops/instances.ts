@@ -80,7 +80,7 @@ export function instancesOf(n: NodeInput): InstanceRow[] {
       health,
       current,
       restarts: r?.restarts ?? null,
-      since: r?.since ?? null,
+      since: r?.startedAt ?? null,
       operation: r?.operation ?? null,
       lastExit: r?.lastExit ?? null,
       problem: trusted

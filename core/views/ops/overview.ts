@@ -180,6 +180,7 @@ export function nodeRow(n: NodeInput): NodeRow {
     phase,
     inSync,
     driftRepaired: typeof st?.drift?.repaired === "number" ? st.drift.repaired : null,
+    driftLast: st?.drift?.last ? { at: st.drift.lastAt ?? null, what: st.drift.last } : null,
     problems,
     apps: new Set(n.desired?.workloads.map((w) => w.app) ?? []).size,
   };

@@ -24,8 +24,6 @@ export interface LastExit {
 export type ReportedWorkload = Omit<WorkloadStatus, "state" | "operation"> & {
   state: string;
   lastExit?: LastExit | null;
-  since?: string;
-  slot?: string;
   operation?:
     | (NonNullable<WorkloadStatus["operation"]> & { cause?: Cause | null; startedAt?: string })
     | null;
@@ -42,13 +40,8 @@ export interface NodeInput {
   /** What is known about the node's contact, in words (from the reconciler). */
   livenessMessage?: string;
   desired: DesiredState | undefined;
-  status: (Omit<NodeStatus, "workloads"> & { workloads: ReportedWorkload[]; drift?: DriftReport }) | null;
-}
-
-/** Drift the agent found and repaired (optional in reports; unknown when absent). */
-export interface DriftReport {
-  repaired: number;
-  lastAt?: string | null;
+  /** Older agents send no `drift` (status.schema.json Drift): shown unknown. */
+  status: (Omit<NodeStatus, "workloads"> & { workloads: ReportedWorkload[] }) | null;
 }
 
 /** The newest commit of the tracked branch and what became of it. */
@@ -182,7 +175,10 @@ export interface NodeRow {
   agentVersion: string | null;
   phase: string;
   inSync: boolean | null;
+  /** Things the agent put back after drift since it started; null when it does not report it. */
   driftRepaired: number | null;
+  /** The last repair: when (ISO) and what the agent did, or null before any (or unknown). */
+  driftLast: { at: string | null; what: string } | null;
   problems: string[];
   apps: number;
 }

@@ -37,6 +37,7 @@
       return `/ui/fragments/overview?${params}`;
     }
     if (scope.startsWith("app:")) return `/ui/fragments/app/${encodeURIComponent(scope.slice(4))}`;
+    if (scope.startsWith("node:")) return `/ui/fragments/node/${encodeURIComponent(scope.slice(5))}`;
     if (scope === "history" && !new URLSearchParams(location.search).has("before"))
       return "/ui/fragments/history";
     return null;
@@ -161,6 +162,7 @@
   }
 
   function relevant(node) {
+    if (scope.startsWith("node:")) return node === scope.slice(5);
     if (!scope.startsWith("app:")) return true;
     const main = document.getElementById("app-main");
     const nodes = main ? (main.dataset.nodes || "").split(" ") : [];

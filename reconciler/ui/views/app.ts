@@ -12,10 +12,14 @@ const stateTone = (s: string): Tone =>
 const healthTone = (h: InstanceRow["health"]): Tone =>
   h === "healthy" ? "ok" : h === "unhealthy" ? "bad" : "unk";
 
-function instanceRow(i: InstanceRow, now: number): Html {
+const exitWords = (e: NonNullable<InstanceRow["lastExit"]>): string =>
+  e.signal ? `killed by ${e.signal}` : e.code === null ? "exited" : `exited with code ${e.code}`;
+
+/** One instance; `lead` is the column before the id: its node (app page) or its app (node page). */
+export function instanceRow(i: InstanceRow, now: number, lead: "node" | "app" = "node"): Html {
   const exit = i.lastExit;
   return html`<tr>
-<td class="mono">${i.node}</td>
+${lead === "node" ? html`<td class="mono"><a href="/nodes/${seg(i.node)}">${i.node}</a></td>` : html`<td><a href="/apps/${seg(i.app)}">${i.app}</a></td>`}
 <th scope="row" class="mono">${i.id}</th>
 <td>${i.slot ?? html`<span class="muted">—</span>`}</td>
 <td>${i.port ?? html`<span class="muted">—</span>`}</td>
@@ -24,7 +28,7 @@ function instanceRow(i: InstanceRow, now: number): Html {
 <td>${i.current === null ? badge("unknown", "unk") : i.current ? badge("desired", "ok") : badge("other version", "warn")}</td>
 <td>${i.restarts ?? html`<span class="muted">unknown</span>`}</td>
 <td>${i.since ? ago(i.since, now) : html`<span class="muted">unknown</span>`}</td>
-<td class="err">${i.problem ?? html`<span class="muted">—</span>`}${exit?.output?.length ? html`<details><summary>last output</summary><pre class="plan">${exit.output.join("\n")}</pre></details>` : ""}</td>
+<td class="err">${i.problem ?? (exit ? html`<span class="muted">last exit: ${exitWords(exit)}${exit.at ? html` ${ago(exit.at, now)}` : ""}</span>` : html`<span class="muted">—</span>`)}${exit?.output?.length ? html`<details><summary>last output</summary><pre class="plan">${exit.output.join("\n")}</pre></details>` : ""}</td>
 </tr>`;
 }
 

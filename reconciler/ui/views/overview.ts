@@ -71,15 +71,25 @@ export function appRowHtml(row: AppRow, now: number): Html {
 </tr>`;
 }
 
+/** The count, and when the last repair was (what it did is on the node page and in the tooltip). */
+export function driftCell(row: NodeRow, now: number): Html {
+  if (row.driftRepaired === null)
+    return html`<span class="muted" title="this agent does not report the drift it repairs">unknown</span>`;
+  const last = row.driftLast;
+  return last
+    ? html`<span title="last: ${last.what}">${row.driftRepaired}</span> <span class="muted">last ${ago(last.at, now)}</span>`
+    : html`${row.driftRepaired}`;
+}
+
 export function nodeRowHtml(row: NodeRow, now: number): Html {
   return html`<tr id="node-${row.node}" data-sort="${sortKey(row.attention, row.node)}" data-attention="${row.attention}">
-<th scope="row" class="mono">${row.node}</th>
+<th scope="row" class="mono"><a href="/nodes/${seg(row.node)}">${row.node}</a></th>
 <td>${badge(row.liveness, livenessTone[row.liveness], row.livenessMessage ?? (row.liveness === "unknown" ? "the reconciler does not report liveness" : undefined))}${row.livenessSince ? html` <span class="muted">since ${ago(row.livenessSince, now)}</span>` : ""}</td>
 <td>${ago(row.lastSeen, now)}</td>
 <td>${row.agentVersion ?? html`<span class="muted">unknown</span>`}</td>
 <td>${badge(row.phase, row.phase === "converged" ? "ok" : row.phase === "failed" || row.phase === "degraded" ? "bad" : row.phase === "applying" ? "warn" : "unk")}</td>
 <td>${row.inSync === null ? badge("unknown", "unk") : row.inSync ? badge("yes", "ok") : badge("no", "warn")}</td>
-<td>${row.driftRepaired === null ? html`<span class="muted">unknown</span>` : row.driftRepaired}</td>
+<td>${driftCell(row, now)}</td>
 <td class="err">${row.problems.length ? html`<ul class="versions">${row.problems.map((p) => html`<li>${p}</li>`)}</ul>` : html`<span class="muted">—</span>`}</td>
 <td>${row.apps}</td>
 </tr>`;

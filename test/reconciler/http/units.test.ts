@@ -34,6 +34,8 @@ describe("matchRoute", () => {
     ["GET", "/v1/nodes/%E0%A4%A/desired", { kind: "not_found" }],
     ["GET", "/", { kind: "route", route: "ui-overview", params: {} }],
     ["GET", "/apps/web", { kind: "route", route: "ui-app", params: { app: "web" } }],
+    ["GET", "/nodes/n1", { kind: "route", route: "ui-node", params: { node: "n1" } }],
+    ["GET", "/ui/fragments/node/n1", { kind: "route", route: "ui-fragment-node", params: { node: "n1" } }],
     ["GET", "/history/12", { kind: "route", route: "ui-generation", params: { generation: "12" } }],
     ["POST", "/login", { kind: "route", route: "ui-login", params: {} }],
     ["GET", "/logout", { kind: "method_not_allowed", allow: ["POST"] }],

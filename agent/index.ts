@@ -17,6 +17,7 @@ import { sanitiseLine, secretValues } from "./core/log-line.js";
 import { appOfWorkload } from "./core/log-parse.js";
 import { AgentMetrics } from "./core/metrics.js";
 import { excerptLineChars, excerptLines } from "./core/status.js";
+import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
 import { createJournal } from "./logs/journal.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
@@ -72,9 +73,9 @@ export interface AgentOptions {
   publishAddress?: string;
   /**
    * After a start-first replace, how long the old instance keeps serving beside the new one before
-   * it is stopped (default 0: stopped as soon as the new one is healthy, so "applied" means only
-   * the new version serves). Up to slotSwitchDrainMs of the Caddy config, a drain spares some
-   * requests a wait in Caddy's retry loop, at the price of both versions answering meanwhile.
+   * it is stopped. Default: slotSwitchDrainMs of the workload (its health interval + 250 ms when it
+   * has a health path, 500 ms otherwise, 0 without a port) — until every proxy has checked the new
+   * slot, so no request waits in Caddy's retry loop. The workload counts as applied meanwhile.
    */
   slotDrainMs?: number;
   /** Step deadlines (start budget, stop grace…); defaults suit production. */
@@ -198,6 +199,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         httpsListen: opts.httpsListen ?? ":443",
       })
     : null;
+  if (ingress) {
+    const { ensureMigrateReq } = await import("./ingress/reload-sysctl.js");
+    const sysctl = await ensureMigrateReq();
+    if (!sysctl.ok) {
+      logger.warn(sysctl.message);
+      state.problems.set("sysctl", { code: "ingress-reload-resets", message: sysctl.message });
+    } else if (sysctl.changed) {
+      logger.info("set net.ipv4.tcp_migrate_req=1: Caddy config loads no longer reset waiting connections");
+    }
+  }
   const waitSeconds = opts.pollWaitSeconds ?? 10;
   const client = createReconcilerClient({
     url: opts.url,
@@ -256,7 +267,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         deadlines,
         healthPlace: place,
         signal: abort.signal,
-        drainMs: opts.slotDrainMs ?? 0,
+        drainMs: (w) => opts.slotDrainMs ?? slotSwitchDrainMs(w),
         excerpt,
         now: Date.now,
         resolveSecrets,

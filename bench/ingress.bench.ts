@@ -2,7 +2,7 @@
 // all real and on 127.0.0.1:
 //   1. a start-first slot switch through real Caddy under a steady 200 requests/s: failed requests
 //      and latency, once stopping the old slot as soon as the new one is healthy and once after
-//      waiting slotSwitchDrainMs (goal: 0 failed requests);
+//      waiting slotSwitchDrainMs (the route's health interval + 250 ms; goal: 0 failed requests);
 //   2. Caddy admin API: POST /load of a 50-route config, GET /config/ + hash (the drift check);
 //   3. process driver: start → healthy of a node app, list() with 20 instances;
 //   4. podman (when installed): `ps` listing, start → healthy of a busybox httpd container, and the
@@ -35,6 +35,13 @@ const health: Workload["health"] = {
   healthyThreshold: 1,
   unhealthyThreshold: 3,
 };
+/** The route's copy of the app's health check: Caddy checks both slots with it. */
+const routeHealth = {
+  path: "/healthz",
+  intervalSeconds: health.intervalSeconds,
+  timeoutSeconds: health.timeoutSeconds,
+};
+const drainMs = slotSwitchDrainMs({ port: 8080, health });
 const rows: [string, string, string][] = [];
 const f1 = (n: number) => n.toFixed(1);
 
@@ -68,7 +75,9 @@ async function switchUnderLoad(runner: SlotRunner, drain: boolean): Promise<void
   const t = await startTestCaddy();
   try {
     const port = await freePortPair();
-    const routes: Route[] = [{ host: "web.test", path: "/", tls: "off", upstreams: [`127.0.0.1:${port}`] }];
+    const routes: Route[] = [
+      { host: "web.test", path: "/", tls: "off", upstreams: [`127.0.0.1:${port}`], health: routeHealth },
+    ];
     await t.admin.load(buildCaddyConfig(routes, t.configOptions));
     const stopOld = await runner.start(port, "a");
     await waitHealthy({ host: "127.0.0.1", port }, health);
@@ -76,12 +85,12 @@ async function switchUnderLoad(runner: SlotRunner, drain: boolean): Promise<void
     await sleep(2_000);
     const stopNew = await runner.start(port + 1, "b");
     await waitHealthy({ host: "127.0.0.1", port: port + 1 }, health);
-    if (drain) await sleep(slotSwitchDrainMs);
+    if (drain) await sleep(drainMs);
     await stopOld();
     await sleep(2_000);
     const r = await load.stop();
     await stopNew();
-    const label = `${runner.label} switch ${drain ? `after ${slotSwitchDrainMs} ms drain` : "right when healthy"}`;
+    const label = `${runner.label} switch ${drain ? `after ${drainMs} ms drain` : "right when healthy"}`;
     rows.push([`${label}: failed / sent`, `${r.failures.length} / ${r.sent}`, "0 failed"]);
     rows.push([
       `${label}: latency p50 / p99 / max ms`,

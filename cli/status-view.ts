@@ -44,6 +44,12 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
       for (const d of r.rejected.diagnostics.slice(0, 10))
         lines.push(paint("red", `  ${oneLine(d.file)}:${d.line}:${d.col}: ${oneLine(d.message)}`));
     }
+    for (const f of r.failover ?? []) lines.push(paint("yellow", f.message));
+    if (r.failoverBlocked) lines.push(paint("red", r.failoverBlocked));
+    if (r.handoffs?.length) {
+      lines.push(paint("yellow", `Handoffs under way (${r.handoffs.length}):`));
+      for (const h of r.handoffs) lines.push(paint("yellow", `  ${h.message}`));
+    }
     lines.push("");
   }
   if (s.livenessSource === "committed") {

@@ -3,7 +3,7 @@
 
 import type { Liveness } from "../core/status/liveness.js";
 import type { GenerationInput } from "../core/views/ops/history.js";
-import type { DesiredState, Diagnostic, NodeStatus, Plan } from "../schema/index.js";
+import type { DesiredState, Diagnostic, HandoffNote, NodeStatus, Plan } from "../schema/index.js";
 import type { HealthView } from "./health.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
@@ -16,6 +16,7 @@ export type EventType =
   | "node-reported" // an agent reported a changed status
   | "workload-failed" // a node reported a workload failing with a new cause (exit, crash loop, never healthy…)
   | "status-committed" // statuses were committed to the status branch
+  | "handoff" // an old copy kept during a move or drain: started, unrouted, completed, skipped
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
   | "restart-requested" // `berth restart` was accepted: which nodes, in which order
@@ -45,7 +46,7 @@ export interface EventSink {
 
 /** What a push webhook asks for: fetch and reconcile `branch` (the tracked one, already filtered). */
 export interface TriggerRequest {
-  source: "webhook" | "watch" | "poll" | "startup";
+  source: "webhook" | "watch" | "poll" | "startup" | "facts";
   forge?: "github" | "gitlab" | "gitea" | "bitbucket";
   branch?: string;
   /** Commit the forge says the branch now points at, when it says so. */
@@ -71,6 +72,12 @@ export interface PublishedView {
   desiredCommit: string | null;
   /** Set while the tracked branch's tip is an invalid commit (cleared by the next valid one). */
   rejected?: RejectedView | null;
+  /** While old copies are kept during moves and drains: what each waits for (the last notes). */
+  handoffs?: HandoffNote[];
+  /** With failover on: the lost nodes whose replicas the served generation places elsewhere. */
+  failover?: { node: string; lostSince: string; message: string }[];
+  /** Failover is due but the remaining nodes cannot take the replicas: why. */
+  failoverBlocked?: string;
 }
 
 /** How one run of the loop ended (the `outcome` label of berth_reconcile_duration_seconds). */

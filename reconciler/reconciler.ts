@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
 import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
+import { type HandoffNote, servedNotes } from "../core/handoff/index.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
@@ -24,11 +25,14 @@ import type {
   RejectedView,
   TriggerRequest,
 } from "./contracts.js";
+import { placeWithFailover } from "./failover-step.js";
 import { webUrlFor } from "./forge/client.js";
 import { type BrokenLock, defaultLockStaleMs, type LockPolicy } from "./git/refs.js";
+import { generationSummary, overlayHandoffs } from "./handoff-step.js";
 import { HealthTracker, type HealthView, healthChanges } from "./health.js";
 import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
+import { lostNodes } from "./liveness/lost.js";
 import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
@@ -189,7 +193,15 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       events,
       log,
       commit: (record) => status?.addLiveness(record),
-      also: (change) => hooks.nodeLiveness?.(change),
+      also: (change) => {
+        hooks.nodeLiveness?.(change);
+        // A lost node is not waited for by handoffs (and a node back is again); with failover on,
+        // a node lost or back changes placement.
+        if (change.kind !== "record" && (served.handoffs.length > 0 || failoverOn)) {
+          factsDirty = true;
+          loop.trigger({ source: "facts" });
+        }
+      },
     }),
   });
 
@@ -205,6 +217,25 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let warnedSettings = false;
   let races = 0;
   let started = false;
+  /** A report changed while handoffs are pending: the next run plans the published commit again. */
+  let factsDirty = false;
+  /** Notes of the last run about the served generation's handoffs (status shows what they wait for). */
+  let pendingNotes: HandoffNote[] = [];
+  /** berth.yaml of the last planned commit turns failover on: liveness changes matter then. */
+  let failoverOn = false;
+  /** Why failover could not place a lost node's replicas (said once per reason). */
+  let failoverBlocked: string | null = null;
+  /** Places the commit again with failed-over nodes cordoned; apart from the loop's warm evaluator. */
+  const failoverEvaluator = new Evaluator();
+  /** Lost nodes, and the timer that plans again when a failover grace period ends. */
+  const lost = lostNodes({
+    liveness,
+    nodes: knownNodes,
+    due: () => {
+      factsDirty = true;
+      loop.trigger({ source: "facts" });
+    },
+  });
   /** Remote mode: when the desired branch was last fetched successfully (ms epoch). */
   let desiredFetchedAt = 0;
 
@@ -275,29 +306,73 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       warnedEmpty = true;
       return;
     }
-    if (tip === handled) {
+    // Same tip: only facts a pending handoff waits for (agents' reports) can change anything,
+    // and then the published source commit is planned again with them.
+    const factsRun = tip === handled;
+    if (factsRun && (!factsDirty || served.source === null)) {
       if (why === "startup") {
         const data = { branch: settings.branch, commit: tip, generation: served.generation };
         log.info(data, "up to date with the tracked branch");
       }
       return;
     }
-    events.emit("detected", { branch: settings.branch, commit: tip, source: why });
-    hooks.planning?.(tip);
+    factsDirty = false;
+    const commit = factsRun ? (served.source?.commit as string) : tip;
+    if (!factsRun) {
+      events.emit("detected", { branch: settings.branch, commit: tip, source: why });
+      hooks.planning?.(tip);
+    }
 
-    const head = await loadCommitInput(source.loadDir, tip, settings.branch, caches, settings.branch);
+    const head = await loadCommitInput(source.loadDir, commit, settings.branch, caches, settings.branch);
     lap("load");
     if (!head.evaluation.valid) {
+      if (factsRun) return;
       outcome = "rejected";
       return reject(tip, head.evaluation.diagnostics);
     }
     warnIfSettingsMoved(head.load.config);
     tellConfig(head.load.config.settings);
 
-    const plan = computePlan(await publishedInput(), head.input);
+    // With failover on, nodes lost past the grace period are placed around; old copies stay while
+    // moves and drains finish (core/handoff). The documents depend on the commit and on these
+    // facts, which the plan's failover and handoff notes state.
+    const fo = placeWithFailover(
+      head.load,
+      head.evaluation.desired,
+      { branch: settings.branch, commit },
+      lost.since(),
+      Date.now(),
+      failoverEvaluator,
+    );
+    failoverOn = fo.settings !== null;
+    lost.schedule(fo.nextAt);
+    if (fo.blocked !== null && fo.blocked !== failoverBlocked) {
+      log.warn({ commit }, fo.blocked);
+      events.emit("reconciler-error", { op: "failover", message: fo.blocked });
+    }
+    failoverBlocked = fo.blocked;
+    const over = overlayHandoffs({
+      target: fo.target,
+      config: head.load.config,
+      served,
+      statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
+      lost: lost.names(),
+    });
+    const plan = computePlan(await publishedInput(), {
+      ...head.input,
+      desired: over.docs,
+      failedOver: fo.failedOver.map((l) => l.node),
+    });
+    if (fo.entries.length > 0) plan.failover = fo.entries;
+    if (over.notes.length > 0) plan.handoffs = over.notes;
     lap("plan");
     const summary = summaryLine(plan);
-    events.emit("planned", { branch: settings.branch, commit: tip, summary, ...plan.summary });
+    if (factsRun && !hasChanges(plan)) {
+      // Nothing to publish, but what the served handoffs wait for may read differently now.
+      pendingNotes = over.notes;
+      return;
+    }
+    events.emit("planned", { branch: settings.branch, commit, summary, ...plan.summary });
     if (served.source !== null && !hasChanges(plan)) {
       // Same documents and config (e.g. a README commit): nothing to publish, generation kept.
       setHandled(tip);
@@ -316,22 +391,31 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     }
     const snap: DesiredSnapshot = {
       generation: served.generation + 1,
-      source: { branch: settings.branch, commit: tip, subject: head.subject },
-      docs: carryUnchanged(served.docs, head.evaluation.desired),
+      source:
+        factsRun && served.source
+          ? { ...served.source }
+          : { branch: settings.branch, commit: tip, subject: head.subject },
+      docs: carryUnchanged(served.docs, over.docs),
       tokens: tokensOf(head.load.config),
       plan,
+      handoffs: over.handoffs,
+      ...(fo.entries.length > 0 ? { failover: fo.entries } : {}),
     };
     const parent = served.desiredCommit;
     const writeStarted = performance.now();
-    const message = publishMessage(snap.source, snap.generation, summary);
-    const commit = await writeDesiredCommit(
+    const message = publishMessage(
+      snap.source,
+      snap.generation,
+      generationSummary(served.failover, fo.entries, over.notes, summary),
+    );
+    const desiredCommit = await writeDesiredCommit(
       source.git,
       snap,
       parent ? { commit: parent, docs: served.docs } : null,
       message,
     );
     lap("write");
-    const result = await source.publish(settings.desiredBranch, commit, parent);
+    const result = await source.publish(settings.desiredBranch, desiredCommit, parent);
     lap("publish");
     if (result === "rejected") return lostRace();
     outcome = "published";
@@ -340,11 +424,12 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     setHandled(tip);
     lastRejected = null;
     publishedConfig = head.load.config;
-    const changed = served.replace(snap, commit);
+    const changed = served.replace(snap, desiredCommit);
+    pendingNotes = over.notes;
     const data = {
       branch: settings.branch,
-      commit: tip,
-      desiredCommit: commit,
+      commit,
+      desiredCommit,
       generation: snap.generation,
       summary,
       nodesChanged: changed.length,
@@ -353,7 +438,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
     log.info(data, "published");
     events.emit("published", data);
-    hooks.published?.(tip, summary, affectedBy(plan));
+    for (const n of over.notes) events.emit("handoff", { ...n, generation: snap.generation });
+    hooks.published?.(commit, summary, affectedBy(plan));
   }
 
   /** Another publisher moved the desired branch first: serve its generation, then run again. */
@@ -442,6 +528,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       config: publishedConfig,
       desired: served.docs,
       diagnostics: [],
+      failedOver: served.failover.map((f) => f.node),
     };
   }
 
@@ -529,6 +616,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   return {
     start,
     async stop() {
+      lost.stop();
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
       if (healthTimer) clearInterval(healthTimer);
@@ -551,6 +639,9 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       commit: served.source?.commit ?? null,
       desiredCommit: served.desiredCommit,
       rejected: lastRejected,
+      ...(served.handoffs.length > 0 ? { handoffs: servedNotes(served.handoffs, pendingNotes) } : {}),
+      ...(served.failover.length > 0 ? { failover: [...served.failover] } : {}),
+      ...(failoverBlocked ? { failoverBlocked } : {}),
     }),
     desired: (node) => served.docs.get(node),
     waitForChange: (node, etag, timeoutMs, signal) => served.waitForChange(node, etag, timeoutMs, signal),
@@ -561,7 +652,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       const before = book.statusOf(node);
       // A report is contact too (the HTTP layer has touched already; in-process callers have not).
       contacts.touch(node, Date.now());
-      if (book.report(node, report)) {
+      const changed = book.report(node, report);
+      if (changed) {
         const { phase, appliedCommit, appliedHash, desiredHash } = report;
         events.emit("node-reported", { node, phase, appliedCommit, appliedHash, desiredHash });
         // Each new cause of a failing workload once, with its last output lines.
@@ -569,6 +661,11 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       }
       status?.add(node, report);
       hooks.nodeStatus?.(node, report);
+      // A pending handoff waits for some agent's report (a target healthy, a proxy's routes).
+      if (served.handoffs.length > 0 && changed) {
+        factsDirty = true;
+        loop.trigger({ source: "facts" });
+      }
     },
     nodes: () => {
       const now = Date.now();

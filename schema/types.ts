@@ -443,6 +443,19 @@ export interface Settings {
     recipient: Recipient;
   }[];
   /**
+   * Failover (off by default): the replicas of a node that stays lost (no contact with its agent, see docs/reconciler.md) for longer than graceSeconds are placed on the remaining eligible nodes, start-first, until it returns; then they go back. Without it, only the commit decides placement.
+   */
+  failover?: {
+    /**
+     * true turns failover on; false (or no failover block) leaves placement to the commit alone.
+     */
+    enabled: boolean;
+    /**
+     * How long a node must have been lost before its replicas are placed elsewhere (counted from when it was judged lost).
+     */
+    graceSeconds?: number;
+  };
+  /**
    * The forge hosting the repo, for pull-request plan comments and commit statuses.
    */
   forge?: {
@@ -635,6 +648,23 @@ export interface Route {
    * address:hostPort of every replica of the app
    */
   upstreams: string[];
+  /**
+   * The app's HTTP health check, when it has a path: proxies check every upstream with it and skip those that fail (a node that vanished costs no request). Absent for apps checked by TCP connect.
+   */
+  health?: {
+    /**
+     * HTTP path the proxies GET on every upstream.
+     */
+    path: string;
+    /**
+     * Seconds between two checks of one upstream.
+     */
+    intervalSeconds: number;
+    /**
+     * Seconds a check may take before it counts as failed.
+     */
+    timeoutSeconds: number;
+  };
 }
 /**
  * What one node must run, computed only from a commit of the config repo. Served to the node's agent; `hash` covers workloads, routes and upstreamAddress, not source.
@@ -1091,6 +1121,66 @@ export interface RouteChange {
   changes: FieldChange[];
 }
 /**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "Move".
+ */
+export interface Move {
+  /**
+   * The workload that moves, e.g. web-0.
+   */
+  id: string;
+  /**
+   * Its app.
+   */
+  app: string;
+  /**
+   * The node it leaves.
+   */
+  from: string;
+  /**
+   * The node it goes to.
+   */
+  to: string;
+  /**
+   * start-first: started and healthy on `to` (and routed) before it stops on `from`
+   */
+  order: "start-first" | "stop-first";
+  /**
+   * why it moves, e.g. 'w1 cordoned'
+   */
+  reason: string;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "HandoffNote".
+ */
+export interface HandoffNote {
+  /**
+   * The workload whose old copy is handed off.
+   */
+  id: string;
+  /**
+   * Its app.
+   */
+  app: string;
+  /**
+   * where the old copy runs
+   */
+  node: string;
+  /**
+   * Where it moves to (absent for a drain: scaled down, app removed).
+   */
+  to?: string;
+  /**
+   * What happened to the old copy in this generation; the message says why.
+   */
+  event: "started" | "waiting" | "unrouted" | "completed" | "skipped";
+  /**
+   * In words, with what it waits for.
+   */
+  message: string;
+}
+/**
  * The difference between two desired-state sets (base and head). Text, markdown and JSON are views of this object.
  *
  * This interface was referenced by `AllSchemas`'s JSON-Schema
@@ -1119,6 +1209,31 @@ export interface Plan {
    * Per node: the workloads and routes that change.
    */
   nodes: NodeChange[];
+  /**
+   * workloads that change node, each one step with its order; their create and delete also appear under nodes, and the summary counts each move once, as a change
+   */
+  moves?: Move[];
+  /**
+   * published generations only: what happened to old copies kept during moves and drains, and the facts that decided it
+   */
+  handoffs?: HandoffNote[];
+  /**
+   * published generations only, with failover on: the nodes lost past the grace period, whose replicas this generation places elsewhere
+   */
+  failover?: {
+    /**
+     * The lost node.
+     */
+    node: string;
+    /**
+     * When the liveness watch judged it lost.
+     */
+    lostSince: string;
+    /**
+     * In words, e.g. 'failover: w1 lost since … (grace 30 s): its replicas run on the remaining nodes until it returns'.
+     */
+    message: string;
+  }[];
   /**
    * Counts of what the plan adds, changes and removes.
    */

@@ -10,6 +10,8 @@ export interface CaddyAdmin {
   load(config: object): Promise<void>;
   /** GET /config/: the running config, or null when Caddy has none. */
   current(): Promise<Record<string, unknown> | null>;
+  /** GET /reverse_proxy/upstreams: every upstream Caddy knows, its requests in flight and counted failures. */
+  upstreams(): Promise<{ address: string; numRequests: number; fails: number }[]>;
   /** Resolves once the admin API answers; rejects after timeoutMs saying what was last seen. */
   ready(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -71,6 +73,12 @@ export function createCaddyAdmin(adminUrl: string): CaddyAdmin {
       if (r.status !== 200) throw new Error(`GET ${r.url} → HTTP ${r.status}: ${caddyMessage(r.text)}`);
       const v = JSON.parse(r.text || "null") as unknown;
       return v && typeof v === "object" ? (v as Record<string, unknown>) : null;
+    },
+    async upstreams() {
+      const r = await call("GET", "/reverse_proxy/upstreams");
+      if (r.status !== 200) throw new Error(`GET ${r.url} → HTTP ${r.status}: ${caddyMessage(r.text)}`);
+      const list = JSON.parse(r.text || "[]") as { address: string; num_requests: number; fails: number }[];
+      return list.map((u) => ({ address: u.address, numRequests: u.num_requests, fails: u.fails }));
     },
     async ready(timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -9,7 +9,7 @@
 // - A last catch-all answers 404 (Caddy otherwise answers 200 with an empty body).
 // - admin.listen is always present: a /load without it would move the admin API away.
 import { hashOf } from "../../core/canonical-json.js";
-import type { Route } from "../../schema/index.js";
+import type { Route, Workload } from "../../schema/index.js";
 
 export interface CaddyConfigOptions {
   /** host:port of the admin API, e.g. 127.0.0.1:2019 (must be where the running Caddy listens). */
@@ -31,16 +31,25 @@ export const proxyTuning = {
   /** A failed upstream is skipped this long; shorter than tryDuration so a request outlives it. */
   failDurationMs: 500,
   maxFails: 1,
-  dialTimeoutMs: 2_000,
+  /**
+   * A LAN dial answers in well under a millisecond; a node whose packets vanish never answers.
+   * Short, so a request that picked such a node is sent elsewhere at once instead of stalling.
+   */
+  dialTimeoutMs: 250,
 } as const;
 
 /**
- * How long a start-first replace should wait between "new instance healthy" and "stop the old
- * one": by then every proxy has forgotten failures it counted for the (idle) new slot, so requests
- * move over at once instead of waiting in Caddy's retry loop. Not waiting loses no request either,
- * it only delays some by up to this long.
+ * How long a start-first replace keeps the old instance serving after the new one is healthy, so
+ * every proxy routes to the new slot before the old one stops: an app with a health path is
+ * checked by the proxies every interval (the new slot counts as down until its first passing
+ * check), one without is skipped for failDuration after the refusal of its idle slot. Stopping
+ * sooner loses no request either (it is retried), but makes some wait in Caddy's retry loop.
  */
-export const slotSwitchDrainMs = proxyTuning.failDurationMs;
+export function slotSwitchDrainMs(w: Pick<Workload, "port" | "health">): number {
+  if (w.port === undefined) return 0;
+  if (w.health.path !== undefined) return Math.round(w.health.intervalSeconds * 1000) + 250;
+  return proxyTuning.failDurationMs;
+}
 
 const ms = (n: number): string => `${n}ms`;
 
@@ -78,6 +87,18 @@ function pathMatch(prefix: string): string[] | undefined {
 function proxyRoute(r: Route): object {
   const dials = [...new Set(r.upstreams.flatMap(slotDials))].sort();
   const path = pathMatch(r.path);
+  const health: Record<string, unknown> = {
+    passive: { fail_duration: ms(proxyTuning.failDurationMs), max_fails: proxyTuning.maxFails },
+  };
+  if (r.health) {
+    // The app's own health check, from every proxy to every upstream: a slot or node that fails
+    // it is skipped until it passes again, so requests do not walk into it (idle slots included).
+    health.active = {
+      uri: r.health.path,
+      interval: ms(Math.round(r.health.intervalSeconds * 1000)),
+      timeout: ms(Math.round(r.health.timeoutSeconds * 1000)),
+    };
+  }
   return {
     match: [{ host: [r.host], ...(path ? { path } : {}) }],
     handle: [
@@ -89,10 +110,15 @@ function proxyRoute(r: Route): object {
           try_duration: ms(proxyTuning.tryDurationMs),
           try_interval: ms(proxyTuning.tryIntervalMs),
         },
-        health_checks: {
-          passive: { fail_duration: ms(proxyTuning.failDurationMs), max_fails: proxyTuning.maxFails },
+        health_checks: health,
+        // No pooled connections to upstreams (as nginx by default): a request on a pooled
+        // connection to a node that vanished waits for an answer that never comes, while a
+        // fresh dial fails within dial_timeout and is retried elsewhere.
+        transport: {
+          protocol: "http",
+          dial_timeout: ms(proxyTuning.dialTimeoutMs),
+          keep_alive: { enabled: false },
         },
-        transport: { protocol: "http", dial_timeout: ms(proxyTuning.dialTimeoutMs) },
       },
     ],
     terminal: true,

@@ -282,7 +282,8 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     specCommits: state.specCommits,
     running: state.running,
     restarting: [...state.restarting.values()],
-    pending: state.pending,
+    // An old instance draining after a start-first replace still answers: not applied yet.
+    pending: state.pending || state.retiring.size > 0,
     ingress: ing
       ? { hash: ing.hash, applied: state.ingressRunning === ing.hash, lastError: state.ingressError }
       : null,

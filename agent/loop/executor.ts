@@ -29,7 +29,7 @@ export interface ExecutorDeps {
   /** Aborted when the agent stops. */
   signal: AbortSignal;
   /** After a start-first replace, how long the old instance keeps running (0: stopped at once). */
-  drainMs: number;
+  drainMs: (w: Workload) => number;
   /** The last output lines of an instance, sanitised and redacted for its workload. */
   excerpt: (i: Instance & { runtime: Workload["runtime"] }, w: Workload) => Promise<string[]>;
   now: () => number;
@@ -245,17 +245,18 @@ export function createExecutor(
       case "remove":
         await stop(action.instance);
         return { ok: true, detail: `stopped ${action.instance.name}`, healthy: [] };
-      case "routes":
+      case "routes": {
         if (!deps.ingress)
           return {
             ok: false,
             error: "ingress is not managed on this node (no --caddy-admin)",
             fact: { kind: "agent", detail: "ingress is not managed on this node (no --caddy-admin)" },
           };
-        await withDeadline("loading the Caddy config", deps.deadlines.routesMs, deps.signal, () =>
+        const how = await withDeadline("loading the Caddy config", deps.deadlines.routesMs, deps.signal, () =>
           (deps.ingress as Ingress).load(action.config, action.hash),
         );
-        return { ok: true, detail: `Caddy runs config ${action.hash}`, healthy: [] };
+        return { ok: true, detail: `Caddy runs config ${action.hash} (${how})`, healthy: [] };
+      }
       case "create":
       case "start": {
         if (action.kind === "start") await stop(action.instance);
@@ -307,14 +308,15 @@ export function createExecutor(
           };
         }
         const healthy = [{ ref: r.instance.ref, detail: r.detail }];
-        // Proxies may still count the new slot as failed from when it was idle: keep the old one a
-        // moment so no request waits in a proxy's retry loop (see slotSwitchDrainMs).
-        if (deps.drainMs > 0 && old.state !== "exited") {
+        // Proxies count the new slot as down until their next check of it: keep the old one until
+        // then so no request waits in a proxy's retry loop (see slotSwitchDrainMs).
+        const drainMs = deps.drainMs(w);
+        if (drainMs > 0 && old.state !== "exited") {
           return {
             ok: true,
             detail: r.detail,
             healthy,
-            retire: { name: old.name, until: deps.now() + deps.drainMs },
+            retire: { name: old.name, until: deps.now() + drainMs },
           };
         }
         await stop(old);

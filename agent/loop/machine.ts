@@ -84,6 +84,7 @@ export function createMachine(
     !processing &&
     pendingTrigger === null &&
     !state.pending &&
+    state.retiring.size === 0 &&
     (state.doc ? state.lastPassHash === state.doc.hash : polled);
   const notifyIdle = () => {
     if (!isIdle()) return;

@@ -88,7 +88,7 @@ export function settleBackoff(ctx: LoopContext): void {
 export function markAppliedIfComplete(ctx: LoopContext): void {
   const { state, deps } = ctx;
   const doc = state.doc;
-  if (!doc || state.pending || state.applied?.hash === doc.hash) return;
+  if (!doc || state.pending || state.retiring.size > 0 || state.applied?.hash === doc.hash) return;
   if (currentStatus(ctx, { problems: [] }).phase !== "converged") return;
   state.applied = { hash: doc.hash, commit: doc.source.commit };
   deps.store.saveApplied(state.applied);

@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import git from "isomorphic-git";
 import { oneLine } from "../../core/escape.js";
+import { moveText } from "../../core/plan/index.js";
 import { findGitdir, loadWorktree } from "../../reconciler/repo/load.js";
 import type { Plan } from "../../schema/index.js";
 import { branchTip, gitArgs, readJsonFile } from "../branch-files.js";
@@ -16,6 +17,8 @@ export interface Generation {
   time: string;
   source: { branch: string; commit: string; subject: string } | null;
   summary: Plan["summary"] | null;
+  /** The generation's moves and handoff notes, one line each. */
+  notes: string[];
   message: string;
 }
 
@@ -52,6 +55,7 @@ export function register(program: Command): void {
           `${paint("bold", `#${n}`.padEnd(6))} ${paint("dim", gen.time)}  ${paint("cyan", src)}  ${plan}` +
             `${gen.source?.subject ? paint("dim", `  ${oneLine(gen.source.subject)}`) : ""}\n`,
         );
+        for (const note of gen.notes) process.stdout.write(`       ${paint("yellow", oneLine(note))}\n`);
       }
     });
 }
@@ -75,8 +79,26 @@ export async function readHistory(repo: string, limit: number): Promise<Generati
         time: new Date(c.commit.committer.timestamp * 1000).toISOString(),
         source: meta?.source ?? null,
         summary: plan?.summary ?? null,
+        notes: [
+          // What moved a generation on when no commit did (failover over, a handoff step) leads
+          // its commit subject: `Publish main@abc: <that>; Plan: …`.
+          ...leadOf(c.commit.message, plan),
+          ...(plan?.failover ?? []).map((f) => f.message),
+          ...(plan?.moves ?? []).map(moveText),
+          ...(plan?.handoffs ?? []).map((h) => h.message),
+        ],
         message: c.commit.message.split("\n")[0] ?? "",
       };
     }),
   );
+}
+
+/** The reason berth put before the plan summary in a generation's subject, unless the plan says it already. */
+function leadOf(message: string, plan: Plan | null): string[] {
+  const lead = /^Publish \S+: (.*); Plan: /.exec(message.split("\n")[0] ?? "")?.[1];
+  if (!lead) return [];
+  const said = [...(plan?.failover ?? []), ...(plan?.handoffs ?? [])].some((n) =>
+    n.message.startsWith(lead.replace(/ \(\+\d+ more\)$/, "")),
+  );
+  return said ? [] : [lead];
 }

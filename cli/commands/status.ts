@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { request } from "undici";
+import { type Handoff, pendingNote } from "../../core/handoff/index.js";
 import {
   anyNotAlive,
   type DesiredView,
@@ -149,12 +150,17 @@ export async function collect(repo: string, opts: StatusOptions): Promise<Status
     }
   }
   if (desiredTip) {
-    const meta = await readJsonFile<{ generation: number; source: { commit: string } }>(
-      repo,
-      desiredTip,
-      "meta.json",
-    );
-    if (meta) published = { generation: meta.generation, commit: meta.source.commit };
+    const meta = await readJsonFile<{
+      generation: number;
+      source: { commit: string };
+      handoffs?: Handoff[];
+      failover?: NonNullable<PublishedSummary["failover"]>;
+    }>(repo, desiredTip, "meta.json");
+    if (meta) {
+      published = { generation: meta.generation, commit: meta.source.commit };
+      if (meta.handoffs?.length) published.handoffs = meta.handoffs.map(pendingNote);
+      if (meta.failover?.length) published.failover = meta.failover;
+    }
   }
   if (published?.commit) published.ahead = await aheadOf(repo, settings.branch, published.commit);
   return summarise(

@@ -270,7 +270,7 @@ export class DesiredBuilder {
         const upstreams = app
           ? app.placement.nodes.map((n, r) => upstreamOf(nodes[n]!.address, app.hostPorts[r]!))
           : [];
-        const route = routeOf(domain, upstreams);
+        const route = routeOf(domain, upstreams, app?.spec);
         const text = canonicalJson(route);
         // Same content keeps the same object, so unchanged proxies are recognised by identity.
         hit =

@@ -3,12 +3,14 @@
 import type { DesiredState, Diagnostic, Plan, Side } from "../../schema/index.js";
 import type { AppSpec, Config, DomainSpec, NodeSpec, SecretsSpec } from "../config/model.js";
 import { workloadIdsOf } from "../desired/index.js";
+import { movesOf } from "./moves.js";
 import { nodeChanges } from "./nodes.js";
 import type { ReasonContext } from "./reasons.js";
 import { resourceChanges } from "./resources.js";
 import { summarize } from "./summary.js";
 
 export { isSensitiveField, SENSITIVE } from "./fields.js";
+export { isMoveStep, moveKeys, moveText } from "./moves.js";
 export { domainName } from "./resources.js";
 export { hasChanges, summaryLine } from "./summary.js";
 
@@ -19,6 +21,8 @@ export interface PlanInput {
   /** Desired documents by node (empty for the empty state or an invalid config). */
   desired: ReadonlyMap<string, DesiredState>;
   diagnostics: Diagnostic[];
+  /** Nodes whose replicas failover placed elsewhere in this state (core/handoff/failover.ts). */
+  failedOver?: readonly string[];
 }
 
 const EMPTY_SIDE: Side = { ref: null, commit: null };
@@ -38,11 +42,14 @@ export function computePlan(base: PlanInput | null, head: PlanInput): Plan {
       errors: head.diagnostics,
       resources: [],
       nodes: [],
+      moves: [],
       summary: { add: 0, change: 0, remove: 0 },
     };
   }
   const baseConfig = base?.config ?? null;
-  const nodes = nodeChanges(base?.desired ?? new Map(), head.desired, reasonContext(baseConfig, base, head));
+  const ctx = reasonContext(baseConfig, base, head);
+  const nodes = nodeChanges(base?.desired ?? new Map(), head.desired, ctx);
+  const moves = movesOf(nodes, head.desired, ctx);
   return {
     formatVersion: 1,
     base: baseSide,
@@ -51,7 +58,8 @@ export function computePlan(base: PlanInput | null, head: PlanInput): Plan {
     errors: [],
     resources: resourceChanges(baseConfig, head.config),
     nodes,
-    summary: summarize(nodes),
+    moves,
+    summary: summarize(nodes, moves),
   };
 }
 
@@ -77,9 +85,15 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
     lazy(() => new Map<string, SecretsSpec>((c?.secrets ?? []).map((e) => [e.spec.app, e.spec])));
   const location = (desired: ReadonlyMap<string, DesiredState> | undefined) =>
     lazy(() => {
-      const index = new Map<string, string>();
+      const index = new Map<string, string[]>();
       // Ids only: the workloads of nodes that did not change need not be made (desired/content.ts).
-      for (const [node, doc] of desired ?? []) for (const id of workloadIdsOf(doc)) index.set(id, node);
+      for (const [node, doc] of [...(desired ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        for (const id of workloadIdsOf(doc)) {
+          const at = index.get(id);
+          if (at) at.push(node);
+          else index.set(id, [node]);
+        }
+      }
       return index;
     });
   return {
@@ -93,5 +107,7 @@ function reasonContext(baseConfig: Config | null, base: PlanInput | null, head: 
     headSecrets: secrets(head.config),
     baseLocation: location(base?.desired),
     headLocation: location(head.desired),
+    baseFailedOver: lazy(() => new Set(base?.failedOver ?? [])),
+    headFailedOver: lazy(() => new Set(head.failedOver ?? [])),
   };
 }

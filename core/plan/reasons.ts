@@ -16,9 +16,15 @@ export interface ReasonContext {
   /** Secrets documents by app. */
   baseSecrets(): ReadonlyMap<string, SecretsSpec>;
   headSecrets(): ReadonlyMap<string, SecretsSpec>;
-  /** Node of each workload id in the base / head documents. */
-  baseLocation(): ReadonlyMap<string, string>;
-  headLocation(): ReadonlyMap<string, string>;
+  /**
+   * Nodes of each workload id in the base / head documents, in name order: usually one, two
+   * while an old copy is kept during a move (core/handoff).
+   */
+  baseLocation(): ReadonlyMap<string, readonly string[]>;
+  headLocation(): ReadonlyMap<string, readonly string[]>;
+  /** Nodes whose replicas failover placed elsewhere in the base / head state. */
+  baseFailedOver(): ReadonlySet<string>;
+  headFailedOver(): ReadonlySet<string>;
 }
 
 const MAX_PARTS = 3;
@@ -49,8 +55,10 @@ function isShort(v: unknown): boolean {
   );
 }
 
-/** Why a node's copy of `nodeName` moved a workload away from or onto it. */
-function moveCause(from: string, to: string, app: string, ctx: ReasonContext): string {
+/** Why a workload of `app` moved from node `from` to node `to`. */
+export function moveCause(from: string, to: string, app: string, ctx: ReasonContext): string {
+  if (ctx.headFailedOver().has(from)) return `${from} lost, failover`;
+  if (ctx.baseFailedOver().has(to) && !ctx.headFailedOver().has(to)) return `${to} back, failover over`;
   const fromHead = ctx.headNodes().get(from);
   if (!fromHead) return `${from} removed`;
   const fromBase = ctx.baseNodes().get(from);
@@ -76,8 +84,11 @@ export function createReason(
   node: string,
   ctx: ReasonContext,
 ): string {
-  const from = ctx.baseLocation().get(id);
-  if (from !== undefined && from !== node) return `moved from ${from} (${moveCause(from, node, app, ctx)})`;
+  const from = ctx
+    .baseLocation()
+    .get(id)
+    ?.find((n) => n !== node);
+  if (from !== undefined) return `moved from ${from} (${moveCause(from, node, app, ctx)})`;
   const before = ctx.baseApps().get(app);
   if (!before) return "new app";
   const after = ctx.headApps().get(app);
@@ -92,8 +103,11 @@ export function deleteReason(
   node: string,
   ctx: ReasonContext,
 ): string {
-  const to = ctx.headLocation().get(id);
-  if (to !== undefined && to !== node) return `moved to ${to} (${moveCause(node, to, app, ctx)})`;
+  const to = ctx
+    .headLocation()
+    .get(id)
+    ?.find((n) => n !== node);
+  if (to !== undefined) return `moved to ${to} (${moveCause(node, to, app, ctx)})`;
   const after = ctx.headApps().get(app);
   if (!after) return "app removed";
   const before = ctx.baseApps().get(app);
@@ -130,7 +144,16 @@ export function routeUpdateReason(
   const a = ctx.baseDomains().get(key)?.app;
   const b = ctx.headDomains().get(key)?.app;
   if (a !== undefined && b !== undefined && a !== b) parts.push(`app ${a} → ${b}`);
-  for (const c of changes) if (c.field !== "upstreams") parts.push(describe(c));
+  const health = changes.filter((c) => c.field.startsWith("health."));
+  for (const c of changes)
+    if (c.field !== "upstreams" && !c.field.startsWith("health.")) parts.push(describe(c));
+  // The route's copy of the app's health check is one thing to a reader, however many fields moved.
+  if (health.length > 0) {
+    const all = (side: "before" | "after") => health.every((c) => c[side] === undefined);
+    parts.push(
+      all("before") ? "health check added" : all("after") ? "health check removed" : "health check changed",
+    );
+  }
   if (added > 0 || removed > 0) {
     const bits = [];
     if (added > 0) bits.push(`${added} added`);

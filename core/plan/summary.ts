@@ -1,12 +1,21 @@
-// Plan counts (SPEC §3): of workloads and routes, per node; a replace counts as one change. Pure.
-import type { NodeChange, Plan } from "../../schema/index.js";
+// Plan counts (SPEC §3): of workloads and routes, per node; a replace counts as one change, and
+// so does a move (its create and delete are not counted apart). Pure.
+import type { Move, NodeChange, Plan } from "../../schema/index.js";
+import { isMoveStep, moveKeys } from "./moves.js";
 
-export function summarize(nodes: readonly NodeChange[]): Plan["summary"] {
+export function summarize(nodes: readonly NodeChange[], moves: readonly Move[] = []): Plan["summary"] {
   let add = 0;
-  let change = 0;
+  let change = moves.length;
   let remove = 0;
+  const keys = moveKeys(moves);
   for (const n of nodes) {
-    for (const c of [...n.workloads, ...n.routes]) {
+    for (const w of n.workloads) {
+      if (isMoveStep(keys, n.node, w)) continue;
+      if (w.action === "create") add++;
+      else if (w.action === "delete") remove++;
+      else change++;
+    }
+    for (const c of n.routes) {
       if (c.action === "create") add++;
       else if (c.action === "delete") remove++;
       else change++;

@@ -101,6 +101,11 @@ export interface PublishedSummary {
   generation: number;
   commit: string | null;
   rejected?: { commit: string; at: string; errors: number; diagnostics: Diagnostic[] } | null;
+  /** Old copies kept while moves and drains finish, each with what it waits for. */
+  handoffs?: { id: string; node: string; to?: string; message: string }[];
+  /** With failover on: lost nodes whose replicas run elsewhere, and why failover is blocked. */
+  failover?: { node: string; lostSince: string; message: string }[];
+  failoverBlocked?: string;
   /** The reconciler's own health (live API only): degraded while a stall has lasted too long. */
   health?: { status: "ok" | "degraded"; problems: { problem: string; message: string; since: string }[] };
   /** Read from the repo: the tracked branch's tip when it is not the published commit. */

@@ -22,6 +22,29 @@ function ordered(plan: Plan): Plan {
     })),
     resources: plan.resources.map(resource),
     nodes: plan.nodes.map(node),
+    moves: (plan.moves ?? []).map((m) => ({
+      id: m.id,
+      app: m.app,
+      from: m.from,
+      to: m.to,
+      order: m.order,
+      reason: m.reason,
+    })),
+    ...(plan.failover
+      ? { failover: plan.failover.map((f) => ({ node: f.node, lostSince: f.lostSince, message: f.message })) }
+      : {}),
+    ...(plan.handoffs
+      ? {
+          handoffs: plan.handoffs.map((h) => ({
+            id: h.id,
+            app: h.app,
+            node: h.node,
+            ...(h.to !== undefined ? { to: h.to } : {}),
+            event: h.event,
+            message: h.message,
+          })),
+        }
+      : {}),
     summary: { add: plan.summary.add, change: plan.summary.change, remove: plan.summary.remove },
   };
 }

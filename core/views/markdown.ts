@@ -5,7 +5,7 @@
 // left out. Pure.
 import type { FieldChange, NodeChange, Plan, ResourceChange } from "../../schema/index.js";
 import { oneLine } from "../escape.js";
-import { summaryLine } from "../plan/index.js";
+import { isMoveStep, moveKeys, moveText, summaryLine } from "../plan/index.js";
 import { emptyNote, fieldSymbol, formatFieldChange, plural, sideLabel, symbols } from "./format.js";
 import { type Block, type Fit, fitBlock, fitGroups, renderBlock } from "./markdown-fit.js";
 
@@ -37,20 +37,24 @@ interface Parts {
   head: string;
   table: Block | null;
   config: Block | null;
+  /** Moves and the handoff notes of a published generation. */
+  moves: Block | null;
   nodes: Block[];
   errors: Block | null;
 }
 
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const max = opts.maxLength ?? DEFAULT_MAX;
+  const keys = moveKeys(plan.moves);
   const p: Parts = {
     head: headText(plan),
-    table: plan.valid && plan.nodes.length > 0 ? tableBlock(plan.nodes) : null,
+    table: plan.valid && plan.nodes.length > 0 ? tableBlock(plan.nodes, keys) : null,
     config: plan.valid && plan.resources.length > 0 ? resourcesBlock(plan.resources) : null,
-    nodes: plan.valid ? plan.nodes.map(nodeBlock) : [],
+    moves: plan.valid ? movesBlock(plan) : null,
+    nodes: plan.valid ? plan.nodes.map((n) => nodeBlock(n, keys)) : [],
     errors: plan.valid ? null : errorsBlock(plan, opts.fileUrl),
   };
-  const blocks = [p.table, p.config, ...p.nodes, p.errors].filter((b) => b !== null);
+  const blocks = [p.table, p.config, p.moves, ...p.nodes, p.errors].filter((b) => b !== null);
   const full = p.head + blocks.map((b) => renderBlock(b, b.items.length)).join("");
   if (full.length <= max) return full;
 
@@ -58,7 +62,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   // fits; then try again reserving only what the note turned out to need.
   const worst: Omitted = {
     errors: p.errors?.items.length ?? 0,
-    configChanges: p.config?.items.length ?? 0,
+    configChanges: (p.config?.items.length ?? 0) + (p.moves?.items.length ?? 0),
     nodeChanges: p.nodes.reduce((n, b) => n + b.items.length, 0),
     cutNodeSections: p.nodes.length,
     nodeSections: p.nodes.length,
@@ -83,22 +87,31 @@ function layout(p: Parts, room: number): { body: string; omitted: Omitted } {
   const budget = room - p.head.length - 1;
   const tableFit = p.table && budget >= 0 ? fitBlock(p.table, budget) : null;
   const rest = budget - (tableFit?.text.length ?? 0);
-  const groups = p.errors ? [[p.errors]] : [p.config ? [p.config] : [], p.nodes];
+  const top = [p.config, p.moves].filter((b) => b !== null);
+  const groups = p.errors ? [[p.errors]] : [top, p.nodes];
   const [first = [], second = []] = fitGroups(groups, rest);
   const errorFit = p.errors ? (first[0] ?? null) : null;
   const configFit = p.config ? (first[0] ?? null) : null;
+  const movesFit = p.moves ? (first[p.config ? 1 : 0] ?? null) : null;
   const nodeFits = p.errors ? [] : second;
   const nodeLeft = (f: Fit, i: number) => (f.shown > 0 ? p.nodes[i]!.items.length - f.shown : 0);
   const omitted: Omitted = {
     errors: left(p.errors, errorFit),
-    configChanges: left(p.config, configFit),
+    configChanges: left(p.config, configFit) + left(p.moves, movesFit),
     nodeChanges: nodeFits.reduce((n, f, i) => n + nodeLeft(f, i), 0),
     cutNodeSections: nodeFits.filter((f, i) => nodeLeft(f, i) > 0).length,
     nodeSections: nodeFits.filter((f) => f.text === "").length,
     tableRows: left(p.table, tableFit),
     table: p.table !== null && (tableFit?.text ?? "") === "",
   };
-  const texts = [p.head, tableFit?.text, configFit?.text, ...nodeFits.map((f) => f.text), errorFit?.text];
+  const texts = [
+    p.head,
+    tableFit?.text,
+    configFit?.text,
+    movesFit?.text,
+    ...nodeFits.map((f) => f.text),
+    errorFit?.text,
+  ];
   return { body: texts.join(""), omitted };
 }
 
@@ -113,11 +126,13 @@ function headText(plan: Plan): string {
   return `${lines.join("\n")}\n\n`;
 }
 
-function tableBlock(nodes: readonly NodeChange[]): Block {
+function tableBlock(nodes: readonly NodeChange[], keys: ReadonlySet<string>): Block {
   const rows = nodes.slice(0, TABLE_ROWS).map((n) => {
-    const c = counts(n);
+    const c = counts(n, keys);
     const items = [
-      ...n.workloads.map((w) => `${symbols[w.action]} ${oneLine(w.id)}`),
+      ...n.workloads.map((w) =>
+        isMoveStep(keys, n.node, w) ? `-> ${oneLine(w.id)}` : `${symbols[w.action]} ${oneLine(w.id)}`,
+      ),
       ...n.routes.map((r) => `${symbols[r.action]} ${oneLine(`${r.host}${r.path}`)}`),
     ];
     const shown = items.slice(0, CELL_ITEMS).map(cellCode);
@@ -138,10 +153,12 @@ function tableBlock(nodes: readonly NodeChange[]): Block {
   };
 }
 
-function counts(n: NodeChange): { add: number; change: number; remove: number } {
+/** A node's counts; a move step counts as a change (the summary counts the whole move once). */
+function counts(n: NodeChange, keys: ReadonlySet<string>): { add: number; change: number; remove: number } {
   const c = { add: 0, change: 0, remove: 0 };
   for (const x of [...n.workloads, ...n.routes]) {
-    if (x.action === "create") c.add++;
+    if ("id" in x && isMoveStep(keys, n.node, x)) c.change++;
+    else if (x.action === "create") c.add++;
     else if (x.action === "delete") c.remove++;
     else c.change++;
   }
@@ -171,10 +188,30 @@ function resourcesBlock(resources: readonly ResourceChange[]): Block {
   return details(`Config changes: ${what}`, items, "more config change");
 }
 
-function nodeBlock(n: NodeChange): Block {
-  const c = counts(n);
+/** The moves, one line each with their order, and the handoff notes of a published generation. */
+function movesBlock(plan: Plan): Block | null {
+  const moves = plan.moves ?? [];
+  const notes = plan.handoffs ?? [];
+  if (moves.length === 0 && notes.length === 0) return null;
+  const items = [
+    ...moves.map((m) => lines([`-> ${oneLine(moveText(m))}`])),
+    ...notes.map((h) => lines([`   ${oneLine(h.message)}`])),
+  ];
+  const what = [
+    moves.length ? plural(moves.length, "move") : "",
+    notes.length ? plural(notes.length, "handoff note") : "",
+  ];
+  return details(`Moves: ${what.filter(Boolean).join(", ")}`, items, "more move or note");
+}
+
+function nodeBlock(n: NodeChange, keys: ReadonlySet<string>): Block {
+  const c = counts(n, keys);
   const items: string[] = [];
   for (const w of n.workloads) {
+    if (isMoveStep(keys, n.node, w)) {
+      items.push(lines([`-> workload ${oneLine(w.id)}  part of a move (see Moves)`]));
+      continue;
+    }
     const fields = w.action === "replace" ? fieldLines(w.changes) : [];
     items.push(lines([`${symbols[w.action]} workload ${oneLine(w.id)}  ${oneLine(w.reason)}`, ...fields]));
   }

@@ -2,7 +2,7 @@
 // used, config changes grouped by kind, then changes per node, then the summary line. Pure.
 import type { Action, FieldChange, Plan, ResourceChange } from "../../schema/index.js";
 import { oneLine } from "../escape.js";
-import { summaryLine } from "../plan/index.js";
+import { isMoveStep, moveKeys, moveText, summaryLine } from "../plan/index.js";
 import {
   actionsUsed,
   emptyNote,
@@ -22,6 +22,9 @@ const groups: { kind: ResourceChange["kind"]; title: string; noun: string }[] = 
   { kind: "Secrets", title: "Secrets (by app)", noun: "secrets" },
 ];
 
+/** The symbol of a move (one step: a workload leaves one node for another). */
+const MOVE = "->";
+
 export function renderText(plan: Plan, opts: { color: boolean }): string {
   const p = painter(opts.color);
   const out: string[] = [`berth plan: ${sideLabel(plan.base)} → ${sideLabel(plan.head)}`, ""];
@@ -33,13 +36,19 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
     return `${out.join("\n")}\n`;
   }
 
+  const moves = plan.moves ?? [];
+  const keys = moveKeys(moves);
   const used = actionsUsed([
     ...plan.resources.map((r) => r.action),
-    ...plan.nodes.flatMap((n) => [...n.workloads.map((w) => w.action), ...n.routes.map((r) => r.action)]),
+    ...plan.nodes.flatMap((n) => [
+      ...n.workloads.filter((w) => !isMoveStep(keys, n.node, w)).map((w) => w.action),
+      ...n.routes.map((r) => r.action),
+    ]),
   ]);
-  if (used.length > 0) {
+  if (used.length > 0 || moves.length > 0) {
     out.push("Symbols used:");
     for (const a of used) out.push(`${sym(p, a)} ${legendWords[a]}`);
+    if (moves.length > 0) out.push(`${p("yellow", MOVE.padStart(3))} move to another node, in one step`);
     out.push("");
   }
 
@@ -55,16 +64,34 @@ export function renderText(plan: Plan, opts: { color: boolean }): string {
     out.push("");
   }
 
+  if (plan.failover?.length) {
+    out.push(p("bold", "Failover:"));
+    for (const f of plan.failover) out.push(`    ${oneLine(f.message)}`);
+    out.push("");
+  }
+  if (moves.length > 0) {
+    out.push(p("bold", "Moves:"));
+    for (const m of moves) out.push(`${p("yellow", MOVE.padStart(3))} ${oneLine(moveText(m))}`);
+    out.push("");
+  }
+  if (plan.handoffs?.length) {
+    out.push(p("bold", "Handoffs:"));
+    for (const h of plan.handoffs) out.push(`    ${oneLine(h.message)}`);
+    out.push("");
+  }
+
   for (const n of plan.nodes) {
+    const workloads = n.workloads.filter((w) => !isMoveStep(keys, n.node, w));
     const header = n.hashBefore == null ? " (new node)" : n.hashAfter == null ? " (node removed)" : "";
     out.push(p("bold", `Node ${n.node}${header}:`));
-    if (n.workloads.length === 0 && n.routes.length === 0) out.push(p("dim", `    (${emptyNote(n)})`));
+    if (workloads.length === 0 && n.routes.length === 0)
+      out.push(p("dim", `    (${workloads.length < n.workloads.length ? "see Moves" : emptyNote(n)})`));
     const width = Math.max(
       0,
-      ...n.workloads.map((w) => `workload ${w.id}`.length),
+      ...workloads.map((w) => `workload ${w.id}`.length),
       ...n.routes.map((r) => `route ${r.host}${r.path}`.length),
     );
-    for (const w of n.workloads) {
+    for (const w of workloads) {
       out.push(
         `${sym(p, w.action)} ${`workload ${oneLine(w.id)}`.padEnd(width)}  ${p("dim", oneLine(w.reason))}`,
       );

@@ -4,6 +4,7 @@
 // generation number, the source commit and each node's token hash). Turns a snapshot into files
 // and files back into a snapshot. Pure: no git, no fs.
 import type { Config } from "../../core/config/model.js";
+import type { Handoff } from "../../core/handoff/index.js";
 import type { DesiredState, Plan } from "../../schema/index.js";
 import { validateDesired } from "../../schema/index.js";
 
@@ -25,6 +26,16 @@ export interface DesiredSnapshot {
   /** SHA-256 hex of each node's agent token, as the config of `source` had it. */
   tokens: Map<string, string>;
   plan: Plan | null;
+  /** Old copies this generation keeps while moves and drains finish (core/handoff). */
+  handoffs: Handoff[];
+  /** With failover on: the lost nodes whose replicas this generation places elsewhere. */
+  failover?: FailoverEntry[];
+}
+
+export interface FailoverEntry {
+  node: string;
+  lostSince: string;
+  message: string;
 }
 
 interface MetaFile {
@@ -32,6 +43,10 @@ interface MetaFile {
   generation: number;
   source: SourceRef;
   nodes: Record<string, { hash: string; tokenSha256?: string }>;
+  /** Present while some are under way: what the next generation waits for. */
+  handoffs?: Handoff[];
+  /** Present while failover places some lost nodes' replicas elsewhere. */
+  failover?: FailoverEntry[];
 }
 
 /**
@@ -54,7 +69,14 @@ export function desiredFiles(
   for (const name of previous?.keys() ?? []) if (!snap.docs.has(name)) files.set(nodePath(name), null);
   // Nodes without a document (none today) still need their token for the API.
   for (const [name, token] of snap.tokens) nodes[name] ??= { hash: "", tokenSha256: token };
-  const meta: MetaFile = { formatVersion: 1, generation: snap.generation, source: snap.source, nodes };
+  const meta: MetaFile = {
+    formatVersion: 1,
+    generation: snap.generation,
+    source: snap.source,
+    nodes,
+    ...(snap.handoffs.length > 0 ? { handoffs: snap.handoffs } : {}),
+    ...(snap.failover?.length ? { failover: snap.failover } : {}),
+  };
   files.set(META_FILE, `${JSON.stringify(meta, null, 2)}\n`);
   files.set(PLAN_FILE, snap.plan ? renderPlan(snap.plan) : null);
   return files;
@@ -118,8 +140,20 @@ export function parseDesiredFiles(files: ReadonlyMap<string, Uint8Array>): Parse
   }
   const planBytes = files.get(PLAN_FILE);
   const plan = planBytes ? ((parseJson(planBytes, PLAN_FILE, problems) as Plan | undefined) ?? null) : null;
+  const handoffs = (Array.isArray(meta.handoffs) ? meta.handoffs : []).filter((h) => {
+    if (isHandoff(h)) return true;
+    problems.push(`${META_FILE}: a handoff that is not {id, app, node, to?, phase} was ignored`);
+    return false;
+  });
   return {
-    snapshot: { generation: meta.generation, source: meta.source, docs: sorted(docs), tokens, plan },
+    snapshot: {
+      generation: meta.generation,
+      source: meta.source,
+      docs: sorted(docs),
+      tokens,
+      plan,
+      handoffs,
+    },
     problems,
   };
 }
@@ -150,6 +184,17 @@ function parseJson(bytes: Uint8Array, path: string, problems: string[]): unknown
     problems.push(`${path}: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+function isHandoff(h: unknown): h is Handoff {
+  const v = h as Partial<Handoff> | undefined;
+  return (
+    typeof v?.id === "string" &&
+    typeof v.app === "string" &&
+    typeof v.node === "string" &&
+    (v.to === undefined || typeof v.to === "string") &&
+    (v.phase === "starting" || v.phase === "draining" || v.phase === "held")
+  );
 }
 
 function isSource(s: unknown): s is SourceRef {

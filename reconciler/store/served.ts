@@ -1,8 +1,9 @@
 // The desired state the API serves, in memory: the current generation's documents and token
 // hashes, plus the long-poll waiters woken when a node's document hash changes. Replaced as a
 // whole on every publish or adoption. No I/O.
+import type { Handoff } from "../../core/handoff/index.js";
 import type { DesiredState } from "../../schema/index.js";
-import type { DesiredSnapshot, SourceRef } from "./desired-layout.js";
+import type { DesiredSnapshot, FailoverEntry, SourceRef } from "./desired-layout.js";
 
 /** Earlier hashes remembered per node. */
 const keptHashes = 8;
@@ -18,6 +19,10 @@ export class ServedState {
   desiredCommit: string | null = null;
   docs: ReadonlyMap<string, DesiredState> = new Map();
   tokens: ReadonlyMap<string, string> = new Map();
+  /** Old copies the served generation keeps while moves and drains finish. */
+  handoffs: readonly Handoff[] = [];
+  /** With failover on: the lost nodes whose replicas the served generation places elsewhere. */
+  failover: readonly FailoverEntry[] = [];
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Each node's recent earlier document hashes (newest last): an agent holding one is behind. */
   private readonly earlier = new Map<string, string[]>();
@@ -30,6 +35,8 @@ export class ServedState {
     this.desiredCommit = desiredCommit;
     this.docs = snap.docs;
     this.tokens = snap.tokens;
+    this.handoffs = snap.handoffs;
+    this.failover = snap.failover ?? [];
     const changed: string[] = [];
     for (const node of new Set([...before.keys(), ...snap.docs.keys()])) {
       if (before.get(node)?.hash !== snap.docs.get(node)?.hash) changed.push(node);

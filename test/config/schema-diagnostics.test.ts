@@ -36,6 +36,17 @@ const cases: Case[] = [
     errors: ["apps/web.yaml:5:11: replicas must be >= 0 [schema]"],
   },
   {
+    name: "failover in berth.yaml: a value of the wrong type and a grace below 0",
+    files: {
+      ...BASE,
+      "berth.yaml": "kind: Settings\nfailover:\n  enabled: yes please\n  graceSeconds: -5\n",
+    },
+    errors: [
+      `berth.yaml:3:12: failover.enabled must be true or false, not the string "yes please" [schema]`,
+      "berth.yaml:4:17: failover.graceSeconds must be >= 0 [schema]",
+    ],
+  },
+  {
     name: "name that is not a DNS label",
     files: { ...BASE, "apps/web.yaml": "kind: App\nname: Web\nimage: nginx\nport: 8080\n" },
     errors: [

@@ -1,5 +1,6 @@
 // The reconciler host is a node that can die too: two real `berth serve` processes in remote mode
-// on one git remote (the test's git smart-HTTP server), one `berth agent` given both URLs. The
+// on one git remote (the test's git smart-HTTP server), one `berth agent` given both URLs — or
+// one URL, a real Caddy in front of both (docs/reconciler.md, "Several reconcilers"). The
 // reconciler it uses is killed -9: the agent moves to the other, keeps its workload (same pid:
 // the same document has the same hash there, so nothing restarts) and applies the next commit,
 // published by the survivor.
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { type BerthProcess, spawnBerth } from "../helpers/berth-process.js";
+import { startTestCaddy } from "../helpers/caddy.js";
 import { startGitHttpServer } from "../helpers/git-http-server.js";
 import { makeTempDir, runGit, useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
@@ -16,6 +18,7 @@ import { sha256 } from "../reconciler/helpers.js";
 import { randomPortBase, waitFor } from "./helpers.js";
 
 const ok = requireTool("git");
+const hasCaddy = ok && requireTool("caddy", ["version"]);
 const app = fileURLToPath(new URL("../fixtures/apps/app.mjs", import.meta.url));
 const TOKEN = "w1-agent-token-for-the-failover-test";
 
@@ -49,7 +52,14 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
     for (const c of closers.splice(0)) await c();
   });
 
-  async function cluster(intervals: { a: string; b: string }) {
+  /**
+   * Two reconcilers and an agent. `front` puts something in front of both and returns the one
+   * URL the agent is given; without it the agent gets both URLs.
+   */
+  async function cluster(
+    intervals: { a: string; b: string },
+    front?: (a: string, b: string) => Promise<string>,
+  ) {
     const base = randomPortBase();
     const work = await temp.makeRepo({
       "berth.yaml": "kind: Settings\nbranch: main\n",
@@ -98,7 +108,7 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
       "--node",
       "w1",
       "--url",
-      `${a.url},${b.url}`,
+      front ? await front(a.url, b.url) : `${a.url},${b.url}`,
       "--token-file",
       join(dir, "token"),
       "--state-dir",
@@ -156,6 +166,72 @@ describe.skipIf(!ok)("agents fail over between reconcilers", () => {
     await servedVia(b.url, "v2");
     expect(accepted()).toHaveLength(2);
   });
+
+  it.skipIf(!hasCaddy)(
+    "behind one name (Caddy, first available upstream): keeps its workloads when the reconciler behind it is killed -9",
+    async () => {
+      const caddy = await startTestCaddy();
+      closers.push(() => caddy.stop());
+      const url = `http://127.0.0.1:${caddy.httpPort}`;
+      // What docs/reconciler.md tells an operator to put in front: every agent on the first
+      // reconciler that passes its health check (round robin would split each agent's calls, and
+      // each reconciler would judge the node stale), a dead one skipped.
+      const front = async (a: string, b: string): Promise<string> => {
+        await caddy.admin.load({
+          admin: { listen: caddy.configOptions.adminListen },
+          apps: {
+            http: {
+              servers: {
+                reconcilers: {
+                  listen: [`127.0.0.1:${caddy.httpPort}`],
+                  automatic_https: { disable: true },
+                  routes: [
+                    {
+                      handle: [
+                        {
+                          handler: "reverse_proxy",
+                          upstreams: [{ dial: new URL(a).host }, { dial: new URL(b).host }],
+                          load_balancing: {
+                            selection_policy: { policy: "first" },
+                            try_duration: "5s",
+                            try_interval: "100ms",
+                          },
+                          health_checks: {
+                            active: { uri: "/healthz", interval: "1s", timeout: "1s" },
+                            passive: { fail_duration: "5s", max_fails: 1 },
+                          },
+                        },
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        });
+        return url;
+      };
+      const { a, b, gen1, accepted, statusOf, commit, servedVia } = await cluster({ a: "1", b: "1" }, front);
+      const before = await servedVia(url, "v1");
+      // Every call went to a, the first upstream: b is not in contact with the agent.
+      expect((await statusOf(a.url)).liveness).toBe("alive");
+      expect((await statusOf(b.url)).liveness).not.toBe("alive");
+
+      await a.p.kill();
+      await waitFor("the agent alive on b", async () => (await statusOf(b.url)).liveness === "alive", 60_000);
+      expect(accepted()).toHaveLength(1);
+      expect((await served(before.port))?.pid).toBe(before.pid);
+
+      commit("v2");
+      await waitFor(
+        "b publishes generation 2",
+        async () => (await healthz(b.url)).generation === gen1.generation + 1,
+        60_000,
+      );
+      await servedVia(url, "v2");
+      expect(accepted()).toHaveLength(2);
+    },
+  );
 
   it("is not rolled back by a reconciler that has not seen the newest publish yet", async () => {
     // b fetches only at start (interval 10 min): a publishes the next commit, b does not know it.

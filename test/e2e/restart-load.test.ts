@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBerth } from "../helpers/berth-cli.js";
 import { requireTool } from "../helpers/tools.js";
-import { type Bed, instancePids, singleHostBed } from "./helpers.js";
+import { type Bed, instancePids, singleHostBed, waitFor } from "./helpers.js";
 
 const ok = requireTool("git") && requireTool("caddy", ["version"]);
 
@@ -65,10 +65,15 @@ describe.skipIf(!ok)("berth restart under load through Caddy", () => {
     expect(r.stdout).toMatch(/restart succeeded: restarted hello on local/);
     expect(sent).toBeGreaterThan(100);
     expect(failures).toEqual([]);
-    // Both replicas run new processes now, in their other slots.
-    const after = instancePids(bed.stateDir);
-    const hello = [...after.keys()].filter((n) => n.startsWith("berth-hello-")).sort();
-    expect(hello).toEqual(["berth-hello-0-b", "berth-hello-1-b"]);
+    // Both replicas run new processes now, in their other slots (the last old one is stopped once
+    // it has drained: a health interval and a bit after its successor turned healthy).
+    const helloOf = (m: Map<string, unknown>) =>
+      [...m.keys()].filter((n) => n.startsWith("berth-hello-")).sort();
+    const after = await waitFor("the old instances stopped", () => {
+      const m = instancePids(bed.stateDir);
+      return helloOf(m).length === 2 ? m : undefined;
+    });
+    expect(helloOf(after)).toEqual(["berth-hello-0-b", "berth-hello-1-b"]);
     expect([...after.values()]).not.toContain(before.get("berth-hello-0-a"));
   }, 180_000);
 });

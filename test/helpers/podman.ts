@@ -21,11 +21,25 @@ export interface TestImages {
 export async function podman(
   ...args: string[]
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await execa("podman", args, { reject: false, stdin: "ignore" });
+  return podmanIn({}, ...args);
+}
+
+/** podman with extra environment, e.g. a private store (test/helpers/netns.ts usePodmanStore). */
+export async function podmanIn(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa("podman", args, { reject: false, stdin: "ignore", env });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-async function build(dir: string, tag: string, files: Record<string, string>, cmd: string[]): Promise<void> {
+async function build(
+  dir: string,
+  tag: string,
+  files: Record<string, string>,
+  cmd: string[],
+  env: Record<string, string>,
+): Promise<void> {
   const ctx = join(dir, tag.replace(/[^a-z0-9]/gi, "_"));
   mkdirSync(join(ctx, "www"), { recursive: true });
   copyFileSync("/bin/busybox", join(ctx, "busybox"));
@@ -39,7 +53,7 @@ async function build(dir: string, tag: string, files: Record<string, string>, cm
   // run): a fresh build then succeeds. Up to three tries; all their errors if none succeeds.
   const errors: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const r = await podman("build", "-q", "-t", tag, ctx);
+    const r = await podmanIn(env, "build", "-q", "-t", tag, ctx);
     if (r.exitCode === 0) return;
     errors.push(`try ${attempt}: ${r.stderr.trim()}`);
   }
@@ -54,23 +68,24 @@ export async function buildCommandImage(cmd: string[]): Promise<string> {
   const tag = `localhost/berth-test-cmd-${process.pid}-${Math.random().toString(36).slice(2, 8)}:1`;
   const dir = mkdtempSync(join(tmpdir(), "berth-img-"));
   try {
-    await build(dir, tag, {}, cmd);
+    await build(dir, tag, {}, cmd, {});
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return tag;
 }
 
-export async function buildTestImages(): Promise<TestImages> {
+/** Builds the test images (into the podman store `env` points at, default the host's). */
+export async function buildTestImages(env: Record<string, string> = {}): Promise<TestImages> {
   const repo = `localhost/berth-test-busybox-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), "berth-img-"));
   const port = 8080;
   const httpd = ["/bin/busybox", "httpd", "-f", "-p", String(port), "-h", "/www"];
   const images = { v1: `${repo}:1`, v2: `${repo}:2`, broken: `${repo}:broken` };
   try {
-    await build(dir, images.v1, { "index.html": "v1", healthz: "ok" }, httpd);
-    await build(dir, images.v2, { "index.html": "v2", healthz: "ok" }, httpd);
-    await build(dir, images.broken, { "index.html": "never" }, ["/bin/busybox", "sleep", "3600"]);
+    await build(dir, images.v1, { "index.html": "v1", healthz: "ok" }, httpd, env);
+    await build(dir, images.v2, { "index.html": "v2", healthz: "ok" }, httpd, env);
+    await build(dir, images.broken, { "index.html": "never" }, ["/bin/busybox", "sleep", "3600"], env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -78,7 +93,7 @@ export async function buildTestImages(): Promise<TestImages> {
     ...images,
     port,
     async remove() {
-      await podman("rmi", "-f", images.v1, images.v2, images.broken);
+      await podmanIn(env, "rmi", "-f", images.v1, images.v2, images.broken);
     },
   };
 }

@@ -145,7 +145,9 @@ describe.skipIf(!ok)("Caddy ingress (real Caddy)", () => {
   });
 
   it("start-first switch between the two slots loses no request", async () => {
-    await t.admin.load(buildCaddyConfig(routes, t.configOptions));
+    // With the app's health path the proxy checks both slots itself (active health checks).
+    const health = { path: "/healthz", intervalSeconds: 0.5, timeoutSeconds: 1 };
+    await t.admin.load(buildCaddyConfig([{ ...routes[0]!, health }], t.configOptions));
     const old = apps[0] as ChildProcess;
     const dispatcher = new Agent({ connections: 8 });
     const failures: string[] = [];
@@ -171,8 +173,8 @@ describe.skipIf(!ok)("Caddy ingress (real Caddy)", () => {
     await sleep(500);
     startApp(port + 1, "slot-b");
     expect((await waitHealthy({ host: "127.0.0.1", port: port + 1 }, fastHealth)).ok).toBe(true);
-    // Let Caddy forget the failures it counted for the idle slot before the old one goes away.
-    await sleep(slotSwitchDrainMs);
+    // Let Caddy's next health check see the new slot before the old one goes away.
+    await sleep(slotSwitchDrainMs({ port: 8080, health: { ...fastHealth, ...health } }));
     old.kill("SIGTERM");
     await exited(old);
     await sleep(1_000);

@@ -176,6 +176,7 @@ async function publish(dir: string, commit: string): Promise<void> {
       docs: ev.desired,
       tokens: new Map(),
       plan,
+      handoffs: [],
     },
     null,
     "Publish for a test",

@@ -70,7 +70,7 @@ describe("computePlan", () => {
     const moved = plan("domain-moved").nodes.find((n) => n.node === "edge")!;
     expect(moved.routes).toHaveLength(1);
     expect(moved.routes[0]).toMatchObject({ host: "www.example.com", path: "/", action: "update" });
-    expect(moved.routes[0]?.reason).toMatch(/^app web → api, upstreams: /);
+    expect(moved.routes[0]?.reason).toMatch(/^app web → api, health check removed, upstreams: /);
     const added = plan("domain-added").nodes.find((n) => n.node === "edge")!;
     expect(added.routes.map((r) => [r.host, r.path, r.action, r.reason])).toEqual([
       ["static.example.com", "/assets", "create", "domain added"],

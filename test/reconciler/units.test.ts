@@ -96,6 +96,7 @@ describe("ServedState", () => {
         ]),
         tokens: new Map(),
         plan: null,
+        handoffs: [],
       },
       "d1",
     );
@@ -114,6 +115,7 @@ describe("ServedState", () => {
         ]),
         tokens: new Map(),
         plan: null,
+        handoffs: [],
       },
       "d2",
     );
@@ -140,6 +142,7 @@ describe("desired-branch layout", () => {
       ]),
       tokens: new Map([["a", "ab".repeat(32)]]),
       plan: null,
+      handoffs: [],
     };
     const files = desiredFiles(snap, () => "{}\n");
     const bytes = new Map(

@@ -153,12 +153,16 @@ describe("berth restart through the API and a real agent", () => {
       .map((e) => `${e.data.state}${e.data.workload ? ` ${e.data.workload}` : ""}`);
     expect(progress).toEqual(["accepted", "running web-0", "succeeded web-1"]);
 
-    // New processes answer in the other slots; the old ones are gone.
+    // New processes answer in the other slots; the old ones are gone (each once it has drained: a
+    // health interval and a bit after its successor turned healthy).
     const after = [await hit(p0 + 1), await hit(p1 + 1)];
     expect(after.map((a) => a?.body)).toEqual(["v1", "v1"]);
     expect(after.map((a) => a?.pid)).not.toContain(before[0]);
     expect(after.map((a) => a?.pid)).not.toContain(before[1]);
-    expect(await hit(p0)).toBeNull();
+    await waitFor(
+      "the old instances to stop after draining",
+      async () => (await hit(p0)) === null && (await hit(p1)) === null,
+    );
 
     const st = await waitFor("the outcome in status", () => {
       const s = backend.statuses.get(node);

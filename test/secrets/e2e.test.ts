@@ -307,6 +307,13 @@ describe.skipIf(!ok)("secrets end to end: serve, two agents, the forge", () => {
       async () => (await desired("b")).workloads[0]?.hostPort as number,
     );
     await until("the app on b answering with the secret", async () => (await reply(portB)) === canary2);
+    // The move from a to b is start-first across nodes: a's copy is unrouted and stopped in
+    // generations of their own once b serves (docs/reconciler.md, Handoffs). Let them finish, so
+    // what follows sees only what the bad commits do.
+    await until(
+      "the move's handoff over",
+      async () => !JSON.parse((await get(`${url}/v1/nodes`)).body).published.handoffs,
+    );
 
     // 4. Bad input publishes nothing: a truncated ciphertext, a secret of an app that does not exist.
     const good = readFileSync(join(w, "secrets/api.yaml"), "utf8");

@@ -4,7 +4,7 @@
 import type { Liveness } from "../core/status/liveness.js";
 import type { GenerationInput } from "../core/views/ops/history.js";
 import type { DesiredState, Diagnostic, HandoffNote, NodeStatus, Plan } from "../schema/index.js";
-import type { HealthView } from "./health.js";
+import type { HealthView } from "./health/tracker.js";
 
 /** Event types on the reconciler's stream (GET /v1/events, `berth events`). */
 export type EventType =

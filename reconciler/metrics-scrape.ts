@@ -8,7 +8,7 @@ import { Gauge, type Registry } from "prom-client";
 import { appNodes } from "../core/status/app-nodes.js";
 import type { DesiredState, NodeStatus } from "../schema/index.js";
 import type { ApiBackend } from "./contracts.js";
-import { problemNames } from "./health.js";
+import { problemNames } from "./health/tracker.js";
 import type { ContactBook } from "./liveness/contacts.js";
 
 const phases = ["converged", "applying", "degraded", "failed"] as const;

@@ -1,12 +1,3 @@
-// The reconciler's loop: notices new commits of the tracked branch (local watch, webhook, poll),
-// coalesces bursts into one run that reads the newest tip, evaluates it, plans it against the
-// last PUBLISHED generation and commits the next generation to the desired branch with
-// compare-and-swap (a lost race adopts the winner and runs again), then serves it and wakes
-// long-polls. Also implements the rest of ApiBackend: status reports (batched onto the status
-// branch), contact and liveness (liveness/, announced as events and status-branch commits), plans
-// between refs. It does not speak HTTP (reconciler/http does) and does not compute anything
-// itself (core/ does). See docs/reconciler.md.
-import type { Logger } from "pino";
 import { ParseCache } from "../core/config/index.js";
 import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
@@ -14,26 +5,17 @@ import { type HandoffNote, servedNotes } from "../core/handoff/index.js";
 import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
 import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
-import type { Diagnostic, NodeStatus, Plan } from "../schema/index.js";
-import type {
-  ApiBackend,
-  BranchRole,
-  EventSink,
-  HistoryBackend,
-  LoopObserver,
-  ReconcileOutcome,
-  RejectedView,
-  TriggerRequest,
-} from "./contracts.js";
+import type { Diagnostic, Plan } from "../schema/index.js";
+import type { BranchRole, ReconcileOutcome, RejectedView, TriggerRequest } from "./contracts.js";
 import { placeWithFailover } from "./failover-step.js";
 import { webUrlFor } from "./forge/client.js";
-import { type BrokenLock, defaultLockStaleMs, type LockPolicy } from "./git/refs.js";
 import { generationSummary, overlayHandoffs } from "./handoff-step.js";
-import { HealthTracker, type HealthView, healthChanges } from "./health.js";
+import { HealthWatch } from "./health/watch.js";
 import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
 import { lostNodes } from "./liveness/lost.js";
-import { type LivenessChange, LivenessWatch } from "./liveness/watch.js";
+import { LivenessWatch } from "./liveness/watch.js";
+import type { Reconciler, ReconcilerOptions } from "./reconciler-api.js";
 import { loadCommit } from "./repo/load.js";
 import { Coalescer, stageTimer, type TriggerSource } from "./source/coalescer.js";
 import {
@@ -42,12 +24,10 @@ import {
   defaultBranches,
   discoverBranches,
   loadCommitInput,
-  loadWorktreeInput,
 } from "./source/config-input.js";
-import { openLocalSource } from "./source/local.js";
 import { observeSource } from "./source/observed.js";
-import { openRemoteSource } from "./source/remote.js";
-import type { ConfigSource } from "./source/types.js";
+import { openConfigSource } from "./source/open.js";
+import { planBetween } from "./source/plan-between.js";
 import { catchUpper } from "./store/catch-up.js";
 import {
   affectedBy,
@@ -62,72 +42,7 @@ import { NodeBook } from "./store/node-book.js";
 import { ServedState } from "./store/served.js";
 import { StatusBatcher } from "./store/status-batcher.js";
 
-export interface ReconcilerOptions {
-  /** Local mode: the config repo's directory (watched; branches written into its .git). */
-  repoDir?: string;
-  /** Remote mode: fetched into the bare cache `cacheDir`; branches pushed. */
-  remote?: { url: string; token?: string; cacheDir: string };
-  /** Tracked branch; default: the `branch` of berth.yaml on the repo's default branch, else main. */
-  branch?: string;
-  /** Safety-net check interval: remote fetch (default 60 s) or local ref check (default 5 s). */
-  pollIntervalMs?: number;
-  events: EventSink;
-  logger: Logger;
-  /** Status commits happen at most once per this many ms (default 2000). */
-  statusBatchMs?: number;
-  /** Observers of outcomes (forge commit statuses, deploy tracking). Must not throw. */
-  hooks?: ReconcilerHooks;
-  /**
-   * Called during start() once the branches (and berth.yaml's forge) are known, before the first
-   * run: the place to fill `hooks` from the settings.
-   */
-  onSettings?: (settings: BranchSettings) => void | Promise<void>;
-  /**
-   * A problem (publishing or status writes failing, the tracked branch ahead of what is
-   * published) that lasts this long makes the reconciler degraded (default 60 s).
-   */
-  degradedAfterMs?: number;
-  /** A ref lock unchanged this long is a crash's leftover and is removed (default 10 s). */
-  lockStaleMs?: number;
-  /** How long one ref update waits for a lock that is not stale before it fails (default 2 s). */
-  lockWaitMs?: number;
-  /** Told of every run's outcome and duration, every fetch and every push (metrics, alert facts). */
-  observers?: LoopObserver[];
-  /** Branch name → role for the observers, beside the three branches of the settings. */
-  extraRoles?: (settings: BranchSettings) => Record<string, BranchRole>;
-  /**
-   * Repo-wide settings of the newest valid commit: at start (from the tracked tip) and after each
-   * valid commit, published or not (alert receivers and rules, publicUrl). Must not throw.
-   */
-  onConfig?: (settings: Pick<SettingsSpec, "alerts" | "publicUrl">) => void;
-  /** Liveness bounds (defaults: core/status/liveness.ts defaultLivenessBounds). */
-  liveness?: Partial<LivenessBounds>;
-}
-
-export interface ReconcilerHooks {
-  planning?(commit: string): void;
-  /** `affected`: node → new document hash for every node whose document changed (empty: unchanged). */
-  published?(commit: string, summary: string, affected: ReadonlyMap<string, string>): void;
-  rejected?(commit: string, diagnostics: Diagnostic[]): void;
-  nodeStatus?(node: string, status: NodeStatus): void;
-  /** A node's liveness verdict changed (also emitted as node-stale / node-lost / node-back). */
-  nodeLiveness?(change: LivenessChange): void;
-}
-
-export interface Reconciler extends ApiBackend, HistoryBackend {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Settles when no work is pending (tests). */
-  idle(): Promise<void>;
-  /** Agent contact: the HTTP layer records every authenticated call and held long-poll here. */
-  contacts: ContactBook;
-  /** The liveness bounds in use (the HTTP layer caps long-polls at pollHoldMs). */
-  livenessBounds(): LivenessBounds;
-  /** The branches in use and the forge berth.yaml names (known after start). */
-  settings(): BranchSettings;
-  /** Reading and compare-and-swap writing of branches of the config repo (the alerts branch). */
-  branches(): Pick<ConfigSource, "git" | "mode" | "refresh" | "tip" | "publish">;
-}
+export type { Reconciler, ReconcilerHooks, ReconcilerOptions } from "./reconciler-api.js";
 
 /** Diagnostics put in one `rejected` event or log line; the rest are counted. */
 const maxReported = 50;
@@ -135,37 +50,10 @@ const maxReported = 50;
 const maxRaces = 10;
 
 export async function createReconciler(opts: ReconcilerOptions): Promise<Reconciler> {
-  if ((opts.repoDir === undefined) === (opts.remote === undefined)) {
-    throw new Error("createReconciler needs exactly one of repoDir (local mode) or remote (remote mode)");
-  }
   const log = opts.logger;
   const events = opts.events;
   const hooks = opts.hooks ?? {};
-  const lockPolicy: LockPolicy = {
-    staleMs: opts.lockStaleMs ?? defaultLockStaleMs,
-    ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}),
-    onStaleLock: (b: BrokenLock) =>
-      log.warn(
-        { lock: b.lock, ref: b.ref, ageMs: b.ageMs },
-        "removed a ref lock left by a crash (no git process held it); going on",
-      ),
-  };
-  const rawSource: ConfigSource = opts.remote
-    ? await openRemoteSource({
-        ...opts.remote,
-        pollIntervalMs: opts.pollIntervalMs ?? 60_000,
-        lockPolicy,
-        onLeftovers: (count) =>
-          log.warn(
-            { count, cacheDir: opts.remote?.cacheDir },
-            "removed temporary files a crash left in the cache",
-          ),
-      })
-    : await openLocalSource({
-        repoDir: opts.repoDir as string,
-        pollIntervalMs: opts.pollIntervalMs ?? 5_000,
-        lockPolicy,
-      });
+  const rawSource = await openConfigSource(opts, log);
   let settings: BranchSettings = { ...defaultBranches, branch: opts.branch ?? defaultBranches.branch };
   const observers = opts.observers ?? [];
   const roleOf = (branch: string): BranchRole => {
@@ -240,26 +128,8 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
   let desiredFetchedAt = 0;
 
   const degradedAfterMs = opts.degradedAfterMs ?? 60_000;
-  const health = new HealthTracker(degradedAfterMs, () => settings.branch);
-  let lastHealth: HealthView = { status: "ok", problems: [] };
-  let healthTimer: NodeJS.Timeout | undefined;
-
-  /** Current health; emits `degraded` / `recovered` for problems that appeared or cleared. */
-  function checkHealth(): HealthView {
-    const now = health.view(Date.now());
-    const { appeared, cleared } = healthChanges(lastHealth, now);
-    lastHealth = now;
-    for (const p of appeared) {
-      log.error({ problem: p.problem, since: p.since }, `degraded: ${p.message}`);
-      events.emit("degraded", { problem: p.problem, message: p.message, since: p.since });
-    }
-    for (const p of cleared) {
-      const message = `${p.problem} is over (it began ${p.since})`;
-      log.info({ problem: p.problem, since: p.since }, `recovered: ${message}`);
-      events.emit("recovered", { problem: p.problem, message });
-    }
-    return now;
-  }
+  const healthWatch = new HealthWatch({ degradedAfterMs, trackedBranch: () => settings.branch, log, events });
+  const health = healthWatch.tracker;
 
   const loop = new Coalescer({
     async run(t0, why) {
@@ -606,9 +476,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       "reconciler started",
     );
     loop.enable();
-    // Problems become due by time alone; look often enough to report them within ~1/4 of the bound.
-    healthTimer = setInterval(checkHealth, Math.max(50, Math.min(5_000, degradedAfterMs / 4)));
-    healthTimer.unref();
+    healthWatch.start();
     await source.watch((why) => loop.trigger({ source: why }));
     loop.trigger({ source: "startup" });
   }
@@ -619,7 +487,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       lost.stop();
       // The run in progress finishes and queued statuses are written before the source (and
       // its HTTP connections, in remote mode) closes.
-      if (healthTimer) clearInterval(healthTimer);
+      healthWatch.stop();
       liveness.stop();
       await loop.stop();
       await status?.stop();
@@ -681,7 +549,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         health.tipSeen(req.after, Date.now());
       loop.trigger(req);
     },
-    health: checkHealth,
+    health: healthWatch.check,
     catchUp: catchUpper({
       served,
       remote: source.mode === "remote",
@@ -705,20 +573,6 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
         return null;
       }
     },
-    async plan(base, head): Promise<Plan> {
-      // Fresh caches: an API plan between arbitrary refs must not cool the loop's warm ones.
-      const planCaches: Caches = { parse: new ParseCache({ keepLoads: 2 }), evaluator: new Evaluator() };
-      const branch = settings.branch;
-      const headRef = head ?? branch;
-      const headIn =
-        headRef === "worktree" && source.mode === "local"
-          ? await loadWorktreeInput(source.loadDir, branch, planCaches)
-          : await loadCommitInput(source.loadDir, headRef, branch, planCaches);
-      const baseIn =
-        base === undefined
-          ? await publishedInput()
-          : (await loadCommitInput(source.loadDir, base, branch, planCaches)).input;
-      return computePlan(baseIn, headIn.input);
-    },
+    plan: (base, head): Promise<Plan> => planBetween(source, settings.branch, publishedInput, base, head),
   };
 }

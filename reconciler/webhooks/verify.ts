@@ -60,13 +60,8 @@ export function checkWebhookHeaders(forge: Forge, headers: HeaderBag, secret: st
       if (hub) return prefixed.test(hub.value) ? { ok: true } : malformed(hub.name, "sha256=<64 hex digits>");
       return missing("X-Gitea-Signature (or X-Forgejo-Signature)");
     }
-    case "gitlab": {
-      const token = firstHeader(headers, ["X-Gitlab-Token"]);
-      if (!token) return missing("X-Gitlab-Token");
-      return secretsEqual(token.value, secret)
-        ? { ok: true }
-        : { ok: false, reason: "X-Gitlab-Token does not equal the webhook secret" };
-    }
+    case "gitlab":
+      return gitlabToken(headers, secret);
     case "bitbucket": {
       const sig = firstHeader(headers, ["X-Hub-Signature"]);
       if (!sig) return missing("X-Hub-Signature");
@@ -100,17 +95,21 @@ export async function verifyWebhook(
         return prefixedHmacMatches(secret, rawBody, prefixed.value) ? { ok: true } : mismatch(prefixed.name);
       return missing("X-Gitea-Signature (or X-Forgejo-Signature)");
     }
-    case "gitlab": {
-      const token = firstHeader(headers, ["X-Gitlab-Token"]);
-      if (!token) return missing("X-Gitlab-Token");
-      return secretsEqual(token.value, secret)
-        ? { ok: true }
-        : { ok: false, reason: "X-Gitlab-Token does not equal the webhook secret" };
-    }
+    case "gitlab":
+      return gitlabToken(headers, secret);
     case "bitbucket": {
       const sig = firstHeader(headers, ["X-Hub-Signature"]);
       if (!sig) return missing("X-Hub-Signature");
       return prefixedHmacMatches(secret, rawBody, sig.value) ? { ok: true } : mismatch(sig.name);
     }
   }
+}
+
+/** GitLab sends the secret itself: checked in full from the header alone (before any body is read). */
+function gitlabToken(headers: HeaderBag, secret: string): VerifyResult {
+  const token = firstHeader(headers, ["X-Gitlab-Token"]);
+  if (!token) return missing("X-Gitlab-Token");
+  return secretsEqual(token.value, secret)
+    ? { ok: true }
+    : { ok: false, reason: "X-Gitlab-Token does not equal the webhook secret" };
 }

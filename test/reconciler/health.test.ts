@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HealthTracker } from "../../reconciler/health.js";
+import { HealthTracker } from "../../reconciler/health/tracker.js";
 import { projectRoot, runBerth } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";

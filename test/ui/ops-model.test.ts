@@ -8,6 +8,7 @@ import {
   historyRows,
   instancesOf,
   type NodeInput,
+  nodePage,
   type OpsInput,
   overview,
 } from "../../core/views/ops/index.js";
@@ -194,6 +195,16 @@ describe("overview view-model", () => {
     expect(overview(input([node("n1", [w], [caused])])).apps[0]!.lastError).toBe(
       "runtime: port 20000 is taken",
     );
+  });
+
+  it("the node page tells the same document applied at an older commit (a rollback) from an older document", () => {
+    const w = workload("web", 0);
+    const n = node("n1", [w], [ok(w)]);
+    const older = "1".repeat(40);
+    const same = { ...n, status: { ...n.status!, appliedCommit: older } };
+    expect(nodePage("n1", input([same]))).toMatchObject({ appliedCommit: older, sameDocument: true });
+    const behind = { ...n, status: { ...n.status!, appliedCommit: older, appliedHash: "sha256:old" } };
+    expect(nodePage("n1", input([behind]))?.sameDocument).toBe(false);
   });
 
   it("an instance row carries the slot and start time its agent reports", () => {

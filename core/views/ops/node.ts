@@ -13,6 +13,11 @@ export interface NodePageModel {
   desiredCommit: string | null;
   /** The commit of the document the agent last applied completely, null when unknown or none. */
   appliedCommit: string | null;
+  /**
+   * The agent runs exactly the published document, though it first applied it at an older commit
+   * (a rollback or a commit that changed nothing for this node publishes the same document).
+   */
+  sameDocument: boolean;
   /** Its instances, by app then instance id. */
   instances: InstanceRow[];
 }
@@ -29,6 +34,7 @@ export function nodePage(node: string, input: OpsInput): NodePageModel | null {
     row: nodeRow(n),
     desiredCommit: n.desired?.source.commit ?? null,
     appliedCommit: n.status?.appliedCommit ?? null,
+    sameDocument: n.desired !== undefined && n.status?.appliedHash === n.desired.hash,
     instances,
   };
 }

@@ -27,7 +27,7 @@ export function nodeMain(m: NodePageModel, now: number): Html {
 <dl class="facts">
 <dt>Liveness</dt><dd>${r.liveness}${r.livenessSince ? html` since ${when(r.livenessSince)}` : ""}${r.livenessMessage ? html` — ${r.livenessMessage}` : ""}</dd>
 <dt>Last seen</dt><dd>${r.lastSeen ? html`${ago(r.lastSeen, now)} (${when(r.lastSeen)})` : html`<span class="muted">never since the reconciler started</span>`}</dd>
-<dt>Commit</dt><dd>desired <code>${shortSha(m.desiredCommit)}</code>, last applied completely <code>${shortSha(m.appliedCommit)}</code></dd>
+<dt>Commit</dt><dd>desired <code>${shortSha(m.desiredCommit)}</code>, ${m.sameDocument && m.appliedCommit !== m.desiredCommit ? html`applied: the same document, which it first applied at <code>${shortSha(m.appliedCommit)}</code>` : html`last applied completely <code>${shortSha(m.appliedCommit)}</code>`}</dd>
 <dt>Drift repaired</dt><dd id="drift">${driftText(m, now)}</dd>
 </dl>
 <h2 id="inst-title">Instances</h2>

@@ -7,16 +7,18 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { version } from "../cli/version.js";
-import type { NodeStatus, Runtime, Workload } from "../schema/index.js";
+import type { LogRequest, NodeStatus, Runtime, Workload } from "../schema/index.js";
 import type { ObservedInstance } from "./core/actions.js";
 import { healthPlace } from "./core/address.js";
 import { type DeadlineSettings, defaultDeadlines } from "./core/deadlines.js";
 import { checkDocument } from "./core/document.js";
 import type { AgentEvent } from "./core/events.js";
-import { sanitiseLine } from "./core/log-line.js";
+import { sanitiseLine, secretValues } from "./core/log-line.js";
+import { appOfWorkload } from "./core/log-parse.js";
 import { AgentMetrics } from "./core/metrics.js";
 import { excerptLineChars, excerptLines } from "./core/status.js";
 import { slotSwitchDrainMs } from "./ingress/caddy-config.js";
+import { createJournal } from "./logs/journal.js";
 import { initialState, type LoopContext, setReach } from "./loop/context.js";
 import { createDriverSet } from "./loop/drivers.js";
 import { createExecutor } from "./loop/executor.js";
@@ -25,10 +27,13 @@ import { findReach } from "./loop/node-address.js";
 import { createNudge } from "./loop/nudge.js";
 import { runPoller } from "./loop/poller.js";
 import { createReconcilerClient } from "./loop/reconciler-client.js";
+import { createRequestDispatcher } from "./loop/requests.js";
 import { createStateWriter, ensureStateDir, loadState } from "./loop/state-dir.js";
 import { createStatusReporter } from "./loop/status-reporter.js";
+import { createRestartReporter } from "./restart/reporter.js";
 import type { RuntimeDriver } from "./runtime/driver.js";
 import { agentMarker, findMarked } from "./runtime/process-markers.js";
+import { readRecords } from "./runtime/process-records.js";
 import { createSecretResolver } from "./secrets/resolver.js";
 import { sensitiveValues } from "./secrets/sensitive.js";
 
@@ -113,8 +118,13 @@ const startNoteMs = 10 * 60_000;
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? pino({ name: "berth-agent", base: { node: opts.node } }, pino.destination(2));
   const metrics = opts.metricsListen ? new AgentMetrics(opts.node, version) : null;
+  const journal = createJournal(opts.stateDir);
+  /** Called after every action: log followers look for new instances then. */
+  const activity = new Set<() => void>();
   const emit = (e: AgentEvent) => {
     metrics?.observe(e, Date.now());
+    noteInJournal(journal, e);
+    if (e.type === "action-succeeded" || e.type === "action-failed") for (const fn of activity) fn();
     try {
       opts.onEvent?.(e);
     } catch (err) {
@@ -173,6 +183,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return createContainerDriver({
         engine: runtime,
         node: opts.node,
+        savedLogsDir: join(opts.stateDir, "logs", "containers"),
         resolveSecrets,
         ...(opts.envDir ? { envDir: opts.envDir } : {}),
         ...(runtime === "docker" && opts.dockerBin ? { bin: opts.dockerBin } : {}),
@@ -269,6 +280,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       findReach: (doc) => findReach(opts.node, override ?? doc.upstreamAddress),
       now: Date.now,
       random: Math.random,
+      restarts: createRestartReporter({
+        send: (id, report, signal) => client.report(id, report, signal),
+        journal,
+        logger,
+        signal: abort.signal,
+      }),
     },
     state,
   };
@@ -300,6 +317,70 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const machine = createMachine(ctx, { driftIntervalMs, healthIntervalMs: opts.healthIntervalMs ?? 15_000 });
   onRuntimeExit = () => machine.runtimeChanged();
   machine.start();
+
+  // Values the app's output is redacted of (agent/secrets/sensitive.ts): secret-looking env values,
+  // URL passwords and decrypted secrets of the app's workloads in the documents the agent knows
+  // (current and previous), and, for processes started before an agent restart, the secret-looking
+  // values of their records (re-read at most every 10 s).
+  let recorded: { at: number; env: { app: string; env: Record<string, string> }[] } = { at: 0, env: [] };
+  const secretsFor = async (app: string): Promise<string[]> => {
+    if (Date.now() - recorded.at > 10_000) {
+      recorded = {
+        at: Date.now(),
+        env: readRecords(opts.stateDir).records.map((r) => ({ app: r.app, env: r.env })),
+      };
+    }
+    const out = new Set<string>();
+    for (const w of ctx.state.knownSpecs.values())
+      if (w.app === app) for (const v of await sensitiveValues(w, secrets)) out.add(v);
+    for (const r of recorded.env) if (r.app === app) for (const v of secretValues(r.env)) out.add(v);
+    return [...out];
+  };
+  const sessions = new Set<Promise<void>>();
+  const maxSessions = 8;
+  const startLogs = (req: LogRequest): void => {
+    if (sessions.size >= maxSessions) {
+      const notices = [
+        `node ${opts.node} already serves ${maxSessions} log requests; try again when one ends`,
+      ];
+      void client.uploadLogs(req.id, { entries: [], historyDone: true, done: true, notices }, abort.signal);
+      return;
+    }
+    // The log reader is loaded on the first request only: an agent nobody watches does not carry it.
+    const run = import("./logs/session.js").then((m) =>
+      m.runLogSession(req, {
+        stateDir: opts.stateDir,
+        instances: () => drivers.list(),
+        driverOf: (runtime) => {
+          try {
+            return drivers.forRuntime(runtime);
+          } catch {
+            return undefined;
+          }
+        },
+        secrets: secretsFor,
+        upload: (id, batch, signal) => client.uploadLogs(id, batch, signal),
+        onActivity: (fn) => {
+          activity.add(fn);
+          return () => activity.delete(fn);
+        },
+        signal: abort.signal,
+      }),
+    );
+    const p: Promise<void> = run
+      .catch((e: Error) =>
+        logger.error({ err: e.stack, request: req.id }, "log session failed (this is a bug)"),
+      )
+      .finally(() => sessions.delete(p));
+    sessions.add(p);
+  };
+  const requests = createRequestDispatcher({
+    fetch: (signal) => client.fetchRequests(signal),
+    onLogs: startLogs,
+    onRestart: (req) => machine.restart(req),
+    logger,
+    signal: abort.signal,
+  });
   const poller = runPoller({
     nudge,
     onRecovered: () => reporter.retryNow(),
@@ -310,6 +391,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     signal: abort.signal,
     logger,
     emit,
+    onRequests: () => requests.pending(),
     ...(metrics ? { onContact: (at: number) => metrics.contact(at) } : {}),
   });
   const metricsServer =
@@ -334,6 +416,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         await metricsServer?.close();
         await machine.stop();
         await poller.catch(() => undefined);
+        await Promise.all([...sessions]);
+        await ctx.deps.restarts?.flush();
         await store.flush();
         await reporter.flush(2_000);
         reporter.close();
@@ -354,4 +438,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return stopped;
     },
   };
+}
+
+/** berth's own line in the app's journal for each action on it (shown by `berth logs`). */
+function noteInJournal(journal: ReturnType<typeof createJournal>, e: AgentEvent): void {
+  if (e.type !== "action-started" && e.type !== "action-succeeded" && e.type !== "action-failed") return;
+  if (!e.workloadId) return;
+  const app = appOfWorkload(e.workloadId);
+  if (e.type === "action-started")
+    journal.note(app, `${e.reason}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);
+  else if (e.type === "action-succeeded") journal.note(app, `done: ${e.reason} (${e.ms} ms)`);
+  else if (e.kind === "restart") journal.note(app, `failed: ${e.reason}: ${e.error} (not retried)`);
+  else
+    journal.note(
+      app,
+      `failed: ${e.reason}: ${e.error}; retrying in ${Math.max(1, Math.round(e.retryInMs / 1000))} s`,
+    );
 }

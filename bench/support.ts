@@ -1,11 +1,32 @@
 // Shared pieces of the benchmarks: percentiles, git with a fixed identity, the single-host example
 // in a temp repo, and an open-loop HTTP load. Benchmarks talk only to 127.0.0.1.
-import { execFile } from "node:child_process";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Agent, request } from "undici";
+
+const projectRoot = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * Compiles the project into .bench/<name> (git-ignored) the way `npm run build` does — tsc, then
+ * the operations page's assets beside their module (`berth serve`/`berth up` read them at start) —
+ * so what a bench runs is plain JS as shipped, from the sources as they are now.
+ */
+export function buildDist(name: string): string {
+  const out = join(projectRoot, ".bench", name);
+  rmSync(out, { recursive: true, force: true });
+  // Type errors elsewhere in the tree do not stop tsc from emitting; the entry point is checked below.
+  spawnSync(
+    process.execPath,
+    [join(projectRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out],
+    { cwd: projectRoot, stdio: "ignore" },
+  );
+  if (!existsSync(join(out, "cli/main.js"))) throw new Error(`building ${out} produced no cli/main.js`);
+  cpSync(join(projectRoot, "reconciler/ui/assets"), join(out, "reconciler/ui/assets"), { recursive: true });
+  return out;
+}
 
 /** Nearest-rank percentile (p in 0–100) of unsorted values; NaN when there are none. */
 export function pct(values: readonly number[], p: number): number {

@@ -29,6 +29,8 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.js"),
   history: () => import("./commands/history.js"),
   events: () => import("./commands/events.js"),
+  logs: () => import("./commands/logs.js"),
+  restart: () => import("./commands/restart.js"),
   alerts: () => import("./commands/alerts.js"),
   node: () => import("./commands/node.js"),
   secret: () => import("./commands/secret.js"),

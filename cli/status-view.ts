@@ -104,6 +104,26 @@ export function renderStatus(s: StatusSummary, paint: Paint, now: number): strin
     ),
   );
   for (const a of s.apps) if (a.failing) lines.push(...failingLines(a, a.failing, now, paint));
+  if (s.restarts?.length) {
+    lines.push("");
+    lines.push(
+      ...table(
+        ["RESTART", "APP", "NODE", "STATE", "DONE", ""],
+        s.restarts.map((r) => [
+          r.id,
+          r.app,
+          r.node,
+          r.state === "succeeded"
+            ? paint("green", r.state)
+            : r.state === "running"
+              ? paint("yellow", r.state)
+              : paint("red", r.state),
+          `${r.done}/${r.total}`,
+          `${ago(now - Date.parse(r.at))}: ${r.message}`,
+        ]),
+      ),
+    );
+  }
   if (s.nodes.length === 0 && s.apps.length === 0) return "No nodes or apps published yet.\n";
   return `${lines.join("\n")}\n`;
 }

@@ -19,6 +19,9 @@ export type EventType =
   | "handoff" // an old copy kept during a move or drain: started, unrouted, completed, skipped
   | "webhook" // a webhook delivery was accepted
   | "pull-request" // a pull-request plan was posted
+  | "restart-requested" // `berth restart` was accepted: which nodes, in which order
+  | "restart-progress" // a node reported a step of a restart
+  | "restart-finished" // a restart ended: succeeded, failed or dropped, and why
   | "node-stale" // no contact with a node's agent for longer than the stale bound
   | "node-lost" // no contact for longer than the lost bound
   | "node-back" // a stale or lost node's agent called again

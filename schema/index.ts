@@ -7,10 +7,23 @@ import desired from "./desired.schema.json" with { type: "json" };
 import domain from "./domain.schema.json" with { type: "json" };
 import node from "./node.schema.json" with { type: "json" };
 import plan from "./plan.schema.json" with { type: "json" };
+import requests from "./requests.schema.json" with { type: "json" };
 import secrets from "./secrets.schema.json" with { type: "json" };
 import settings from "./settings.schema.json" with { type: "json" };
 import status from "./status.schema.json" with { type: "json" };
-import type { App, DesiredState, Domain, Node, NodeStatus, Plan, Secrets, Settings } from "./types.js";
+import type {
+  AgentRequests,
+  App,
+  DesiredState,
+  Domain,
+  LogBatch,
+  Node,
+  NodeStatus,
+  Plan,
+  RequestReport,
+  Secrets,
+  Settings,
+} from "./types.js";
 import * as generated from "./validators.generated.js";
 
 export type * from "./types.js";
@@ -26,6 +39,7 @@ export const schemas = {
   "desired.schema.json": desired,
   "status.schema.json": status,
   "plan.schema.json": plan,
+  "requests.schema.json": requests,
 } as const;
 
 /** The config kinds a document in the repo may have, and the schema of each. */
@@ -57,7 +71,7 @@ export interface Validator<T> {
 type Compiled = Validator<unknown>;
 const gen = generated as unknown as {
   withDefaults: Record<"app" | "domain" | "node" | "settings" | "secrets", Compiled>;
-  plain: Record<"desired" | "status" | "plan", Compiled>;
+  plain: Record<"desired" | "status" | "plan" | "agentRequests" | "logBatch" | "requestReport", Compiled>;
 };
 const configValidators = {
   App: gen.withDefaults.app,
@@ -75,6 +89,14 @@ export function configValidator<K extends ConfigKind>(kind: K): Validator<Config
 export const validateDesired = (): Validator<DesiredState> => gen.plain.desired as Validator<DesiredState>;
 /** Validates a node status report as the reconciler receives it. */
 export const validateStatus = (): Validator<NodeStatus> => gen.plain.status as Validator<NodeStatus>;
+/** Validates the requests an agent fetches from GET /v1/nodes/{node}/requests. */
+export const validateAgentRequests = (): Validator<AgentRequests> =>
+  gen.plain.agentRequests as Validator<AgentRequests>;
+/** Validates a batch of log lines an agent uploads. */
+export const validateLogBatch = (): Validator<LogBatch> => gen.plain.logBatch as Validator<LogBatch>;
+/** Validates an agent's report on a request (restart progress). */
+export const validateRequestReport = (): Validator<RequestReport> =>
+  gen.plain.requestReport as Validator<RequestReport>;
 /** Validates a plan object (tests check every rendered plan against it). */
 export const validatePlan = (): Validator<Plan> => gen.plain.plan as Validator<Plan>;
 

@@ -95,6 +95,16 @@ export type JsonValue =
   | {
       [k: string]: JsonValue;
     };
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AgentRequest".
+ */
+export type AgentRequest = LogRequest | RestartRequest;
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "RequestId".
+ */
+export type RequestId = string;
 
 /**
  * Key/value labels.
@@ -697,6 +707,37 @@ export interface DesiredState {
 }
 /**
  * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "RestartState".
+ */
+export interface RestartState {
+  /**
+   * the restart's id (as berth restart and the restart events name it)
+   */
+  id: string;
+  app: Name;
+  /**
+   * queued (the node has it, not begun), running, or how it ended
+   */
+  state: "queued" | "running" | "succeeded" | "failed" | "dropped";
+  /**
+   * what happened, in words (the failure's cause, or why it was dropped)
+   */
+  message: string;
+  /**
+   * instances restarted so far
+   */
+  done: number;
+  /**
+   * instances of the app to restart on this node
+   */
+  total: number;
+  /**
+   * when the state last changed
+   */
+  at: string;
+}
+/**
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
  * via the `definition` "WorkloadStatus".
  */
 export interface WorkloadStatus {
@@ -921,6 +962,12 @@ export interface NodeStatus {
      */
     lastError?: string | null;
   };
+  /**
+   * Restarts asked for with `berth restart` on this node: the one under way and the last outcome per app, until the app changes.
+   *
+   * @maxItems 50
+   */
+  restarts?: RestartState[];
   drift?: Drift;
   /**
    * Problems the agent has outside any workload, e.g. a rejected desired document or an unreachable reconciler.
@@ -1204,4 +1251,230 @@ export interface Plan {
      */
     remove: number;
   };
+}
+/**
+ * Send the output of the app's instances on this node (current and previous ones) to POST /v1/nodes/{node}/logs/{id}.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LogRequest".
+ */
+export interface LogRequest {
+  /**
+   * a berth logs watch
+   */
+  kind: "logs";
+  id: RequestId;
+  app: Name;
+  /**
+   * the newest lines of history to send, over all the app's instances on the node
+   */
+  lines: number;
+  /**
+   * only lines written at or after this time
+   */
+  since: string | null;
+  /**
+   * after the history, keep sending new lines until told to stop
+   */
+  follow: boolean;
+  /**
+   * only lines matching this regular expression (linear-time subset: no backreferences, lookaround or flags), applied after sanitising
+   */
+  grep: string | null;
+}
+/**
+ * Restart the app's instances on this node one at a time, each new instance healthy before its predecessor stops, without a config change. Dropped when the node's document no longer runs exactly these workloads.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "RestartRequest".
+ */
+export interface RestartRequest {
+  /**
+   * a berth restart of the app on this node
+   */
+  kind: "restart";
+  id: RequestId;
+  app: Name;
+  /**
+   * the published generation the restart was asked for
+   */
+  generation: number;
+  /**
+   * the app's workloads on this node in that generation; the restart is dropped when they change
+   *
+   * @maxItems 1000
+   */
+  workloads: {
+    /**
+     * the workload's id (<app>-<replica>)
+     */
+    id: string;
+    specHash: Sha256;
+  }[];
+  /**
+   * give up (failed) when the restart has not finished by then
+   */
+  timeoutSeconds: number;
+}
+/**
+ * One line of an app's output (or a line berth wrote about the app), sanitised and redacted by the agent.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LogEntry".
+ */
+export interface LogEntry {
+  /**
+   * when the line was written: the runtime's timestamp (containers), or when the agent first saw it in the log file (processes, within a second while the agent runs)
+   */
+  time: string;
+  /**
+   * e.g. berth-web-0-a; 'berth' for the agent's own lines about the app
+   */
+  instance: string;
+  /**
+   * the line, sanitised and redacted on the node (agent/core/log-line.ts); at most 8 KiB with a visible truncation mark
+   */
+  line: string;
+  /**
+   * app: the app's own output; berth: the agent's line about the app (deploy steps, restarts)
+   */
+  origin: "app" | "berth";
+}
+/**
+ * Body of POST /v1/nodes/{node}/logs/{id}: lines in time order. History first, in one or more batches, the last with historyDone; then (follow) new lines as they come.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LogBatch".
+ */
+export interface LogBatch {
+  /**
+   * lines in the order they were written on this node
+   *
+   * @maxItems 10000
+   */
+  entries: LogEntry[];
+  /**
+   * the history part is complete with this batch
+   */
+  historyDone?: boolean;
+  /**
+   * nothing more will come for this request
+   */
+  done?: boolean;
+  /**
+   * things the watcher should know (an instance whose output cannot be read, a source that ended)
+   *
+   * @maxItems 100
+   */
+  notices?: string[];
+}
+/**
+ * One line as GET /v1/apps/{app}/logs sends it (SSE event `line`): a LogEntry and the node it came from.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LogLine".
+ */
+export interface LogLine {
+  /**
+   * when the line was written, by the node's clock
+   */
+  time: string;
+  node: Name;
+  /**
+   * e.g. berth-web-0-a; 'berth' for the agent's own lines about the app
+   */
+  instance: string;
+  /**
+   * the line, sanitised and redacted on the node; at most 8 KiB with a visible truncation mark
+   */
+  line: string;
+  /**
+   * app: the app's own output; berth: the agent's line about the app
+   */
+  origin: "app" | "berth";
+}
+/**
+ * Something a log watcher should know (SSE event `notice`): a node that does not answer, a source that ended, a stream that fell behind.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "LogNotice".
+ */
+export interface LogNotice {
+  /**
+   * warning: some lines are missing or late; info: for the record
+   */
+  level: "info" | "warning";
+  node?: Name;
+  /**
+   * what happened, in words
+   */
+  message: string;
+}
+/**
+ * Body of POST /v1/nodes/{node}/requests/{id}/report: how a restart goes on the node.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "RequestReport".
+ */
+export interface RequestReport {
+  /**
+   * accepted, running (a step done), or how the restart ended on the node
+   */
+  state: "accepted" | "running" | "succeeded" | "failed" | "dropped";
+  /**
+   * what happened, in words
+   */
+  message: string;
+  /**
+   * the workload the step was about (e.g. web-0)
+   */
+  workload?: string;
+  /**
+   * instances restarted so far
+   */
+  done?: number;
+  /**
+   * instances to restart on the node
+   */
+  total?: number;
+}
+/**
+ * 202 answer of POST /v1/apps/{app}/restart.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "RestartAccepted".
+ */
+export interface RestartAccepted {
+  restart: RequestId;
+  app: Name;
+  /**
+   * the published generation the restart was asked for; a newer one that changes the app drops it
+   */
+  generation: number;
+  /**
+   * restarted one after another, in this order
+   */
+  nodes: Name[];
+  /**
+   * SSE id of the restart-requested event: GET /v1/events with Last-Event-ID set just before it (or the id itself, as the CLI does) shows the progress
+   */
+  eventId: string;
+  /**
+   * what will happen, in words
+   */
+  message: string;
+}
+/**
+ * What the reconciler asks of an agent outside its desired document (GET /v1/nodes/{node}/requests): send an app's logs, restart an app. Agents only connect out, so these travel on connections the agent opens; see docs/api.md.
+ *
+ * This interface was referenced by `AllSchemas`'s JSON-Schema
+ * via the `definition` "AgentRequests".
+ */
+export interface AgentRequests {
+  /**
+   * requests waiting for this node's agent, oldest first
+   *
+   * @maxItems 100
+   */
+  requests: AgentRequest[];
 }

@@ -5,7 +5,7 @@ import { compile } from "json-schema-to-typescript";
 
 const dir = new URL("../schema/", import.meta.url);
 const read = (f) => JSON.parse(readFileSync(new URL(f, dir), "utf8"));
-const roots = ["app", "domain", "node", "settings", "secrets", "desired", "status", "plan"];
+const roots = ["app", "domain", "node", "settings", "secrets", "desired", "status", "plan", "requests"];
 
 // One combined schema: every $defs entry and every root become named definitions, so each
 // TypeScript type is emitted once. Descriptions beside a $ref are dropped (they would make

@@ -8,7 +8,7 @@ export interface ObservedInstance extends Instance {
   runtime: "process" | "podman" | "docker";
 }
 
-export type ActionKind = "remove" | "start" | "create" | "replace" | "routes";
+export type ActionKind = "remove" | "start" | "create" | "replace" | "routes" | "restart";
 
 interface Base {
   kind: ActionKind;
@@ -63,10 +63,35 @@ export interface RoutesAction extends Base {
   routeCount: number;
 }
 
-export type Action = RemoveAction | StartAction | CreateAction | ReplaceAction | RoutesAction;
+/**
+ * Restart an instance that runs the right spec, asked for with `berth restart`: done like a replace
+ * (start-first: the new instance in the other slot, healthy before the old one stops). Planned by
+ * core/restart.ts, one at a time, after everything else; a failure is not retried.
+ */
+export interface RestartAction extends Base {
+  kind: "restart";
+  workload: Workload;
+  old: ObservedInstance;
+  strategy: "start-first" | "stop-first";
+  slot: Slot;
+  /** The restart request this step belongs to. */
+  requestId: string;
+}
 
-/** Order of SPEC §6: remove orphans → start stopped → create missing → replace changed → routes. */
-export const actionOrder: readonly ActionKind[] = ["remove", "start", "create", "replace", "routes"];
+export type Action = RemoveAction | StartAction | CreateAction | ReplaceAction | RoutesAction | RestartAction;
+
+/**
+ * Order of SPEC §6: remove orphans → start stopped → create missing → replace changed → routes;
+ * restarts asked for by a person come last, once everything the document wants is done.
+ */
+export const actionOrder: readonly ActionKind[] = [
+  "remove",
+  "start",
+  "create",
+  "replace",
+  "routes",
+  "restart",
+];
 
 export const otherSlot = (slot: Slot): Slot => (slot === "a" ? "b" : "a");
 

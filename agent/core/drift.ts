@@ -4,7 +4,7 @@
 // document already applied, opens an episode; every action that succeeds until nothing is left to
 // do for the document is one repair, except a restart of a crash-looping workload (its restarts say
 // that): an app that crashes at every start does not count up here, nor does a deploy that never
-// converged. A new document closes the episode: its actions are a deploy, not a repair. The record
+// converged, nor a step of `berth restart` (asked for; agent/loop/outcome.ts leaves it out). A new document closes the episode: its actions are a deploy, not a repair. The record
 // changes only when a repair happens, so reports stay equal between repairs and the status branch
 // gets no commit per heartbeat. Counts since the agent started (kept in memory only). Pure.
 import type { Drift } from "../../schema/index.js";

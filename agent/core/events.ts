@@ -26,4 +26,4 @@ export type AgentEvent =
   | { type: "status-reported"; phase: string }
   | { type: "reconciler-unreachable"; message: string };
 
-export type PassTrigger = "startup" | "document" | "drift" | "backoff" | "repeat";
+export type PassTrigger = "startup" | "document" | "drift" | "backoff" | "repeat" | "restart";

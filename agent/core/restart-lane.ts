@@ -23,6 +23,7 @@ export function portsOf(a: Action): number[] {
     case "create":
       return [slotPort(a.workload, a.slot)];
     case "replace":
+    case "restart":
       return [slotPort(a.workload, a.slot), a.old.port];
     case "routes":
       return [];

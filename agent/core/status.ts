@@ -13,6 +13,7 @@ import type {
   Operation,
   WorkloadStatus,
 } from "../../schema/index.js";
+import { slotPort } from "../runtime/driver.js";
 import { type ObservedInstance, workloadKey } from "./actions.js";
 import type { BackoffBook } from "./backoff.js";
 import { causeOf, describeExit } from "./cause.js";
@@ -176,7 +177,8 @@ function workloadStatus(w: DesiredState["workloads"][number], input: StatusInput
     state,
     health: serving ? (input.health.get(serving.ref) ?? "unknown") : "unknown",
     specHash: keeper?.specHash ?? null,
-    hostPort: keeper?.port ?? w.hostPort,
+    // The host port of the kept instance's slot (a container without a port reports port 0).
+    hostPort: keeper ? slotPort(w, keeper.slot) : w.hostPort,
     restarts: crash?.restarts ?? 0,
     operation,
   };

@@ -11,7 +11,9 @@ import type { AgentEvent } from "../core/events.js";
 import type { HealthRecord } from "../core/health-track.js";
 import { observedFingerprint } from "../core/observed.js";
 import { type Health, type PlanResult, planActions } from "../core/planner.js";
+import { nextRestart, type RestartJob, restartStates } from "../core/restart.js";
 import { buildStatus, type Problem, type StatusInput } from "../core/status.js";
+import type { RestartReporter } from "../restart/reporter.js";
 import type { SecretResolver } from "../secrets/resolver.js";
 import type { DriverSet } from "./drivers.js";
 import type { Outcome } from "./executor.js";
@@ -46,6 +48,8 @@ export interface LoopDeps {
   findReach: (doc: DesiredState) => Promise<Reach>;
   now: () => number;
   random: () => number;
+  /** Tells the reconciler (and the journal) how restarts asked with `berth restart` go. */
+  restarts?: RestartReporter;
 }
 
 export interface LoopState {
@@ -81,6 +85,8 @@ export interface LoopState {
   fingerprint: string | null;
   /** Hash of the document the last finished pass worked on. */
   lastPassHash: string | null;
+  /** Restarts asked with `berth restart`: those under way and the last outcome per app. */
+  restarts: RestartJob[];
   /** Drift found on a converged node and repaired since the agent started. */
   drift: DriftRecord;
 }
@@ -114,6 +120,7 @@ export function initialState(): LoopState {
     ingressError: null,
     fingerprint: null,
     lastPassHash: null,
+    restarts: [],
     drift: noDrift,
   };
 }
@@ -212,7 +219,7 @@ export const healthMap = (state: LoopState): Map<string, Health> =>
 export function plan(ctx: LoopContext): PlanResult {
   const { state, deps } = ctx;
   const ing = desiredIngress(ctx);
-  return planActions({
+  const planned = planActions({
     desired: state.doc as NonNullable<typeof state.doc>,
     instances: state.instances,
     health: healthMap(state),
@@ -226,6 +233,17 @@ export function plan(ctx: LoopContext): PlanResult {
         ? { ...ing, routeCount: state.doc.routes.length, runningHash: state.ingressRunning }
         : null,
   });
+  // A restart asked with `berth restart` takes its next step once nothing else is to be done to
+  // that workload (the restart lane never runs it: its kind is not the lane's).
+  const restart = nextRestart({
+    jobs: state.restarts,
+    desired: state.doc as NonNullable<typeof state.doc>,
+    instances: state.instances,
+    health: healthMap(state),
+    planned: [...planned.actions, ...planned.deferred.map((d) => d.action)],
+  });
+  if (restart) planned.actions.push(restart);
+  return planned;
 }
 
 /** Desired ingress config hash of the current document (cached per document). */
@@ -251,7 +269,7 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
       message: `the desired document has ${state.doc?.routes.length} routes but this agent manages no Caddy (start it with --caddy-admin)`,
     });
   }
-  return buildStatus({
+  const status = buildStatus({
     node: deps.node,
     agentVersion: deps.agentVersion,
     desiredHash: state.desiredHash,
@@ -274,6 +292,8 @@ export function currentStatus(ctx: LoopContext, over: Partial<StatusInput> = {})
     now: deps.now(),
     ...over,
   });
+  if (state.restarts.length > 0) status.restarts = restartStates(state.restarts);
+  return status;
 }
 
 /** Records where the document's address leads, and the node problem when it names another host. */

@@ -267,6 +267,7 @@ export function createExecutor(
         if (!r.ok) return failed(r);
         return { ok: true, detail: r.detail, healthy: [{ ref: r.instance.ref, detail: r.detail }] };
       }
+      case "restart":
       case "replace": {
         const { workload: w, old } = action;
         if (action.strategy === "stop-first") {

@@ -18,7 +18,7 @@ export interface HttpResult {
 }
 
 export interface HttpCallOptions {
-  method: "GET" | "PUT";
+  method: "GET" | "PUT" | "POST";
   url: string;
   headers: Record<string, string>;
   body?: string;

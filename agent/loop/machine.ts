@@ -6,13 +6,15 @@
 // run one at a time on a single queue, so they never race on the state. Documents are checked here
 // before they can replace the one being applied; a new one that no longer wants the target of an
 // action under way (e.g. a rollback while a doomed version is waited on) stops that wait at once.
-import type { NodeStatus } from "../../schema/index.js";
+// Restarts asked with `berth restart` are accepted or refused here and run as steps of the passes.
+import type { NodeStatus, RestartRequest } from "../../schema/index.js";
 import { workloadKey } from "../core/actions.js";
 import { nextDue } from "../core/backoff.js";
 import { nextRestartDue } from "../core/crash-loop.js";
 import { checkDocument } from "../core/document.js";
 import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
+import { acceptRestart, dropForDocument } from "../core/restart.js";
 import {
   currentStatus,
   fingerprint,
@@ -22,7 +24,7 @@ import {
   saveMemory,
   setReach,
 } from "./context.js";
-import { markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
+import { expireRestarts, markAppliedIfComplete, runPass, settleBackoff } from "./pass.js";
 import { createRestartLane, type RestartLane } from "./restart-lane.js";
 
 export interface Machine {
@@ -36,6 +38,8 @@ export interface Machine {
   setReconcilerProblem(code: string, message: string | null): void;
   /** The poller got its first answer (so idle() can resolve without a document). */
   markPolled(): void;
+  /** A restart asked with `berth restart`: accepted (and run by the next passes) or refused, and reported. */
+  restart(req: RestartRequest): void;
   /** A runtime saw an instance exit by itself: observe soon (after the pass under way, if any). */
   runtimeChanged(): void;
   idle(): Promise<void>;
@@ -115,6 +119,7 @@ export function createMachine(
   /** IDLE work: observe, re-check health, and wake a pass on drift. Never changes anything itself. */
   async function tick(): Promise<void> {
     if (!state.doc) return;
+    expireRestarts(ctx);
     try {
       await observe(ctx);
     } catch (e) {
@@ -215,6 +220,10 @@ export function createMachine(
     state.doc = doc;
     // What the new document's pass does is a deploy, not a repair.
     state.drift = driftClosed(state.drift);
+    // A restart never outlives the document it was asked for: one whose app changed is dropped.
+    const drops = dropForDocument(state.restarts, doc, deps.now());
+    state.restarts = drops.jobs;
+    for (const j of drops.dropped) deps.restarts?.changed(j);
     let newSpecs = false;
     for (const w of doc.workloads) {
       if (state.specCommits.has(w.specHash)) continue;
@@ -286,6 +295,38 @@ export function createMachine(
     markPolled() {
       polled = true;
       notifyIdle();
+    },
+    restart(req) {
+      const now = deps.now();
+      const r = acceptRestart(req, state.doc, state.restarts, now);
+      if (!r.ok) {
+        const refused = {
+          id: req.id,
+          app: req.app,
+          generation: req.generation,
+          workloads: req.workloads,
+          remaining: [],
+          done: 0,
+          total: req.workloads.length,
+          state: r.state,
+          message: r.message,
+          deadline: now,
+          at: now,
+        };
+        deps.restarts?.changed(refused);
+        return;
+      }
+      // Keep what is under way and the last outcome of other apps; older outcomes are forgotten.
+      const finished = new Map<string, (typeof state.restarts)[number]>();
+      for (const j of state.restarts) if (j.state !== "running") finished.set(j.app, j);
+      state.restarts = [
+        ...state.restarts.filter((j) => j.state === "running"),
+        ...[...finished.values()].filter((j) => j.app !== r.job.app),
+        r.job,
+      ];
+      deps.restarts?.changed(r.job, "accepted");
+      deps.reporter.report(currentStatus(ctx));
+      trigger("restart");
     },
     runtimeChanged() {
       if (stopping) return;

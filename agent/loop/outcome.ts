@@ -2,13 +2,16 @@
 // it): say that it starts, then fold what it returned into the agent's state — the start and exit
 // counted per spec, the failure backed off, health, a replaced instance left to drain — with its
 // log line, its event and, for a failure, a status report at once (the failure is news). It runs
-// nothing itself; the caller awaits the executor.
-import type { Action, ActionKind } from "../core/actions.js";
+// nothing itself; the caller awaits the executor. A step of a restart asked with `berth restart`
+// moves its job on; when it fails it ends the job and is not retried (no backoff: the old instance
+// keeps serving), though an exit of its new instance still counts for the spec.
+import type { Action, ActionKind, RestartAction } from "../core/actions.js";
 import { clearEntry, defaultBackoffPolicy, recordFailure } from "../core/backoff.js";
 import { causeOf } from "../core/cause.js";
 import { isCrashLooping, recordExit, recordStart } from "../core/crash-loop.js";
 import { actionSucceeded } from "../core/drift.js";
 import { healthyNow, unhealthyNow } from "../core/health-track.js";
+import { settleStep } from "../core/restart.js";
 import { currentStatus, type LoopContext, type Running, saveMemory } from "./context.js";
 import type { Outcome } from "./executor.js";
 
@@ -61,11 +64,13 @@ export async function settle(
     if (outcome.retire) state.retiring.set(outcome.retire.name, outcome.retire.until);
     if (action.kind === "routes") state.ingressError = null;
     const before = state.drift;
-    state.drift = actionSucceeded(
-      state.drift,
-      { reason: action.reason, crashLooping: isCrashLooping(state.crashes.get(action.key)) },
-      deps.now(),
-    );
+    // An operator's restart puts nothing back: it is no repair of drift.
+    if (action.kind !== "restart")
+      state.drift = actionSucceeded(
+        state.drift,
+        { reason: action.reason, crashLooping: isCrashLooping(state.crashes.get(action.key)) },
+        deps.now(),
+      );
     if (state.drift !== before)
       deps.logger.info({ repaired: state.drift.repaired }, `repaired drift: ${action.reason}`);
     deps.logger.info(
@@ -79,6 +84,7 @@ export async function settle(
       reason: action.reason,
       ms,
     });
+    if (action.kind === "restart") settleRestart(ctx, action, { ok: true });
     return "succeeded";
   }
   if (outcome.superseded) {
@@ -106,6 +112,29 @@ export async function settle(
       deps.random(),
     );
     saveMemory(ctx);
+  }
+  if (action.kind === "restart") {
+    // Reported and ended here; not retried, so it leaves no backoff behind.
+    if (outcome.unhealthy) state.health.set(outcome.unhealthy.ref, unhealthyNow(outcome.unhealthy.detail));
+    deps.logger.warn(
+      { action: action.kind, workload: action.workloadId, where: cause.where, err: outcome.error },
+      `failed: ${action.reason}: ${cause.message}`,
+    );
+    deps.emit({
+      type: "action-failed",
+      kind: action.kind,
+      workloadId: action.workloadId,
+      reason: action.reason,
+      error: outcome.error,
+      cause,
+      retryInMs: 0,
+      ms,
+    });
+    settleRestart(ctx, action, { ok: false, error: outcome.error });
+    state.pending = pendingAfter();
+    deps.reporter.report(currentStatus(ctx));
+    await stopFailed(ctx, action, outcome);
+    return "failed";
   }
   state.backoff = recordFailure(
     state.backoff,
@@ -152,15 +181,37 @@ export async function settle(
   // Said at once, before the rest of the pass: the failure is news (and the old version serves).
   state.pending = pendingAfter();
   deps.reporter.report(currentStatus(ctx));
-  if (outcome.cleanup) {
-    await outcome
-      .cleanup()
-      .catch((e: Error) =>
-        deps.logger.warn(
-          { workload: action.workloadId, err: e.message },
-          "cannot stop the failed new instance",
-        ),
-      );
-  }
+  await stopFailed(ctx, action, outcome);
   return "failed";
+}
+
+/** Stops the new instance a failed action left behind (after the failure was reported). */
+async function stopFailed(
+  ctx: LoopContext,
+  action: Action,
+  outcome: Extract<Outcome, { error: string }>,
+): Promise<void> {
+  if (!outcome.cleanup) return;
+  await outcome
+    .cleanup()
+    .catch((e: Error) =>
+      ctx.deps.logger.warn(
+        { workload: action.workloadId, err: e.message },
+        "cannot stop the failed new instance",
+      ),
+    );
+}
+
+/** Moves the job of a `berth restart` step on (next workload, succeeded or failed) and says so. */
+function settleRestart(
+  ctx: LoopContext,
+  action: RestartAction,
+  outcome: { ok: true } | { ok: false; error: string },
+): void {
+  const { state, deps } = ctx;
+  const job = state.restarts.find((j) => j.id === action.requestId);
+  if (!job) return;
+  const next = settleStep(job, action.workloadId, outcome, deps.now());
+  state.restarts = state.restarts.map((j) => (j === job ? next : j));
+  deps.restarts?.changed(next, next.state === "running" ? "running" : undefined, action.workloadId);
 }

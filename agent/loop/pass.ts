@@ -2,14 +2,17 @@
 // SPEC §6 order (stopping early when a newer document arrives or the agent stops; an action whose
 // target a newer document no longer wants is abandoned at once), record failures for backoff and
 // exits per spec, count what it put back after drift (drift.ts), observe again, mark the document
-// applied when everything matches, and report status. While it waits on an action, the restart lane (restart-lane.ts) restarts exited
-// instances of other workloads as their delay ends; an action of this pass that such a restart
-// made out of date is left to the next pass. The state machine around it lives in machine.ts.
+// applied when everything matches, and report status. A step of a restart asked with `berth
+// restart` is planned with the rest (context.ts plan) and runs last, like any action. While the
+// pass waits on an action, the restart lane (restart-lane.ts) restarts exited instances of other
+// workloads as their delay ends; an action of this pass that such a restart made out of date is
+// left to the next pass. The state machine around it lives in machine.ts.
 import { removeKey, routesKey, workloadKey } from "../core/actions.js";
 import { clearEntry, pruneBook } from "../core/backoff.js";
 import { pruneCrashes, settleCrashes } from "../core/crash-loop.js";
 import { driftClosed, driftSeen } from "../core/drift.js";
 import type { PassTrigger } from "../core/events.js";
+import { expire } from "../core/restart.js";
 import {
   currentStatus,
   desiredIngress,
@@ -91,6 +94,15 @@ export function markAppliedIfComplete(ctx: LoopContext): void {
   deps.store.saveApplied(state.applied);
 }
 
+/** Restarts asked with `berth restart` that are past their deadline fail, and say so. */
+export function expireRestarts(ctx: LoopContext): void {
+  const { state, deps } = ctx;
+  if (state.restarts.length === 0) return;
+  const r = expire(state.restarts, deps.now());
+  state.restarts = r.jobs;
+  for (const j of r.expired) deps.restarts?.changed(j);
+}
+
 /** Observes and checks health; false (with a problem recorded) when the runtime cannot be listed. */
 async function snapshot(ctx: LoopContext): Promise<boolean> {
   try {
@@ -119,6 +131,7 @@ export async function runPass(
   const doc = state.doc;
   if (!doc) return { again: false };
   deps.emit({ type: "pass-started", trigger, hash: doc.hash });
+  expireRestarts(ctx);
   if (!(await snapshot(ctx))) {
     deps.reporter.report(currentStatus(ctx));
     return { again: false, retryInMs: 5_000 };

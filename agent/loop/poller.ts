@@ -31,6 +31,8 @@ export interface PollerOptions {
   emit: (e: AgentEvent) => void;
   /** Every answer from the reconciler (a document or "unchanged"): last contact, for /metrics. */
   onContact?: (at: number) => void;
+  /** The reconciler holds requests for this node (logs, restart): fetch them. */
+  onRequests?: () => void;
 }
 
 export async function runPoller(o: PollerOptions): Promise<void> {
@@ -57,10 +59,12 @@ export async function runPoller(o: PollerOptions): Promise<void> {
     const r = await o.client.poll(etag, wait, o.signal);
     if (o.signal.aborted) break;
     o.machine.markPolled();
+    if ((r.kind === "unchanged" || r.kind === "document") && r.requests) o.onRequests?.();
     switch (r.kind) {
       case "unchanged":
         recovered();
-        if (wait > 0 && Date.now() - t0 < minPollMs) await pause(minPollMs);
+        // A poll ended early by a request is not a server that fails to long-poll.
+        if (wait > 0 && Date.now() - t0 < minPollMs && !r.requests) await pause(minPollMs);
         continue;
       case "document": {
         recovered();

@@ -166,3 +166,21 @@ export const logsArgv = (engine: Engine, ref: string, lines: number): string[] =
   String(Math.max(1, Math.floor(lines))),
   ref,
 ];
+
+/**
+ * Output of a container with the engine's timestamps (RFC 3339, nanoseconds), stdout on stdout and
+ * stderr on stderr: the newest `tail` lines, those after `since` (exclusive, an RFC 3339 time), and
+ * with `follow` until the container stops.
+ */
+export function timestampedLogsArgv(
+  engine: Engine,
+  ref: string,
+  opts: { tail?: number; since?: string; follow?: boolean } = {},
+): string[] {
+  const argv = [engine, "logs", "--timestamps"];
+  if (opts.follow) argv.push("--follow");
+  if (opts.tail !== undefined) argv.push("--tail", String(opts.tail));
+  if (opts.since !== undefined) argv.push("--since", opts.since);
+  argv.push(ref);
+  return argv;
+}

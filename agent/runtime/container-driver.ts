@@ -6,6 +6,7 @@
 import { rmSync } from "node:fs";
 import type { Workload } from "../../schema/index.js";
 import type { FailureFact } from "../core/cause.js";
+import { saveContainerOutput } from "../logs/container-logs.js";
 import {
   containerName,
   type Engine,
@@ -17,6 +18,7 @@ import {
   runArgv,
   splitEnv,
   stopArgv,
+  timestampedLogsArgv,
   waitArgv,
 } from "./container-commands.js";
 import { parsePsOutput, toInstance } from "./container-instances.js";
@@ -38,6 +40,11 @@ export interface ContainerDriverOptions {
   publishAddress?: string | (() => string | undefined);
   /** Deadline of one engine command (default 60 s; `stop` adds its grace period). */
   commandTimeoutMs?: number;
+  /**
+   * Where the output of a container is saved before berth removes it (`berth logs` shows it as
+   * the previous instance's output); none when unset.
+   */
+  savedLogsDir?: string;
   /** Decrypts the secrets a workload's env takes (agent/secrets); without it such a workload cannot start. */
   resolveSecrets?: (
     app: string,
@@ -186,6 +193,17 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     if (stopped.exitCode !== 0 && !/no such|not found|not running/i.test(stopped.stderr)) {
       mustSucceed(withBin(stopCmd), stopped, `stopping ${instance.name}`);
     }
+    // Once removed, its output is gone from the engine: keep it for `berth logs`.
+    if (opts.savedLogsDir) {
+      await saveContainerOutput(
+        {
+          instance: instance.name,
+          ref: readInspectId(found.stdout) ?? ref,
+          argv: (o) => withBin(timestampedLogsArgv(engine, ref, o)),
+        },
+        opts.savedLogsDir,
+      );
+    }
     await removeManaged(ref, `removing ${instance.name}`);
     const still = await findByName(instance.name);
     if (still && still.ref === instance.ref) {
@@ -236,12 +254,18 @@ export function createContainerDriver(opts: ContainerDriverOptions): RuntimeDriv
     stop,
     waitExit,
     tail,
+    logCommand: (ref, o) => withBin(timestampedLogsArgv(engine, ref, o)),
     // Containers run under the engine, not under this process: only the env file directory is ours.
     close: async (o) => {
       if (o?.stopAll) for (const i of await list()) await stop(i, 10_000);
       if (envDirUsed) rmSync(envDir, { recursive: true, force: true });
     },
   };
+}
+
+function readInspectId(stdout: string): string | undefined {
+  const parsed = JSON.parse(stdout || "[]") as { Id?: string }[];
+  return parsed[0]?.Id;
 }
 
 /** What a failed `run` says, as a fact: a missing or unpullable image, a taken port, or the engine's words. */

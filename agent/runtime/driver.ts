@@ -69,6 +69,12 @@ export interface RuntimeDriver {
   waitExit(instance: Instance, signal: AbortSignal): Promise<InstanceExit | null>;
   /** The raw text of the instance's last `lines` output lines (its current or last run); "" when none. */
   tail(instance: Instance, lines: number): Promise<string>;
+  /**
+   * Container runtimes: the engine command that prints an instance's output with timestamps
+   * (`logs --timestamps`, see container-commands.ts timestampedLogsArgv), for `berth logs`.
+   * Processes write files instead.
+   */
+  logCommand?(ref: string, opts: { tail?: number; since?: string; follow?: boolean }): string[];
   /** Releases resources held by the driver (supervised processes keep running unless `stopAll`). */
   close(opts?: { stopAll?: boolean }): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // happened ({exitCode, stdout, stderr}) and leaves judging the result to the caller, because
 // podman's exit codes do not always mean what they say (`rm -f` of a missing name exits 0).
 // Descriptions of a command never contain environment values: `-e K=V` is shown as `-e K=…`.
+import { spawn } from "node:child_process";
 import { execa } from "execa";
 
 export interface CommandResult {
@@ -115,4 +116,42 @@ export function mustSucceed(argv: readonly string[], r: CommandResult, doing: st
     r.exitCode,
     r.stderr,
   );
+}
+
+/** A command whose output is read as it comes (`podman logs --follow`). */
+export interface StreamingCommand {
+  /** Resolves with the exit code (null when killed) once the command ended and its output is read. */
+  done: Promise<number | null>;
+  /** Ends the command (SIGTERM); harmless when it already ended. */
+  stop(): void;
+}
+
+/**
+ * Runs argv[0] with argv[1..] (no shell) and hands its stdout and stderr chunks over as they
+ * arrive. A command that cannot start resolves `done` with null after reporting why on `onError`.
+ */
+export function streamCommand(
+  argv: readonly string[],
+  handlers: { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void; onError?(message: string): void },
+): StreamingCommand {
+  const [file, ...args] = argv;
+  if (!file) throw new Error("streamCommand: empty argv (this is a bug)");
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.on("data", handlers.stdout);
+  child.stderr.on("data", handlers.stderr);
+  const done = new Promise<number | null>((resolve) => {
+    child.once("error", (e: NodeJS.ErrnoException) => {
+      handlers.onError?.(
+        `\`${describeCommand(argv)}\` could not be started (${e.code ?? e.message}); is ${file} installed?`,
+      );
+      resolve(null);
+    });
+    child.once("close", (code) => resolve(code));
+  });
+  return {
+    done,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    },
+  };
 }

@@ -5,7 +5,15 @@
 // reconciler cannot vouch for (stale or lost) is never shown converged or in sync, and its
 // replicas do not count as healthy: what is known is shown as the last report, with since when.
 // Pure; `berth status` feeds it from the status and desired branches or from the live API.
-import type { Cause, Diagnostic, Drift, Exit, NodeStatus, Operation } from "../../schema/index.js";
+import type {
+  Cause,
+  Diagnostic,
+  Drift,
+  Exit,
+  NodeStatus,
+  Operation,
+  RestartState,
+} from "../../schema/index.js";
 import type { Liveness } from "./liveness.js";
 
 export interface NodeSummary {
@@ -104,12 +112,19 @@ export interface PublishedSummary {
   ahead?: { branch: string; tip: string; commits: number | null };
 }
 
+/** A `berth restart` as a node reports it: under way, or the last outcome for the app. */
+export interface RestartSummary extends RestartState {
+  node: string;
+}
+
 export interface StatusSummary {
   reconciler?: PublishedSummary;
   /** Where the liveness comes from: the live API, or the last verdicts committed to the status branch. */
   livenessSource?: "live" | "committed";
   nodes: NodeSummary[];
   apps: AppSummary[];
+  /** Restarts the nodes report (newest first); absent when there are none. */
+  restarts?: RestartSummary[];
 }
 
 /** The part of a desired document a summary needs (a DesiredState or the API's summary of one). */
@@ -185,6 +200,7 @@ function failingOf(a: AppSummary): FailingSummary | null {
 export function summarise(input: StatusInputs, filter: { node?: string; app?: string } = {}): StatusSummary {
   const names = [...new Set([...input.desired.keys(), ...input.statuses.keys()])].sort();
   const nodes: NodeSummary[] = [];
+  const restarts: RestartSummary[] = [];
   const apps = new Map<string, AppSummary>();
   const appOf = (app: string): AppSummary => {
     let a = apps.get(app);
@@ -231,6 +247,8 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
       ],
       drift: st?.drift ?? null,
     });
+    for (const r of st?.restarts ?? [])
+      if (!filter.app || r.app === filter.app) restarts.push({ node, ...r });
     const reported = new Map((st?.workloads ?? []).map((w) => [w.id, w]));
     for (const w of doc?.workloads ?? []) {
       const a = appOf(w.app);
@@ -265,11 +283,13 @@ export function summarise(input: StatusInputs, filter: { node?: string; app?: st
     a.serving = servingOf(a);
     a.failing = failingOf(a);
   }
+  restarts.sort((x, y) => y.at.localeCompare(x.at) || x.node.localeCompare(y.node));
   return {
     ...(input.published ? { reconciler: input.published } : {}),
     ...(input.livenessSource ? { livenessSource: input.livenessSource } : {}),
     nodes,
     apps: appList,
+    ...(restarts.length > 0 ? { restarts } : {}),
   };
 }
 

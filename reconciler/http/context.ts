@@ -3,10 +3,13 @@
 // open long-polls and streams to end on close). Types and construction only.
 import type { Logger } from "pino";
 import type { LivenessBounds } from "../../core/status/liveness.js";
+import type { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import type { ContactBook } from "../liveness/contacts.js";
+import type { LogHub } from "../logs/hub.js";
 import type { Metrics } from "../metrics.js";
+import type { RestartCoordinator } from "../restart/coordinator.js";
 import type { Sessions } from "../ui/session.js";
 import type { Ui } from "../ui/ui.js";
 import type { DeliveryLog } from "../webhooks/dedupe.js";
@@ -67,6 +70,12 @@ export interface ApiContext {
   wakeTurns: Turns;
   /** Callbacks that end a long-poll or stream early; run when the server closes. */
   closers: Set<() => void>;
+  /** Requests held for agents (logs, restart) until they fetch them. */
+  requests: NodeRequests;
+  /** Open `berth logs` watches. */
+  logs: LogHub;
+  /** `berth restart`s under way. */
+  restarts: RestartCoordinator;
   /** Webhook bodies being read now (bounded by limits.maxWebhookBodies). */
   webhookBodies: number;
   /** Where refused requests are logged, bounded per minute. */

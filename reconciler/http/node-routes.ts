@@ -57,7 +57,7 @@ export function parseWait(value: string | null, maxSeconds: number): number | un
 }
 
 /** Authenticates the caller for `node`; answers the request itself and returns false when refused. */
-function admit(
+export function admit(
   ctx: ApiContext,
   req: IncomingMessage,
   res: ServerResponse,
@@ -83,12 +83,17 @@ function admit(
 }
 
 function serveDocument(
+  ctx: ApiContext,
+  node: string,
   res: ServerResponse,
   doc: DesiredState,
   ifNoneMatch: string | undefined,
   log: LogFields,
 ) {
-  const headers = { ETag: etagOf(doc.hash), "Cache-Control": "no-cache" };
+  const headers: Record<string, string> = { ETag: etagOf(doc.hash), "Cache-Control": "no-cache" };
+  // Requests (logs, restart) waiting for the node are announced on every answer.
+  const waiting = ctx.requests.announce(node);
+  if (waiting > 0) headers["Berth-Requests"] = String(waiting);
   if (etagMatches(ifNoneMatch, doc.hash)) {
     log.result = "not_modified";
     sendNoContent(res, 304, headers);
@@ -130,11 +135,13 @@ export async function handleDesired(
     doc = ctx.backend.desired(node);
     if (!doc) return sendError(res, 404, `node ${node} is no longer in the published config`);
   }
-  if (!wait || !etagMatches(ifNoneMatch, doc.hash)) return serveDocument(res, doc, ifNoneMatch, log);
+  if (!wait || !etagMatches(ifNoneMatch, doc.hash) || ctx.requests.fresh(node))
+    return serveDocument(ctx, node, res, doc, ifNoneMatch, log);
 
-  // Long poll: hold the request until the document changes, the hold ends, the client leaves
-  // or the server closes. The hold is capped below the wait asked for (pollHoldMs): a held poll
-  // counts as contact, and a peer whose link silently went down must not look present longer.
+  // Long poll: hold the request until the document changes, a request for the node arrives
+  // (logs, restart), the hold ends, the client leaves or the server closes. The hold is capped
+  // below the wait asked for (pollHoldMs): a held poll counts as contact, and a peer whose link
+  // silently went down must not look present longer.
   const abort = new AbortController();
   const stop = () => abort.abort();
   res.once("close", stop);
@@ -142,10 +149,15 @@ export async function handleDesired(
   ctx.metrics.agentsConnected.inc();
   const release = ctx.contacts.hold(node, Date.now());
   try {
-    await ctx.backend.waitForChange(node, doc.hash, Math.min(wait, ctx.limits.pollHoldMs), abort.signal);
+    await Promise.race([
+      ctx.backend.waitForChange(node, doc.hash, Math.min(wait, ctx.limits.pollHoldMs), abort.signal),
+      ctx.requests.waitFor(node, abort.signal),
+    ]);
   } catch (err) {
     ctx.logger.warn({ node, err: (err as Error).message }, "waiting for a desired-state change failed");
   } finally {
+    // The other wait is cancelled with it.
+    abort.abort();
     release(Date.now());
     ctx.metrics.agentsConnected.dec();
     ctx.closers.delete(stop);
@@ -159,7 +171,7 @@ export async function handleDesired(
   if (res.destroyed) return;
   const next = ctx.backend.desired(node);
   if (!next) return sendError(res, 404, `node ${node} is no longer in the published config`);
-  serveDocument(res, next, ifNoneMatch, log);
+  serveDocument(ctx, node, res, next, ifNoneMatch, log);
 }
 
 export async function handleStatus(

@@ -10,6 +10,11 @@ export type RouteName =
   | "webhook"
   | "plan"
   | "events"
+  | "requests"
+  | "log-upload"
+  | "request-report"
+  | "app-logs"
+  | "app-restart"
   | "alerts"
   | "ui-overview"
   | "ui-app"
@@ -46,6 +51,15 @@ const table: RouteDef[] = [
   { route: "webhook", methods: ["POST"], segments: ["v1", "webhooks", ":forge"] },
   { route: "plan", methods: read, segments: ["v1", "plan"] },
   { route: "events", methods: read, segments: ["v1", "events"] },
+  { route: "requests", methods: read, segments: ["v1", "nodes", ":node", "requests"] },
+  { route: "log-upload", methods: ["POST"], segments: ["v1", "nodes", ":node", "logs", ":id"] },
+  {
+    route: "request-report",
+    methods: ["POST"],
+    segments: ["v1", "nodes", ":node", "requests", ":id", "report"],
+  },
+  { route: "app-logs", methods: read, segments: ["v1", "apps", ":app", "logs"] },
+  { route: "app-restart", methods: ["POST"], segments: ["v1", "apps", ":app", "restart"] },
   { route: "alerts", methods: read, segments: ["v1", "alerts"] },
   // The operations page (reconciler/ui): HTML for browsers.
   { route: "ui-overview", methods: read, segments: [""] },

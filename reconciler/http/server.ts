@@ -9,16 +9,22 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultLivenessBounds } from "../../core/status/liveness.js";
 import { sha256Hex } from "../auth.js";
+import { NodeRequests } from "../channel/node-requests.js";
 import type { ApiBackend } from "../contracts.js";
 import type { EventBus } from "../events.js";
 import { ContactBook } from "../liveness/contacts.js";
+import { LogHub, type LogHubOptions } from "../logs/hub.js";
+import { handleAppLogs } from "../logs/route.js";
 import type { Metrics } from "../metrics.js";
+import { RestartCoordinator, type RestartOptions } from "../restart/coordinator.js";
+import { handleAppRestart } from "../restart/route.js";
 import { handleLogin, handleLogout } from "../ui/auth.js";
 import { browserNotFound, handleUi } from "../ui/pages.js";
 import { Sessions } from "../ui/session.js";
 import { createUi } from "../ui/ui.js";
 import { DeliveryLog } from "../webhooks/dedupe.js";
 import type { PullRequestEvent } from "../webhooks/parse.js";
+import { handleLogUpload, handleRequestReport, handleRequests } from "./channel-routes.js";
 import type { AlertsSource, ApiContext, Limits, LogFields, SeenTracker } from "./context.js";
 import { handleEvents } from "./events-route.js";
 import {
@@ -58,6 +64,10 @@ export interface ApiServerOptions {
   /** Called (after the 202) for pull-request webhooks; without it they are acknowledged and ignored. */
   onPullRequest?: (e: PullRequestEvent) => void;
   limits?: Partial<Limits>;
+  /** Timeouts of `berth logs` watches (tests shorten them). */
+  logs?: Omit<LogHubOptions, "lastSeen" | "now">;
+  /** Timeouts of `berth restart` (tests shorten them). */
+  restarts?: Omit<RestartOptions, "lastSeen" | "now">;
   /** Connection budget of the main listener (default apiBudget). */
   budget?: Partial<ConnectionBudget>;
   /**
@@ -142,6 +152,16 @@ async function dispatch(
       return handlePlan(ctx, req, res, query, log);
     case "events":
       return handleEvents(ctx, req, res, query, log);
+    case "requests":
+      return handleRequests(ctx, req, res, p.node as string, log);
+    case "log-upload":
+      return handleLogUpload(ctx, req, res, p.node as string, p.id as string, log);
+    case "app-logs":
+      return handleAppLogs(ctx, req, res, p.app as string, query, log);
+    case "request-report":
+      return handleRequestReport(ctx, req, res, p.node as string, p.id as string, log);
+    case "app-restart":
+      return handleAppRestart(ctx, req, res, p.app as string, query, log);
     case "alerts":
       return handleAlerts(ctx, req, res, log);
     case "ui-login":
@@ -185,6 +205,8 @@ function logRequest(
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   parseListen(opts.listen);
   if (opts.webhookListen) parseListen(opts.webhookListen);
+  const requests = new NodeRequests();
+  const contacts = opts.backend.contacts ?? new ContactBook();
   const ctx: ApiContext = {
     backend: opts.backend,
     events: opts.events,
@@ -200,9 +222,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     onPullRequest: opts.onPullRequest,
     deliveries: new DeliveryLog(10_000),
     tokens: new TokenIndex(opts.backend),
-    contacts: opts.backend.contacts ?? new ContactBook(),
+    contacts,
     wakeTurns: new Turns(opts.limits?.wakeBatch ?? defaultLimits.wakeBatch),
     closers: new Set(),
+    requests,
+    logs: new LogHub(requests, { ...opts.logs, lastSeen: (node) => contacts.lastSeen(node, Date.now()) }),
+    restarts: new RestartCoordinator(opts.backend, requests, opts.events, {
+      ...opts.restarts,
+      lastSeen: (node) => contacts.lastSeen(node, Date.now()),
+    }),
     webhookBodies: 0,
     refusals: new RefusalLog(opts.logger),
     alerts: opts.alerts,
@@ -314,6 +342,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close() {
       closing ??= (async () => {
         unobserve();
+        ctx.restarts.close();
         ctx.ui.close();
         closingNow = true;
         for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");

@@ -40,9 +40,9 @@ function history(ctx: ApiContext): Partial<HistoryBackend> {
   return ctx.backend as Partial<HistoryBackend>;
 }
 
-/** Whether logs can be streamed (issue 13's /v1/apps/{app}/logs); until then the page says where. */
+/** Whether logs can be streamed (GET /v1/apps/{app}/logs, reconciler/logs); else the page says where. */
 function logsAvailable(ctx: ApiContext): boolean {
-  return typeof (ctx.backend as { logs?: unknown }).logs === "function";
+  return ctx.logs !== undefined;
 }
 
 function render(ctx: ApiContext, req: IncomingMessage, o: Omit<PageOptions, "assets" | "session">): Html {

@@ -45,13 +45,13 @@ describe("reconciler client", () => {
     rec.publish(doc);
     const c = client(rec.url, rec.token);
     const first = await c.poll(null, 5, signal());
-    expect(first).toEqual({ kind: "document", body: doc, etag: `"${doc.hash}"` });
+    expect(first).toEqual({ kind: "document", body: doc, etag: `"${doc.hash}"`, requests: false });
     const waiting = c.poll(doc.hash, 5, signal());
     const next = desiredDoc("node-a", [], [{ host: "a.test", path: "/", tls: "off", upstreams: [] }]);
     await waitFor("poll is waiting", () => rec.gets >= 2);
     rec.publish(next);
     expect(await waiting).toMatchObject({ kind: "document", etag: `"${next.hash}"` });
-    expect(await c.poll(`"${next.hash}"`, 1, signal())).toEqual({ kind: "unchanged" });
+    expect(await c.poll(`"${next.hash}"`, 1, signal())).toEqual({ kind: "unchanged", requests: false });
   });
 
   it("classifies 401, 404, 500, garbage and a dead server; never shows the token", async () => {

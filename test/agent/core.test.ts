@@ -140,6 +140,13 @@ describe("observedFingerprint", () => {
 
 describe("buildStatus", () => {
   const doc = desiredDoc("node-a", [web0, web1]);
+  it("reports the slot's host port of a container that publishes none (its instance port is 0)", () => {
+    const s = buildStatus(
+      base({ instances: [instance(web0, "b", { port: 0 }), instance(web1, "a", { port: 0 })] }),
+    );
+    expect(validateStatus()(s)).toBe(true);
+    expect(s.workloads.map((w) => w.hostPort)).toEqual([20001, 20002]);
+  });
   const base = (over: Partial<StatusInput> = {}): StatusInput => ({
     node: "node-a",
     agentVersion: "0.1.0",

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Action, ObservedInstance } from "../../agent/core/actions.js";
 import type { CrashBook, CrashRecord } from "../../agent/core/crash-loop.js";
 import { type Health, planActions } from "../../agent/core/planner.js";
+import { acceptRestart, nextRestart } from "../../agent/core/restart.js";
 import { clashes, pickRestarts, portsOf, type UnderWay } from "../../agent/core/restart-lane.js";
 import { buildStatus } from "../../agent/core/status.js";
 import type { Workload } from "../../schema/index.js";
@@ -152,6 +153,68 @@ describe("restart lane: which restarts may run beside the actions under way", ()
     expect(portsOf(r)).toEqual([20011, 20010]);
     const p = planOf([web], [exited(web, "b")]);
     expect(portsOf(p.actions[0] as Action)).toEqual([20001, 20001]);
+  });
+});
+
+describe("restart lane beside a step of `berth restart`", () => {
+  /** The step of `berth restart web` a pass runs: web-0 start-first from slot a into slot b. */
+  const restartStep = (): Action => {
+    const doc = desiredDoc("n", [web, jobs]);
+    const r = acceptRestart(
+      {
+        kind: "restart",
+        id: "restart-0001",
+        app: "web",
+        generation: 1,
+        workloads: [{ id: web.id, specHash: web.specHash }],
+        timeoutSeconds: 60,
+      },
+      doc,
+      [],
+      NOW,
+    );
+    if (!r.ok) throw new Error(r.message);
+    const live = instance(web, "a");
+    const step = nextRestart({
+      jobs: [r.job],
+      desired: doc,
+      instances: [live],
+      health: new Map<string, Health>([[live.ref, "healthy"]]),
+      planned: [],
+    });
+    if (!step) throw new Error("no restart step planned");
+    return step;
+  };
+
+  it("binds the other slot's port and frees the old instance's", () => {
+    const step = restartStep();
+    expect(step.kind).toBe("restart");
+    expect(portsOf(step)).toEqual([20001, 20000]);
+  });
+
+  it("while it runs, the lane restarts nothing of its workload nor into its ports; other workloads still", () => {
+    const under = underWayOf(restartStep());
+    // web-0's old instance dies during the step; another workload wants the step's new port.
+    const squat = proc("squat", 20001);
+    const have = [exited(web), exited(squat), exited(jobs)];
+    const p = planOf([web, squat, jobs], have);
+    expect(p.actions.map((a) => a.workloadId).sort()).toEqual(["jobs-0", "squat-0", "web-0"]);
+    expect(pickRestarts(p, under, have).launch.map((a) => a.workloadId)).toEqual(["jobs-0"]);
+    const byId = (id: string) => p.actions.find((a) => a.workloadId === id) as Action;
+    expect(clashes(byId("web-0"), under, have)).toBe("an action on web-0 is under way");
+    expect(clashes(byId("squat-0"), under, have)).toBe("an action under way uses port 20001");
+  });
+
+  it("a step planned before the lane restarted its workload waits for the next pass", () => {
+    const laneStart = planOf([web], [exited(web, "a")]).actions[0] as Action;
+    expect(laneStart.kind).toBe("start");
+    expect(clashes(restartStep(), underWayOf(laneStart), [])).toBe("an action on web-0 is under way");
+  });
+
+  it("the lane never runs a restart step itself", () => {
+    const p = planOf([web, jobs], [instance(web, "a"), instance(jobs, "a")]);
+    p.actions.push(restartStep());
+    expect(pickRestarts(p, none, [instance(web, "a"), instance(jobs, "a")]).launch).toEqual([]);
   });
 });
 

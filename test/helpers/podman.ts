@@ -60,6 +60,21 @@ async function build(
   throw new Error(`podman build ${tag} failed:\n${errors.join("\n")}`);
 }
 
+/**
+ * A throwaway busybox image that runs `cmd` (e.g. a shell loop printing lines), with a unique
+ * name; remove it with `podman rmi -f <name>`.
+ */
+export async function buildCommandImage(cmd: string[]): Promise<string> {
+  const tag = `localhost/berth-test-cmd-${process.pid}-${Math.random().toString(36).slice(2, 8)}:1`;
+  const dir = mkdtempSync(join(tmpdir(), "berth-img-"));
+  try {
+    await build(dir, tag, {}, cmd, {});
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
 /** Builds the test images (into the podman store `env` points at, default the host's). */
 export async function buildTestImages(env: Record<string, string> = {}): Promise<TestImages> {
   const repo = `localhost/berth-test-busybox-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

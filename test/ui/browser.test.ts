@@ -138,6 +138,16 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
       await expect(p.locator("#operations").textContent()).resolves.toMatch(/failed|backoff/);
       await expect(p.locator("main").textContent()).resolves.toContain("hello: health check on a path");
       await expect(p.locator("#logs").textContent()).resolves.toContain("berth logs hello");
+      // The app's output streams in (GET /v1/apps/hello/logs with the session cookie), tagged.
+      await p.waitForFunction(
+        () =>
+          /local\/hello-[01]-[ab] {2}\S/.test(
+            (globalThis as unknown as { document: Doc }).document.getElementById("log-lines")?.textContent ??
+              "",
+          ),
+        undefined,
+        { timeout: WAIT },
+      );
       await p.screenshot({ path: join(shots, "ui-app.png"), fullPage: true });
       await p.close();
     },

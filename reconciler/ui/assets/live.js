@@ -76,7 +76,14 @@
         }
       } else if (el.id) {
         const old = document.getElementById(el.id);
-        if (old) old.replaceWith(el);
+        // A section streaming on its own (the app's logs) keeps its lines, also when a fragment
+        // replaces what contains it: the live section moves into the new content.
+        if (old && !old.dataset.streaming) {
+          const live = old.querySelector("[data-streaming]");
+          const fresh = live?.id ? el.querySelector(`#${live.id}`) : null;
+          if (live && fresh) fresh.replaceWith(live);
+          old.replaceWith(el);
+        }
       }
     }
     tick();
@@ -161,6 +168,66 @@
     const nodes = main ? (main.dataset.nodes || "").split(" ") : [];
     return nodes.length === 0 || nodes.includes(node);
   }
+
+  // The app's output (GET /v1/apps/{app}/logs, Server-Sent Events): the last lines, then new ones.
+  // Text only (textContent): the lines are the app's, never markup. When the stream breaks or ends
+  // (a node that did not answer in time, the reconciler restarting) it is opened again from the
+  // time of the last line shown, a few times, without showing a line twice.
+  function streamLogs(section) {
+    const pre = section.querySelector("pre");
+    if (!pre) return;
+    section.dataset.streaming = "1";
+    let empty = true;
+    let lastTime = null;
+    let recent = [];
+    let retries = 0;
+    const add = (text, cls) => {
+      if (empty) pre.textContent = "";
+      empty = false;
+      const span = document.createElement("span");
+      span.textContent = `${text}\n`;
+      if (cls) span.className = cls;
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.appendChild(span);
+      while (pre.childNodes.length > 1000) pre.firstChild.remove();
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    };
+    const open = () => {
+      const query = lastTime ? `since=${encodeURIComponent(lastTime)}&lines=1000` : "lines=200";
+      const logs = new EventSource(`${section.dataset.logs}?follow=1&${query}`);
+      let closed = false;
+      const again = (why) => {
+        if (closed) return;
+        closed = true;
+        logs.close();
+        if (retries >= 5) return add(`-- ${why}: reload the page to start the logs again`, "notice");
+        retries++;
+        setTimeout(open, 2000 * retries);
+      };
+      logs.addEventListener("line", (ev) => {
+        const l = JSON.parse(ev.data);
+        const key = `${l.time} ${l.node} ${l.instance} ${l.line}`;
+        if (recent.includes(key)) return;
+        recent.push(key);
+        if (recent.length > 200) recent = recent.slice(-100);
+        lastTime = l.time;
+        retries = 0;
+        add(
+          `${l.time} ${l.node}/${l.instance.replace(/^berth-/, "")}  ${l.line}`,
+          l.origin === "berth" ? "berth" : "",
+        );
+      });
+      logs.addEventListener("notice", (ev) => add(`-- ${JSON.parse(ev.data).message}`, "notice"));
+      logs.addEventListener("caught-up", () => {
+        if (empty) pre.textContent = "no output yet";
+      });
+      logs.addEventListener("end", () => again("the log stream ended"));
+      logs.onerror = () => again("the log stream was interrupted");
+    };
+    open();
+  }
+  const logSection = document.querySelector("[data-logs]");
+  if (logSection && typeof EventSource !== "undefined") streamLogs(logSection);
 
   if (!scope || typeof EventSource === "undefined") return;
   const from = body.dataset.eventId ? `?lastEventId=${encodeURIComponent(body.dataset.eventId)}` : "";

@@ -83,7 +83,7 @@ ${m.changes.length === 0 ? html`<p class="muted">No recent generation changed th
 <h2 id="logs-title">Logs</h2>
 ${
   logs.available
-    ? html`<section id="logs" aria-labelledby="logs-title" data-logs="/v1/apps/${seg(m.app)}/logs"><pre class="plan" id="log-lines" aria-live="off">waiting for log lines…</pre></section>`
+    ? html`<section id="logs" aria-labelledby="logs-title" data-logs="/v1/apps/${seg(m.app)}/logs"><p class="muted">The output of every instance on every node, newest last (the last 200 lines, then new ones as they come). On the command line: <code>berth logs ${m.app} -f</code>.</p><pre class="plan logs" id="log-lines" aria-live="off">waiting for log lines…</pre></section>`
     : html`<p id="logs" class="muted">Live logs of this app will appear here once this reconciler can stream them (<code>GET /v1/apps/${m.app}/logs</code>, from <code>berth logs ${m.app}</code>). Until then, read them on the node (see docs/operating.md).</p>`
 }
 </div>`;

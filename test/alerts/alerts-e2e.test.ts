@@ -34,6 +34,16 @@ async function recorder(mode: "ok" | "flaky" | "hold"): Promise<Recorder> {
 
 const line = (m: Received) => `${m.body.notification} ${m.body.summary}`;
 const of = (r: Recorder, rule: string) => r.messages.filter((m) => m.body.rule === rule);
+/** n1's report says it converged on the document published for it now. */
+const convergedOn = (b: Bed) =>
+  b.reconciler
+    .nodes()
+    .find(
+      (n) =>
+        n.node === "n1" &&
+        n.status?.phase === "converged" &&
+        n.status.appliedHash === b.reconciler.desired("n1")?.hash,
+    );
 
 describe.skipIf(!ok)("alerts end to end", () => {
   it("invalid commit, failed deploy, node lost: one firing and one resolved each, with causes and valid HMAC", async () => {
@@ -52,15 +62,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
     });
     const b = bed;
     await b.startAgent();
-    const converged = () =>
-      b.reconciler
-        .nodes()
-        .find(
-          (n) =>
-            n.node === "n1" &&
-            n.status?.phase === "converged" &&
-            n.status.appliedHash === b.reconciler.desired("n1")?.hash,
-        );
+    const converged = () => convergedOn(b);
     await waitFor("the app converged", converged, 60_000);
 
     // 1. An invalid commit on the tracked branch, then its repair.
@@ -143,15 +145,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
         .nodes()
         .find((n) => n.node === "n1")
         ?.status?.workloads.find((w) => w.app === "web");
-    const converged = () =>
-      b.reconciler
-        .nodes()
-        .find(
-          (n) =>
-            n.node === "n1" &&
-            n.status?.phase === "converged" &&
-            n.status.appliedHash === b.reconciler.desired("n1")?.hash,
-        );
+    const converged = () => convergedOn(b);
     await waitFor("the app converged", converged, 60_000);
 
     // A version that dies 200 ms after every start, before it listens: the agent restarts it with

@@ -72,6 +72,19 @@ describe("inspectCiphertext", () => {
     expect(inspectCiphertext(samples[5] as string)).toEqual({ ok: true, stanzas: [{ type: "scrypt" }] });
   });
 
+  it("refuses a line broken in two where the line lengths still add up", () => {
+    // Four characters of a full line turned into line breaks: every 65th character is still a
+    // line break and the rest is still whole base64, but the armor has lines that are too short.
+    const text = samples[1] as string;
+    const at = text.indexOf("\n") + 1 + 10;
+    const broken = `${text.slice(0, at)}\n\n\n\n${text.slice(at + 4)}`;
+    expect(inspectArmorCarefully(broken)).toEqual({
+      ok: false,
+      problem: "line 2 of the armor has a wrong length: lines are cut or joined",
+    });
+    expect(inspectCiphertext(broken)).toEqual(inspectArmorCarefully(broken));
+  });
+
   it("gives the careful path's answer for every mutation of a seeded walk", () => {
     const r = rng(15);
     const seen = new Set<string>();

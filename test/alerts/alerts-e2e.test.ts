@@ -34,6 +34,9 @@ async function recorder(mode: "ok" | "flaky" | "hold"): Promise<Recorder> {
 
 const line = (m: Received) => `${m.body.notification} ${m.body.summary}`;
 const of = (r: Recorder, rule: string) => r.messages.filter((m) => m.body.rule === rule);
+/** n1's last report, for a wait that timed out. */
+const n1Report = (b: Bed) =>
+  `n1 reported ${JSON.stringify(b.reconciler.nodes().find((n) => n.node === "n1")?.status ?? null)}`;
 /** n1's report says it converged on the document published for it now. */
 const convergedOn = (b: Bed) =>
   b.reconciler
@@ -63,7 +66,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
     const b = bed;
     await b.startAgent();
     const converged = () => convergedOn(b);
-    await waitFor("the app converged", converged, 60_000);
+    await waitFor("the app converged", converged, 60_000, () => n1Report(b));
 
     // 1. An invalid commit on the tracked branch, then its repair.
     await b.commitApp("invalid", "break the app");
@@ -91,7 +94,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
     expect(failed.body.cause).toMatch(/^n1\/web-0: .*health/i);
     await b.commitApp({ REPLY: "v3" }, "fix the version");
     await waitFor("deploy-failed resolved", () => of(rec, "deploy-failed").length === 2, 60_000);
-    await waitFor("the fix converged", converged, 60_000);
+    await waitFor("the fix converged", converged, 60_000, () => n1Report(b));
 
     // 3. The node's agent goes away (its app keeps running), then comes back.
     await b.stopAgent();
@@ -146,7 +149,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
         .find((n) => n.node === "n1")
         ?.status?.workloads.find((w) => w.app === "web");
     const converged = () => convergedOn(b);
-    await waitFor("the app converged", converged, 60_000);
+    await waitFor("the app converged", converged, 60_000, () => n1Report(b));
 
     // A version that dies 200 ms after every start, before it listens: the agent restarts it with
     // a growing delay while v1 keeps serving.
@@ -202,7 +205,7 @@ describe.skipIf(!ok)("alerts end to end", () => {
 
     // The fix: a version that stays up; the alert closes once.
     await b.commitApp({ REPLY: "v3" }, "fix the crash");
-    await waitFor("the fix converged", converged, 60_000);
+    await waitFor("the fix converged", converged, 60_000, () => n1Report(b));
     await waitFor("crash-loop resolved", () => of(rec, "crash-loop").length === 2, 30_000);
     await b.alerting.service.evaluate();
     await b.alerting.service.idle();

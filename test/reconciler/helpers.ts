@@ -68,12 +68,15 @@ export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
   timeoutMs = 30_000,
+  /** What the state was when the wait timed out, for the error (a test that flakes says why). */
+  explain?: () => string,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${explain ? `; ${explain()}` : ""}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -2,14 +2,13 @@ import { ParseCache } from "../core/config/index.js";
 import type { Config, SettingsSpec } from "../core/config/model.js";
 import { Evaluator } from "../core/evaluate.js";
 import { type HandoffNote, servedNotes } from "../core/handoff/index.js";
-import { computePlan, hasChanges, type PlanInput, summaryLine } from "../core/plan/index.js";
+import { hasChanges, type PlanInput } from "../core/plan/index.js";
 import { newFailures } from "../core/status/failures.js";
 import { defaultLivenessBounds, type LivenessBounds } from "../core/status/liveness.js";
 import type { Diagnostic, Plan } from "../schema/index.js";
 import type { BranchRole, ReconcileOutcome, RejectedView, TriggerRequest } from "./contracts.js";
-import { placeWithFailover } from "./failover-step.js";
 import { webUrlFor } from "./forge/client.js";
-import { generationSummary, overlayHandoffs } from "./handoff-step.js";
+import { nextGeneration } from "./generation-step.js";
 import { HealthWatch } from "./health/watch.js";
 import { announcer } from "./liveness/announce.js";
 import { ContactBook } from "./liveness/contacts.js";
@@ -29,13 +28,7 @@ import { observeSource } from "./source/observed.js";
 import { openConfigSource } from "./source/open.js";
 import { planBetween } from "./source/plan-between.js";
 import { catchUpper } from "./store/catch-up.js";
-import {
-  affectedBy,
-  carryUnchanged,
-  type DesiredSnapshot,
-  publishMessage,
-  tokensOf,
-} from "./store/desired-layout.js";
+import { affectedBy } from "./store/desired-layout.js";
 import { readDesiredCommit, writeDesiredCommit } from "./store/desired-store.js";
 import { GenerationReader } from "./store/history.js";
 import { NodeBook } from "./store/node-book.js";
@@ -206,14 +199,20 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     // With failover on, nodes lost past the grace period are placed around; old copies stay while
     // moves and drains finish (core/handoff). The documents depend on the commit and on these
     // facts, which the plan's failover and handoff notes state.
-    const fo = placeWithFailover(
-      head.load,
-      head.evaluation.desired,
-      { branch: settings.branch, commit },
-      lost.since(),
-      Date.now(),
+    const next = nextGeneration({
+      head,
+      branch: settings.branch,
+      tip,
+      commit,
+      factsRun,
+      served,
+      statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
+      lost: lost.since(),
+      published: await publishedInput(),
       failoverEvaluator,
-    );
+      now: Date.now(),
+    });
+    const { failover: fo, plan, summary, snapshot: snap } = next;
     failoverOn = fo.settings !== null;
     lost.schedule(fo.nextAt);
     if (fo.blocked !== null && fo.blocked !== failoverBlocked) {
@@ -221,25 +220,10 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       events.emit("reconciler-error", { op: "failover", message: fo.blocked });
     }
     failoverBlocked = fo.blocked;
-    const over = overlayHandoffs({
-      target: fo.target,
-      config: head.load.config,
-      served,
-      statuses: book.list(served.docs.keys()).map((e) => [e.node, e.status] as const),
-      lost: lost.names(),
-    });
-    const plan = computePlan(await publishedInput(), {
-      ...head.input,
-      desired: over.docs,
-      failedOver: fo.failedOver.map((l) => l.node),
-    });
-    if (fo.entries.length > 0) plan.failover = fo.entries;
-    if (over.notes.length > 0) plan.handoffs = over.notes;
     lap("plan");
-    const summary = summaryLine(plan);
     if (factsRun && !hasChanges(plan)) {
       // Nothing to publish, but what the served handoffs wait for may read differently now.
-      pendingNotes = over.notes;
+      pendingNotes = next.notes;
       return;
     }
     events.emit("planned", { branch: settings.branch, commit, summary, ...plan.summary });
@@ -259,30 +243,13 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
       hooks.published?.(tip, summary, new Map());
       return;
     }
-    const snap: DesiredSnapshot = {
-      generation: served.generation + 1,
-      source:
-        factsRun && served.source
-          ? { ...served.source }
-          : { branch: settings.branch, commit: tip, subject: head.subject },
-      docs: carryUnchanged(served.docs, over.docs),
-      tokens: tokensOf(head.load.config),
-      plan,
-      handoffs: over.handoffs,
-      ...(fo.entries.length > 0 ? { failover: fo.entries } : {}),
-    };
     const parent = served.desiredCommit;
     const writeStarted = performance.now();
-    const message = publishMessage(
-      snap.source,
-      snap.generation,
-      generationSummary(served.failover, fo.entries, over.notes, summary),
-    );
     const desiredCommit = await writeDesiredCommit(
       source.git,
       snap,
       parent ? { commit: parent, docs: served.docs } : null,
-      message,
+      next.message,
     );
     lap("write");
     const result = await source.publish(settings.desiredBranch, desiredCommit, parent);
@@ -295,7 +262,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     lastRejected = null;
     publishedConfig = head.load.config;
     const changed = served.replace(snap, desiredCommit);
-    pendingNotes = over.notes;
+    pendingNotes = next.notes;
     const data = {
       branch: settings.branch,
       commit,
@@ -308,7 +275,7 @@ export async function createReconciler(opts: ReconcilerOptions): Promise<Reconci
     };
     log.info(data, "published");
     events.emit("published", data);
-    for (const n of over.notes) events.emit("handoff", { ...n, generation: snap.generation });
+    for (const n of next.notes) events.emit("handoff", { ...n, generation: snap.generation });
     hooks.published?.(commit, summary, affectedBy(plan));
   }
 

@@ -22,6 +22,7 @@
 const PRINTABLE = "[^\\x00-\\x1F\\x7F-\\x9F\\uD800-\\uDFFF\\uFFFE\\uFFFF]";
 const TOP_COMMENT = new RegExp(`^#${PRINTABLE}*$`);
 const KIND = "kind: Secrets";
+const KIND_LINE = `${KIND}\n`;
 const APP = /^app: ([a-z][-a-z0-9]*)$/;
 const SECRET = /^ {2}([A-Za-z_][A-Za-z0-9_]*):$/;
 const UPDATED = /^ {4}updated: "([0-9TZ:.-]*)"$/;
@@ -35,7 +36,7 @@ const RESERVED = new Set(["null", "true", "false"]);
 /** The Secrets document of `text` when it is laid out as berth writes it, else undefined. */
 export function readSecretsYaml(text: string): Record<string, unknown> | undefined {
   // Cheap refusals first: most files are not Secrets files.
-  const kind = text.indexOf(`${KIND}\n`);
+  const kind = text.indexOf(KIND_LINE);
   if (kind < 0 || (kind > 0 && text.charCodeAt(kind - 1) !== 10)) return undefined;
   if (!text.endsWith("\n") || text.includes("\r") || text.includes("\t")) return undefined;
   const lines = text.split("\n");

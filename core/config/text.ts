@@ -10,7 +10,7 @@ export type TextResult = { text: string } | { problem: Problem };
 
 /** Decodes `content` (size: the byte size when the reader skipped reading an oversized file). */
 export function decodeConfigText(content: Uint8Array | string, size?: number): TextResult {
-  const bytes = size ?? (typeof content === "string" ? Buffer.byteLength(content) : content.byteLength);
+  const bytes = size ?? (typeof content === "string" ? utf8LengthIfLarge(content) : content.byteLength);
   if (bytes > MAX_FILE_BYTES) {
     return problem(
       "file-too-large",
@@ -28,6 +28,12 @@ export function decodeConfigText(content: Uint8Array | string, size?: number): T
   } catch {
     return problem("not-text", "file is not valid UTF-8 text: save it as UTF-8");
   }
+}
+
+/** The UTF-8 length of `text` when it may exceed the limit, else 0 (no need to count). */
+function utf8LengthIfLarge(text: string): number {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8, so most files are known small by their length.
+  return text.length * 3 <= MAX_FILE_BYTES ? 0 : Buffer.byteLength(text);
 }
 
 function notText(): TextResult {

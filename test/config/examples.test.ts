@@ -3,11 +3,11 @@
 // /healthz, their pages).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseText } from "../../core/config/parse.js";
+import { freePort } from "../helpers/ports.js";
 
 const examples = fileURLToPath(new URL("../../examples", import.meta.url));
 
@@ -47,17 +47,6 @@ describe("single-host example apps run with only Node.js", () => {
   afterEach(() => {
     for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
   });
-
-  async function freePort(): Promise<number> {
-    return new Promise((done, fail) => {
-      const srv = createServer();
-      srv.on("error", fail);
-      srv.listen(0, "127.0.0.1", () => {
-        const port = (srv.address() as { port: number }).port;
-        srv.close(() => done(port));
-      });
-    });
-  }
 
   async function getWithDeadline(
     url: string,

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import pino from "pino";
 import { request } from "undici";
 import type { AgentEvent } from "../../agent/index.js";
-import { freePort } from "../../agent/ingress/caddy-process.js";
 import { type SingleHost, startSingleHost } from "../../cli/up/single-host.js";
 import { makeRepo, makeTempDir, type TestRepo } from "../helpers/git-repo.js";
+import { freePort, randomPortBase } from "../helpers/ports.js";
 
 export const exampleDir = new URL("../../examples/single-host/", import.meta.url).pathname;
 
@@ -49,8 +49,7 @@ export interface Bed {
   cleanup(): Promise<void>;
 }
 
-/** Start of a port range of 100 ports of its own, so parallel test files never collide on host ports. */
-export const randomPortBase = (): number => 30000 + Math.floor(Math.random() * 300) * 100;
+export { randomPortBase };
 
 /** A single-host test bed on a copy of examples/single-host whose node uses a fresh port range. */
 export async function singleHostBed(opts: { caddy?: boolean } = {}): Promise<Bed> {

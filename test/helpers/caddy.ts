@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CaddyAdmin, createCaddyAdmin } from "../../agent/ingress/caddy-admin.js";
 import type { CaddyConfigOptions } from "../../agent/ingress/caddy-config.js";
-import { freePort, type RunningCaddy, startCaddy } from "../../agent/ingress/caddy-process.js";
+import { type RunningCaddy, startCaddy } from "../../agent/ingress/caddy-process.js";
+import { freePort } from "./ports.js";
 
 export interface TestCaddy {
   caddy: RunningCaddy;
@@ -20,7 +21,7 @@ export interface TestCaddy {
 
 export async function startTestCaddy(): Promise<TestCaddy> {
   const dir = mkdtempSync(join(tmpdir(), "berth-caddy-"));
-  const caddy = await startCaddy({ dir });
+  const caddy = await startCaddy({ dir, adminPort: await freePort() });
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const admin = createCaddyAdmin(caddy.adminUrl);

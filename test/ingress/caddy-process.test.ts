@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createCaddyAdmin } from "../../agent/ingress/caddy-admin.js";
-import { freePort, startCaddy } from "../../agent/ingress/caddy-process.js";
+import { startCaddy } from "../../agent/ingress/caddy-process.js";
+import { freePort } from "../helpers/ports.js";
 import { requireTool } from "../helpers/tools.js";
 import { pidAlive, waitFor } from "../runtime/support.js";
 

@@ -1,9 +1,9 @@
 // `berth logs` and `berth restart` mistakes as a person makes them: each gets one line saying what
 // is wrong (and a hint where one helps), exit code 1, and never a stack trace.
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../agent/ingress/caddy-process.js";
 import { textView } from "../../cli/commands/logs.js";
 import { runBerth } from "../helpers/berth-cli.js";
+import { freePort } from "../helpers/ports.js";
 
 describe("berth logs / berth restart: user mistakes", () => {
   const cases: [string, string[], RegExp][] = [

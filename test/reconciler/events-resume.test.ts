@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { EventSource } from "eventsource";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../agent/ingress/caddy-process.js";
 import { useTempRepos } from "../helpers/git-repo.js";
+import { freePort } from "../helpers/ports.js";
 import { requireTool } from "../helpers/tools.js";
 import { appYaml, baseConfig, waitFor } from "./helpers.js";
 

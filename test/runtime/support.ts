@@ -2,10 +2,11 @@
 // workload owns hostPort and hostPort+1), polling with a deadline, and a plain HTTP GET.
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Workload } from "../../schema/index.js";
+
+export { freePortPair } from "../helpers/ports.js";
 
 export const appScript = fileURLToPath(new URL("../fixtures/apps/app.mjs", import.meta.url));
 export const dockerWrapper = fileURLToPath(new URL("../fixtures/apps/docker-via-podman.sh", import.meta.url));
@@ -32,23 +33,6 @@ export function workload(over: Partial<Workload> & Pick<Workload, "id" | "hostPo
     specHash: `sha256:${"a".repeat(64)}`,
     ...over,
   };
-}
-
-function tryListen(port: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const srv = createServer();
-    srv.once("error", () => ok(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
-  });
-}
-
-/** A port p such that p and p+1 were both free on 127.0.0.1 a moment ago. */
-export async function freePortPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await tryListen(p)) && (await tryListen(p + 1))) return p;
-  }
-  throw new Error("no free pair of ports found");
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */

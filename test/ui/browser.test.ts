@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBerth } from "../helpers/berth-cli.js";
 import { CHROMIUM, launchBrowser, type RealBrowser } from "../helpers/browser.js";
 import { makeTempDir } from "../helpers/git-repo.js";
+import { randomPortBase } from "../helpers/ports.js";
 import { requireTool } from "../helpers/tools.js";
 import { type Cluster, converged, startCluster } from "./helpers.js";
 
@@ -42,7 +43,7 @@ describe.skipIf(!ok)("operations page in a browser (real berth serve, real agent
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    c = await startCluster(30000 + Math.floor(Math.random() * 300) * 100);
+    c = await startCluster(randomPortBase());
     first = c.repo.git("rev-parse", "HEAD");
     await converged(c, first, WAIT);
     b = await launchBrowser();

@@ -10,24 +10,23 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type RunningAgent, startAgent } from "../../agent/index.js";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
-import { EventBus } from "../../reconciler/events.js";
-import { type ApiServer, startApiServer } from "../../reconciler/http/server.js";
-import { createMetrics } from "../../reconciler/metrics.js";
 import type { LogLine, Workload } from "../../schema/index.js";
 import { appScript, hit } from "../agent/helpers/agent-harness.js";
 import { desiredDoc, workload } from "../agent/helpers/docs.js";
 import { freePortPair } from "../agent/helpers/ports.js";
 import { waitFor } from "../agent/helpers/wait.js";
 import { runBerth } from "../helpers/berth-cli.js";
+import { type Harness, startHarness } from "../reconciler/http/harness.js";
 import { MemoryBackend } from "../reconciler/http/memory-backend.js";
 
-let server: ApiServer | undefined;
+let api: Harness | undefined;
 let agent: RunningAgent | undefined;
 let dir = "";
 afterEach(async () => {
   await agent?.stop({ stopWorkloads: true });
   await createProcessDriver({ stateDir: join(dir, "state") }).close({ stopAll: true });
-  await server?.close();
+  await api?.close();
+  api = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -62,13 +61,8 @@ describe("berth logs after a failed replace", () => {
     const backend = new MemoryBackend();
     const token = generateToken();
     backend.publish([desiredDoc("node-a", [web(port, { REPLY: "v1" })])], { "node-a": sha256Hex(token) });
-    server = await startApiServer({
-      listen: "127.0.0.1:0",
-      backend,
-      events: new EventBus(),
-      metrics: createMetrics({ processMetrics: false }),
-      logger: pino({ level: "silent" }),
-    });
+    api = await startHarness({}, backend);
+    const server = api.server;
     agent = await startAgent({
       node: "node-a",
       url: server.url,
@@ -105,7 +99,7 @@ describe("berth logs after a failed replace", () => {
       ls.some((l) => l.instance === "berth-web-0-a" && /^app listening on /.test(l.line)) &&
       ls.some((l) => l.origin === "berth" && /^failed: .*web-0/.test(l.line));
     const body = await waitFor("both instances and berth's line in the logs", async () => {
-      const text = await (await fetch(`${server?.url}/v1/apps/web/logs?lines=1000`)).text();
+      const text = await (await fetch(`${server.url}/v1/apps/web/logs?lines=1000`)).text();
       return want(lines(text)) ? text : undefined;
     });
     const got = lines(body);

@@ -10,25 +10,24 @@ import { workloadSpecHash } from "../../agent/core/document.js";
 import { type RunningAgent, startAgent } from "../../agent/index.js";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
-import { EventBus } from "../../reconciler/events.js";
-import { type ApiServer, startApiServer } from "../../reconciler/http/server.js";
-import { createMetrics } from "../../reconciler/metrics.js";
 import type { LogLine, Workload } from "../../schema/index.js";
 import { appScript } from "../agent/helpers/agent-harness.js";
 import { desiredDoc, workload } from "../agent/helpers/docs.js";
 import { freePortPair } from "../agent/helpers/ports.js";
 import { waitFor } from "../agent/helpers/wait.js";
 import { runBerth } from "../helpers/berth-cli.js";
+import { type Harness, startHarness } from "../reconciler/http/harness.js";
 import { MemoryBackend } from "../reconciler/http/memory-backend.js";
 import { encryptTo, keypair } from "../secrets/age-fixture.js";
 
-let server: ApiServer | undefined;
+let api: Harness | undefined;
 let agent: RunningAgent | undefined;
 let dir = "";
 afterEach(async () => {
   await agent?.stop({ stopWorkloads: true });
   await createProcessDriver({ stateDir: join(dir, "state") }).close({ stopAll: true });
-  await server?.close();
+  await api?.close();
+  api = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,13 +64,8 @@ describe("berth logs redacts decrypted secrets", () => {
     const token = generateToken();
     const doc = desiredDoc("node-a", [w]);
     backend.publish([doc], { "node-a": sha256Hex(token) });
-    server = await startApiServer({
-      listen: "127.0.0.1:0",
-      backend,
-      events: new EventBus(),
-      metrics: createMetrics({ processMetrics: false }),
-      logger: pino({ level: "silent" }),
-    });
+    api = await startHarness({}, backend);
+    const server = api.server;
     agent = await startAgent({
       node: "node-a",
       url: server.url,
@@ -89,7 +83,7 @@ describe("berth logs redacts decrypted secrets", () => {
         .map((m) => JSON.parse(m[1] as string) as LogLine)
         .filter((l) => l.origin === "app" && !/^app listening on /.test(l.line));
     const body = await waitFor("printed lines in the logs", async () => {
-      const text = await (await fetch(`${server?.url}/v1/apps/web/logs?lines=50`)).text();
+      const text = await (await fetch(`${server.url}/v1/apps/web/logs?lines=50`)).text();
       return appLines(text).length >= 3 ? text : undefined;
     });
     expect(body).toContain('event: end\ndata: {"complete":true,"missing":[]}');

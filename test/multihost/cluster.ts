@@ -71,6 +71,24 @@ export interface BerthCluster {
   cleanup(): Promise<void>;
 }
 
+/** Polls the reconciler's node view until `check` returns a value; times out with the published state and the logs. */
+export async function waitForView<T>(
+  c: BerthCluster,
+  what: string,
+  check: (v: NodesView) => T | false,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await c.nodesView();
+    const r = check(v);
+    if (r !== false) return r;
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v.published)}\n${c.logs()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export interface NodesView {
   generation: number;
   published: {

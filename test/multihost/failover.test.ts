@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarize } from "../helpers/load.js";
 import { requireNamespaces } from "../helpers/netns.js";
 import { requireTool } from "../helpers/tools.js";
-import { type BerthCluster, domainYaml, type NodesView, processApp, startBerthCluster } from "./cluster.js";
+import {
+  type BerthCluster,
+  domainYaml,
+  type NodesView,
+  processApp,
+  startBerthCluster,
+  waitForView,
+} from "./cluster.js";
 
 const ok =
   requireTool("caddy", ["version"]) &&
@@ -91,20 +98,3 @@ describe.skipIf(!ok)("failover when a worker's link goes down", () => {
     expect(h.stdout).toMatch(/failover over: w1 is back/);
   }, 240_000);
 });
-
-async function waitForView<T>(
-  c: BerthCluster,
-  what: string,
-  check: (v: NodesView) => T | false,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await c.nodesView();
-    const r = check(v);
-    if (r !== false) return r;
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v.published)}\n${c.logs()}`);
-    await sleep(200);
-  }
-}

@@ -14,6 +14,7 @@ import {
   nodeYaml,
   processApp,
   startBerthCluster,
+  waitForView,
 } from "./cluster.js";
 
 const ok =
@@ -189,20 +190,3 @@ describe.skipIf(!ok)("moves and route changes under load", () => {
     expect(s.failures, JSON.stringify(s)).toEqual([]);
   }, 300_000);
 });
-
-async function waitForView<T>(
-  c: BerthCluster,
-  what: string,
-  check: (v: NodesView) => T | false,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await c.nodesView();
-    const r = check(v);
-    if (r !== false) return r;
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v.published)}\n${c.logs()}`);
-    await sleep(200);
-  }
-}

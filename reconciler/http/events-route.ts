@@ -10,7 +10,7 @@ import type { BerthEvent } from "../contracts.js";
 import { type Gap, isResumeId } from "../events.js";
 import type { ApiContext, LogFields } from "./context.js";
 import { admitReader } from "./read-routes.js";
-import { sendError } from "./respond.js";
+import { sendError, startEventStream } from "./respond.js";
 
 const maxBufferedBytes = 4 * 1024 * 1024;
 
@@ -54,16 +54,7 @@ export function handleEvents(
     return;
   }
 
-  res.writeHead(200, {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache, no-transform",
-    Connection: "keep-alive",
-    "X-Accel-Buffering": "no",
-  });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
+  if (!startEventStream(req, res)) return;
   res.write("retry: 2000\n\n");
 
   const follow = query.get("follow") !== "0";

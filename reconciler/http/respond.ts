@@ -59,6 +59,22 @@ export function sendNoContent(
  * Answers 413 and drops the connection: the rest of an oversized body is never read (a client
  * could otherwise keep us busy with an endless upload).
  */
+/**
+ * Starts a Server-Sent Events answer (no caching, no proxy buffering). False when the request was
+ * a HEAD, which has been answered with the headers alone.
+ */
+export function startEventStream(req: IncomingMessage, res: ServerResponse): boolean {
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    "X-Accel-Buffering": "no",
+  });
+  if (req.method !== "HEAD") return true;
+  res.end();
+  return false;
+}
+
 export function sendTooLarge(res: ServerResponse, limit: number): void {
   sendError(res, 413, `request body is larger than ${limit} bytes`, { limit }, { Connection: "close" });
   res.once("finish", () => res.socket?.destroySoon());

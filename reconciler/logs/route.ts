@@ -9,7 +9,7 @@ import { compileGrep } from "../../core/logs/grep.js";
 import { parseSince } from "../../core/logs/since.js";
 import type { ApiContext, LogFields } from "../http/context.js";
 import { admitReader } from "../http/read-routes.js";
-import { sendError } from "../http/respond.js";
+import { sendError, startEventStream } from "../http/respond.js";
 import type { LogAsk, LogSink } from "./hub.js";
 
 const nodeName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -95,16 +95,7 @@ export function handleAppLogs(
       return;
     }
   }
-  res.writeHead(200, {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache, no-transform",
-    Connection: "keep-alive",
-    "X-Accel-Buffering": "no",
-  });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
+  if (!startEventStream(req, res)) return;
   // No automatic reconnect: a reconnect would start the history over (EventSource clients reopen
   // on purpose, with `since`).
   res.write(`retry: 86400000\n: nodes ${nodes.join(",")}\n\n`);

@@ -7,8 +7,6 @@ import type { LivenessWatch } from "./watch.js";
 export interface LostNodes {
   /** Lost nodes and since when (ms epoch), now. */
   since(): { node: string; since: number }[];
-  /** Names of the nodes lost now. */
-  names(): ReadonlySet<string>;
   /** Calls `due` once at `at` (ms epoch; a previous schedule is replaced), or never for null. */
   schedule(at: number | null): void;
   stop(): void;
@@ -30,7 +28,6 @@ export function lostNodes(opts: {
   };
   return {
     since,
-    names: () => new Set(since().map((l) => l.node)),
     schedule(at) {
       clearTimeout(timer);
       timer = undefined;

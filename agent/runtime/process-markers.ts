@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
-import { readProcStat } from "./proc-stat.js";
+import { hasExited, readProcStat } from "./proc-stat.js";
 
 export const markerKeys = {
   agent: "BERTH_AGENT",
@@ -56,7 +56,7 @@ function readMarked(pid: number, agent: string): MarkedProcess | null {
   }
   if (env[markerKeys.agent] !== agent || !env[markerKeys.instance]) return null;
   const stat = readProcStat(pid);
-  if (!stat || stat.state === "Z") return null;
+  if (!stat || hasExited(stat)) return null;
   let command: string[] = [];
   let cwd: string | null = null;
   try {

@@ -1,7 +1,6 @@
 // The command runner with real child processes: results whatever the exit code, errors that say
 // what ran and its stderr, and no environment value in any description or error.
 import { describe, expect, it } from "vitest";
-import { parseProcStat } from "../../agent/runtime/proc-stat.js";
 import {
   CommandError,
   describeCommand,
@@ -59,22 +58,5 @@ describe("runCommand", () => {
     await expect(runCommand(["sleep", "5"], { timeoutMs: 100 })).rejects.toThrow(
       "`sleep 5` timed out after 100 ms",
     );
-  });
-});
-
-describe("parseProcStat", () => {
-  it("reads fields after a command name holding spaces and parentheses", () => {
-    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
-    fields[0] = "S"; // state
-    fields[1] = "1"; // ppid
-    fields[2] = "4242"; // pgrp
-    fields[19] = "987654"; // starttime (field 22)
-    expect(parseProcStat(`4242 (a (weird) name) ${fields.join(" ")}`)).toEqual({
-      pid: 4242,
-      state: "S",
-      ppid: 1,
-      pgrp: 4242,
-      startTime: 987654,
-    });
   });
 });

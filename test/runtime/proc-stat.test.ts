@@ -3,12 +3,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import {
-  hasExited,
-  isSameProcessAlive,
-  parseProcStat,
-  readProcStat,
-} from "../../agent/runtime/proc-stat.js";
+import { hasExited, isSameProcessAlive, parseProcStat, readProcStat } from "../../agent/runtime/proc-stat.js";
 import { freePort } from "../helpers/ports.js";
 import { httpGet, waitFor } from "./support.js";
 
@@ -74,7 +69,9 @@ describe("isSameProcessAlive with a killed multi-threaded server", () => {
       for (let i = 0; i < 1_000_000 && isSameProcessAlive(pid, startTime); i++);
       expect(isSameProcessAlive(pid, startTime)).toBe(false);
       if (!(await canBind(port))) held.push(port);
-      await new Promise((done) => (child.exitCode !== null || child.signalCode ? done(null) : child.once("exit", done)));
+      await new Promise((done) =>
+        child.exitCode !== null || child.signalCode ? done(null) : child.once("exit", done),
+      );
     }
     expect(held).toEqual([]);
   });

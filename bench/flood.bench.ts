@@ -177,8 +177,8 @@ async function main(): Promise<void> {
   await makeRepo(repo);
   const secretFile = join(work, "secret");
   writeFileSync(secretFile, "flood-bench-secret");
-  const built = existsSync(join(root, "dist/cli/main.js"));
-  const cli = built ? [join(root, "dist/cli/main.js")] : ["--import", "tsx", join(root, "cli/main.ts")];
+  const built = existsSync(join(root, "dist/bin/main.js"));
+  const cli = built ? [join(root, "dist/bin/main.js")] : ["--import", "tsx", join(root, "cli/main.ts")];
   const serve: ChildProcess = spawn(
     process.execPath,
     [
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
       ["CPU of the flooding process (of one core)", `${(floodCpu * 100).toFixed(0)} %`, ""],
     ];
     console.log(
-      `flood bench: ${nodes} agents, ${phaseMs / 1000} s per phase; ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, calibration ${speed.toFixed(0)} ms (machineSpeed; lower is faster); CLI from ${built ? "dist" : "tsx"}`,
+      `flood bench: ${nodes} agents, ${phaseMs / 1000} s per phase; ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, calibration ${speed.toFixed(0)} ms (machineSpeed; lower is faster); CLI from ${built ? "dist/bin" : "tsx"}`,
     );
     const width = Math.max(...rows.map((r) => r[0].length));
     console.log(`${"figure".padEnd(width)}  ${"measured".padStart(16)}  goal`);

@@ -9,8 +9,8 @@
 //      ParseCache of the previous one;
 //   4. the isomorphic-git fallback reader, cold, for reference.
 // The repo is kept in .bench/validate-repo-secrets (.bench/validate-repo without secrets) and
-// reused while its parameters match. Runs the CLI from dist/ when it is built (npm run bench
-// builds it), else through tsx.
+// reused while its parameters match. Runs the CLI as shipped, the bundle in dist/bin (the `berth`
+// executable; npm run bench builds it), else through tsx.
 // Run: npx tsx bench/validate.bench.ts   (BENCH_RUNS=5 by default; BENCH_SECRETS=0: no secrets)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,8 +33,8 @@ const params = {
   secrets: process.env.BENCH_SECRETS !== "0",
 };
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const built = existsSync(join(root, "dist/cli/main.js"));
-const cli = built ? [join(root, "dist/cli/main.js")] : ["--import", "tsx", join(root, "cli/main.ts")];
+const built = existsSync(join(root, "dist/bin/main.js"));
+const cli = built ? [join(root, "dist/bin/main.js")] : ["--import", "tsx", join(root, "cli/main.ts")];
 
 type Mode = "worktree" | "commit" | "warm" | "iso" | "evaluate";
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const load = loadavg()[0]?.toFixed(1);
   const speedBefore = machineSpeed();
   console.log(
-    `validate: ${params.apps} apps${params.secrets ? " each with an encrypted secret" : ""}, ${params.nodes} nodes, ${params.domains} domains (${files} files); ${runs} runs each, median (min); load average ${load} on ${availableParallelism()} cores; CLI from ${built ? "dist" : "tsx"}`,
+    `validate: ${params.apps} apps${params.secrets ? " each with an encrypted secret" : ""}, ${params.nodes} nodes, ${params.domains} domains (${files} files); ${runs} runs each, median (min); load average ${load} on ${availableParallelism()} cores; CLI from ${built ? "dist/bin" : "tsx"}`,
   );
   const rows: [string, string, string][] = [];
   const cliRun = (args: string[]) =>

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningAgent, startAgent } from "../../agent/index.js";
@@ -271,6 +272,9 @@ describe.skipIf(!ok)("berth logs and berth restart on a cluster (real berth serv
     expect(since.every((l) => Date.parse(l.time) >= Date.parse(cut.time))).toBe(true);
     expect(since.length).toBeLessThan(all.length + 50);
     // A duration counts back from when the command runs: ticks of the last 3 s, nothing older.
+    // The window must have older lines to leave out: the app may be younger than that yet (the
+    // bundled CLI got here in under 3 s), so wait until its first tick is 4 s old.
+    await sleep(Math.max(0, Date.parse((all[0] as LogLine).time) + 4_000 - Date.now()));
     const asked = Date.now();
     const recent = jsonLines(
       (await runBerth(["logs", "talk", "-n", "10000", "--since", "3s", "--json", "--url", url])).stdout,

@@ -1,12 +1,21 @@
 // Runs the berth CLI from source (node --import tsx cli/main.ts …) as a child process, the way a
-// person runs it, and returns its exit code and output. Colours are off.
+// person runs it, and returns its exit code and output. Colours are off. With BERTH_TEST_CLI set
+// to a built entry (dist/bin/main.js, the bundle `berth` runs), the tests that start the CLI
+// through these helpers run that instead: `BERTH_TEST_CLI=dist/bin/main.js npx vitest run …`.
 import { execFile } from "node:child_process";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Netns } from "./netns.js";
 
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 /** tsx's loader by absolute URL, so the CLI also runs with a working directory outside the project. */
 export const tsxLoader = import.meta.resolve("tsx");
+
+/** The argv that runs the CLI with `args`: the built entry `cli` (or $BERTH_TEST_CLI), else the sources. */
+export function cliArgv(args: string[], cli = process.env.BERTH_TEST_CLI): string[] {
+  if (cli) return [process.execPath, resolve(projectRoot, cli), ...args];
+  return [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
+}
 
 export interface CliRun {
   code: number;
@@ -26,9 +35,11 @@ export function runBerth(
     /** Stops the command (SIGTERM) once its stdout so far satisfies this: for commands that run
      * until stopped (--watch, --follow), so a test waits for what it needs, not a fixed time. */
     until?: (stdout: string) => boolean;
+    /** A built entry to run instead of the sources (see cliArgv). */
+    cli?: string;
   } = {},
 ): Promise<CliRun> {
-  const argv = [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
+  const argv = cliArgv(args, opts.cli);
   const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
   return new Promise((resolve) => {
     const child = execFile(

@@ -11,6 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NodeStatus } from "../../schema/index.js";
+import { cliArgv } from "../helpers/berth-cli.js";
 import { makeRepo, type TestRepo } from "../helpers/git-repo.js";
 import { type NsClient, startNsClient } from "../helpers/load.js";
 import { type Cluster, createCluster, type NetHost } from "../helpers/netns.js";
@@ -256,7 +257,8 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
     ) => {
       const fd = openSync(logFile, "a");
       try {
-        host.spawn(process.execPath, ["--import", "tsx", join(projectRoot, "cli/main.ts"), ...args], {
+        const [node, ...argv] = cliArgv(args);
+        host.spawn(node as string, argv, {
           cwd: projectRoot,
           stdio: ["ignore", fd, fd],
           env: { ...process.env, NO_COLOR: "1", ...env },

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
-import { projectRoot } from "../helpers/berth-cli.js";
+import { cliArgv, projectRoot } from "../helpers/berth-cli.js";
 import { makeRepo, makeTempDir, type TestRepo } from "../helpers/git-repo.js";
 
 export const exampleDir = join(projectRoot, "examples/single-host");
@@ -18,8 +18,9 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function berthProcess(args: string[], cwd = projectRoot): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "cli/main.ts"), ...args], {
+export function berthProcess(args: string[], cwd = projectRoot, cli?: string): Proc {
+  const [node, ...argv] = cliArgv(args, cli);
+  const child = spawn(node as string, argv, {
     cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -85,7 +86,7 @@ export interface Cluster {
  * health checks every second with a short start period, no proxy. The node's port range is
  * `[portBase, portBase + 99]`.
  */
-export async function startCluster(portBase: number): Promise<Cluster> {
+export async function startCluster(portBase: number, opts: { cli?: string } = {}): Promise<Cluster> {
   const src = makeTempDir("berth-ui-src-");
   cpSync(exampleDir, src, { recursive: true });
   rmSync(join(src, "domains"), { recursive: true, force: true });
@@ -112,17 +113,21 @@ export async function startCluster(portBase: number): Promise<Cluster> {
   writeFileSync(join(secrets, "node"), `${nodeToken}\n`, { mode: 0o600 });
   const stateDir = makeTempDir("berth-ui-agent-");
 
-  const serve = berthProcess([
-    "serve",
-    "--repo",
-    repo.dir,
-    "--listen",
-    "127.0.0.1:0",
-    "--api-token-file",
-    join(secrets, "admin"),
-    "--interval",
-    "2",
-  ]);
+  const serve = berthProcess(
+    [
+      "serve",
+      "--repo",
+      repo.dir,
+      "--listen",
+      "127.0.0.1:0",
+      "--api-token-file",
+      join(secrets, "admin"),
+      "--interval",
+      "2",
+    ],
+    projectRoot,
+    opts.cli,
+  );
   const url = await waitUntil(
     "berth serve to listen",
     () => serve.lines.find((l) => l.msg === "API listening")?.url as string | undefined,
@@ -130,21 +135,25 @@ export async function startCluster(portBase: number): Promise<Cluster> {
   ).catch((err) => {
     throw new Error(`${(err as Error).message}\n${serve.output().slice(-2000)}`);
   });
-  const agent = berthProcess([
-    "agent",
-    "--node",
-    "local",
-    "--url",
-    url,
-    "--token-file",
-    join(secrets, "node"),
-    "--state-dir",
-    stateDir,
-    "--base-dir",
-    repo.dir,
-    "--poll-wait",
-    "10",
-  ]);
+  const agent = berthProcess(
+    [
+      "agent",
+      "--node",
+      "local",
+      "--url",
+      url,
+      "--token-file",
+      join(secrets, "node"),
+      "--state-dir",
+      stateDir,
+      "--base-dir",
+      repo.dir,
+      "--poll-wait",
+      "10",
+    ],
+    projectRoot,
+    opts.cli,
+  );
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);

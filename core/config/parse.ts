@@ -2,8 +2,10 @@
 // `yaml`, but without positions); files with anchors, aliases or merge keys, and files js-yaml
 // rejects, take the careful path (yaml-full.ts), which also yields positioned errors. Both use the
 // YAML 1.2 core schema and number documents the same way. Secrets files laid out as `berth secret`
-// writes them are read by a reader of that layout (secrets-yaml.ts), with js-yaml's values. Pure.
+// writes them are read by a reader of that layout (secrets-yaml.ts), and plain block YAML — most
+// config files — by a reader of that subset (block-yaml.ts), both with js-yaml's values. Pure.
 import jsyaml from "js-yaml";
+import { readBlockYaml } from "./block-yaml.js";
 import { MAX_DEPTH } from "./limits.js";
 import type { ParsedFile } from "./parsed.js";
 import { readSecretsYaml } from "./secrets-yaml.js";
@@ -30,6 +32,8 @@ const FAST_OPTIONS = { schema: jsyaml.CORE_SCHEMA, maxDepth: MAX_DEPTH, json: fa
 export function parseText(text: string): ParsedFile {
   const secrets = readSecretsYaml(text);
   if (secrets !== undefined) return { docs: [secrets], problems: [], text, parser: "secrets-file" };
+  const block = readBlockYaml(text);
+  if (block !== undefined) return { docs: block, problems: [], text, parser: "block-yaml" };
   let values: unknown[];
   try {
     // Also run for careful-path files: js-yaml stops deep nesting at a fixed depth with an exact

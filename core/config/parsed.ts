@@ -26,10 +26,11 @@ export interface ParsedFile {
   /** Source text, kept to re-parse with positions on demand; undefined when the file is not text. */
   text: string | undefined;
   /**
-   * Which parser produced `docs`: js-yaml on the fast path, yaml for aliases and errors, the
-   * reader of berth's own Secrets file layout (secrets-yaml.ts) for those.
+   * Which parser produced `docs`: the plain block YAML reader (block-yaml.ts) for most files,
+   * js-yaml for other files it can read, yaml for aliases and errors, the reader of berth's own
+   * Secrets file layout (secrets-yaml.ts) for those.
    */
-  parser: "js-yaml" | "yaml" | "secrets-file" | "none";
+  parser: "block-yaml" | "js-yaml" | "yaml" | "secrets-file" | "none";
   /** Syntax trees, filled lazily by positions.ts the first time a position in this file is needed. */
   trees?: SyntaxTrees;
   /**

@@ -8,7 +8,8 @@
 //   3. failed requests through a real Caddy at 200 requests/s while the agent replaces the app
 //      behind it start-first, 5 times in a row.
 // The agent is compiled to .bench/agent-dist first and runs as plain JS, both as `berth agent`
-// and alone (startAgent in a process that loads nothing else: the CLI imports every command).
+// (the bundle, as shipped) and alone (startAgent from tsc's modules, in a process that loads
+// nothing else).
 // Run: npx tsx bench/agent.bench.ts   (BENCH_IDLE_SECONDS=15 for a quick look)
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -51,7 +52,12 @@ function buildDist(): string {
       stdio: "ignore",
     },
   );
-  for (const f of ["cli/main.js", "agent/index.js"]) {
+  // `berth agent` runs the bundle, as the shipped executable does (package.json bin).
+  spawnSync(process.execPath, [join(root, "scripts/bundle.mjs"), join(out, "bin")], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  for (const f of ["bin/main.js", "agent/index.js"]) {
     if (!existsSync(join(out, f))) throw new Error(`building ${out} produced no ${f}`);
   }
   return out;
@@ -66,7 +72,7 @@ function hostArgv(
 ): string[] {
   if (host === "cli") {
     return [
-      join(dist, "cli/main.js"),
+      join(dist, "bin/main.js"),
       "agent",
       "--node",
       a.node,

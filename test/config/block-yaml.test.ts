@@ -4,13 +4,13 @@
 // (characters, lines, indentation, comments, quotes, reserved words, duplicates, controls).
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import jsyaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateRepo, rng } from "../../bench/gen-repo.js";
 import { readBlockYaml } from "../../core/config/block-yaml.js";
 import { parseText } from "../../core/config/parse.js";
 import { projectRoot } from "../helpers/berth-cli.js";
 import { makeTempDir } from "../helpers/git-repo.js";
+import { jsYaml, mutateYaml } from "./yaml-mutations.js";
 
 const dir = makeTempDir("berth-block-yaml-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,15 +29,6 @@ beforeAll(async () => {
   generated = yamlUnder(dir);
   examples = yamlUnder(join(projectRoot, "examples"));
 }, 60_000);
-
-/** js-yaml's documents of `text` (core schema, as the loader's fast path), or "error". */
-function jsYaml(text: string): unknown[] | "error" {
-  try {
-    return jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
-  } catch {
-    return "error";
-  }
-}
 
 /** Equal values, types (-0, NaN, Infinity included) and key order. */
 function same(a: unknown, b: unknown): boolean {
@@ -158,7 +149,7 @@ describe("the block YAML reader", () => {
     for (let i = 0; i < 8000; i++) {
       let text = pool[Math.floor(r() * pool.length)] as string;
       const steps = 1 + Math.floor(r() * 3);
-      for (let k = 0; k < steps; k++) text = mutate(r, text);
+      for (let k = 0; k < steps; k++) text = mutateYaml(r, text);
       if (expectExact(text) === "read") read++;
       else refused++;
     }
@@ -175,77 +166,3 @@ describe("the block YAML reader", () => {
     expect(parseText("a: |\n  block\n").parser).toBe("js-yaml");
   });
 });
-
-const PIECES = [
-  " ",
-  "  ",
-  "\n",
-  "#",
-  " #",
-  ":",
-  ": ",
-  "-",
-  "- ",
-  "|",
-  ">",
-  '"',
-  "'",
-  ",",
-  "[",
-  "]",
-  "{",
-  "}",
-  "?",
-  "!",
-  "%",
-  "@",
-  "\\",
-  "\t",
-  "\r",
-  "é",
-  "\u0001",
-  "\u0085",
-  "\uFEFF",
-  "😀",
-  "null",
-  "True",
-  "~",
-  "__proto__",
-  "&a",
-  "*a",
-  "<<",
-  "0",
-  "-1",
-  "0x1F",
-  ".5",
-  "1e3",
-  ".inf",
-  "---",
-  "...",
-  "x",
-];
-
-function mutate(r: () => number, text: string): string {
-  const lines = text.split("\n");
-  const at = Math.floor(r() * lines.length);
-  const line = lines[at] as string;
-  const pos = Math.floor(r() * (line.length + 1));
-  const piece = PIECES[Math.floor(r() * PIECES.length)] as string;
-  const x = r();
-  if (x < 0.3) lines[at] = line.slice(0, pos) + piece + line.slice(pos);
-  else if (x < 0.42) lines[at] = line.slice(0, pos) + piece + line.slice(pos + piece.length);
-  else if (x < 0.5) lines[at] = line.slice(0, pos) + line.slice(pos + 1);
-  else if (x < 0.56) lines.splice(at, 1);
-  else if (x < 0.62) lines.splice(at, 0, line);
-  else if (x < 0.68) lines[at] = ` ${line}`;
-  else if (x < 0.74) lines[at] = `  ${line}`;
-  else if (x < 0.8) lines[at] = line.replace(/^ {1,2}/, "");
-  else if (x < 0.84 && at + 1 < lines.length) lines.splice(at, 2, lines[at + 1] as string, line);
-  else if (x < 0.88) lines[at] = `${line} # c`;
-  else if (x < 0.91) lines[at] = line.replace(/: (.+)$/, ': "$1"');
-  else if (x < 0.94) lines[at] = line.replace(/: (.+)$/, ": [$1]");
-  else if (x < 0.96) return text.slice(0, -1);
-  else if (x < 0.98) return `${text}${piece}\n`;
-  else lines.splice(at, 0, "");
-  return lines.join("\n");
-}

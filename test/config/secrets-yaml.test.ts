@@ -2,7 +2,6 @@
 // what js-yaml gives — same values, same key order — or give up. Files written by
 // renderSecretsFile take it; a seeded walk of mutations (characters, lines, indentation, comments,
 // reserved words, duplicates, controls) checks that whatever it accepts, js-yaml reads the same.
-import jsyaml from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { rng } from "../../bench/gen-repo.js";
 import { parseText } from "../../core/config/parse.js";
@@ -10,6 +9,7 @@ import { readSecretsYaml } from "../../core/config/secrets-yaml.js";
 import { renderSecretsFile } from "../../core/secrets/file.js";
 import { encryptTo, keypair } from "../secrets/age-fixture.js";
 import { linesOf } from "./load-helpers.js";
+import { jsYaml, mutateYaml } from "./yaml-mutations.js";
 
 let files: string[];
 
@@ -43,70 +43,6 @@ beforeAll(async () => {
   ];
 });
 
-/** js-yaml's documents of `text` (core schema, as the loader's fast path), or "error". */
-function jsYaml(text: string): unknown[] | "error" {
-  try {
-    return jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
-  } catch {
-    return "error";
-  }
-}
-
-const PIECES = [
-  " ",
-  "  ",
-  "\n",
-  "#",
-  " #",
-  ":",
-  "-",
-  "|",
-  '"',
-  "'",
-  "\t",
-  "\r",
-  "é",
-  "\u0001",
-  "\u0085",
-  "\uFEFF",
-  "😀",
-  "null",
-  "True",
-  "__proto__",
-  "&a",
-  "*a",
-  "{}",
-  "[]",
-  "0",
-  "1e3",
-  "---",
-  "...",
-  "~",
-  "x",
-];
-
-function mutate(r: () => number, text: string): string {
-  const lines = text.split("\n");
-  const at = Math.floor(r() * lines.length);
-  const line = lines[at] as string;
-  const pos = Math.floor(r() * (line.length + 1));
-  const piece = PIECES[Math.floor(r() * PIECES.length)] as string;
-  const x = r();
-  if (x < 0.3) lines[at] = line.slice(0, pos) + piece + line.slice(pos);
-  else if (x < 0.45) lines[at] = line.slice(0, pos) + piece + line.slice(pos + piece.length);
-  else if (x < 0.55) lines[at] = line.slice(0, pos) + line.slice(pos + 1);
-  else if (x < 0.62) lines.splice(at, 1);
-  else if (x < 0.7) lines.splice(at, 0, line);
-  else if (x < 0.76) lines[at] = ` ${line}`;
-  else if (x < 0.82) lines[at] = line.replace(/^ /, "");
-  else if (x < 0.86 && at + 1 < lines.length) lines.splice(at, 2, lines[at + 1] as string, line);
-  else if (x < 0.9) lines[at] = `${line} # c`;
-  else if (x < 0.94) return text.slice(0, -1);
-  else if (x < 0.97) return `${text}${piece}\n`;
-  else lines.splice(at, 0, "");
-  return lines.join("\n");
-}
-
 describe("the Secrets file reader", () => {
   it("reads what berth secret writes, with js-yaml's values and key order", () => {
     for (const text of files) {
@@ -128,7 +64,7 @@ describe("the Secrets file reader", () => {
     for (let i = 0; i < 6000; i++) {
       let text = files[Math.floor(r() * files.length)] as string;
       const steps = 1 + Math.floor(r() * 2);
-      for (let k = 0; k < steps; k++) text = mutate(r, text);
+      for (let k = 0; k < steps; k++) text = mutateYaml(r, text);
       const doc = readSecretsYaml(text);
       if (doc === undefined) {
         refused++;

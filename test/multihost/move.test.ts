@@ -88,7 +88,8 @@ describe.skipIf(!ok)("moves and route changes under load", () => {
     await sleep(1_000);
     const s = summarize(await c.client.loadStop("move"));
     expect(s.count).toBeGreaterThan(1_000);
-    expect(s.failures, JSON.stringify(s)).toEqual([]);
+    // On failure, the logs say what each proxy load waited for (agent/core/reload-gate.ts).
+    expect(s.failures, `${JSON.stringify(s)}\n${c.logs()}`).toEqual([]);
     expect(
       runningOn(view, "slow-0"),
       JSON.stringify(view.nodes.map((x) => [x.node, x.appliedHash, x.desiredHash, x.status?.workloads])) +
@@ -160,7 +161,8 @@ describe.skipIf(!ok)("moves and route changes under load", () => {
     const view = await c.converged(fixed, 120_000);
     await sleep(500);
     const s = summarize(await c.client.loadStop("stuck"));
-    expect(s.failures, JSON.stringify(s)).toEqual([]);
+    // On failure, the logs say what each proxy load waited for (agent/core/reload-gate.ts).
+    expect(s.failures, `${JSON.stringify(s)}\n${c.logs()}`).toEqual([]);
     expect(runningOn(view, "slow-0")).toEqual([to]);
   }, 240_000);
 
@@ -187,6 +189,7 @@ describe.skipIf(!ok)("moves and route changes under load", () => {
     await sleep(500);
     const s = summarize(await c.client.loadStop("scale"));
     expect(s.count).toBeGreaterThan(400);
-    expect(s.failures, JSON.stringify(s)).toEqual([]);
+    // On failure, the logs say what each proxy load waited for (agent/core/reload-gate.ts).
+    expect(s.failures, `${JSON.stringify(s)}\n${c.logs()}`).toEqual([]);
   }, 300_000);
 });

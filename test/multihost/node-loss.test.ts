@@ -98,6 +98,6 @@ describe.skipIf(!ok)("a worker lost under load", () => {
     await sleep(1_000);
     const s = summarize(await c.client.loadStop("kill"));
     expect(s.count).toBeGreaterThan(1_000);
-    expect(s.failures, JSON.stringify(s)).toEqual([]);
+    expect(s.failures, `${JSON.stringify(s)}\n${c.logs()}`).toEqual([]);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
+import { cliArgs } from "../helpers/berth-cli.js";
 import { appWorkload, hit } from "./helpers/agent-harness.js";
 import { desiredDoc } from "./helpers/docs.js";
 import { type FakeReconciler, startFakeReconciler } from "./helpers/fake-reconciler.js";
@@ -14,8 +15,7 @@ import { freePortPair } from "./helpers/ports.js";
 import { waitFor } from "./helpers/wait.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const berth = (args: string[]) =>
-  [process.execPath, ["--import", "tsx", join(root, "cli/main.ts"), ...args]] as const;
+const berth = (args: string[]) => [process.execPath, cliArgs(args)] as const;
 
 let dir: string;
 let rec: FakeReconciler | undefined;

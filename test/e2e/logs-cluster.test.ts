@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningAgent, startAgent } from "../../agent/index.js";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
 import type { LogLine } from "../../schema/index.js";
-import { projectRoot, runBerth } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot, runBerth } from "../helpers/berth-cli.js";
 import { makeRepo, type TestRepo } from "../helpers/git-repo.js";
 import { buildCommandImage, podman, removeNodeContainers, uniqueApp, uniqueNode } from "../helpers/podman.js";
 import { requireTool } from "../helpers/tools.js";
@@ -62,7 +62,7 @@ interface Follower {
 function follow(url: string, app: string, extra: string[] = []): Follower {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "cli/main.ts", "logs", app, "-f", "--json", "--url", url, ...extra],
+    cliArgs(["logs", app, "-f", "--json", "--url", url, ...extra]),
     { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
   const f: Follower = {
@@ -147,11 +147,11 @@ describe.skipIf(!ok)("berth logs and berth restart on a cluster (real berth serv
         "",
       ].join("\n"),
     });
-    serve = spawn(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "serve", "--repo", repo.dir, "--listen", "127.0.0.1:0"],
-      { cwd: projectRoot, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
-    );
+    serve = spawn(process.execPath, cliArgs(["serve", "--repo", repo.dir, "--listen", "127.0.0.1:0"]), {
+      cwd: projectRoot,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let log = "";
     serve.stderr?.on("data", (d: Buffer) => {
       log += d.toString();

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { PLAN_MARKER } from "../../reconciler/forge/client.js";
+import { cliArgs } from "../helpers/berth-cli.js";
 import { type RecordingForge, startRecordingForge } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
 import { type ForgeRepo, makeForgeRepo } from "./git-fixture.js";
@@ -40,7 +41,7 @@ function startServe(args: string[]): {
   log: () => string;
   url: () => string | undefined;
 } {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", ...args], {
+  const child = spawn(process.execPath, cliArgs(["serve", ...args]), {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },

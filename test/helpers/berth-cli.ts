@@ -11,10 +11,13 @@ export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 /** tsx's loader by absolute URL, so the CLI also runs with a working directory outside the project. */
 export const tsxLoader = import.meta.resolve("tsx");
 
-/** The argv that runs the CLI with `args`: the built entry `cli` (or $BERTH_TEST_CLI), else the sources. */
-export function cliArgv(args: string[], cli = process.env.BERTH_TEST_CLI): string[] {
-  if (cli) return [process.execPath, resolve(projectRoot, cli), ...args];
-  return [process.execPath, "--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
+/**
+ * Node's arguments that run the CLI with `args`: the built entry `cli` (or $BERTH_TEST_CLI), else
+ * the sources through tsx. Spawn `process.execPath` with them.
+ */
+export function cliArgs(args: string[], cli = process.env.BERTH_TEST_CLI): string[] {
+  if (cli) return [resolve(projectRoot, cli), ...args];
+  return ["--import", tsxLoader, `${projectRoot}/cli/main.ts`, ...args];
 }
 
 export interface CliRun {
@@ -35,11 +38,11 @@ export function runBerth(
     /** Stops the command (SIGTERM) once its stdout so far satisfies this: for commands that run
      * until stopped (--watch, --follow), so a test waits for what it needs, not a fixed time. */
     until?: (stdout: string) => boolean;
-    /** A built entry to run instead of the sources (see cliArgv). */
+    /** A built entry to run instead of the sources (see cliArgs). */
     cli?: string;
   } = {},
 ): Promise<CliRun> {
-  const argv = cliArgv(args, opts.cli);
+  const argv = [process.execPath, ...cliArgs(args, opts.cli)];
   const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
   return new Promise((resolve) => {
     const child = execFile(

@@ -2,7 +2,7 @@
 // process, as an operator would, and keeps its JSON log lines (pino, stderr) for assertions and
 // for waiting on what it says. stop() sends SIGTERM, kill() SIGKILL; both wait for the exit.
 import { type ChildProcess, spawn } from "node:child_process";
-import { cliArgv, projectRoot } from "./berth-cli.js";
+import { cliArgs, projectRoot } from "./berth-cli.js";
 import type { Netns } from "./netns.js";
 
 export interface BerthProcess {
@@ -26,7 +26,7 @@ export function spawnBerth(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string>; netns?: Netns } = {},
 ): BerthProcess {
-  const argv = cliArgv(args);
+  const argv = [process.execPath, ...cliArgs(args)];
   const [cmd, ...rest] = opts.netns ? opts.netns.argv(argv) : argv;
   const child = spawn(cmd as string, rest, {
     cwd: opts.cwd ?? projectRoot,

@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NodeStatus } from "../../schema/index.js";
-import { cliArgv } from "../helpers/berth-cli.js";
+import { cliArgs } from "../helpers/berth-cli.js";
 import { makeRepo, type TestRepo } from "../helpers/git-repo.js";
 import { type NsClient, startNsClient } from "../helpers/load.js";
 import { type Cluster, createCluster, type NetHost } from "../helpers/netns.js";
@@ -257,8 +257,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
     ) => {
       const fd = openSync(logFile, "a");
       try {
-        const [node, ...argv] = cliArgv(args);
-        host.spawn(node as string, argv, {
+        host.spawn(process.execPath, cliArgs(args), {
           cwd: projectRoot,
           stdio: ["ignore", fd, fd],
           env: { ...process.env, NO_COLOR: "1", ...env },
@@ -388,7 +387,7 @@ export async function startBerthCluster(opts: ClusterOptions): Promise<BerthClus
       },
       logs,
       berth: (args, host = clientHost) =>
-        host.run(process.execPath, ["--import", "tsx", join(projectRoot, "cli/main.ts"), ...args], {
+        host.run(process.execPath, cliArgs(args), {
           env: { ...process.env, NO_COLOR: "1", ...trust },
         }),
       async cleanup() {

@@ -12,7 +12,7 @@ import { expect } from "vitest";
 import type { BerthEvent } from "../../reconciler/contracts.js";
 import { createReconciler, type Reconciler, type ReconcilerOptions } from "../../reconciler/reconciler.js";
 import type { NodeStatus } from "../../schema/index.js";
-import { projectRoot } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot } from "../helpers/berth-cli.js";
 import { memoryLogger, recordingSink, tokenOf, waitFor } from "./helpers.js";
 
 export type Scenario = "publish" | "status";
@@ -69,7 +69,7 @@ async function runChild(
 ): Promise<ChildRun> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "cli/main.ts", "serve", ...args, "--listen", "127.0.0.1:0", "--status-batch", "0.1"],
+    cliArgs(["serve", ...args, "--listen", "127.0.0.1:0", "--status-batch", "0.1"]),
     {
       cwd: projectRoot,
       stdio: ["ignore", "ignore", "pipe"],

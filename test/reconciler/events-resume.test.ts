@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { EventSource } from "eventsource";
 import { afterEach, describe, expect, it } from "vitest";
+import { cliArgs } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { freePort } from "../helpers/ports.js";
 import { requireTool } from "../helpers/tools.js";
@@ -38,7 +39,7 @@ const berthTypes = [
 ];
 
 function spawnBerth(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },

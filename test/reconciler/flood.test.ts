@@ -10,7 +10,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import { projectRoot } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot } from "../helpers/berth-cli.js";
 import { type Flood, startFlood } from "../helpers/flood.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
@@ -40,10 +40,7 @@ describe.skipIf(!ok)("berth serve under a slow-connection flood", () => {
     writeFileSync(secretFile, SECRET);
     // Under the open-file limit systemd gives services by default (soft 1024): without caps the
     // flood alone exhausts it and the server cannot accept agents nor run git.
-    const args = [
-      "--import",
-      "tsx",
-      "cli/main.ts",
+    const args = cliArgs([
       "serve",
       "--repo",
       repo.dir,
@@ -55,7 +52,7 @@ describe.skipIf(!ok)("berth serve under a slow-connection flood", () => {
       secretFile,
       "--max-connections",
       "600",
-    ];
+    ]);
     const child = spawn("sh", ["-c", 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, ...args], {
       cwd: projectRoot,
       stdio: ["ignore", "ignore", "pipe"],

@@ -8,7 +8,7 @@ import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HealthTracker } from "../../reconciler/health/tracker.js";
-import { projectRoot, runBerth } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot, runBerth } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { requireTool } from "../helpers/tools.js";
 import { statusReport } from "./crash-sweep.js";
@@ -98,10 +98,7 @@ describe.skipIf(!ok)("berth serve says when it is stuck", () => {
     const c1 = repo.git("rev-parse", "HEAD");
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        "cli/main.ts",
+      cliArgs([
         "serve",
         "--repo",
         repo.dir,
@@ -113,7 +110,7 @@ describe.skipIf(!ok)("berth serve says when it is stuck", () => {
         "0.1",
         "--interval",
         "1",
-      ],
+      ]),
       { cwd: projectRoot, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
     );
     children.push(child);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatDiagnostic, loadFromFiles } from "../../core/config/index.js";
 import { toFiles } from "../config/load-helpers.js";
-import { projectRoot, runBerth } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot, runBerth } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { startRecordingForge } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
@@ -91,18 +91,7 @@ describe.skipIf(!ok)("secret values through the reconciler and the forge", () =>
       writeFileSync(tokenFile, forge.token);
       const child = spawn(
         process.execPath,
-        [
-          "--import",
-          "tsx",
-          "cli/main.ts",
-          "serve",
-          "--repo",
-          repo.dir,
-          "--listen",
-          "127.0.0.1:0",
-          "--forge-token-file",
-          tokenFile,
-        ],
+        cliArgs(["serve", "--repo", repo.dir, "--listen", "127.0.0.1:0", "--forge-token-file", tokenFile]),
         { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
       );
       children.push(child);

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { cliArgs } from "../helpers/berth-cli.js";
 import { useTempRepos } from "../helpers/git-repo.js";
 import { startRecordingForge } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
@@ -26,10 +27,7 @@ interface Served {
 function serve(repoDir: string, secretFile: string, extra: string[] = []): Served {
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      "cli/main.ts",
+    cliArgs([
       "serve",
       "--repo",
       repoDir,
@@ -38,7 +36,7 @@ function serve(repoDir: string, secretFile: string, extra: string[] = []): Serve
       "--webhook-secret-file",
       secretFile,
       ...extra,
-    ],
+    ]),
     { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
   const lines: Record<string, unknown>[] = [];
@@ -180,11 +178,10 @@ describe.skipIf(!ok)("berth serve (child process)", () => {
     const repo = await temp.makeRepo(baseConfig());
     const secretFile = join(temp.makeTempDir("berth-secret-"), "secret");
     writeFileSync(secretFile, SECRET);
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "serve", "--repo", repo.dir, "--listen", "nowhere"],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn(process.execPath, cliArgs(["serve", "--repo", repo.dir, "--listen", "nowhere"]), {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(child);
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {

@@ -19,7 +19,7 @@ import { request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { createProcessDriver } from "../../agent/runtime/process-driver.js";
 import { type ForgeRepo, makeForgeRepo } from "../forge/git-fixture.js";
-import { projectRoot, runBerth } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot, runBerth } from "../helpers/berth-cli.js";
 import { type RecordingForge, startRecordingForge } from "../helpers/recording-forge.js";
 import { requireTool } from "../helpers/tools.js";
 import { appScript } from "../runtime/support.js";
@@ -60,7 +60,7 @@ interface Proc {
 }
 
 function startBerth(args: string[]): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: projectRoot,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateToken, sha256Hex } from "../../reconciler/auth.js";
-import { cliArgv, projectRoot } from "../helpers/berth-cli.js";
+import { cliArgs, projectRoot } from "../helpers/berth-cli.js";
 import { makeRepo, makeTempDir, type TestRepo } from "../helpers/git-repo.js";
 
 export const exampleDir = join(projectRoot, "examples/single-host");
@@ -19,8 +19,7 @@ export interface Proc {
 }
 
 export function berthProcess(args: string[], cwd = projectRoot, cli?: string): Proc {
-  const [node, ...argv] = cliArgv(args, cli);
-  const child = spawn(node as string, argv, {
+  const child = spawn(process.execPath, cliArgs(args, cli), {
     cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],

@@ -13,6 +13,7 @@ import { register } from "../../../cli/commands/node.js";
 import { UserError } from "../../../cli/errors.js";
 import { sha256Hex } from "../../../reconciler/auth.js";
 import { configValidator } from "../../../schema/index.js";
+import { cliArgs } from "../../helpers/berth-cli.js";
 
 let repo: string;
 beforeEach(async () => {
@@ -202,12 +203,8 @@ describe("berth node add through the berth CLI", () => {
   const root = fileURLToPath(new URL("../../../", import.meta.url));
   const berth = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ["--import", "tsx", join(root, "cli/main.ts"), ...args],
-        { cwd: root, timeout: 60_000 },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(process.execPath, cliArgs(args), { cwd: root, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
 

@@ -24,6 +24,7 @@ import {
   nodeYaml,
   processApp,
   startBerthCluster,
+  waitForView,
 } from "../test/multihost/cluster.js";
 import { machineSpeed } from "./support.js";
 
@@ -48,22 +49,6 @@ const healthyOn = (v: NodesView, node: string): string[] =>
     .filter((w) => w.state === "running" && w.health === "healthy")
     .map((w) => w.id)
     .sort();
-
-async function waitView<T>(
-  c: BerthCluster,
-  check: (v: NodesView) => T | false,
-  what: string,
-  ms = 180_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await c.nodesView();
-    const r = check(v);
-    if (r !== false) return r;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /**
  * Load on `host` while `change` runs: the summary of the requests started during the change, and
@@ -214,25 +199,28 @@ async function main(): Promise<void> {
     r = await during(c, "web.test", async () => {
       await w1.host.linkDown();
       down = Date.now();
-      const gen = await waitView(
+      const gen = await waitForView(
         c,
-        (x) => (x.published.failover?.some((f) => f.node === "w1") ? x : false),
         "failover",
+        (x) => (x.published.failover?.some((f) => f.node === "w1") ? x : false),
+        180_000,
       );
       failedOverAt = Date.now();
       lostSince = Date.parse(gen.published.failover?.[0]?.lostSince as string);
-      await waitView(
+      await waitForView(
         c,
-        (x) => (healthyOn(x, "w2").filter((id) => id.startsWith("web-")).length === 2 ? x : false),
         "w2 serving both",
+        (x) => (healthyOn(x, "w2").filter((id) => id.startsWith("web-")).length === 2 ? x : false),
+        180_000,
       );
       servingAt = Date.now();
       await sleep(3_000);
       await w1.host.linkUp();
-      await waitView(
+      await waitForView(
         c,
-        (x) => (!x.published.failover && !x.published.handoffs?.length ? x : false),
         "failover over",
+        (x) => (!x.published.failover && !x.published.handoffs?.length ? x : false),
+        180_000,
       );
       await c.converged(c.repo.git("rev-parse", "HEAD"), 240_000);
     });

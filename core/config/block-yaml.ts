@@ -131,13 +131,8 @@ class Reader {
       if (at < column) return out;
       if (at > column) throw GIVE_UP;
       const line = this.lines[this.i] as string;
-      // The key, its colon, and a space or the end of the line.
-      let p = column;
-      if (!is(line.charCodeAt(p), KEY_START)) throw GIVE_UP;
-      do p++;
-      while (is(line.charCodeAt(p), KEY_CHAR));
-      if (line.charCodeAt(p) !== 58 /* : */) throw GIVE_UP;
-      if (p + 1 < line.length && line.charCodeAt(p + 1) !== 32) throw GIVE_UP;
+      const p = keyEnd(line, column);
+      if (p < 0) throw GIVE_UP;
       const key = line.slice(column, p);
       checkKey(out, key);
       this.i++;
@@ -155,7 +150,7 @@ class Reader {
       const line = this.lines[this.i] as string;
       if (at > indent || !isSequenceItem(line, indent)) throw GIVE_UP;
       const from = skipSpaces(line, indent + 1);
-      if (from < line.length && is(line.charCodeAt(from), KEY_START) && isKeyLine(line, from)) {
+      if (keyEnd(line, from) >= 0) {
         // "- key: value": a mapping whose keys line up with this first one.
         this.indents[this.i] = from;
         out.push(this.mapping(from, depth + 1));
@@ -204,12 +199,16 @@ function isSequenceItem(line: string, indent: number): boolean {
   return Number.isNaN(c) || c === 32;
 }
 
-/** Whether `line` from `from` is a key, its colon and a space or the end of the line. */
-function isKeyLine(line: string, from: number): boolean {
+/**
+ * Where the colon is when `line` holds, from `from`, a key, its colon and a space or the end of
+ * the line; -1 otherwise.
+ */
+function keyEnd(line: string, from: number): number {
+  if (!is(line.charCodeAt(from), KEY_START)) return -1;
   let p = from + 1;
   while (is(line.charCodeAt(p), KEY_CHAR)) p++;
-  if (line.charCodeAt(p) !== 58 /* : */) return false;
-  return p + 1 === line.length || line.charCodeAt(p + 1) === 32;
+  if (line.charCodeAt(p) !== 58 /* : */) return -1;
+  return p + 1 === line.length || line.charCodeAt(p + 1) === 32 ? p : -1;
 }
 
 /** A one-line scalar or flow collection, starting at `line`[`start`] (not a space, not "#"). */

@@ -43,9 +43,12 @@ function ephemeralStart(): number {
   return 32_768;
 }
 
+const handedOutAlready = (first: number, end: number): boolean =>
+  handedOut.some(([a, b]) => first < b && a < end);
+
 /** Whether [first, end) overlaps nothing handed out yet; if so, it is handed out now. */
 function claim(first: number, end: number): boolean {
-  if (handedOut.some(([a, b]) => first < b && a < end)) return false;
+  if (handedOutAlready(first, end)) return false;
   handedOut.push([first, end]);
   return true;
 }
@@ -63,7 +66,9 @@ async function freeRun(count: number, align: number): Promise<number> {
   const starts = Math.floor((HIGH - LOW - count) / align);
   for (let i = 0; i < 200; i++) {
     const p = LOW + align * Math.floor(Math.random() * starts);
-    if (handedOut.some(([a, b]) => p < b && a < p + count)) continue;
+    // Skips runs handed out already without binding them; claim() checks again, since the binds
+    // await and another call of this worker may have claimed the run meanwhile.
+    if (handedOutAlready(p, p + count)) continue;
     let free = true;
     for (let q = p; q < p + count && free; q++) free = await canBind(q);
     if (free && claim(p, p + count)) return p;

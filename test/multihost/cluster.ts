@@ -86,7 +86,8 @@ export async function waitForView<T>(
     if (r !== false) return r;
     if (Date.now() > until)
       throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v.published)}\n${c.logs()}`);
-    await new Promise((r) => setTimeout(r, 200));
+    // 100 ms: bench/multihost.bench.ts times failover moments with it.
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
